@@ -1,0 +1,57 @@
+"""Rules → placement: Fargate unless a blocking rule applies or the profile forces a node group."""
+
+from __future__ import annotations
+
+from composer import rules
+from composer.errors import Problem
+from composer.model import NodeClass, Placement, Reason, Workload
+from composer.rules._selectors import allowed
+from composer.sizing import fargate_size
+
+FORCED = Reason("PL001", "forced-nodegroup", "block", "profile sets placement: nodegroup", "placement", "", 0, 0)
+
+
+def node_class(w: Workload) -> NodeClass:
+    """Which kind of node a node-group workload needs."""
+    os_values, _ = allowed(w, "kubernetes.io/os", "beta.kubernetes.io/os")
+    if os_values is not None and "linux" not in os_values:
+        return "windows"
+    extended = {r for c in w.all_containers for r in (*c.requests, *c.limits)}
+    if any(r.startswith("aws.amazon.com/neuron") for r in extended):
+        return "neuron"
+    if any(r.endswith("/gpu") for r in extended):
+        return "gpu"
+    arch, _ = allowed(w, "kubernetes.io/arch", "beta.kubernetes.io/arch")
+    if arch is not None and "amd64" not in arch:
+        return "arm64"
+    return "general"
+
+
+def classify(w: Workload) -> tuple[Placement, list[Problem]]:
+    """Place one workload. A forced ``placement: fargate`` that a rule blocks is a problem."""
+    reasons = rules.evaluate(w)
+    blocking = [r for r in reasons if r.severity == "block"]
+    problems: list[Problem] = []
+    size = fargate_size(w)
+    if w.placement == "fargate" and blocking:
+        line, col = w.source.locate("placement")
+        ids = ", ".join(f"{r.rule} {r.name}" for r in blocking)
+        problems.append(Problem(f"placement: fargate, but Fargate cannot run this workload: {ids}", w.source.path,
+                                line, col, hint=f"{blocking[0].message}; remove placement or set it to nodegroup",
+                                check="forced-placement"))
+    if w.placement == "nodegroup":
+        line, col = w.source.locate("placement")
+        forced = Reason(FORCED.rule, FORCED.name, FORCED.severity, FORCED.message, FORCED.field, FORCED.url, line, col)
+        return Placement(w, "nodegroup", (forced, *reasons), size, node_class(w), forced=True), problems
+    if blocking:
+        return Placement(w, "nodegroup", tuple(reasons), size, node_class(w)), problems
+    return Placement(w, "fargate", tuple(reasons), size, None, forced=w.placement == "fargate"), problems
+
+
+def classify_all(workloads: list[Workload]) -> tuple[list[Placement], list[Problem]]:
+    placements, problems = [], []
+    for w in workloads:
+        placement, found = classify(w)
+        placements.append(placement)
+        problems.extend(found)
+    return placements, problems

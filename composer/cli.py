@@ -1,0 +1,155 @@
+"""The ``compose`` command line. Parsing, exit codes and printing only; the work is elsewhere.
+
+Heavy modules (ruamel.yaml, jsonschema, rich) are imported inside the commands, so
+``compose --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+EPILOG = """\
+exit codes:
+  0    success (with --detailed-exitcode: success and nothing to change)
+  1    invalid input: each problem is printed as path:line:col: message (hint)
+  2    with --detailed-exitcode: success, and the generated files differ from those on disk
+  3    internal error in compose itself (please report it)
+  130  interrupted (Ctrl-C)
+
+Run `compose COMMAND --help` for the options of each command.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    from composer import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="compose",
+        description="Place EKS workloads on Fargate or managed node groups, and compose the eksctl "
+                    "ClusterConfig and helmfile.yaml that put them there.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"compose {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("profiles", nargs="*", type=Path, metavar="PROFILES",
+                       help="profile files or folders (default: ./profiles)")
+        p.add_argument("-c", "--config", type=Path, default=Path("composer.yaml"),
+                       help="cluster settings file (default: ./composer.yaml)")
+        p.add_argument("-o", "--output", choices=("table", "json"), default="table",
+                       help="table for people (default), json for machines")
+        p.add_argument("--no-color", action="store_true", help="plain output (also when NO_COLOR is set)")
+
+    plan = sub.add_parser(
+        "plan", help="show where each workload goes and why, and what would change",
+        description="Classify every workload profile as Fargate or node group (with the rules that decided), "
+                    "compose cluster.yaml (eksctl) and helmfile.yaml, and diff them against the files in the "
+                    "output folder. Writes nothing unless --write is given.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common(plan)
+    plan.add_argument("--out-dir", type=Path, help="folder of cluster.yaml and helmfile.yaml "
+                                                     "(default: output.dir in composer.yaml, else ./generated)")
+    plan.add_argument("--write", action="store_true", help="write the generated files (atomically)")
+    plan.add_argument("--detailed-exitcode", action="store_true",
+                      help="exit 2 when the generated files differ from those on disk (0 = no changes)")
+    plan.add_argument("--no-diff", action="store_true", help="do not print the diff of changed files")
+
+    validate = sub.add_parser(
+        "validate", help="check profiles and composer.yaml (schema and cross-profile checks)",
+        description="Check the profiles and composer.yaml against the bundled JSON Schemas and the checks a "
+                    "schema cannot express (duplicate releases, needs, routing, forced placements). Prints every "
+                    "problem as path:line:col: message [check]. Exit 0 clean, 1 problems.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common(validate)
+    return parser
+
+
+def _console(args):
+    from rich.console import Console
+
+    no_color = getattr(args, "no_color", False) or "NO_COLOR" in os.environ
+    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "120"))
+    return Console(no_color=no_color, width=width, highlight=False, soft_wrap=False)
+
+
+def _profile_paths(args) -> list[Path]:
+    return args.profiles or [Path("profiles")]
+
+
+def _print_problems(problems, args) -> None:
+    if args.output == "json":
+        print(json.dumps({"format_version": "1", "valid": False,
+                          "problems": [p.as_dict() for p in problems]}, indent=2))
+    else:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(problems)} problem{'s' * (len(problems) != 1)} found; nothing was written.", file=sys.stderr)
+
+
+def cmd_plan(args) -> int:
+    from composer.plan import build_plan, write
+    from composer.render import as_json, print_plan
+
+    plan = build_plan(args.config, _profile_paths(args), args.out_dir)
+    written = write(plan) if args.write else []
+    if args.output == "json":
+        result = as_json(plan)
+        result["written"] = [str(p) for p in written]
+        print(json.dumps(result, indent=2))
+    else:
+        console = _console(args)
+        print_plan(plan, console, show_diff=not args.no_diff)
+        if args.write:
+            console.print(f"Wrote {len(written)} file(s)." if written else "Nothing to write.")
+        elif plan.has_changes:
+            console.print("Run `compose plan --write` to write these files.")
+    if args.detailed_exitcode and plan.has_changes and not args.write:
+        return EXIT_CHANGES
+    return EXIT_OK
+
+
+def cmd_validate(args) -> int:
+    from composer.validate import validate
+
+    problems, count = validate(args.config, _profile_paths(args))
+    if problems:
+        _print_problems(problems, args)
+        return EXIT_ERROR
+    if args.output == "json":
+        print(json.dumps({"format_version": "1", "valid": True, "files": count, "problems": []}, indent=2))
+    else:
+        print(f"{count} file(s) valid.")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_ERROR
+    from composer.errors import ComposerError
+
+    try:
+        return {"plan": cmd_plan, "validate": cmd_validate}[args.command](args)
+    except ComposerError as exc:
+        _print_problems(exc.problems, args)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a bug in compose, not in the user's input
+        if os.environ.get("COMPOSE_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc}\n"
+              "This is a bug in compose; set COMPOSE_DEBUG=1 for the traceback and please report it.",
+              file=sys.stderr)
+        return EXIT_INTERNAL

@@ -1,0 +1,48 @@
+"""The eksctl ``ClusterConfig`` (eksctl.io/v1alpha5) for the composed cluster."""
+
+from __future__ import annotations
+
+from composer.model import ClusterSettings
+from composer.nodegroups import AMI_FAMILY, CLASS_LABEL, TAINTS, NodeGroup
+from composer.routing import Routing
+
+GENERATOR_TAG = "fargate-composer"
+
+
+def cluster_config(settings: ClusterSettings, routing: Routing, node_groups: list[NodeGroup]) -> dict:
+    metadata: dict = {"name": settings.name, "region": settings.region}
+    if settings.version:
+        metadata["version"] = settings.version
+    metadata["tags"] = {**settings.tags, "generated-by": GENERATOR_TAG}
+    config: dict = {"apiVersion": "eksctl.io/v1alpha5", "kind": "ClusterConfig", "metadata": metadata}
+    if settings.availability_zones:
+        config["availabilityZones"] = list(settings.availability_zones)
+    config["iam"] = {"withOIDC": True}
+    if routing.profiles:
+        profiles = []
+        for profile in routing.profiles:
+            entry: dict = {"name": profile.name, "selectors": []}
+            for s in profile.selectors:
+                selector: dict = {"namespace": s.namespace}
+                if s.labels:
+                    selector["labels"] = dict(s.labels)
+                entry["selectors"].append(selector)
+            if settings.pod_execution_role_arn:
+                entry["podExecutionRoleARN"] = settings.pod_execution_role_arn
+            if settings.fargate_subnets:
+                entry["subnets"] = list(settings.fargate_subnets)
+            profiles.append(entry)
+        config["fargateProfiles"] = profiles
+    if node_groups:
+        groups = []
+        for g in node_groups:
+            entry = {"name": g.name, "instanceType": g.instance_type, "minSize": g.min_size,
+                     "desiredCapacity": g.desired, "maxSize": g.max_size, "volumeSize": g.volume_size,
+                     "privateNetworking": True, "labels": {CLASS_LABEL: g.node_class}}
+            if g.node_class in AMI_FAMILY:
+                entry["amiFamily"] = AMI_FAMILY[g.node_class]
+            if g.node_class in TAINTS:
+                entry["taints"] = [dict(t) for t in TAINTS[g.node_class]]
+            groups.append(entry)
+        config["managedNodeGroups"] = groups
+    return config

@@ -1,0 +1,76 @@
+"""The ``helmfile.yaml``: repositories, and one release per profile placed by namespace and labels."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from composer.errors import Problem
+from composer.model import ClusterSettings, Placement
+from composer.routing import Routing
+
+LOCAL_PREFIXES = (".", "/", "oci://", "http://", "https://")
+
+
+def _inline_labels(dotted: str, labels: dict[str, str]) -> dict:
+    """``controller.podLabels`` + labels → ``{"controller": {"podLabels": labels}}``."""
+    value: dict = dict(labels)
+    for part in reversed(dotted.split(".")):
+        value = {part: value}
+    return value
+
+
+def helmfile(placements: list[Placement], routing: Routing, settings: ClusterSettings, out_dir: Path
+             ) -> tuple[dict, list[Problem]]:
+    problems: list[Problem] = []
+    repositories: dict[str, tuple[str, Placement]] = {}
+    releases = []
+    key, value = settings.routing_label
+    for p in sorted(placements, key=lambda p: p.workload.key):
+        w, r = p.workload, p.workload.release
+        if r is None:
+            continue
+        if not r.chart.startswith(LOCAL_PREFIXES) and "/" in r.chart:
+            repo = r.chart.split("/", 1)[0]
+            if r.repository:
+                known = repositories.get(repo)
+                if known and known[0] != r.repository:
+                    line, col = w.source.locate("release.repository")
+                    problems.append(Problem(
+                        f"repository '{repo}' is {r.repository} here but {known[0]} in {known[1].workload.source.path}",
+                        w.source.path, line, col, "give one URL per repository name", "repository"))
+                elif not known:
+                    repositories[repo] = (r.repository, p)
+        chart = r.chart
+        if chart.startswith("."):  # local chart: relative to the profile, rewritten relative to the helmfile
+            chart = os.path.relpath((Path(w.source.path).parent / chart).resolve(), out_dir.resolve())
+        release: dict = {"name": w.name, "namespace": w.namespace, "chart": chart}
+        if r.version:
+            release["version"] = r.version
+        release["labels"] = {"placement": p.target, **({"node-class": p.node_class} if p.node_class else {})}
+        values: list = [os.path.relpath(v, out_dir.resolve()) for v in r.values]
+        if w.key in routing.labelled and r.pod_labels_value:
+            values.append(_inline_labels(r.pod_labels_value, {key: value}))
+        if values:
+            release["values"] = values
+        if r.needs:
+            release["needs"] = list(r.needs)
+        if p.target == "fargate":
+            release["wait"] = True
+            release["timeout"] = r.timeout or settings.fargate_timeout
+        elif r.timeout:
+            release["timeout"] = r.timeout
+        releases.append(release)
+    # A chart that names a repository nobody declared.
+    for p in placements:
+        r = p.workload.release
+        if r and not r.chart.startswith(LOCAL_PREFIXES) and "/" in r.chart and r.chart.split("/", 1)[0] not in repositories:
+            line, col = p.workload.source.locate("release.chart")
+            problems.append(Problem(f"chart '{r.chart}' names repository '{r.chart.split('/', 1)[0]}', "
+                                    "but no profile gives its URL", p.workload.source.path, line, col,
+                                    "add release.repository with the chart repository URL", "repository"))
+    doc: dict = {}
+    if repositories:
+        doc["repositories"] = [{"name": name, "url": url} for name, (url, _) in sorted(repositories.items())]
+    doc["releases"] = releases
+    return doc, problems

@@ -1,0 +1,214 @@
+"""Plain data flowing through the core: workloads in, placements and plan out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+Severity = Literal["block", "advice"]
+Target = Literal["fargate", "nodegroup"]
+NodeClass = Literal["general", "arm64", "gpu", "neuron", "windows"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a workload came from; ``doc`` is the loaded YAML tree, used only to locate fields."""
+
+    path: str
+    doc: Any = field(default=None, compare=False, repr=False)
+
+    def locate(self, dotted: str) -> tuple[int, int]:
+        from composer.yamlio import locate
+
+        return locate(self.doc, parse_field(dotted)) if self.doc is not None else (0, 0)
+
+
+_FIELD_TOKEN = re.compile(r'\.?([^.\[\]"]+)|\[(\d+)\]|\["([^"]*)"\]')
+
+
+def parse_field(dotted: str) -> list:
+    """``workload.services[1].type`` → ``['workload', 'services', 1, 'type']``.
+
+    Keys that contain dots are written in brackets: ``workload.nodeSelector["kubernetes.io/arch"]``.
+    """
+    out: list = []
+    for name, index, quoted in _FIELD_TOKEN.findall(dotted):
+        out.append(int(index) if index else (quoted if quoted or not name else name))
+    return out
+
+
+def key_field(base: str, key: str) -> str:
+    """The field path of mapping key ``key`` under ``base`` (bracketed when the key has dots)."""
+    return f'{base}["{key}"]' if "." in key else f"{base}.{key}"
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    requests: Mapping[str, Fraction]
+    limits: Mapping[str, Fraction]
+    field: str  # e.g. workload.containers[0]
+    init: bool = False
+    sidecar: bool = False  # init container with restartPolicy: Always
+    ports: tuple[int, ...] = ()
+
+    def request(self, resource: str) -> Fraction | None:
+        """Effective request: Kubernetes defaults a missing request to the limit."""
+        return self.requests.get(resource, self.limits.get(resource))
+
+
+@dataclass(frozen=True)
+class Service:
+    type: str
+    field: str
+    name: str = ""
+    load_balancer: str = ""  # clb | nlb | "" (unset)
+    target_type: str = ""  # ip | instance | "" (unset)
+
+
+@dataclass(frozen=True)
+class Ingress:
+    class_name: str
+    field: str
+    name: str = ""
+    target_type: str = ""
+
+
+@dataclass(frozen=True)
+class Volume:
+    name: str
+    type: str
+    field: str
+    storage_class: str = ""
+    provisioner: str = ""
+    provisioning: str = ""
+    size_limit: Fraction | None = None
+
+
+@dataclass(frozen=True)
+class Release:
+    chart: str
+    version: str = ""
+    repository: str = ""
+    values: tuple[Path, ...] = ()
+    needs: tuple[str, ...] = ()  # normalised to namespace/name
+    pod_labels_value: str = ""
+    timeout: int | None = None
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    namespace: str
+    kind: str
+    source: Source
+    replicas: int = 1
+    containers: tuple[Container, ...] = ()
+    init_containers: tuple[Container, ...] = ()
+    services: tuple[Service, ...] = ()
+    ingresses: tuple[Ingress, ...] = ()
+    volumes: tuple[Volume, ...] = ()
+    privileged: bool = False
+    capabilities: tuple[str, ...] = ()
+    host_network: bool = False
+    host_pid: bool = False
+    host_ipc: bool = False
+    host_ports: tuple[int, ...] = ()
+    uses_instance_metadata: bool = False
+    aws_credentials: str = "none"
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+    affinity: Mapping[str, Any] = field(default_factory=dict)
+    network_policy: bool = False
+    ttl_seconds_after_finished: int | None = None
+    schedule: str = ""
+    placement: str = "auto"  # auto | fargate | nodegroup
+    release: Release | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def all_containers(self) -> tuple[Container, ...]:
+        return self.init_containers + self.containers
+
+
+@dataclass(frozen=True)
+class Reason:
+    rule: str  # stable id, e.g. FG001
+    name: str  # e.g. daemonset
+    severity: Severity
+    message: str
+    field: str
+    url: str
+    line: int = 0
+    col: int = 0
+
+
+@dataclass(frozen=True)
+class FargateSize:
+    """What Fargate provisions (and bills) for one pod."""
+
+    cpu_request: Fraction  # cores, after init/long-running accounting
+    memory_request: Fraction  # bytes, before the Fargate overhead
+    vcpu: Fraction | None  # provisioned; None when nothing fits
+    memory_gib: Fraction | None
+    ephemeral_gib: Fraction  # provisioned ephemeral storage
+    defaulted: bool = False  # no requests at all: Fargate's smallest size
+
+    @property
+    def fits(self) -> bool:
+        return self.vcpu is not None
+
+    def label(self) -> str:
+        if not self.fits:
+            return "too large"
+        return f"{float(self.vcpu):g} vCPU / {float(self.memory_gib):g} GB"
+
+
+@dataclass(frozen=True)
+class Placement:
+    workload: Workload
+    target: Target
+    reasons: tuple[Reason, ...]
+    fargate_size: FargateSize
+    node_class: NodeClass | None = None
+    forced: bool = False
+
+    @property
+    def blocking(self) -> tuple[Reason, ...]:
+        return tuple(r for r in self.reasons if r.severity == "block")
+
+
+@dataclass(frozen=True)
+class NodeClassSettings:
+    instance_type: str
+    min_size: int | None = None
+    max_size: int | None = None
+    volume_size: int = 80
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    name: str
+    region: str
+    source: Source
+    version: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    availability_zones: tuple[str, ...] = ()
+    output_dir: Path = Path("generated")
+    profile_prefix: str = "fp"
+    routing_label: tuple[str, str] = ("composer.io/compute", "fargate")
+    core_dns: str = "auto"
+    pod_execution_role_arn: str = ""
+    fargate_subnets: tuple[str, ...] = ()
+    selectors_per_profile: int = 5
+    labels_per_selector: int = 5
+    profiles_per_cluster: int = 10
+    headroom_percent: int = 50
+    node_classes: Mapping[str, NodeClassSettings] = field(default_factory=dict)
+    fargate_timeout: int = 600

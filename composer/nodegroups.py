@@ -1,0 +1,171 @@
+"""Managed node groups for the workloads Fargate cannot run: one group per node class, sized.
+
+Allocatable capacity follows the EKS-optimized AMI's kubelet reservations: memory
+255 MiB + 11 MiB per pod (max pods from the ENI limits) plus a 100 MiB eviction threshold; CPU
+6% of the first core, 1% of the second, 0.5% of the next two and 0.25% of the rest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from fractions import Fraction
+
+from composer.errors import Problem
+from composer.model import ClusterSettings, Placement
+from composer.quantity import GIB, MIB
+from composer.sizing import pod_requests
+
+
+@dataclass(frozen=True)
+class InstanceType:
+    name: str
+    vcpu: int
+    memory_gib: int
+    max_pods: int
+
+    @property
+    def allocatable_cpu(self) -> Fraction:
+        reserved = Fraction(60, 1000) + (Fraction(10, 1000) if self.vcpu > 1 else 0)
+        reserved += Fraction(5, 1000) * min(max(self.vcpu - 2, 0), 2) + Fraction(25, 10000) * max(self.vcpu - 4, 0)
+        return self.vcpu - reserved
+
+    @property
+    def allocatable_memory(self) -> Fraction:
+        return Fraction(self.memory_gib * GIB - (255 + 11 * self.max_pods + 100) * MIB)
+
+
+CATALOGUE = {t.name: t for t in (
+    InstanceType("t3.medium", 2, 4, 17), InstanceType("t3.large", 2, 8, 35),
+    InstanceType("m6i.large", 2, 8, 29), InstanceType("m6i.xlarge", 4, 16, 58),
+    InstanceType("m6i.2xlarge", 8, 32, 58), InstanceType("m6i.4xlarge", 16, 64, 234),
+    InstanceType("m6i.8xlarge", 32, 128, 234), InstanceType("m6i.16xlarge", 64, 256, 737),
+    InstanceType("r6i.xlarge", 4, 32, 58), InstanceType("r6i.4xlarge", 16, 128, 234),
+    InstanceType("r6i.8xlarge", 32, 256, 234), InstanceType("r6i.16xlarge", 64, 512, 737),
+    InstanceType("m7g.large", 2, 8, 29), InstanceType("m7g.xlarge", 4, 16, 58),
+    InstanceType("m7g.2xlarge", 8, 32, 58), InstanceType("m7g.4xlarge", 16, 64, 234),
+    InstanceType("g5.xlarge", 4, 16, 58), InstanceType("g5.2xlarge", 8, 32, 58),
+    InstanceType("g5.12xlarge", 48, 192, 234),
+    InstanceType("inf2.xlarge", 4, 16, 58), InstanceType("inf2.8xlarge", 32, 128, 234),
+)}
+
+TAINTS = {
+    "gpu": ({"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"},),
+    "neuron": ({"key": "aws.amazon.com/neuron", "value": "true", "effect": "NoSchedule"},),
+}
+AMI_FAMILY = {"windows": "WindowsServer2022FullContainer"}
+CLASS_LABEL = "composer.io/node-class"
+# Per-pod floor when a workload requests nothing: what the scheduler cannot see still uses the node.
+FLOOR_CPU, FLOOR_MEMORY = Fraction(1, 10), Fraction(128 * MIB)
+
+
+@dataclass(frozen=True)
+class NodeGroup:
+    name: str
+    node_class: str
+    instance_type: str
+    min_size: int
+    desired: int
+    max_size: int
+    volume_size: int
+    workloads: tuple[str, ...]
+
+
+def _pod(p: Placement) -> tuple[Fraction, Fraction]:
+    w = p.workload
+    cpu = pod_requests(w.containers, w.init_containers, "cpu")
+    memory = pod_requests(w.containers, w.init_containers, "memory")
+    return max(cpu, FLOOR_CPU), max(memory, FLOOR_MEMORY)
+
+
+def _pack(pods: list[tuple[Fraction, Fraction]], cpu: Fraction, memory: Fraction, max_pods: int) -> int:
+    """Nodes needed by first-fit decreasing on (cpu, memory, pod count)."""
+    bins: list[list] = []
+    for pod_cpu, pod_mem in sorted(pods, reverse=True):
+        for b in bins:
+            if b[0] >= pod_cpu and b[1] >= pod_mem and b[2] >= 1:
+                b[0] -= pod_cpu; b[1] -= pod_mem; b[2] -= 1
+                break
+        else:
+            bins.append([cpu - pod_cpu, memory - pod_mem, max_pods - 1])
+    return len(bins)
+
+
+FAMILIES = {"general": ("m6i", "r6i"), "arm64": ("m7g",), "gpu": ("g5",), "neuron": ("inf2",), "windows": ("m6i", "r6i")}
+
+
+def _fits(instance: InstanceType, daemons: list[Placement], pod: tuple[Fraction, Fraction]) -> bool:
+    cpu, memory = _capacity(instance, daemons)
+    return pod[0] <= cpu and pod[1] <= memory
+
+
+def _capacity(instance: InstanceType, daemons: list[Placement]) -> tuple[Fraction, Fraction]:
+    """What one node offers to ordinary pods once kubelet reservations and DaemonSets are taken."""
+    return (instance.allocatable_cpu - sum((_pod(d)[0] for d in daemons), Fraction(0)),
+            instance.allocatable_memory - sum((_pod(d)[1] for d in daemons), Fraction(0)))
+
+
+def _group(name: str, node_class: str, instance: InstanceType, members: list[Placement], daemons: list[Placement],
+           minimum: int, maximum: int | None, headroom: int, volume: int) -> NodeGroup:
+    pods = [_pod(p) for p in members if p.workload.kind != "DaemonSet" for _ in range(p.workload.replicas)]
+    cpu, memory = _capacity(instance, daemons)
+    desired = max(minimum, _pack(pods, cpu, memory, instance.max_pods - len(daemons)) if pods else 0)
+    top = maximum if maximum is not None else max(desired + 1, math.ceil(desired * (100 + headroom) / 100))
+    return NodeGroup(name, node_class, instance.name, minimum, desired, max(top, desired), volume,
+                     tuple(sorted(p.workload.key for p in members)))
+
+
+def plan_node_groups(placements: list[Placement], settings: ClusterSettings, need_general: bool
+                     ) -> tuple[list[NodeGroup], list[Problem]]:
+    """One group per node class; pods too big for the class's instance type get a ``-large`` group."""
+    by_class: dict[str, list[Placement]] = defaultdict(list)
+    for p in placements:
+        if p.target == "nodegroup":
+            by_class[p.node_class or "general"].append(p)
+    if need_general:
+        by_class.setdefault("general", [])
+    problems: list[Problem] = []
+    groups: list[NodeGroup] = []
+    everywhere = [p for p in by_class.get("general", []) if p.workload.kind == "DaemonSet"]
+    for node_class in sorted(by_class):
+        members = by_class[node_class]
+        spec = settings.node_classes[node_class]
+        daemons = [p for p in members if p.workload.kind == "DaemonSet"] + (everywhere if node_class == "arm64" else [])
+        minimum = spec.min_size if spec.min_size is not None else (2 if node_class == "general" else 1)
+        instance = CATALOGUE.get(spec.instance_type)
+        if instance is None:
+            if spec.max_size is None:
+                line, col = settings.source.locate(f"nodeGroups.{node_class}.instanceType")
+                problems.append(Problem(
+                    f"instance type '{spec.instance_type}' is not in the sizing catalogue, so node group "
+                    f"'ng-{node_class}' cannot be sized", settings.source.path, line, col,
+                    hint=f"set nodeGroups.{node_class}.minSize and maxSize, or use one of: {', '.join(sorted(CATALOGUE))}",
+                    check="sizing"))
+            groups.append(NodeGroup(f"ng-{node_class}", node_class, spec.instance_type, minimum, minimum,
+                                    max(minimum, spec.max_size or minimum), spec.volume_size,
+                                    tuple(sorted(p.workload.key for p in members))))
+            continue
+        ordinary = [p for p in members if p.workload.kind == "DaemonSet" or _fits(instance, daemons, _pod(p))]
+        large = [p for p in members if p not in ordinary]
+        groups.append(_group(f"ng-{node_class}", node_class, instance, ordinary, daemons, minimum, spec.max_size,
+                             settings.headroom_percent, spec.volume_size))
+        if large:
+            biggest = max((_pod(p) for p in large), key=lambda pod: (pod[1], pod[0]))
+            candidates = sorted((t for t in CATALOGUE.values() if t.name.split(".")[0] in FAMILIES[node_class]),
+                                key=lambda t: (t.vcpu * 8 + t.memory_gib, t.name))
+            fitting = [t for t in candidates if all(_fits(t, daemons, _pod(p)) for p in large)]
+            if not fitting:
+                for p in large:
+                    cpu, memory = _pod(p)
+                    line, col = p.workload.source.locate("workload.containers")
+                    problems.append(Problem(
+                        f"a pod needs {float(cpu):g} vCPU / {float(memory) / GIB:.1f} GiB, more than any "
+                        f"{'/'.join(FAMILIES[node_class])} instance in the sizing catalogue offers",
+                        p.workload.source.path, line, col,
+                        hint="lower the requests, or split the work into smaller pods", check="sizing"))
+                continue
+            groups.append(_group(f"ng-{node_class}-large", node_class, fitting[0], large, daemons, 0, None,
+                                 settings.headroom_percent, spec.volume_size))
+            del biggest
+    return groups, problems

@@ -1,0 +1,100 @@
+"""Presenting a plan: a rich table for people, stable JSON for machines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from composer.plan import Plan
+
+FORMAT_VERSION = "1"
+SYMBOL = {"new": "+", "changed": "~", "unchanged": "="}
+
+
+def summary(plan: Plan) -> str:
+    total = len(plan.placements)
+    fargate = sum(p.target == "fargate" for p in plan.placements)
+    profiles, groups = len(plan.routing.profiles), len(plan.node_groups)
+    return (f"{total} workloads: {fargate} Fargate, {total - fargate} node group · "
+            f"{profiles} Fargate profile{'s' * (profiles != 1)} · {groups} node group{'s' * (groups != 1)}")
+
+
+def as_json(plan: Plan) -> dict[str, Any]:
+    def reason(r, path):
+        return {"rule": r.rule, "name": r.name, "severity": r.severity, "message": r.message, "field": r.field,
+                "url": r.url, "path": path, "line": r.line, "column": r.col}
+
+    workloads = []
+    for p in plan.placements:
+        s = p.fargate_size
+        workloads.append({
+            "release": p.workload.name, "namespace": p.workload.namespace, "kind": p.workload.kind,
+            "source": p.workload.source.path, "placement": p.target, "node_class": p.node_class,
+            "forced": p.forced, "routing_label": p.workload.key in plan.routing.labelled,
+            "fargate_size": {"vcpu": float(s.vcpu) if s.fits else None, "memory_gb": float(s.memory_gib) if s.fits else None,
+                             "ephemeral_gib": float(s.ephemeral_gib), "fits": s.fits, "defaulted": s.defaulted},
+            "reasons": [reason(r, p.workload.source.path) for r in p.reasons],
+        })
+    return {
+        "format_version": FORMAT_VERSION,
+        "summary": summary(plan),
+        "workloads": workloads,
+        "fargate_profiles": [{"name": fp.name, "selectors": [{"namespace": s.namespace, "labels": dict(s.labels)}
+                                                             for s in fp.selectors]} for fp in plan.routing.profiles],
+        "coredns_on_fargate": plan.routing.coredns_on_fargate,
+        "node_groups": [{"name": g.name, "node_class": g.node_class, "instance_type": g.instance_type,
+                         "min_size": g.min_size, "desired_capacity": g.desired, "max_size": g.max_size,
+                         "workloads": list(g.workloads)} for g in plan.node_groups],
+        "changes": [{"file": str(c.path), "actions": [{"new": "create", "changed": "update", "unchanged": "no-op"}[c.status]],
+                     "status": c.status} for c in plan.changes],
+        "has_changes": plan.has_changes,
+    }
+
+
+def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"Plan for cluster {plan.settings.name} ({plan.settings.region})", title_justify="left")
+    for column in ("release", "namespace", "kind", "placement", "reasons", "Fargate size"):
+        table.add_column(column, no_wrap=column != "reasons")
+    for p in sorted(plan.placements, key=lambda p: (p.target != "fargate", p.workload.namespace, p.workload.name)):
+        where = "[green]Fargate[/]" if p.target == "fargate" else f"[yellow]node group[/] ({p.node_class})"
+        reasons = " ".join(f"[bold]{r.rule}[/]" if r.severity == "block" else f"[dim]{r.rule}[/]" for r in p.reasons)
+        size = p.fargate_size.label() if p.target == "fargate" else "[dim]–[/]"
+        table.add_row(escape(p.workload.name), escape(p.workload.namespace), p.workload.kind, where, reasons or "–", size)
+    console.print(table)
+    console.print(summary(plan))
+
+    explained = [(p, r) for p in plan.placements for r in p.reasons]
+    if explained:
+        console.print("\n[bold]Why[/] (bold ids move a workload to a node group; dim ids are advice):")
+        for p, r in sorted(explained, key=lambda x: (x[1].severity != "block", x[0].workload.key, x[1].rule)):
+            loc = f"{p.workload.source.path}:{r.line}:{r.col}" if r.line else p.workload.source.path
+            console.print(f"  {r.rule} {escape(p.workload.key)}: {escape(r.message)}  [dim]{escape(loc)}[/]",
+                          highlight=False)
+
+    console.print("\n[bold]Fargate profiles[/]")
+    for fp in plan.routing.profiles:
+        selectors = ", ".join(s.namespace + ("{" + ",".join(f"{k}={v}" for k, v in s.labels) + "}" if s.labels else "")
+                              for s in fp.selectors)
+        console.print(f"  {fp.name}: {escape(selectors)}", highlight=False)
+    if not plan.routing.profiles:
+        console.print("  (none)")
+    console.print("[bold]Managed node groups[/]")
+    for g in plan.node_groups:
+        console.print(f"  {g.name}: {g.instance_type} × {g.min_size}–{g.max_size} (desired {g.desired}); "
+                      f"{len(g.workloads)} workload(s)", highlight=False)
+    if not plan.node_groups:
+        console.print("  (none)")
+
+    console.print(f"\n[bold]Files[/] in {escape(str(plan.out_dir))}:")
+    for c in plan.changes:
+        colour = {"new": "green", "changed": "yellow", "unchanged": "dim"}[c.status]
+        console.print(f"  [{colour}]{SYMBOL[c.status]} {c.name} ({c.status})[/]")
+        if show_diff and c.diff:
+            from rich.syntax import Syntax
+
+            console.print(Syntax(c.diff, "diff", theme="ansi_dark", background_color="default"))
+    new = sum(c.status == "new" for c in plan.changes)
+    changed = sum(c.status == "changed" for c in plan.changes)
+    console.print(f"Files: {new} to create, {changed} to change, {len(plan.changes) - new - changed} unchanged.")

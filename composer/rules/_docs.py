@@ -1,0 +1,13 @@
+"""AWS documentation addresses shared by the rules."""
+
+FARGATE = "https://docs.aws.amazon.com/eks/latest/userguide/fargate.html"
+POD_CONFIG = "https://docs.aws.amazon.com/eks/latest/userguide/fargate-pod-configuration.html"
+PROFILE = "https://docs.aws.amazon.com/eks/latest/userguide/fargate-profile.html"
+NLB = "https://docs.aws.amazon.com/eks/latest/userguide/network-load-balancing.html"
+ALB = "https://docs.aws.amazon.com/eks/latest/userguide/alb-ingress.html"
+EBS = "https://docs.aws.amazon.com/eks/latest/userguide/ebs-csi.html"
+EFS = "https://docs.aws.amazon.com/eks/latest/userguide/efs-csi.html"
+FSX = "https://docs.aws.amazon.com/eks/latest/userguide/fsx-csi.html"
+POD_IDENTITY = "https://docs.aws.amazon.com/eks/latest/userguide/pod-id-considerations.html"
+NETWORK_POLICY = "https://docs.aws.amazon.com/eks/latest/userguide/cni-network-policy.html"
+WINDOWS = "https://docs.aws.amazon.com/eks/latest/userguide/windows-support.html"

@@ -1,0 +1,15 @@
+"""Finished Job pods keep billing on Fargate until they are deleted.
+
+A completed or failed pod keeps its Fargate capacity, and your bill, until the pod object is
+removed. Set ``ttlSecondsAfterFinished`` on the Job (or the CronJob's jobTemplate) so Kubernetes
+deletes finished pods.
+"""
+
+from composer.rules._docs import FARGATE as URL
+
+ID, NAME, SEVERITY = "FA101", "job-ttl", "advice"
+
+
+def check(w):
+    if w.kind in ("Job", "CronJob") and w.ttl_seconds_after_finished is None:
+        yield "workload.kind", "set ttlSecondsAfterFinished: finished Job pods are billed on Fargate until deleted"

@@ -1,0 +1,20 @@
+"""The pod is larger than the largest Fargate size.
+
+Fargate sizes a pod as the larger of (a) the biggest init container request and (b) the sum of
+the long-running containers' requests (native sidecars count as long-running), per resource, then
+adds 256 MB of memory for kubelet, kube-proxy and containerd and rounds up to a valid vCPU/memory
+combination. The largest is 16 vCPU with 120 GB; anything above cannot be scheduled.
+"""
+
+from composer.rules._docs import POD_CONFIG as URL
+from composer.sizing import fargate_size
+
+ID, NAME, SEVERITY = "FG020", "pod-size", "block"
+
+
+def check(w):
+    size = fargate_size(w)
+    if not size.fits:
+        yield ("workload.containers",
+               f"needs {float(size.cpu_request):g} vCPU / {float(size.memory_request) / 2**30:.2f} GiB "
+               "(+0.25 GB Fargate overhead), more than the largest Fargate size, 16 vCPU / 120 GB")

@@ -1,0 +1,16 @@
+"""Windows pods cannot run on EKS Fargate.
+
+EKS Fargate runs Linux containers only; a pod that selects ``kubernetes.io/os: windows`` needs a
+Windows managed node group.
+"""
+
+from composer.rules._docs import WINDOWS as URL
+from composer.rules._selectors import allowed
+
+ID, NAME, SEVERITY = "FG009", "windows", "block"
+
+
+def check(w):
+    values, field = allowed(w, "kubernetes.io/os", "beta.kubernetes.io/os")
+    if values is not None and "linux" not in values:
+        yield field, f"node selection allows only os {', '.join(sorted(values))}; EKS Fargate runs Linux only"

@@ -1,0 +1,113 @@
+"""The bundled JSON Schemas (profile, composer) and schema errors mapped to file:line:col."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from composer.errors import Problem
+from composer.yamlio import locate
+
+SCHEMAS = ("profile", "composer")
+
+_HINTS = {
+    "name": "use a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit",
+    "namespace": "use a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit",
+}
+
+
+def schema_path(name: str) -> Path:
+    """Location of a bundled schema: inside the installed package, or the repo's schemas/ folder."""
+    packaged = Path(__file__).parent / "schemas" / f"{name}.schema.json"
+    if packaged.is_file():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "schemas" / f"{name}.schema.json"
+
+
+@cache
+def schema(name: str) -> dict:
+    if name not in SCHEMAS:
+        raise KeyError(name)
+    return json.loads(schema_path(name).read_text(encoding="utf-8"))
+
+
+@cache
+def validator(name: str):
+    """A compiled Draft 2020-12 validator (compiled once per process)."""
+    from jsonschema import Draft202012Validator
+
+    doc = schema(name)
+    Draft202012Validator.check_schema(doc)
+    return Draft202012Validator(doc, format_checker=None)
+
+
+def validate(name: str, data: Any, where: str) -> list[Problem]:
+    """All schema problems of ``data``, each located in the source YAML, in document order."""
+    problems: list[Problem] = []
+    for error in validator(name).iter_errors(data):
+        problems.extend(_explain(error, data, where))
+    problems.sort(key=lambda p: (p.line, p.col, p.message))
+    return problems
+
+
+def _describe(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _field(path: list) -> str:
+    parts = ""
+    for step in path:
+        parts += f"[{step}]" if isinstance(step, int) else (f".{step}" if parts else str(step))
+    return parts or "document"
+
+
+def _explain(error, root: Any, where: str) -> list[Problem]:
+    path = list(error.absolute_path)
+    field = _field(path)
+    instance, validator_name, schema_part = error.instance, error.validator, error.schema
+
+    def at(p: list, msg: str, hint: str = "", key: bool = False) -> Problem:
+        line, col = locate(root, p, key=key)
+        return Problem(msg, where, line, col, hint, "schema")
+
+    if validator_name == "additionalProperties" and isinstance(instance, dict):
+        known = list(schema_part.get("properties", {}))
+        import re
+
+        patterns = [re.compile(p) for p in schema_part.get("patternProperties", {})]
+        out = []
+        for extra in instance:
+            if extra in known or any(p.search(str(extra)) for p in patterns):
+                continue
+            close = difflib.get_close_matches(str(extra), known, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known fields: {', '.join(known)}"
+            out.append(at(path + [extra], f"unknown field '{_field(path + [extra])}'", hint, key=True))
+        return out
+    if validator_name == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        target = "top level" if not path else f"'{field}'"
+        return [at(path, f"missing required field '{missing}' in {target}", key=bool(path))]
+    if validator_name == "type":
+        expected = schema_part.get("type")
+        return [at(path, f"'{field}' must be {'a ' if isinstance(expected, str) else ''}{expected}, not {_describe(instance)}")]
+    if validator_name in ("enum", "const"):
+        allowed = schema_part.get("enum") or [schema_part.get("const")]
+        close = difflib.get_close_matches(str(instance), [str(a) for a in allowed], n=1)
+        hint = f"did you mean '{close[0]}'?" if close else ""
+        return [at(path, f"'{field}' is {instance!r}; expected one of: {', '.join(map(str, allowed))}", hint)]
+    if validator_name == "anyOf" and "quantity" in str(schema_part.get("description", "")).lower():
+        return [at(path, f"'{field}' is not a valid quantity: {instance!r}",
+                   "use a non-negative Kubernetes quantity such as 500m, 2, 512Mi or 1Gi")]
+    if validator_name == "pattern":
+        last = path[-1] if path else ""
+        hint = _HINTS.get(str(last)) or schema_part.get("description", "") or f"must match {schema_part['pattern']}"
+        return [at(path, f"'{field}' has an invalid value {instance!r}", hint)]
+    if validator_name == "propertyNames":
+        return [at(path, f"'{field}' has an invalid key {instance!r}", "keys must be valid Kubernetes label keys")]
+    if validator_name in ("minimum", "maximum", "minItems", "maxItems", "minLength", "maxLength", "uniqueItems"):
+        return [at(path, f"'{field}': {error.message}")]
+    return [at(path, f"'{field}': {error.message}")]

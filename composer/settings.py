@@ -1,0 +1,63 @@
+"""Load ``composer.yaml`` (cluster-level settings) into ``ClusterSettings``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from composer import schema, yamlio
+from composer.errors import ComposerError, fail
+from composer.model import ClusterSettings, NodeClassSettings, Source
+
+# Instance types used for node groups unless composer.yaml says otherwise.
+DEFAULT_INSTANCE_TYPES = {
+    "general": "m6i.xlarge", "arm64": "m7g.xlarge", "gpu": "g5.xlarge", "neuron": "inf2.xlarge", "windows": "m6i.xlarge",
+}
+
+
+def load_settings(path: Path) -> ClusterSettings:
+    where = str(path)
+    if not path.exists():
+        raise fail("cluster settings file not found", where,
+                   hint="create composer.yaml (see docs/profile.md) or pass --config PATH")
+    doc = yamlio.load_file(path)
+    if doc is None:
+        raise fail("empty file", where, hint="composer.yaml needs apiVersion, kind and metadata (name, region)")
+    problems = schema.validate("composer", doc, where)
+    if problems:
+        raise ComposerError(problems)
+    return build_settings(doc, Source(where, doc), path.parent)
+
+
+def build_settings(doc: dict, source: Source, base_dir: Path) -> ClusterSettings:
+    meta = doc["metadata"]
+    fargate = doc.get("fargate") or {}
+    prefix = str(fargate.get("profileNamePrefix", "fp"))
+    if f"{prefix}-".lower().startswith("eks-"):
+        line, col = source.locate("fargate.profileNamePrefix")
+        raise fail(f"Fargate profile names may not start with 'eks-' (prefix {prefix!r})", source.path, line, col,
+                   hint="AWS reserves the eks- prefix; choose another profileNamePrefix")
+    groups = doc.get("nodeGroups") or {}
+    label = fargate.get("routingLabel") or {}
+    classes = {}
+    for name, default in DEFAULT_INSTANCE_TYPES.items():
+        spec = groups.get(name) or {}
+        classes[name] = NodeClassSettings(
+            instance_type=str(spec.get("instanceType", default)),
+            min_size=spec.get("minSize"), max_size=spec.get("maxSize"), volume_size=int(spec.get("volumeSize", 80)))
+    return ClusterSettings(
+        name=str(meta["name"]), region=str(meta["region"]), source=source, version=str(meta.get("version", "")),
+        tags={str(k): str(v) for k, v in (meta.get("tags") or {}).items()},
+        availability_zones=tuple(str(z) for z in doc.get("availabilityZones") or ()),
+        output_dir=(base_dir / str((doc.get("output") or {}).get("dir", "generated"))),
+        profile_prefix=prefix,
+        routing_label=(str(label.get("key", "composer.io/compute")), str(label.get("value", "fargate"))),
+        core_dns=str(fargate.get("coreDNS", "auto")),
+        pod_execution_role_arn=str(fargate.get("podExecutionRoleARN", "")),
+        fargate_subnets=tuple(str(s) for s in fargate.get("subnets") or ()),
+        selectors_per_profile=int(fargate.get("selectorsPerProfile", 5)),
+        labels_per_selector=int(fargate.get("labelsPerSelector", 5)),
+        profiles_per_cluster=int(fargate.get("profilesPerCluster", 10)),
+        headroom_percent=int(groups.get("headroomPercent", 50)),
+        node_classes=classes,
+        fargate_timeout=int((doc.get("helm") or {}).get("fargateTimeout", 600)),
+    )

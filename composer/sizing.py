@@ -1,0 +1,65 @@
+"""Fargate's pod-size accounting and rounding (Amazon EKS user guide, "Fargate Pod configuration").
+
+https://docs.aws.amazon.com/eks/latest/userguide/fargate-pod-configuration.html
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from composer.model import Container, FargateSize, Workload
+from composer.quantity import GIB, MIB
+
+# vCPU → the memory sizes (GB) Fargate offers with it.
+FARGATE_SIZES: tuple[tuple[Fraction, tuple[Fraction, ...]], ...] = (
+    (Fraction(1, 4), (Fraction(1, 2), Fraction(1), Fraction(2))),
+    (Fraction(1, 2), tuple(Fraction(g) for g in (1, 2, 3, 4))),
+    (Fraction(1), tuple(Fraction(g) for g in range(2, 9))),
+    (Fraction(2), tuple(Fraction(g) for g in range(4, 17))),
+    (Fraction(4), tuple(Fraction(g) for g in range(8, 31))),
+    (Fraction(8), tuple(Fraction(g) for g in range(16, 61, 4))),
+    (Fraction(16), tuple(Fraction(g) for g in range(32, 121, 8))),
+)
+OVERHEAD_BYTES = 256 * MIB  # kubelet, kube-proxy and containerd
+EPHEMERAL_DEFAULT_GIB = 20
+EPHEMERAL_MAX_GIB = 175
+
+
+def pod_requests(containers: tuple[Container, ...], init: tuple[Container, ...], resource: str) -> Fraction:
+    """max(largest init container, sum of long-running containers incl. native sidecars)."""
+    running = sum((c.request(resource) or Fraction(0) for c in containers + tuple(i for i in init if i.sidecar)), Fraction(0))
+    init_max = max((c.request(resource) or Fraction(0) for c in init if not c.sidecar), default=Fraction(0))
+    return max(running, init_max)
+
+
+def round_up(cpu: Fraction, memory_gib: Fraction) -> tuple[Fraction, Fraction] | None:
+    """Smallest valid Fargate (vCPU, GB) with at least ``cpu`` and ``memory_gib``; None if none."""
+    for vcpu, memories in FARGATE_SIZES:
+        if vcpu < cpu:
+            continue
+        for memory in memories:
+            if memory >= memory_gib:
+                return vcpu, memory
+    return None
+
+
+def ephemeral_need_gib(w: Workload) -> Fraction:
+    """Ephemeral storage the pod asks for: its requests, or its emptyDir limits if larger."""
+    requested = pod_requests(w.containers, w.init_containers, "ephemeral-storage")
+    empty_dirs = sum((v.size_limit or 0 for v in w.volumes if v.type == "emptyDir"), Fraction(0))
+    return max(requested, empty_dirs) / GIB
+
+
+def fargate_size(w: Workload) -> FargateSize:
+    """The size Fargate provisions for one pod of ``w`` (its ``CapacityProvisioned`` annotation)."""
+    cpu = pod_requests(w.containers, w.init_containers, "cpu")
+    memory = pod_requests(w.containers, w.init_containers, "memory")
+    ephemeral_request = pod_requests(w.containers, w.init_containers, "ephemeral-storage") / GIB
+    ephemeral = (Fraction(EPHEMERAL_DEFAULT_GIB) if ephemeral_request <= EPHEMERAL_DEFAULT_GIB
+                 else ephemeral_request * Fraction(11, 10) + 5)
+    if not cpu and not memory:
+        return FargateSize(cpu, memory, Fraction(1, 4), Fraction(1, 2), ephemeral, defaulted=True)
+    rounded = round_up(cpu, (memory + OVERHEAD_BYTES) / GIB)
+    if rounded is None:
+        return FargateSize(cpu, memory, None, None, ephemeral)
+    return FargateSize(cpu, memory, rounded[0], rounded[1], ephemeral)

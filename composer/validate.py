@@ -1,0 +1,30 @@
+"""``compose validate``: every problem in the profiles and composer.yaml, in one run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from composer.checks import check_workloads
+from composer.classify import classify_all
+from composer.errors import ComposerError, Problem
+from composer.profiles import discover, load_profiles
+from composer.routing import route
+from composer.settings import load_settings
+
+
+def validate(config: Path, profile_paths: list[Path]) -> tuple[list[Problem], int]:
+    """(problems, number of files checked). Semantic checks run on the profiles that loaded."""
+    problems: list[Problem] = []
+    settings = None
+    try:
+        settings = load_settings(config)
+    except ComposerError as exc:
+        problems += exc.problems
+    workloads, found = load_profiles(profile_paths)
+    problems += found
+    problems += check_workloads(workloads)
+    placements, found = classify_all(workloads)
+    problems += found
+    if settings is not None:
+        problems += route(placements, settings)[1]
+    return problems, len(discover(profile_paths)) + 1
