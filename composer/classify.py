@@ -42,9 +42,9 @@ def classify(w: Workload) -> tuple[Placement, list[Problem]]:
     if w.placement == "nodegroup":
         line, col = w.source.locate("placement")
         forced = Reason(FORCED.rule, FORCED.name, FORCED.severity, FORCED.message, FORCED.field, FORCED.url, line, col)
-        return Placement(w, "nodegroup", (forced, *reasons), size, node_class(w), forced=True), problems
-    if blocking:
-        return Placement(w, "nodegroup", tuple(reasons), size, node_class(w)), problems
+        return Placement(w, "nodegroup", (forced, *blocking), size, node_class(w), forced=True), problems
+    if blocking:  # advice about Fargate is noise for a workload that will not run there
+        return Placement(w, "nodegroup", tuple(blocking), size, node_class(w)), problems
     return Placement(w, "fargate", tuple(reasons), size, None, forced=w.placement == "fargate"), problems
 
 

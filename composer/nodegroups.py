@@ -24,6 +24,7 @@ class InstanceType:
     vcpu: int
     memory_gib: int
     max_pods: int
+    accelerators: int = 0  # GPUs or Neuron devices
 
     @property
     def allocatable_cpu(self) -> Fraction:
@@ -45,9 +46,9 @@ CATALOGUE = {t.name: t for t in (
     InstanceType("r6i.8xlarge", 32, 256, 234), InstanceType("r6i.16xlarge", 64, 512, 737),
     InstanceType("m7g.large", 2, 8, 29), InstanceType("m7g.xlarge", 4, 16, 58),
     InstanceType("m7g.2xlarge", 8, 32, 58), InstanceType("m7g.4xlarge", 16, 64, 234),
-    InstanceType("g5.xlarge", 4, 16, 58), InstanceType("g5.2xlarge", 8, 32, 58),
-    InstanceType("g5.12xlarge", 48, 192, 234),
-    InstanceType("inf2.xlarge", 4, 16, 58), InstanceType("inf2.8xlarge", 32, 128, 234),
+    InstanceType("g5.xlarge", 4, 16, 58, 1), InstanceType("g5.2xlarge", 8, 32, 58, 1),
+    InstanceType("g5.12xlarge", 48, 192, 234, 4),
+    InstanceType("inf2.xlarge", 4, 16, 58, 1), InstanceType("inf2.8xlarge", 32, 128, 234, 1),
 )}
 
 TAINTS = {
@@ -79,25 +80,32 @@ def _pod(p: Placement) -> tuple[Fraction, Fraction]:
     return max(cpu, FLOOR_CPU), max(memory, FLOOR_MEMORY)
 
 
-def _pack(pods: list[tuple[Fraction, Fraction]], cpu: Fraction, memory: Fraction, max_pods: int) -> int:
-    """Nodes needed by first-fit decreasing on (cpu, memory, pod count)."""
+def _devices(p: Placement) -> int:
+    """Accelerator devices one pod of ``p`` asks for (extended resources are set as limits)."""
+    return int(sum(v for c in p.workload.all_containers for k, v in {**c.requests, **c.limits}.items()
+                   if k.endswith("/gpu") or k.startswith("aws.amazon.com/neuron")))
+
+
+def _pack(pods: list[tuple], cpu: Fraction, memory: Fraction, max_pods: int, devices: int) -> int:
+    """Nodes needed by first-fit decreasing on (cpu, memory, devices, pod count)."""
     bins: list[list] = []
-    for pod_cpu, pod_mem in sorted(pods, reverse=True):
+    for pod_cpu, pod_mem, pod_dev in sorted(pods, reverse=True):
         for b in bins:
-            if b[0] >= pod_cpu and b[1] >= pod_mem and b[2] >= 1:
-                b[0] -= pod_cpu; b[1] -= pod_mem; b[2] -= 1
+            if b[0] >= pod_cpu and b[1] >= pod_mem and b[2] >= pod_dev and b[3] >= 1:
+                b[0] -= pod_cpu; b[1] -= pod_mem; b[2] -= pod_dev; b[3] -= 1
                 break
         else:
-            bins.append([cpu - pod_cpu, memory - pod_mem, max_pods - 1])
+            bins.append([cpu - pod_cpu, memory - pod_mem, devices - pod_dev, max_pods - 1])
     return len(bins)
 
 
 FAMILIES = {"general": ("m6i", "r6i"), "arm64": ("m7g",), "gpu": ("g5",), "neuron": ("inf2",), "windows": ("m6i", "r6i")}
 
 
-def _fits(instance: InstanceType, daemons: list[Placement], pod: tuple[Fraction, Fraction]) -> bool:
+def _fits(instance: InstanceType, daemons: list[Placement], p: Placement) -> bool:
     cpu, memory = _capacity(instance, daemons)
-    return pod[0] <= cpu and pod[1] <= memory
+    pod_cpu, pod_mem = _pod(p)
+    return pod_cpu <= cpu and pod_mem <= memory and _devices(p) <= instance.accelerators
 
 
 def _capacity(instance: InstanceType, daemons: list[Placement]) -> tuple[Fraction, Fraction]:
@@ -108,9 +116,9 @@ def _capacity(instance: InstanceType, daemons: list[Placement]) -> tuple[Fractio
 
 def _group(name: str, node_class: str, instance: InstanceType, members: list[Placement], daemons: list[Placement],
            minimum: int, maximum: int | None, headroom: int, volume: int) -> NodeGroup:
-    pods = [_pod(p) for p in members if p.workload.kind != "DaemonSet" for _ in range(p.workload.replicas)]
+    pods = [(*_pod(p), _devices(p)) for p in members if p.workload.kind != "DaemonSet" for _ in range(p.workload.replicas)]
     cpu, memory = _capacity(instance, daemons)
-    desired = max(minimum, _pack(pods, cpu, memory, instance.max_pods - len(daemons)) if pods else 0)
+    desired = max(minimum, _pack(pods, cpu, memory, instance.max_pods - len(daemons), instance.accelerators) if pods else 0)
     top = maximum if maximum is not None else max(desired + 1, math.ceil(desired * (100 + headroom) / 100))
     return NodeGroup(name, node_class, instance.name, minimum, desired, max(top, desired), volume,
                      tuple(sorted(p.workload.key for p in members)))
@@ -146,15 +154,14 @@ def plan_node_groups(placements: list[Placement], settings: ClusterSettings, nee
                                     max(minimum, spec.max_size or minimum), spec.volume_size,
                                     tuple(sorted(p.workload.key for p in members))))
             continue
-        ordinary = [p for p in members if p.workload.kind == "DaemonSet" or _fits(instance, daemons, _pod(p))]
+        ordinary = [p for p in members if p.workload.kind == "DaemonSet" or _fits(instance, daemons, p)]
         large = [p for p in members if p not in ordinary]
         groups.append(_group(f"ng-{node_class}", node_class, instance, ordinary, daemons, minimum, spec.max_size,
                              settings.headroom_percent, spec.volume_size))
         if large:
-            biggest = max((_pod(p) for p in large), key=lambda pod: (pod[1], pod[0]))
             candidates = sorted((t for t in CATALOGUE.values() if t.name.split(".")[0] in FAMILIES[node_class]),
                                 key=lambda t: (t.vcpu * 8 + t.memory_gib, t.name))
-            fitting = [t for t in candidates if all(_fits(t, daemons, _pod(p)) for p in large)]
+            fitting = [t for t in candidates if all(_fits(t, daemons, p) for p in large)]
             if not fitting:
                 for p in large:
                     cpu, memory = _pod(p)
@@ -167,5 +174,4 @@ def plan_node_groups(placements: list[Placement], settings: ClusterSettings, nee
                 continue
             groups.append(_group(f"ng-{node_class}-large", node_class, fitting[0], large, daemons, 0, None,
                                  settings.headroom_percent, spec.volume_size))
-            del biggest
     return groups, problems

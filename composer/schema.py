@@ -93,7 +93,9 @@ def _explain(error, root: Any, where: str) -> list[Problem]:
         return [at(path, f"missing required field '{missing}' in {target}", key=bool(path))]
     if validator_name == "type":
         expected = schema_part.get("type")
-        return [at(path, f"'{field}' must be {'a ' if isinstance(expected, str) else ''}{expected}, not {_describe(instance)}")]
+        wanted = " or ".join(expected) if isinstance(expected, list) else expected
+        article = "an " if str(wanted)[0] in "aeiou" else "a "
+        return [at(path, f"'{field}' must be {article}{wanted}, not {_describe(instance)}")]
     if validator_name in ("enum", "const"):
         allowed = schema_part.get("enum") or [schema_part.get("const")]
         close = difflib.get_close_matches(str(instance), [str(a) for a in allowed], n=1)

@@ -1,0 +1,62 @@
+"""Shared helpers: build workloads and settings from plain dicts, write estates to disk."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from composer import schema
+from composer.model import Source
+from composer.profiles import build_workload
+from composer.settings import build_settings
+from composer.yamlio import dump
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT.parent / "shared" / "reference"
+CORPUS = ROOT.parent / "shared" / "corpus" / "real"
+needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason="../shared/reference not present")
+
+SETTINGS = {"apiVersion": "composer/v1alpha1", "kind": "ClusterSettings",
+            "metadata": {"name": "test", "region": "us-east-1", "version": "1.33"},
+            "availabilityZones": ["us-east-1a", "us-east-1b"]}
+
+
+def profile_doc(name: str = "app", namespace: str = "apps", release: dict | None = None,
+                placement: str | None = None, **workload) -> dict:
+    """A schema-valid WorkloadProfile document; ``workload`` fields override a small Deployment."""
+    spec = {"kind": "Deployment", "replicas": 2,
+            "containers": [{"name": "app", "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}]}
+    spec.update(workload)
+    doc = {"apiVersion": "composer/v1alpha1", "kind": "WorkloadProfile",
+           "metadata": {"name": name, "namespace": namespace}, "workload": spec}
+    if release is not None:
+        doc["release"] = release
+    if placement:
+        doc["placement"] = placement
+    return doc
+
+
+def workload(name: str = "app", namespace: str = "apps", **kwargs):
+    doc = profile_doc(name, namespace, **kwargs)
+    problems = schema.validate("profile", doc, f"{name}.yaml")
+    assert not problems, problems  # a test profile must itself be valid
+    return build_workload(doc, Source(f"{name}.yaml", None), Path("."))
+
+
+def settings(**overrides):
+    doc = copy.deepcopy(SETTINGS)
+    for key, value in overrides.items():
+        doc[key] = value
+    assert not schema.validate("composer", doc, "composer.yaml")
+    return build_settings(doc, Source("composer.yaml", None), Path("."))
+
+
+def write_estate(root: Path, profiles: list[dict], composer: dict | None = None) -> Path:
+    """Write composer.yaml and profiles/<name>.yaml under ``root``; returns ``root``."""
+    (root / "profiles").mkdir(parents=True, exist_ok=True)
+    (root / "composer.yaml").write_text(dump(composer or SETTINGS))
+    for doc in profiles:
+        (root / "profiles" / f"{doc['metadata']['namespace']}-{doc['metadata']['name']}.yaml").write_text(dump(doc))
+    return root

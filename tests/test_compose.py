@@ -1,0 +1,147 @@
+"""ClusterConfig, helmfile.yaml, node groups and cross-profile checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from composer.checks import check_workloads
+from composer.classify import classify_all
+from composer.nodegroups import plan_node_groups
+from composer.plan import compose
+from tests.conftest import REFERENCE, needs_reference, settings, workload
+
+REPO = "https://charts.acme.example"
+
+
+def composed(workloads, out=Path("."), **overrides):
+    placements, problems = classify_all(workloads)
+    assert not problems
+    return compose(settings(**overrides), placements, out)
+
+
+def upstream_errors(doc: dict, schema_file: str) -> list[str]:
+    from jsonschema import Draft7Validator
+
+    schema = json.loads((REFERENCE / schema_file).read_text())
+    return [e.message for e in Draft7Validator(schema).iter_errors(doc)]
+
+
+MIXED = [
+    workload("checkout", "shop", release={"chart": "acme/api", "repository": REPO, "podLabelsValue": "podLabels",
+                                          "needs": ["data/postgres"]}),
+    workload("postgres", "data", kind="StatefulSet", release={"chart": "bitnami/postgresql", "version": "16.2.1",
+                                                               "repository": "https://charts.bitnami.com/bitnami"},
+             volumes=[{"name": "d", "type": "persistentVolumeClaim", "storageClass": "gp3"}]),
+    workload("admin", "shop", release={"chart": "acme/api", "repository": REPO}, services=[{"type": "NodePort"}]),
+    workload("vllm", "ml", containers=[{"name": "v", "resources": {"requests": {"cpu": "3", "memory": "12Gi"},
+                                                                 "limits": {"nvidia.com/gpu": 1}}}], replicas=3),
+]
+
+
+def test_cluster_config_shape():
+    routing, groups, config, _, problems = composed(MIXED)
+    assert not problems
+    assert config["apiVersion"] == "eksctl.io/v1alpha5" and config["kind"] == "ClusterConfig"
+    assert config["iam"] == {"withOIDC": True}
+    assert config["fargateProfiles"] == [{"name": "fp-1", "selectors": [
+        {"namespace": "shop", "labels": {"composer.io/compute": "fargate"}}]}]
+    names = {g["name"]: g for g in config["managedNodeGroups"]}
+    assert set(names) == {"ng-general", "ng-gpu"}
+    assert all(g["privateNetworking"] for g in names.values())
+    assert names["ng-gpu"]["taints"][0]["key"] == "nvidia.com/gpu"
+    assert names["ng-gpu"]["labels"] == {"composer.io/node-class": "gpu"}
+    assert names["ng-gpu"]["desiredCapacity"] == 3  # one GPU per g5.xlarge, three replicas
+
+
+@needs_reference
+def test_cluster_config_is_valid_for_eksctl_upstream_schema():
+    for workloads in (MIXED, [workload("api", "shop")], [workload("ds", "logging", kind="DaemonSet")]):
+        config = composed(workloads)[2]
+        assert upstream_errors(config, "eksctl-clusterconfig.schema.json") == []
+
+
+@needs_reference
+def test_helmfile_is_valid_for_upstream_schema():
+    assert upstream_errors(composed(MIXED)[3], "helmfile.schema.json") == []
+
+
+def test_helmfile_releases(tmp_path):
+    values = tmp_path / "values" / "checkout.yaml"
+    values.parent.mkdir()
+    values.write_text("replicaCount: 3\n")
+    checkout = workload("checkout", "shop", release={"chart": "acme/api", "repository": REPO, "values": [str(values)],
+                                                    "podLabelsValue": "server.podLabels"})
+    doc = composed([checkout, *MIXED[1:]], out=tmp_path / "generated")[3]
+    assert doc["repositories"] == [{"name": "acme", "url": REPO}, {"name": "bitnami", "url": "https://charts.bitnami.com/bitnami"}]
+    release = next(r for r in doc["releases"] if r["name"] == "checkout")
+    assert release["values"] == ["../values/checkout.yaml", {"server": {"podLabels": {"composer.io/compute": "fargate"}}}]
+    assert release["labels"] == {"placement": "fargate"} and release["wait"] is True and release["timeout"] == 600
+    pg = next(r for r in doc["releases"] if r["name"] == "postgres")
+    assert pg["labels"] == {"placement": "nodegroup", "node-class": "general"} and "wait" not in pg
+    assert all(r["name"] != "vllm" for r in doc["releases"])  # no release section → not in helmfile
+
+
+def test_conflicting_and_missing_repositories():
+    a = workload("a", "x", release={"chart": "acme/api", "repository": REPO})
+    b = workload("b", "x", release={"chart": "acme/api", "repository": "https://elsewhere.example"})
+    c = workload("c", "x", release={"chart": "nobody/api"})
+    problems = composed([a, b, c])[4]
+    assert {p.check for p in problems} == {"repository"} and len(problems) == 2
+
+
+def test_local_and_oci_charts_need_no_repository():
+    ws = [workload("a", "x", release={"chart": "./charts/api"}), workload("b", "x", release={"chart": "oci://registry.example/charts/api"})]
+    _, _, _, doc, problems = composed(ws)
+    assert not problems and "repositories" not in doc
+
+
+def test_checks_duplicates_needs_and_cycles(tmp_path):
+    rel = lambda *needs: {"chart": "acme/x", "repository": REPO, "needs": list(needs)}  # noqa: E731
+    problems = check_workloads([
+        workload("a", "ns", release=rel("b")), workload("b", "ns", release=rel("other/c")),
+        workload("c", "other", release=rel("ns/a")),  # a → b → c → a
+        workload("a", "ns"),  # duplicate
+        workload("d", "ns", release=rel("ghost")),
+        workload("e", "ns", release={"chart": "acme/x", "values": [str(tmp_path / "missing.yaml")]}),
+    ])
+    checks = sorted(p.check for p in problems)
+    assert checks == ["duplicate-release", "needs", "needs-cycle", "values"]
+    cycle = next(p for p in problems if p.check == "needs-cycle")
+    assert "ns/a -> ns/b -> other/c -> ns/a" in cycle.message
+
+
+def test_needs_on_a_profile_without_release():
+    problems = check_workloads([workload("a", "ns", release={"chart": "acme/x", "needs": ["b"]}), workload("b", "ns")])
+    assert len(problems) == 1 and "no release section" in problems[0].message
+
+
+def test_node_groups_split_large_pods_and_respect_daemonsets():
+    ws = [workload("api", "x", hostNetwork=True, replicas=12),
+          workload("big", "x", kind="Job", hostNetwork=True,
+                   containers=[{"name": "b", "resources": {"requests": {"cpu": "16", "memory": "200Gi"}}}]),
+          workload("agent", "y", kind="DaemonSet", containers=[{"name": "a", "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}])]
+    placements, _ = classify_all(ws)
+    groups, problems = plan_node_groups(placements, settings(), need_general=True)
+    assert not problems
+    by_name = {g.name: g for g in groups}
+    assert by_name["ng-general-large"].instance_type == "r6i.8xlarge" and by_name["ng-general-large"].min_size == 0
+    general = by_name["ng-general"]
+    # m6i.xlarge: 3.92 vCPU allocatable, minus the 1 vCPU daemon = 2.92 → 5 pods of 0.5 vCPU per node;
+    # 12 pods → 3 nodes, max = ceil(3 × 1.5) = 5 with the default 50% headroom.
+    assert (general.min_size, general.desired, general.max_size) == (2, 3, 5)
+
+
+def test_unknown_instance_type_without_sizes_is_an_error():
+    placements, _ = classify_all([workload("a", "x", hostNetwork=True)])
+    _, problems = plan_node_groups(placements, settings(nodeGroups={"general": {"instanceType": "x9z.huge"}}), True)
+    assert len(problems) == 1 and "not in the sizing catalogue" in problems[0].message
+
+
+def test_pod_larger_than_any_instance_is_an_error():
+    placements, _ = classify_all([workload("a", "x", hostNetwork=True, containers=[
+        {"name": "a", "resources": {"requests": {"cpu": "100", "memory": "1Gi"}}}])])
+    _, problems = plan_node_groups(placements, settings(), True)
+    assert len(problems) == 1 and "more than any" in problems[0].message

@@ -1,0 +1,37 @@
+"""The bundled example estate covers every rule and both outcomes; generated docs are current."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from composer import rules
+from composer.docs import rules_markdown
+from composer.plan import build_plan
+from tests.conftest import ROOT
+
+
+def test_example_estate_covers_every_rule_and_both_outcomes(tmp_path):
+    plan = build_plan(ROOT / "composer.yaml", [ROOT / "profiles"], tmp_path)
+    fired = {r.rule for p in plan.placements for r in p.reasons}
+    assert {r.id for r in rules.RULES} <= fired, sorted({r.id for r in rules.RULES} - fired)
+    assert {p.target for p in plan.placements} == {"fargate", "nodegroup"}
+    assert 12 <= len(plan.placements) <= 20
+    by_name = {p.workload.name: p for p in plan.placements}
+    assert by_name["spark-aggregate-32g"].target == "fargate"
+    assert by_name["spark-aggregate-32g"].fargate_size.label() == "8 vCPU / 36 GB"
+    assert by_name["spark-aggregate-200g"].target == "nodegroup"
+    assert by_name["ci-build-jobs"].target == "fargate" and by_name["gitlab-runner"].forced
+
+
+def test_rules_doc_is_generated_from_metadata():
+    committed = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert committed == rules_markdown(), "docs/rules.md is stale: run `python -m composer.docs > docs/rules.md`"
+
+
+def test_every_rule_is_documented_in_profile_doc():
+    text = (ROOT / "docs" / "profile.md").read_text(encoding="utf-8")
+    import json
+
+    schema = json.loads((ROOT / "schemas" / "profile.schema.json").read_text())
+    for field in schema["properties"]["workload"]["properties"]:
+        assert f"`{field}`" in text, f"docs/profile.md does not document workload.{field}"
