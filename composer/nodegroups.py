@@ -73,20 +73,19 @@ class NodeGroup:
     workloads: tuple[str, ...]
 
 
-def _pod(p: Placement) -> tuple[Fraction, Fraction]:
+Demand = tuple[Fraction, Fraction, int]  # cpu cores, memory bytes, accelerator devices (one pod)
+
+
+def _demand(p: Placement) -> Demand:
     w = p.workload
     cpu = pod_requests(w.containers, w.init_containers, "cpu")
     memory = pod_requests(w.containers, w.init_containers, "memory")
-    return max(cpu, FLOOR_CPU), max(memory, FLOOR_MEMORY)
+    devices = int(sum(v for c in w.all_containers for k, v in {**c.requests, **c.limits}.items()
+                      if k.endswith("/gpu") or k.startswith("aws.amazon.com/neuron")))
+    return max(cpu, FLOOR_CPU), max(memory, FLOOR_MEMORY), devices
 
 
-def _devices(p: Placement) -> int:
-    """Accelerator devices one pod of ``p`` asks for (extended resources are set as limits)."""
-    return int(sum(v for c in p.workload.all_containers for k, v in {**c.requests, **c.limits}.items()
-                   if k.endswith("/gpu") or k.startswith("aws.amazon.com/neuron")))
-
-
-def _pack(pods: list[tuple], cpu: Fraction, memory: Fraction, max_pods: int, devices: int) -> int:
+def _pack(pods: list[Demand], capacity: Demand, max_pods: int) -> int:
     """Nodes needed by first-fit decreasing on (cpu, memory, devices, pod count)."""
     bins: list[list] = []
     for pod_cpu, pod_mem, pod_dev in sorted(pods, reverse=True):
@@ -95,30 +94,26 @@ def _pack(pods: list[tuple], cpu: Fraction, memory: Fraction, max_pods: int, dev
                 b[0] -= pod_cpu; b[1] -= pod_mem; b[2] -= pod_dev; b[3] -= 1
                 break
         else:
-            bins.append([cpu - pod_cpu, memory - pod_mem, devices - pod_dev, max_pods - 1])
+            bins.append([capacity[0] - pod_cpu, capacity[1] - pod_mem, capacity[2] - pod_dev, max_pods - 1])
     return len(bins)
 
 
 FAMILIES = {"general": ("m6i", "r6i"), "arm64": ("m7g",), "gpu": ("g5",), "neuron": ("inf2",), "windows": ("m6i", "r6i")}
 
 
-def _fits(instance: InstanceType, daemons: list[Placement], p: Placement) -> bool:
-    cpu, memory = _capacity(instance, daemons)
-    pod_cpu, pod_mem = _pod(p)
-    return pod_cpu <= cpu and pod_mem <= memory and _devices(p) <= instance.accelerators
-
-
-def _capacity(instance: InstanceType, daemons: list[Placement]) -> tuple[Fraction, Fraction]:
+def _capacity(instance: InstanceType, overhead: Demand) -> Demand:
     """What one node offers to ordinary pods once kubelet reservations and DaemonSets are taken."""
-    return (instance.allocatable_cpu - sum((_pod(d)[0] for d in daemons), Fraction(0)),
-            instance.allocatable_memory - sum((_pod(d)[1] for d in daemons), Fraction(0)))
+    return (instance.allocatable_cpu - overhead[0], instance.allocatable_memory - overhead[1], instance.accelerators)
 
 
-def _group(name: str, node_class: str, instance: InstanceType, members: list[Placement], daemons: list[Placement],
-           minimum: int, maximum: int | None, headroom: int, volume: int) -> NodeGroup:
-    pods = [(*_pod(p), _devices(p)) for p in members if p.workload.kind != "DaemonSet" for _ in range(p.workload.replicas)]
-    cpu, memory = _capacity(instance, daemons)
-    desired = max(minimum, _pack(pods, cpu, memory, instance.max_pods - len(daemons), instance.accelerators) if pods else 0)
+def _fits(capacity: Demand, pod: Demand) -> bool:
+    return pod[0] <= capacity[0] and pod[1] <= capacity[1] and pod[2] <= capacity[2]
+
+
+def _group(name: str, node_class: str, instance: InstanceType, members: list[Placement], demand: dict[int, Demand],
+           overhead: Demand, daemons: int, minimum: int, maximum: int | None, headroom: int, volume: int) -> NodeGroup:
+    pods = [demand[id(p)] for p in members if p.workload.kind != "DaemonSet" for _ in range(p.workload.replicas)]
+    desired = max(minimum, _pack(pods, _capacity(instance, overhead), instance.max_pods - daemons) if pods else 0)
     top = maximum if maximum is not None else max(desired + 1, math.ceil(desired * (100 + headroom) / 100))
     return NodeGroup(name, node_class, instance.name, minimum, desired, max(top, desired), volume,
                      tuple(sorted(p.workload.key for p in members)))
@@ -136,6 +131,7 @@ def plan_node_groups(placements: list[Placement], settings: ClusterSettings, nee
     problems: list[Problem] = []
     groups: list[NodeGroup] = []
     everywhere = [p for p in by_class.get("general", []) if p.workload.kind == "DaemonSet"]
+    demand = {id(p): _demand(p) for members in by_class.values() for p in members}
     for node_class in sorted(by_class):
         members = by_class[node_class]
         spec = settings.node_classes[node_class]
@@ -154,17 +150,21 @@ def plan_node_groups(placements: list[Placement], settings: ClusterSettings, nee
                                     max(minimum, spec.max_size or minimum), spec.volume_size,
                                     tuple(sorted(p.workload.key for p in members))))
             continue
-        ordinary = [p for p in members if p.workload.kind == "DaemonSet" or _fits(instance, daemons, p)]
-        large = [p for p in members if p not in ordinary]
-        groups.append(_group(f"ng-{node_class}", node_class, instance, ordinary, daemons, minimum, spec.max_size,
-                             settings.headroom_percent, spec.volume_size))
+        overhead = (sum((demand[id(d)][0] for d in daemons), Fraction(0)),
+                    sum((demand[id(d)][1] for d in daemons), Fraction(0)), 0)
+        capacity = _capacity(instance, overhead)
+        ordinary, large = [], []
+        for p in members:
+            (ordinary if p.workload.kind == "DaemonSet" or _fits(capacity, demand[id(p)]) else large).append(p)
+        groups.append(_group(f"ng-{node_class}", node_class, instance, ordinary, demand, overhead, len(daemons),
+                             minimum, spec.max_size, settings.headroom_percent, spec.volume_size))
         if large:
             candidates = sorted((t for t in CATALOGUE.values() if t.name.split(".")[0] in FAMILIES[node_class]),
                                 key=lambda t: (t.vcpu * 8 + t.memory_gib, t.name))
-            fitting = [t for t in candidates if all(_fits(t, daemons, p) for p in large)]
+            fitting = [t for t in candidates if all(_fits(_capacity(t, overhead), demand[id(p)]) for p in large)]
             if not fitting:
                 for p in large:
-                    cpu, memory = _pod(p)
+                    cpu, memory, _ = demand[id(p)]
                     line, col = p.workload.source.locate("workload.containers")
                     problems.append(Problem(
                         f"a pod needs {float(cpu):g} vCPU / {float(memory) / GIB:.1f} GiB, more than any "
@@ -172,6 +172,6 @@ def plan_node_groups(placements: list[Placement], settings: ClusterSettings, nee
                         p.workload.source.path, line, col,
                         hint="lower the requests, or split the work into smaller pods", check="sizing"))
                 continue
-            groups.append(_group(f"ng-{node_class}-large", node_class, fitting[0], large, daemons, 0, None,
-                                 settings.headroom_percent, spec.volume_size))
+            groups.append(_group(f"ng-{node_class}-large", node_class, fitting[0], large, demand, overhead,
+                                 len(daemons), 0, None, settings.headroom_percent, spec.volume_size))
     return groups, problems

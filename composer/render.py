@@ -56,22 +56,24 @@ def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
 
     table = Table(title=f"Plan for cluster {plan.settings.name} ({plan.settings.region})", title_justify="left")
     for column in ("release", "namespace", "kind", "placement", "reasons", "Fargate size"):
-        table.add_column(column, no_wrap=column != "reasons")
+        table.add_column(column, no_wrap=True, overflow="ellipsis")
     for p in sorted(plan.placements, key=lambda p: (p.target != "fargate", p.workload.namespace, p.workload.name)):
-        where = "[green]Fargate[/]" if p.target == "fargate" else f"[yellow]node group[/] ({p.node_class})"
-        reasons = " ".join(f"[bold]{r.rule}[/]" if r.severity == "block" else f"[dim]{r.rule}[/]" for r in p.reasons)
+        where = "[green]Fargate[/]" if p.target == "fargate" else f"[yellow]nodes[/] {p.node_class}"
+        reasons = " ".join(f"[bold]{r.rule}[/]" if r.severity == "block" else f"[dim]{r.rule}[/]" for r in p.reasons[:2])
+        reasons += f" +{len(p.reasons) - 2}" if len(p.reasons) > 2 else ""
         size = p.fargate_size.label() if p.target == "fargate" else "[dim]–[/]"
         table.add_row(escape(p.workload.name), escape(p.workload.namespace), p.workload.kind, where, reasons or "–", size)
     console.print(table)
     console.print(summary(plan))
 
-    explained = [(p, r) for p in plan.placements for r in p.reasons]
+    explained = sorted((p for p in plan.placements if p.reasons), key=lambda p: (p.target != "nodegroup", p.workload.key))
     if explained:
-        console.print("\n[bold]Why[/] (bold ids move a workload to a node group; dim ids are advice):")
-        for p, r in sorted(explained, key=lambda x: (x[1].severity != "block", x[0].workload.key, x[1].rule)):
-            loc = f"{p.workload.source.path}:{r.line}:{r.col}" if r.line else p.workload.source.path
-            console.print(f"  {r.rule} {escape(p.workload.key)}: {escape(r.message)}  [dim]{escape(loc)}[/]",
-                          highlight=False)
+        console.print("\n[bold]Why[/] (block: moves the workload to a node group; advice: shown only)")
+        for p in explained:
+            console.print(f"  [bold]{escape(p.workload.key)}[/] [dim]{escape(p.workload.source.path)}[/]")
+            for r in p.reasons:
+                loc = f":{r.line}:{r.col}" if r.line else ""
+                console.print(f"    {r.rule} {r.severity:<6} {escape(r.message)} [dim]{loc}[/]")
 
     console.print("\n[bold]Fargate profiles[/]")
     for fp in plan.routing.profiles:
