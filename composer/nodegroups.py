@@ -166,11 +166,14 @@ def plan_node_groups(placements: list[Placement], settings: ClusterSettings, nee
                 for p in large:
                     cpu, memory, _ = demand[id(p)]
                     line, col = p.workload.source.locate("workload.containers")
+                    daemon_note = (f" after {len(daemons)} DaemonSet(s) take {float(overhead[0]):g} vCPU / "
+                                   f"{float(overhead[1]) / GIB:.1f} GiB on every node" if daemons else "")
                     problems.append(Problem(
                         f"a pod needs {float(cpu):g} vCPU / {float(memory) / GIB:.1f} GiB, more than any "
-                        f"{'/'.join(FAMILIES[node_class])} instance in the sizing catalogue offers",
+                        f"{'/'.join(FAMILIES[node_class])} instance in the sizing catalogue offers{daemon_note}",
                         p.workload.source.path, line, col,
-                        hint="lower the requests, or split the work into smaller pods", check="sizing"))
+                        hint="lower the requests, or split the work into smaller pods"
+                             + (", or give DaemonSets a nodeSelector of their own" if daemons else ""), check="sizing"))
                 continue
             groups.append(_group(f"ng-{node_class}-large", node_class, fitting[0], large, demand, overhead,
                                  len(daemons), 0, None, settings.headroom_percent, spec.volume_size))
