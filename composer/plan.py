@@ -6,7 +6,7 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from composer import __version__
+from composer import __version__, schema
 from composer.checks import check_workloads
 from composer.classify import classify_all
 from composer.eksctl import cluster_config
@@ -59,6 +59,9 @@ def compose(settings: ClusterSettings, placements: list[Placement], out_dir: Pat
     groups, found = plan_node_groups(placements, settings, need_general=not routing.coredns_on_fargate)
     problems += found
     config = cluster_config(settings, routing, groups)
+    emitted = schema.validate("clusterconfig", config, CLUSTER_FILE)
+    if emitted:  # our own output broke our own contract: a bug, reported as such
+        raise AssertionError("generated ClusterConfig fails schemas/clusterconfig.schema.json: " + "; ".join(map(str, emitted)))
     releases, found = helmfile(placements, routing, settings, out_dir)
     problems += found
     return routing, groups, config, releases, problems

@@ -11,7 +11,7 @@ from typing import Any
 from composer.errors import Problem
 from composer.yamlio import locate
 
-SCHEMAS = ("profile", "composer")
+SCHEMAS = ("profile", "composer", "clusterconfig")
 
 _HINTS = {
     "name": "use a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit",

@@ -44,6 +44,11 @@ MIXED = [
 def test_cluster_config_shape():
     routing, groups, config, _, problems = composed(MIXED)
     assert not problems
+    from composer import schema
+
+    assert schema.validate("clusterconfig", config, "cluster.yaml") == []
+    broken = {**config, "managedNodeGroups": [{**config["managedNodeGroups"][0], "privateNetworking": False}]}
+    assert schema.validate("clusterconfig", broken, "cluster.yaml")
     assert config["apiVersion"] == "eksctl.io/v1alpha5" and config["kind"] == "ClusterConfig"
     assert config["iam"] == {"withOIDC": True}
     assert config["fargateProfiles"] == [{"name": "fp-1", "selectors": [
