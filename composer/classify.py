@@ -6,7 +6,7 @@ from composer import rules
 from composer.errors import Problem
 from composer.model import NodeClass, Placement, Reason, Workload
 from composer.rules._selectors import allowed
-from composer.sizing import fargate_size
+from composer.sizing import fargate_size, is_gpu, is_neuron
 
 FORCED = Reason("PL001", "forced-nodegroup", "block", "profile sets placement: nodegroup", "placement", "", 0, 0)
 
@@ -17,9 +17,9 @@ def node_class(w: Workload) -> NodeClass:
     if os_values is not None and "linux" not in os_values:
         return "windows"
     extended = {r for c in w.all_containers for r in (*c.requests, *c.limits)}
-    if any(r.startswith("aws.amazon.com/neuron") for r in extended):
+    if any(is_neuron(r) for r in extended):
         return "neuron"
-    if any(r.endswith("/gpu") for r in extended):
+    if any(is_gpu(r) for r in extended):
         return "gpu"
     arch, _ = allowed(w, "kubernetes.io/arch", "beta.kubernetes.io/arch")
     if arch is not None and "amd64" not in arch:

@@ -15,7 +15,7 @@ from fractions import Fraction
 from composer.errors import Problem
 from composer.model import ClusterSettings, Placement
 from composer.quantity import GIB, MIB
-from composer.sizing import pod_requests
+from composer.sizing import accelerator_devices, pod_requests
 
 
 @dataclass(frozen=True)
@@ -80,9 +80,7 @@ def _demand(p: Placement) -> Demand:
     w = p.workload
     cpu = pod_requests(w.containers, w.init_containers, "cpu")
     memory = pod_requests(w.containers, w.init_containers, "memory")
-    devices = int(sum(v for c in w.all_containers for k, v in {**c.requests, **c.limits}.items()
-                      if k.endswith("/gpu") or k.startswith("aws.amazon.com/neuron")))
-    return max(cpu, FLOOR_CPU), max(memory, FLOOR_MEMORY), devices
+    return max(cpu, FLOOR_CPU), max(memory, FLOOR_MEMORY), accelerator_devices(w)
 
 
 def _pack(pods: list[Demand], capacity: Demand, max_pods: int) -> int:
@@ -163,11 +161,11 @@ def plan_node_groups(placements: list[Placement], settings: ClusterSettings, nee
                                 key=lambda t: (t.vcpu * 8 + t.memory_gib, t.name))
             fitting = [t for t in candidates if all(_fits(_capacity(t, overhead), demand[id(p)]) for p in large)]
             if not fitting:
+                daemon_note = (f" after {len(daemons)} DaemonSet(s) take {float(overhead[0]):g} vCPU / "
+                               f"{float(overhead[1]) / GIB:.1f} GiB on every node" if daemons else "")
                 for p in large:
                     cpu, memory, _ = demand[id(p)]
                     line, col = p.workload.source.locate("workload.containers")
-                    daemon_note = (f" after {len(daemons)} DaemonSet(s) take {float(overhead[0]):g} vCPU / "
-                                   f"{float(overhead[1]) / GIB:.1f} GiB on every node" if daemons else "")
                     problems.append(Problem(
                         f"a pod needs {float(cpu):g} vCPU / {float(memory) / GIB:.1f} GiB, more than any "
                         f"{'/'.join(FAMILIES[node_class])} instance in the sizing catalogue offers{daemon_note}",

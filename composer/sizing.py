@@ -25,6 +25,20 @@ EPHEMERAL_DEFAULT_GIB = 20
 EPHEMERAL_MAX_GIB = 175
 
 
+def is_gpu(resource: str) -> bool:
+    return resource.endswith("/gpu")  # nvidia.com/gpu, amd.com/gpu
+
+
+def is_neuron(resource: str) -> bool:
+    return resource.startswith("aws.amazon.com/neuron")  # neuron, neuroncore, neurondevice
+
+
+def accelerator_devices(w: Workload) -> int:
+    """GPU/Neuron devices one pod asks for (device-plugin resources are set as limits or requests)."""
+    return int(sum(v for c in w.all_containers for k, v in {**c.requests, **c.limits}.items()
+                   if is_gpu(k) or is_neuron(k)))
+
+
 def pod_requests(containers: tuple[Container, ...], init: tuple[Container, ...], resource: str) -> Fraction:
     """max(largest init container, sum of long-running containers incl. native sidecars)."""
     running = sum((c.request(resource) or Fraction(0) for c in containers + tuple(i for i in init if i.sidecar)), Fraction(0))

@@ -104,9 +104,9 @@ def _check_tree(root: Any, where: str) -> None:
             raise fail(f"document nests deeper than {MAX_DEPTH} levels", where)
         tag = getattr(node, "tag", None)
         tag_value = getattr(tag, "value", tag) if tag is not None else None
-        if isinstance(node, bytes):
+        if isinstance(node, bytes):  # !!binary is constructed to bytes without keeping its tag
             tag_value = "tag:yaml.org,2002:binary"
-        if tag_value not in _CORE_TAGS and (isinstance(node, bytes) or not isinstance(node, (str, int, float, bool))):
+        if tag_value not in _CORE_TAGS and not isinstance(node, (str, int, float, bool)):
             line, col = _position_of(parent, node)
             raise fail(f"YAML tag {tag_value!r} is not allowed", where, line, col,
                        hint="profiles use plain YAML: remove the tag")
