@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from composer import rules
 from composer.errors import Problem
 from composer.model import NodeClass, Placement, Reason, Workload
+from composer.parallel import map_chunks
+from composer.profiles import find_profiles, load_all
 from composer.rules._selectors import allowed
 from composer.sizing import fargate_size, is_gpu, is_neuron
 
@@ -55,3 +59,22 @@ def classify_all(workloads: list[Workload]) -> tuple[list[Placement], list[Probl
         placements.append(placement)
         problems.extend(found)
     return placements, problems
+
+
+def place_profiles(paths: list[Path], jobs: int = 0) -> tuple[list[Placement], list[Problem]]:
+    """Load, schema-check, build and classify every profile under ``paths``.
+
+    These stages are independent per file, so a large estate runs them in parallel processes
+    (``composer.parallel``); cross-profile checks come after, on the results.
+    """
+    placements, problems = [], []
+    for found_placements, found_problems in map_chunks(_place_files, find_profiles(paths), jobs):
+        placements += found_placements
+        problems += found_problems
+    return placements, problems
+
+
+def _place_files(files: list[Path]) -> tuple[list[Placement], list[Problem]]:
+    workloads, problems = load_all(files)
+    placements, found = classify_all(workloads)
+    return placements, problems + found

@@ -19,11 +19,24 @@ class Source:
 
     path: str
     doc: Any = field(default=None, compare=False, repr=False)
+    reload: bool = field(default=False, compare=False, repr=False)  # re-read ``path`` when a position is asked
 
     def locate(self, dotted: str) -> tuple[int, int]:
-        from composer.yamlio import locate
+        from composer import yamlio
+        from composer.errors import ComposerError
 
-        return locate(self.doc, parse_field(dotted)) if self.doc is not None else (0, 0)
+        if self.doc is None and self.reload:
+            try:
+                object.__setattr__(self, "doc", yamlio.load_file(Path(self.path)))
+            except ComposerError:
+                pass
+            object.__setattr__(self, "reload", False)
+        return yamlio.locate(self.doc, parse_field(dotted)) if self.doc is not None else (0, 0)
+
+    def __reduce__(self) -> tuple:
+        # Sent between processes (composer.parallel) without the tree: it is most of the bytes, and
+        # positions are rarely needed after classification (which has already taken its own).
+        return (Source, (self.path, None, self.doc is not None or self.reload))
 
 
 _FIELD_TOKEN = re.compile(r'\.?([^.\[\]"]+)|\[(\d+)\]|\["([^"]*)"\]')

@@ -8,13 +8,12 @@ from pathlib import Path
 
 from composer import __version__, schema
 from composer.checks import check_workloads
-from composer.classify import classify_all
+from composer.classify import place_profiles
 from composer.eksctl import cluster_config
 from composer.errors import ComposerError, Problem
 from composer.helmfile import helmfile
 from composer.model import ClusterSettings, Placement
 from composer.nodegroups import NodeGroup, plan_node_groups
-from composer.profiles import load_profiles
 from composer.routing import Routing, route
 from composer.settings import load_settings
 from composer.yamlio import dump
@@ -75,11 +74,10 @@ def build_plan(config_path: Path, profile_paths: list[Path], out_dir: Path | Non
         settings = load_settings(config_path)
     except ComposerError as exc:
         problems += exc.problems
-    workloads, found = load_profiles(profile_paths)
+    placements, found = place_profiles(profile_paths)
     problems += found
+    workloads = [p.workload for p in placements]
     problems += check_workloads(workloads)
-    placements, found = classify_all(workloads)
-    problems += found
     if settings is None or problems:
         raise ComposerError(problems)
     out = out_dir if out_dir is not None else settings.output_dir

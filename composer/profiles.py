@@ -38,11 +38,20 @@ def discover(paths: Iterable[Path]) -> list[Path]:
 
 def load_profiles(paths: Iterable[Path]) -> tuple[list[Workload], list[Problem]]:
     """Load every profile; returns the good workloads and all problems (never stops at the first)."""
+    return load_all(find_profiles(paths))
+
+
+def find_profiles(paths: Iterable[Path]) -> list[Path]:
+    """``discover``, with a clear error when there is nothing to load."""
     paths = list(paths)
     files = discover(paths)
     if not files:
         raise fail("no workload profiles found (*.yaml, *.yml)", ", ".join(map(str, paths)),
                    hint="add a profile, e.g. profiles/my-app.yaml with kind: WorkloadProfile")
+    return files
+
+
+def load_all(files: list[Path]) -> tuple[list[Workload], list[Problem]]:
     workloads, problems = [], []
     for file in files:
         try:

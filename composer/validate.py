@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from composer.checks import check_workloads
-from composer.classify import classify_all
+from composer.classify import place_profiles
 from composer.errors import ComposerError, Problem
-from composer.profiles import discover, load_profiles
+from composer.profiles import discover
 from composer.routing import route
 from composer.settings import load_settings
 
@@ -20,11 +20,9 @@ def validate(config: Path, profile_paths: list[Path]) -> tuple[list[Problem], in
         settings = load_settings(config)
     except ComposerError as exc:
         problems += exc.problems
-    workloads, found = load_profiles(profile_paths)
+    placements, found = place_profiles(profile_paths)
     problems += found
-    problems += check_workloads(workloads)
-    placements, found = classify_all(workloads)
-    problems += found
+    problems += check_workloads([p.workload for p in placements])
     if settings is not None:
         problems += route(placements, settings)[1]
     return problems, len(discover(profile_paths)) + 1

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from composer import rules
+import pytest
+
+from composer import rules, schema
 from composer.docs import rules_markdown
 from composer.plan import build_plan
 from tests.conftest import ROOT
@@ -35,3 +38,13 @@ def test_every_rule_is_documented_in_profile_doc():
     schema = json.loads((ROOT / "schemas" / "profile.schema.json").read_text())
     for field in schema["properties"]["workload"]["properties"]:
         assert f"`{field}`" in text, f"docs/profile.md does not document workload.{field}"
+
+
+@pytest.mark.parametrize("name", schema.SCHEMAS)
+def test_bundled_schemas_are_valid_2020_12_and_inlining_keeps_their_meaning(name):
+    from jsonschema import Draft202012Validator
+
+    Draft202012Validator.check_schema(schema.schema(name))
+    inlined = schema.inline_refs(schema.schema(name))
+    Draft202012Validator.check_schema(inlined)
+    assert "#/$defs/" not in json.dumps({k: v for k, v in inlined.items() if k != "$defs"})

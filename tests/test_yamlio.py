@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
 from composer import yamlio
 from composer.errors import ComposerError
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_error(text: str) -> str:
@@ -77,3 +80,99 @@ def test_write_atomic_leaves_no_temp_files(tmp_path):
     yamlio.write_atomic(target, "a: 2\n")
     assert target.read_text() == "a: 2\n"
     assert [p.name for p in target.parent.iterdir()] == ["cluster.yaml"]
+
+
+# ---------------------------------------------------------------- both parsers against ruamel's round-trip loader
+
+def _positions(node, path=()):
+    """Every (path, key position, value position) of a tree loaded by ruamel's round-trip loader."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k in (node.lc.data or {}):  # ruamel records no position for keys brought in by <<
+                yield path + (k,), tuple(node.lc.key(k)), tuple(node.lc.value(k))
+            yield from _positions(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield path + (i,), tuple(node.lc.item(i)), None
+            yield from _positions(v, path + (i,))
+
+
+def _our_positions(node, path=()):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield path + (k,), node.pos[k][:2], node.pos[k][2:]
+            yield from _our_positions(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield path + (i,), node.pos[i], None
+            yield from _our_positions(v, path + (i,))
+
+
+PARITY_CASES = [
+    *(p.read_text() for p in sorted((ROOT / "profiles").rglob("*.yaml"))),
+    "a: yes\nb: 0o17\nc: 017\nd: 1_000\ne: .inf\nf: on\ng: ~\nh: 0x1F\ni: 1e3\nj: 12:30\nk: -.5\nl: ''\n",
+    "%YAML 1.1\n---\na: yes\nb: 010\nc: 1:30\n",  # the directive's YAML 1.1 resolution
+    "m: {url: https://charts.example.com, n: 1}\n",  # YAML 1.2 only: libyaml rejects, the pure scanner reads it
+    "a: &x {b: [1, 2]}\nc: *x\nd: |\n  line\ne: >-\n  folded\n  text\ng: \"q\"\n",
+    "base: &b {cpu: 1, mem: 2}\nx:\n  <<: *b\n  cpu: 3\n",
+]
+
+
+@pytest.mark.parametrize("pure", ["", "1"], ids=["libyaml", "pure"])
+@pytest.mark.parametrize("text", PARITY_CASES)
+def test_both_parsers_match_ruamels_round_trip_loader(text, pure, monkeypatch):
+    from ruamel.yaml import YAML
+
+    monkeypatch.setenv("COMPOSE_PURE_YAML", pure)
+    ours = yamlio.load(text, "f.yaml")
+    oracle = YAML(typ="rt", pure=True).load(text)
+    assert ours == oracle
+    expected = {path: rest for path, *rest in _positions(oracle)}
+    got = {path: rest for path, *rest in _our_positions(ours)}
+    assert {path: got.get(path) for path in expected} == expected
+
+
+@pytest.mark.skipif(not yamlio._c_composer(), reason="ruamel.yaml.clib not installed")
+def test_libyaml_is_used_for_block_yaml_and_the_pure_scanner_otherwise(monkeypatch):
+    from ruamel.yaml import YAML
+
+    calls = []
+    real = YAML.compose
+    monkeypatch.setattr(YAML, "compose", lambda self, text: calls.append(1) or real(self, text))
+    yamlio.load("a:\n  b: [1, 2]\n", "f.yaml")
+    assert calls == []
+    yamlio.load("m: {url: https://x.example}\n", "f.yaml")  # libyaml (YAML 1.1) rejects ':' here
+    assert calls == [1]
+
+
+def test_deep_flow_nesting_is_an_error_not_a_crash():
+    # libyaml composes recursively in C and crashes the interpreter on ~100k nested brackets
+    started = time.perf_counter()
+    assert load_error("a: " + "[" * 200_000 + "]" * 200_000 + "\n").startswith(
+        "p.yaml:1:68: document nests deeper than 64 levels")
+    assert load_error("{a: " * 100_000 + "}" * 100_000).startswith("p.yaml:1:")
+    assert time.perf_counter() - started < 2
+    wide = "[" + ", ".join(["[1]"] * 3000) + "]"  # many brackets, shallow: fine
+    assert len(yamlio.load(wide, "p.yaml")) == 3000
+
+
+def test_merge_keys_and_explicit_tags():
+    doc = yamlio.load("base: &b {cpu: 1, mem: 2}\nx:\n  <<: *b\n  cpu: 3\n", "p.yaml")
+    assert doc["x"] == {"cpu": 3, "mem": 2}
+    assert yamlio.load("f: !!str 12\n", "p.yaml") == {"f": "12"}  # ruamel would keep a TaggedScalar
+    assert "cannot read 'abc' as int" in load_error("a: !!int abc\n")
+    assert "merge key" in load_error("a:\n  <<: 3\n")
+    assert "keys must be plain scalars" in load_error("? [a]\n: 1\n")
+
+
+def test_source_crosses_processes_without_its_tree_and_rereads_it(tmp_path):
+    import pickle
+
+    from composer.model import Source
+
+    path = tmp_path / "p.yaml"
+    path.write_text("workload:\n  kind: Job\n")
+    source = Source(str(path), yamlio.load_file(path))
+    copy = pickle.loads(pickle.dumps(source))
+    assert copy.doc is None and copy.locate("workload.kind") == (2, 9) == source.locate("workload.kind")
+    assert pickle.loads(pickle.dumps(Source("composer.yaml"))).locate("x") == (0, 0)  # never had a tree
