@@ -17,7 +17,8 @@ EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3,
 EPILOG = """\
 exit codes:
   0    success (with --detailed-exitcode: success and nothing to change)
-  1    invalid input: each problem is printed as path:line:col: message (hint)
+  1    invalid input: each problem is printed as path:line:col: message (hint) [check];
+       with validate --check-generated also: generated files out of date
   2    with --detailed-exitcode: success, and the generated files differ from those on disk
   3    internal error in compose itself (please report it)
   130  interrupted (Ctrl-C)
@@ -67,6 +68,24 @@ def _parser() -> argparse.ArgumentParser:
                     "problem as path:line:col: message [check]. Exit 0 clean, 1 problems.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     common(validate)
+    validate.add_argument("--check-generated", action="store_true",
+                          help="also fail (printing the diff) when cluster.yaml or helmfile.yaml on disk differ from "
+                               "what the profiles produce, like `terraform fmt -check`")
+    validate.add_argument("--out-dir", type=Path, help="folder of the generated files for --check-generated "
+                                                         "(default: output.dir in composer.yaml, else ./generated)")
+
+    schema = sub.add_parser(
+        "schema", help="print the JSON Schema of profiles or composer.yaml (for editors)",
+        description="Print a bundled JSON Schema, e.g. for an editor's YAML language server: "
+                    "`compose schema profile > .schemas/profile.schema.json`, then start each profile with "
+                    "`# yaml-language-server: $schema=../.schemas/profile.schema.json` (path relative to the "
+                    "profile). See docs/editors.md.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    schema.add_argument("name", choices=("profile", "composer", "clusterconfig"),
+                        help="profile: workload profiles; composer: composer.yaml; clusterconfig: the subset of "
+                             "eksctl's ClusterConfig that compose writes")
+    schema.add_argument("--draft", choices=("2020-12", "7"), default="2020-12",
+                        help="JSON Schema dialect (default 2020-12; 7 for editors and tools that predate 2019-09)")
     return parser
 
 
@@ -115,16 +134,33 @@ def cmd_plan(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from composer.validate import validate
+    from composer.validate import stale_files, validate
 
     problems, count = validate(args.config, _profile_paths(args))
     if problems:
         _print_problems(problems, args)
         return EXIT_ERROR
+    stale = stale_files(args.config, _profile_paths(args), args.out_dir) if args.check_generated else []
     if args.output == "json":
-        print(json.dumps({"format_version": "1", "valid": True, "files": count, "problems": []}, indent=2))
+        print(json.dumps({"format_version": "1", "valid": not stale, "files": count, "problems": [],
+                          "stale": [{"file": str(c.path), "status": c.status, "diff": c.diff} for c in stale]},
+                         indent=2))
     else:
-        print(f"{count} file(s) valid.")
+        for change in stale:
+            if change.diff:
+                sys.stdout.write(change.diff)
+        for change in stale:
+            what = "does not exist" if change.status == "new" else "differs from what the profiles produce"
+            print(f"{change.path}: {what} (run `compose plan --write`) [check-generated]", file=sys.stderr)
+        if not stale:
+            print(f"{count} file(s) valid." + (" Generated files are up to date." if args.check_generated else ""))
+    return EXIT_ERROR if stale else EXIT_OK
+
+
+def cmd_schema(args) -> int:
+    from composer.schema import for_draft
+
+    print(json.dumps(for_draft(args.name, args.draft), indent=2))
     return EXIT_OK
 
 
@@ -137,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     from composer.errors import ComposerError
 
     try:
-        return {"plan": cmd_plan, "validate": cmd_validate}[args.command](args)
+        return {"plan": cmd_plan, "validate": cmd_validate, "schema": cmd_schema}[args.command](args)
     except ComposerError as exc:
         _print_problems(exc.problems, args)
         return EXIT_ERROR

@@ -47,6 +47,23 @@ def validator(name: str):
     return Draft202012Validator(inline_refs(schema(name)), format_checker=None)
 
 
+def for_draft(name: str, draft: str = "2020-12") -> dict:
+    """A bundled schema as published; ``draft="7"`` rewrites it for draft-07 tools.
+
+    The bundled schemas use no keyword newer than draft-07, so only ``$schema`` and the location of
+    the definitions (``$defs`` → ``definitions``) change.
+    """
+    doc = schema(name)
+    if draft == "2020-12":
+        return doc
+    text = json.dumps(doc).replace('"#/$defs/', '"#/definitions/')
+    out = json.loads(text)
+    out["$schema"] = "http://json-schema.org/draft-07/schema#"
+    if "$defs" in out:
+        out["definitions"] = out.pop("$defs")
+    return out
+
+
 _ANNOTATIONS = {"$ref", "description", "title", "$comment", "examples"}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from composer.checks import check_workloads
 from composer.classify import place_profiles
@@ -10,6 +11,9 @@ from composer.errors import ComposerError, Problem
 from composer.profiles import discover
 from composer.routing import route
 from composer.settings import load_settings
+
+if TYPE_CHECKING:
+    from composer.plan import FileChange
 
 
 def validate(config: Path, profile_paths: list[Path]) -> tuple[list[Problem], int]:
@@ -26,3 +30,11 @@ def validate(config: Path, profile_paths: list[Path]) -> tuple[list[Problem], in
     if settings is not None:
         problems += route(placements, settings)[1]
     return problems, len(discover(profile_paths)) + 1
+
+
+def stale_files(config: Path, profile_paths: list[Path], out_dir: Path | None) -> list[FileChange]:
+    """Generated files on disk that differ from what the profiles produce (new, or changed)."""
+    from composer.plan import build_plan
+
+    plan = build_plan(config, profile_paths, out_dir)
+    return [change for change in plan.changes if change.status != "unchanged"]

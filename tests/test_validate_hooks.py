@@ -1,0 +1,159 @@
+"""`compose validate --check-generated`, `compose schema`, and the published pre-commit hooks."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from composer import schema, yamlio
+from composer.cli import main
+from tests.conftest import ROOT, profile_doc, write_estate
+
+REPO = "https://charts.acme.example"
+
+
+def run(args, cwd, capsys, monkeypatch):
+    monkeypatch.chdir(cwd)
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def estate(tmp_path):
+    return write_estate(tmp_path, [profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO})])
+
+
+def test_check_generated_fails_until_written_and_again_after_a_profile_change(estate, capsys, monkeypatch):
+    code, out, err = run(["validate", "--check-generated"], estate, capsys, monkeypatch)
+    assert code == 1 and "generated/cluster.yaml: does not exist (run `compose plan --write`)" in err
+    assert run(["plan", "--write"], estate, capsys, monkeypatch)[0] == 0
+    code, out, err = run(["validate", "--check-generated"], estate, capsys, monkeypatch)
+    assert code == 0 and "Generated files are up to date." in out
+    profile = estate / "profiles" / "shop-api.yaml"
+    profile.write_text(profile.read_text().replace("replicas: 2", "replicas: 5").replace("kind: Deployment", "kind: DaemonSet"))
+    code, out, err = run(["validate", "--check-generated"], estate, capsys, monkeypatch)
+    assert code == 1
+    assert "generated/cluster.yaml: differs from what the profiles produce" in err
+    assert out.startswith("--- a/cluster.yaml\n+++ b/cluster.yaml\n") and "-  - name: fp-1" in out
+    code, out, _ = run(["validate", "--check-generated", "-o", "json"], estate, capsys, monkeypatch)
+    data = json.loads(out)
+    assert code == 1 and data["valid"] is False and {s["status"] for s in data["stale"]} == {"changed"}
+    # plain validate does not look at generated files
+    assert run(["validate"], estate, capsys, monkeypatch)[0] == 0
+
+
+def test_check_generated_with_an_invalid_profile_reports_the_problem_not_a_diff(estate, capsys, monkeypatch):
+    (estate / "profiles" / "bad.yaml").write_text(yamlio.dump(profile_doc("bad", replicaz=1)))
+    code, out, err = run(["validate", "--check-generated"], estate, capsys, monkeypatch)
+    assert code == 1 and "unknown field 'workload.replicaz'" in err and out == ""
+
+
+@pytest.mark.parametrize("draft", ["2020-12", "7"])
+def test_schema_command_prints_a_schema_that_accepts_the_examples(draft, capsys, monkeypatch, tmp_path):
+    from jsonschema import Draft7Validator, Draft202012Validator
+
+    code, out, _ = run(["schema", "profile", "--draft", draft], tmp_path, capsys, monkeypatch)
+    printed = json.loads(out)
+    assert code == 0
+    cls = Draft7Validator if draft == "7" else Draft202012Validator
+    cls.check_schema(printed)
+    assert ("definitions" in printed) == (draft == "7") and ("$defs" in printed) == (draft == "2020-12")
+    validator = cls(printed)
+    for path in sorted((ROOT / "profiles").rglob("*.yaml")):
+        assert not list(validator.iter_errors(json.loads(json.dumps(yamlio.load_file(path))))), path
+    bad = profile_doc("x", replicaz=1)
+    assert not validator.is_valid(bad)
+    code, out, _ = run(["schema", "composer"], tmp_path, capsys, monkeypatch)
+    assert json.loads(out) == schema.schema("composer")
+
+
+# ---------------------------------------------------------------- pre-commit, as users run it
+
+def test_pre_commit_hooks_file_follows_the_conventions():
+    hooks = yamlio.load_file(ROOT / ".pre-commit-hooks.yaml")
+    by_id = {h["id"]: h for h in hooks}
+    assert set(by_id) == {"compose-validate", "compose-check-generated"}
+    for hook in hooks:
+        assert hook["language"] == "python" and hook["entry"].startswith("compose ")
+        assert hook["pass_filenames"] is False and hook["require_serial"] is True  # whole-estate checks
+        assert {"name", "description", "files"} <= set(hook)
+    import re
+
+    files = re.compile(by_id["compose-validate"]["files"])
+    assert files.search("profiles/shop/api.yaml") and files.search("composer.yaml")
+    assert not files.search("README.md") and not files.search("generated/cluster.yaml")
+    assert re.compile(by_id["compose-check-generated"]["files"]).search("generated/helmfile.yaml")
+
+
+def _pre_commit() -> str | None:
+    found = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) or shutil.which("pre-commit")
+    return found
+
+
+@pytest.mark.skipif(_pre_commit() is None, reason="pre-commit is not installed (pip install -e '.[test]')")
+def test_pre_commit_try_repo_passes_a_good_estate_and_fails_a_bad_one(tmp_path):
+    """`pre-commit try-repo` installs this project into its own environment and runs the hook."""
+    pre_commit = _pre_commit()
+    work = write_estate(tmp_path / "estate", [profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO})])
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x", "NO_COLOR": "1"}
+    env.pop("VIRTUAL_ENV", None)
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=work, env=env, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", "-A")
+
+    def try_repo(hook):
+        result = subprocess.run([pre_commit, "try-repo", str(ROOT), hook, "--all-files", "--color", "never"],
+                                cwd=work, env=env, capture_output=True, text=True, timeout=600)
+        return result.returncode, result.stdout + result.stderr
+
+    code, output = try_repo("compose-validate")
+    assert code == 0, output
+    assert "compose validate" in output and "Passed" in output
+
+    (work / "profiles" / "bad.yaml").write_text(yamlio.dump(profile_doc("bad", "shop", replicaz=2)))
+    git("add", "-A")
+    code, output = try_repo("compose-validate")
+    assert code == 1, output
+    assert "Failed" in output
+    assert "profiles/bad.yaml:" in output and "unknown field 'workload.replicaz'" in output and "did you mean 'replicas'?" in output
+
+    (work / "profiles" / "bad.yaml").unlink()
+    git("add", "-A")
+    code, output = try_repo("compose-check-generated")
+    assert code == 1 and "generated/cluster.yaml: does not exist" in output, output
+
+
+def test_validate_survives_every_kind_of_hostile_input_in_one_quick_run(estate, capsys, monkeypatch):
+    import time
+
+    profiles = estate / "profiles"
+    with open(profiles / "huge.yaml", "wb") as handle:  # 50 MB, sparse: rejected by size before reading
+        handle.truncate(50 * 1024 * 1024)
+    (profiles / "binary.yaml").write_bytes(b"\x7fELF\x02\x01\x01\x00" * 64)
+    (profiles / "latin1.yaml").write_bytes("owner: Jos\xe9\n".encode("latin-1"))
+    (profiles / "bomb.yaml").write_text("a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(9)))
+    (profiles / "deep.yaml").write_text("a: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    (profiles / "loop").mkdir()
+    (profiles / "loop" / "again").symlink_to(profiles, target_is_directory=True)
+    started = time.perf_counter()
+    code, _, err = run(["validate"], estate, capsys, monkeypatch)
+    assert time.perf_counter() - started < 5
+    assert code == 1
+    for name, text in (("huge.yaml", "byte limit"), ("binary.yaml", "binary file"), ("latin1.yaml", "not valid UTF-8"),
+                       ("bomb.yaml", "expands to more than"), ("deep.yaml", "nests deeper than 64 levels")):
+        assert any(line.startswith(f"profiles/{name}:") and text in line for line in err.splitlines()), (name, err)
+    assert "Traceback" not in err and "5 problems found" in err
