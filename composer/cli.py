@@ -27,6 +27,23 @@ Run `compose COMMAND --help` for the options of each command.
 """
 
 
+APPLY_EPILOG = """\
+exit codes:
+  0    applied (or dry run shown)
+  1    invalid input, a tool missing or too old, the cluster probe failed, or no confirmation:
+       nothing was run or written
+  3    internal error in compose itself (please report it)
+  4    a step failed: the report names the steps done, the one that failed (exit code, last
+       lines of its stderr) and those not started; re-run to continue
+  130  interrupted (Ctrl-C was passed to the running command)
+
+examples:
+  compose apply --dry-run                   # what would run, running nothing
+  compose apply                             # show the steps, ask, run
+  compose apply --yes --kube-context me@shop-prod.us-east-1.eksctl.io -o json
+"""
+
+
 def _parser() -> argparse.ArgumentParser:
     from composer import __version__
 
@@ -73,6 +90,32 @@ def _parser() -> argparse.ArgumentParser:
                                "what the profiles produce, like `terraform fmt -check`")
     validate.add_argument("--out-dir", type=Path, help="folder of the generated files for --check-generated "
                                                          "(default: output.dir in composer.yaml, else ./generated)")
+
+    apply = sub.add_parser(
+        "apply", help="create or update the cluster with eksctl, then the releases with helmfile",
+        description="Write cluster.yaml and helmfile.yaml (the same bytes as `compose plan --write`), ask eksctl "
+                    "what already exists, and run only the missing steps: `eksctl create cluster -f` for a new "
+                    "cluster; `eksctl create fargateprofile -f` / `create nodegroup -f --include` for missing "
+                    "parts of an existing one; then `helmfile apply`. Shows the exact commands and asks before "
+                    "running them. A failed or interrupted run can be re-run: it picks up where it stopped. "
+                    "Needs eksctl >= 0.128.0, helmfile >= 1.0 and helm >= 3.2 on PATH, and AWS credentials.",
+        epilog=APPLY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common(apply)
+    apply.add_argument("--out-dir", type=Path, help="folder for cluster.yaml and helmfile.yaml "
+                                                      "(default: output.dir in composer.yaml, else ./generated)")
+    apply.add_argument("-y", "--yes", action="store_true", help="run without asking (needed without a terminal)")
+    apply.add_argument("--dry-run", action="store_true",
+                       help="print the files and the exact command sequence; run nothing, write nothing")
+    apply.add_argument("--diff", action="store_true", help="run `helmfile diff` first and show it")
+    apply.add_argument("--prune", action="store_true",
+                       help="delete Fargate profiles and node groups that exist but are no longer wanted "
+                            "(after the releases are applied); without it they are only listed")
+    apply.add_argument("--kube-context", help="kubeconfig context for helmfile (eksctl writes "
+                                               "<user>@<cluster>.<region>.eksctl.io)")
+    apply.add_argument("--concurrency", type=int, help="helmfile apply --concurrency (0 = unlimited)")
+    apply.add_argument("--selector", "-l", action="append", default=[], metavar="KEY=VALUE",
+                       help="helmfile --selector, repeatable (e.g. namespace=shop)")
+    apply.add_argument("--log-file", type=Path, help="log of the whole run (default: .compose/logs/apply-<time>.log)")
 
     schema = sub.add_parser(
         "schema", help="print the JSON Schema of profiles or composer.yaml (for editors)",
@@ -157,6 +200,30 @@ def cmd_validate(args) -> int:
     return EXIT_ERROR if stale else EXIT_OK
 
 
+def cmd_apply(args) -> int:
+    from composer.apply import ApplyError, ApplyOptions
+    from composer.apply_session import Session
+    from composer.plan import build_plan
+    from composer.runner import sh_runner
+
+    options = ApplyOptions(kube_context=args.kube_context, concurrency=args.concurrency,
+                           selectors=tuple(args.selector), diff=args.diff, prune=args.prune)
+    try:
+        options.check()
+        plan = build_plan(args.config, _profile_paths(args), args.out_dir)
+        session = Session(plan, options, _runner() or sh_runner, _console(args), json_output=args.output == "json",
+                          assume_yes=args.yes, log_path=args.log_file)
+        return session.dry_run() if args.dry_run else session.run()
+    except ApplyError as exc:
+        print(f"error: {exc}\nNothing was run or written.", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _runner():
+    """Tests substitute the process runner (pytest-subprocess cannot see ``sh``, which forks itself)."""
+    return None
+
+
 def cmd_schema(args) -> int:
     from composer.schema import for_draft
 
@@ -173,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     from composer.errors import ComposerError
 
     try:
-        return {"plan": cmd_plan, "validate": cmd_validate, "schema": cmd_schema}[args.command](args)
+        commands = {"plan": cmd_plan, "validate": cmd_validate, "apply": cmd_apply, "schema": cmd_schema}
+        return commands[args.command](args)
     except ComposerError as exc:
         _print_problems(exc.problems, args)
         return EXIT_ERROR

@@ -1,0 +1,299 @@
+"""``compose apply``: turn a plan into eksctl and helmfile steps, and run them resumably.
+
+Three parts, in the order they run:
+
+* ``probe`` asks eksctl (read-only) what exists: the cluster, its Fargate profiles and node groups.
+* ``plan_steps`` is pure: from the plan and that state it lists the exact commands still needed.
+  A new cluster gets ``eksctl create cluster -f``. For an existing one, eksctl creates only what is
+  missing: ``create fargateprofile -f`` skips existing names (eksctl >= 0.128.0) and
+  ``create nodegroup -f --include`` names the missing groups. ``create cluster`` is not
+  idempotent, which is why it only runs when the probe found no cluster. Then ``helmfile apply``,
+  which only touches releases that differ. A re-run therefore resumes where a failed run stopped.
+* ``execute`` runs the steps in order, stops at the first failure, and records what ran.
+
+Nothing is deleted unless asked (``prune``): Fargate profiles and node groups that exist but are
+no longer wanted are listed, and deleted last, after the releases have moved.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from composer.runner import OnLine, Runner, ToolNotFound
+
+# Names that reach a command line: no leading '-', nothing a shell or flag parser would misread.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_CONTEXT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,252}$")
+_SELECTOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]*!?=[A-Za-z0-9_./-]*(,[A-Za-z0-9][A-Za-z0-9_./-]*!?=[A-Za-z0-9_./-]*)*$")
+_ABSENT = re.compile(r"ResourceNotFoundException|No cluster found")
+
+
+class ApplyError(Exception):
+    """Apply cannot start (bad option, failed probe); nothing has been run or written."""
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    kube_context: str | None = None
+    concurrency: int | None = None
+    selectors: tuple[str, ...] = ()
+    diff: bool = False
+    prune: bool = False
+
+    def check(self) -> None:
+        if self.kube_context is not None and not _CONTEXT.match(self.kube_context):
+            raise ApplyError(f"--kube-context {self.kube_context!r} is not a valid context name")
+        for selector in self.selectors:
+            if not _SELECTOR.match(selector):
+                raise ApplyError(f"--selector {selector!r} is not a helmfile selector (key=value[,key!=value])")
+        if self.concurrency is not None and self.concurrency < 0:
+            raise ApplyError("--concurrency must be 0 (unlimited) or more")
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    exists: bool
+    fargate_profiles: frozenset[str] = frozenset()
+    node_groups: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    argv: tuple[str, ...] = ()  # empty: the step that writes the generated files
+    ok: tuple[int, ...] = (0,)
+    changed: tuple[int, ...] = ()  # exit codes meaning "succeeded and changed something"
+    destructive: bool = False
+
+    @property
+    def command(self) -> str:
+        return " ".join(_quote(a) for a in self.argv)
+
+
+@dataclass
+class StepResult:
+    step: Step
+    status: str = "not started"  # done | failed | interrupted | not started
+    code: int | None = None
+    seconds: float = 0.0
+    changed: bool = False
+    tail: list[str] = field(default_factory=list)
+
+
+def _quote(arg: str) -> str:
+    import shlex
+
+    return shlex.quote(arg)
+
+
+# ---------------------------------------------------------------- probing (read-only)
+
+def probe_commands(name: str, region: str) -> dict[str, tuple[str, ...]]:
+    return {
+        "cluster": ("eksctl", "get", "cluster", "--name", name, "--region", region, "-o", "json"),
+        "fargate": ("eksctl", "get", "fargateprofile", "--cluster", name, "--region", region, "-o", "json"),
+        "nodegroups": ("eksctl", "get", "nodegroup", "--cluster", name, "--region", region, "-o", "json"),
+    }
+
+
+def _capture(runner: Runner, argv: Sequence[str], on_line: OnLine | None) -> tuple[int, str, str]:
+    out: list[str] = []
+    err: list[str] = []
+
+    def collect(stream: str, line: str) -> None:
+        (out if stream == "out" else err).append(line)
+        if on_line and stream == "err":
+            on_line(stream, line)
+
+    try:
+        code = runner(list(argv), collect)
+    except ToolNotFound as exc:
+        raise ApplyError(f"{exc} is not installed (not found on PATH)") from None
+    return code, "\n".join(out), "\n".join(err)
+
+
+def _names(text: str, argv: Sequence[str]) -> frozenset[str]:
+    if not text.strip():
+        return frozenset()
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError:
+        raise ApplyError(f"`{' '.join(argv)}` printed something that is not JSON: {text[:200]!r}") from None
+    names = set()
+    for item in items if isinstance(items, list) else [items]:
+        value = item.get("name", item.get("Name")) if isinstance(item, dict) else None
+        if isinstance(value, str):
+            names.add(value)
+    return frozenset(names)
+
+
+def probe(runner: Runner, name: str, region: str, on_line: OnLine | None = None) -> ClusterState:
+    """What exists now. A missing cluster is an answer; any other failure is an ``ApplyError``."""
+    commands = probe_commands(name, region)
+    code, _, err = _capture(runner, commands["cluster"], on_line)
+    if code != 0:
+        if _ABSENT.search(err):
+            return ClusterState(exists=False)
+        raise ApplyError(f"could not tell whether cluster {name!r} exists: `{' '.join(commands['cluster'])}` "
+                         f"exited {code}: {err.strip()[-300:]} (check AWS credentials and region)")
+    found = {}
+    for key in ("fargate", "nodegroups"):
+        code, out, err = _capture(runner, commands[key], on_line)
+        if code != 0:
+            raise ApplyError(f"`{' '.join(commands[key])}` exited {code}: {err.strip()[-300:]}")
+        found[key] = _names(out, commands[key])
+    return ClusterState(True, found["fargate"], found["nodegroups"])
+
+
+# ---------------------------------------------------------------- planning (pure)
+
+def wanted(cluster_config: dict) -> tuple[list[str], list[str]]:
+    """Names of the Fargate profiles and managed node groups the ClusterConfig declares."""
+    return ([p["name"] for p in cluster_config.get("fargateProfiles", [])],
+            [g["name"] for g in cluster_config.get("managedNodeGroups", [])])
+
+
+def unwanted(cluster_config: dict, state: ClusterState) -> tuple[list[str], list[str]]:
+    """What exists in the cluster but is no longer declared (candidates for --prune)."""
+    profiles, groups = wanted(cluster_config)
+    return sorted(state.fargate_profiles - set(profiles)), sorted(state.node_groups - set(groups))
+
+
+def helmfile_base(helmfile_path: Path, options: ApplyOptions) -> tuple[str, ...]:
+    argv: tuple[str, ...] = ("helmfile", "--file", str(helmfile_path))
+    if options.kube_context:
+        argv += ("--kube-context", options.kube_context)
+    for selector in options.selectors:
+        argv += ("--selector", selector)
+    return argv
+
+
+def helmfile_steps(helmfile_path: Path, options: ApplyOptions) -> list[Step]:
+    base = helmfile_base(helmfile_path, options)
+    steps = []
+    if options.diff:
+        steps.append(Step("show what helmfile would change", base + ("diff", "--suppress-secrets", "--detailed-exitcode"),
+                          ok=(0, 2), changed=()))
+    apply = base + ("apply", "--suppress-secrets", "--detailed-exitcode")
+    if options.concurrency is not None:
+        apply += ("--concurrency", str(options.concurrency))
+    steps.append(Step("install or upgrade the Helm releases", apply, ok=(0, 2), changed=(2,)))
+    return steps
+
+
+def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, helmfile_path: Path,
+               options: ApplyOptions, write_title: str | None) -> list[Step]:
+    """The commands still needed to reach the plan from ``state``, in order."""
+    name, region = cluster_config["metadata"]["name"], cluster_config["metadata"]["region"]
+    for value in (name, region):
+        if not _NAME.match(value):
+            raise ApplyError(f"refusing to pass {value!r} to eksctl: not a valid name")
+    steps = [Step(write_title)] if write_title else []
+    profiles, groups = wanted(cluster_config)
+    if not state.exists:
+        steps.append(Step(f"create cluster {name} ({len(groups)} node group(s), {len(profiles)} Fargate profile(s))",
+                          ("eksctl", "create", "cluster", "-f", str(cluster_path)), changed=(0,)))
+    else:
+        missing_profiles = [p for p in profiles if p not in state.fargate_profiles]
+        missing_groups = [g for g in groups if g not in state.node_groups]
+        if missing_profiles:
+            steps.append(Step(f"create Fargate profile(s) {', '.join(missing_profiles)}",
+                              ("eksctl", "create", "fargateprofile", "-f", str(cluster_path)), changed=(0,)))
+        if missing_groups:
+            steps.append(Step(f"create node group(s) {', '.join(missing_groups)}",
+                              ("eksctl", "create", "nodegroup", "-f", str(cluster_path),
+                               "--include", ",".join(missing_groups)), changed=(0,)))
+    steps += helmfile_steps(helmfile_path, options)
+    if options.prune and state.exists:
+        old_profiles, old_groups = unwanted(cluster_config, state)
+        for old in old_profiles + old_groups:
+            if not _NAME.match(old):
+                raise ApplyError(f"refusing to pass {old!r} (reported by eksctl) to a delete command")
+        steps += [Step(f"delete Fargate profile {p} (no longer wanted)",
+                       ("eksctl", "delete", "fargateprofile", "--cluster", name, "--region", region, "--name", p,
+                        "--wait"), changed=(0,), destructive=True) for p in old_profiles]
+        steps += [Step(f"delete node group {g} (no longer wanted; its nodes are drained)",
+                       ("eksctl", "delete", "nodegroup", "--cluster", name, "--region", region, "--name", g,
+                        "--wait"), changed=(0,), destructive=True) for g in old_groups]
+    return steps
+
+
+def dry_run_outline(cluster_config: dict, cluster_path: Path, helmfile_path: Path,
+                    options: ApplyOptions) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every command apply may run, grouped by the condition that decides it; runs nothing."""
+    name, region = cluster_config["metadata"]["name"], cluster_config["metadata"]["region"]
+    commands = probe_commands(name, region)
+    profiles, groups = wanted(cluster_config)
+    join = lambda argv: " ".join(_quote(a) for a in argv)  # noqa: E731
+    outline = [
+        ("first, read-only: does the cluster exist?", [(join(commands["cluster"]), "exit 1 'No cluster found' = absent")]),
+        ("if the cluster does not exist", [(join(("eksctl", "create", "cluster", "-f", str(cluster_path))),
+                                            f"creates {len(groups)} node group(s) and {len(profiles)} Fargate profile(s)")]),
+        ("if it exists (read-only first, then only what is missing)", [
+            (join(commands["fargate"]), "existing Fargate profiles"),
+            (join(commands["nodegroups"]), "existing node groups"),
+            (join(("eksctl", "create", "fargateprofile", "-f", str(cluster_path))),
+             f"when one of {', '.join(profiles) or '-'} is missing"),
+            (join(("eksctl", "create", "nodegroup", "-f", str(cluster_path), "--include", "<missing>"))
+             , f"when one of {', '.join(groups) or '-'} is missing"),
+        ] + ([("eksctl delete fargateprofile|nodegroup --cluster "
+               f"{name} --region {region} --name <unwanted> --wait", "--prune: each one no longer wanted")]
+             if options.prune else [])),
+        ("then", [(step.command, step.title) for step in helmfile_steps(helmfile_path, options)]),
+    ]
+    return outline
+
+
+# ---------------------------------------------------------------- execution
+
+TAIL_LINES = 20
+
+
+def execute(steps: list[Step], runner: Runner, write_files: Callable[[], None],
+            on_start: Callable[[int, Step], None] = lambda n, s: None,
+            on_line: Callable[[Step, str, str], None] = lambda s, stream, line: None) -> list[StepResult]:
+    """Run ``steps`` in order; stop at the first failure. Ctrl-C marks the running step interrupted."""
+    results = [StepResult(step) for step in steps]
+    for index, result in enumerate(results):
+        step = result.step
+        on_start(index, step)
+        started = time.monotonic()
+        tail: list[str] = []
+
+        def line(stream: str, text: str, step: Step = step, tail: list[str] = tail) -> None:
+            if stream == "err":
+                tail.append(text)
+                del tail[:-TAIL_LINES]
+            on_line(step, stream, text)
+
+        try:
+            if not step.argv:
+                write_files()
+                code = 0
+            else:
+                code = runner(list(step.argv), line)
+        except KeyboardInterrupt:
+            result.status, result.seconds, result.tail = "interrupted", time.monotonic() - started, tail
+            return results
+        except ToolNotFound as exc:
+            code, tail[:] = 127, [f"{exc}: not found on PATH"]
+        except OSError as exc:
+            code, tail[:] = 1, [f"cannot write the generated files: {exc}"]
+        result.code, result.seconds, result.tail = code, time.monotonic() - started, tail
+        if code in step.ok:
+            result.status, result.changed = "done", (code in step.changed) or not step.argv
+        else:
+            result.status = "failed"
+            return results
+    return results
+
+
+def outcome(results: list[StepResult]) -> str:
+    """succeeded | failed | interrupted."""
+    statuses = {r.status for r in results}
+    return "interrupted" if "interrupted" in statuses else "failed" if "failed" in statuses else "succeeded"

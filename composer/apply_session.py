@@ -1,0 +1,231 @@
+"""The I/O edge of ``compose apply``: preflight, step list, confirmation, live output, log, report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, TextIO
+
+from composer import apply as ap
+from composer.plan import CLUSTER_FILE, HELMFILE_FILE, Plan, write
+from composer.render import summary
+from composer.runner import Runner
+from composer.tools import preflight
+
+EXIT_OK, EXIT_ERROR, EXIT_STEP_FAILED, EXIT_INTERRUPTED = 0, 1, 4, 130
+
+
+@dataclass
+class Session:
+    plan: Plan
+    options: ap.ApplyOptions
+    runner: Runner
+    console: object  # rich Console
+    json_output: bool = False
+    assume_yes: bool = False
+    is_terminal: Callable[[], bool] = lambda: sys.stdin.isatty()
+    ask: Callable[[str], str] = lambda prompt: input(prompt)
+    log_path: Path | None = None
+
+    # ---------------------------------------------------------------- helpers
+
+    @property
+    def cluster_path(self) -> Path:
+        return self.plan.out_dir / CLUSTER_FILE
+
+    @property
+    def helmfile_path(self) -> Path:
+        return self.plan.out_dir / HELMFILE_FILE
+
+    def say(self, text: str = "", style: str | None = None, error: bool = False) -> None:
+        """People-facing text: stdout normally; stderr for errors and when stdout carries JSON."""
+        if self.json_output or error:
+            print(text, file=sys.stderr)
+        else:
+            self.console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+
+    def _write_title(self) -> str | None:
+        pending = [c for c in self.plan.changes if c.status != "unchanged"]
+        if not pending:
+            return None
+        return "write " + ", ".join(f"{c.path} ({c.status})" for c in pending)
+
+    # ---------------------------------------------------------------- the run
+
+    def dry_run(self) -> int:
+        import shutil
+
+        outline = ap.dry_run_outline(self.plan.cluster, self.cluster_path, self.helmfile_path, self.options)
+        files = [{"file": str(c.path), "status": c.status} for c in self.plan.changes]
+        missing = [t for t in ("eksctl", "helmfile", "helm") if shutil.which(t) is None]
+        if self.json_output:
+            print(json.dumps({"format_version": "1", "status": "dry-run", "files": files,
+                              "commands": [{"when": when, "argv_line": cmd, "note": note}
+                                           for when, items in outline for cmd, note in items],
+                              "missing_tools": missing}, indent=2))
+            return EXIT_OK
+        self.say(summary(self.plan))
+        self.say("\nDry run: nothing is run and nothing is written.\n")
+        self.say("Files apply would write (the same bytes as `compose plan --write`):")
+        for c in self.plan.changes:
+            self.say(f"  {c.path}  ({c.status}{', left as is' if c.status == 'unchanged' else ''})")
+        self.say("\nCommands, in order:")
+        for when, items in outline:
+            self.say(f"  {when}:")
+            for command, note in items:
+                self.say(f"    $ {command}")
+                self.say(f"        # {note}")
+        if missing:
+            self.say(f"\nNot found on PATH here: {', '.join(missing)} (apply checks tools before it runs anything).")
+        return EXIT_OK
+
+    def run(self) -> int:
+        versions, problems = preflight(self.runner)
+        if problems:
+            for problem in problems:
+                self.say(f"error: {problem}", error=True)
+            self.say("Nothing was run or written.", error=True)
+            self._report_json("preflight-failed", [], problems)
+            return EXIT_ERROR
+        name, region = self.plan.settings.name, self.plan.settings.region
+        self.say("Tools: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+        self.say(f"Checking what exists in cluster {name} ({region}) …")
+        state = ap.probe(self.runner, name, region)
+        steps = ap.plan_steps(self.plan.cluster, state, self.cluster_path, self.helmfile_path, self.options,
+                              self._write_title())
+        self._show_steps(state, steps)
+        if not self._confirmed(steps):
+            return EXIT_ERROR
+        return self._execute(steps)
+
+    def _show_steps(self, state: ap.ClusterState, steps: list[ap.Step]) -> None:
+        self.say("")
+        self.say(summary(self.plan))
+        self.say(f"Cluster {self.plan.settings.name}: " + (
+            f"exists ({len(state.fargate_profiles)} Fargate profile(s), {len(state.node_groups)} node group(s))"
+            if state.exists else "does not exist yet"))
+        old_profiles, old_groups = ap.unwanted(self.plan.cluster, state)
+        for kind, names in (("Fargate profile", old_profiles), ("node group", old_groups)):
+            for old in names:
+                verdict = "will be deleted (--prune)" if self.options.prune else "kept; `--prune` deletes it"
+                self.say(f"  {kind} {old} exists but is no longer wanted: {verdict}", style="yellow")
+        self.say(f"\n{len(steps)} step(s):")
+        for n, step in enumerate(steps, 1):
+            self.say(f"  {n}. {step.title}", style="red" if step.destructive else None)
+            if step.argv:
+                self.say(f"     $ {step.command}")
+
+    def _confirmed(self, steps: list[ap.Step]) -> bool:
+        if self.assume_yes:
+            return True
+        if not self.is_terminal():
+            self.say("error: refusing to apply without confirmation: standard input is not a terminal. "
+                     "Review the steps above (or `compose apply --dry-run`) and pass --yes to run them. "
+                     "Nothing was changed.", error=True)
+            return False
+        destructive = sum(s.destructive for s in steps)
+        prompt = (f"\nRun these {len(steps)} step(s)" + (f", {destructive} of them deleting" if destructive else "")
+                  + "? Only 'yes' is accepted: ")
+        try:
+            answer = self.ask(prompt)
+        except EOFError:
+            answer = ""
+        if answer.strip() != "yes":
+            self.say("Cancelled: nothing was changed or written.")
+            return False
+        return True
+
+    def _execute(self, steps: list[ap.Step]) -> int:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        log_path = self.log_path or Path(".compose") / "logs" / (
+            "apply-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + ".log")
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "a", encoding="utf-8") as log:
+            self._log(log, f"compose apply: cluster {self.plan.settings.name} ({self.plan.settings.region}), "
+                           f"{len(steps)} step(s)")
+            live_console = self.console if not self.json_output else None
+            progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                console=live_console, transient=True, disable=self.json_output)
+            task_ids: dict[int, int] = {}
+
+            def on_start(index: int, step: ap.Step) -> None:
+                header = f"[{index + 1}/{len(steps)}] {step.title}"
+                self._log(log, header + (f"\n$ {step.command}" if step.argv else ""))
+                self.say(f"\n{header}", style="bold")
+                if step.argv:
+                    self.say(f"$ {step.command}")
+                for tid in task_ids.values():
+                    progress.update(tid, visible=False)
+                task_ids[index] = progress.add_task(header)
+
+            def on_line(step: ap.Step, stream: str, text: str) -> None:
+                self._log(log, f"{stream}: {text}")
+                if self.json_output:
+                    print(text, file=sys.stderr)
+                else:
+                    progress.console.print(text, markup=False, highlight=False, soft_wrap=True,
+                                           style="dim red" if stream == "err" else None)
+
+            with progress:
+                results = ap.execute(steps, self.runner, lambda: write(self.plan), on_start, on_line)
+            for result in results:
+                self._log(log, f"step {result.step.title!r}: {result.status}"
+                               + (f" (exit {result.code}, {result.seconds:.1f} s)" if result.code is not None else ""))
+        status = ap.outcome(results)
+        self._report(results, status, log_path)
+        return {"succeeded": EXIT_OK, "failed": EXIT_STEP_FAILED, "interrupted": EXIT_INTERRUPTED}[status]
+
+    @staticmethod
+    def _log(log: TextIO, text: str) -> None:
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%H:%M:%S")
+        for line in text.splitlines() or [""]:
+            log.write(f"{stamp} {line}\n")
+        log.flush()
+
+    def _report(self, results: list[ap.StepResult], status: str, log_path: Path) -> None:
+        if self.json_output:
+            self._report_json(status, results, [], log_path)
+            return
+        done = [n for n, r in enumerate(results, 1) if r.status == "done"]
+        self.say("")
+        for n, r in enumerate(results, 1):
+            mark = {"done": "✓", "failed": "✗", "interrupted": "!", "not started": "·"}[r.status]
+            detail = f"{r.seconds:.1f} s" + (", changed" if r.changed and r.step.argv else "") if r.status == "done" else r.status
+            self.say(f"  {mark} {n}. {r.step.title} ({detail})")
+        failed = next((r for r in results if r.status in ("failed", "interrupted")), None)
+        if status == "succeeded":
+            changed = sum(r.changed for r in results)
+            self.say(f"\nApply complete: {len(results)} step(s), {changed} changed something. Log: {log_path}",
+                     style="green")
+            return
+        index = results.index(failed) + 1
+        not_started = [n for n, r in enumerate(results, 1) if r.status == "not started"]
+        if status == "failed":
+            self.say(f"\nStep {index} failed (exit {failed.code}): $ {failed.step.command or failed.step.title}",
+                     style="red")
+            for line in failed.tail[-10:]:
+                self.say(f"    {line}")
+        else:
+            self.say(f"\nInterrupted during step {index} ({failed.step.title}); the command was sent Ctrl-C "
+                     "and has stopped. What it had done before stopping stays done.", style="yellow")
+        self.say(f"Completed: {', '.join(map(str, done)) or 'none'}. Not started: "
+                 f"{', '.join(map(str, not_started)) or 'none'}.")
+        self.say("Re-run `compose apply` to continue: it checks what exists first and runs only what is still "
+                 f"missing. Log: {log_path}")
+
+    def _report_json(self, status: str, results: list, problems: list[str], log_path: Path | None = None) -> int:
+        if not self.json_output:
+            return 0
+        print(json.dumps({
+            "format_version": "1", "status": status, "problems": problems,
+            "log": str(log_path) if log_path else None,
+            "steps": [{"n": n, "title": r.step.title, "argv": list(r.step.argv), "status": r.status,
+                       "exit_code": r.code, "seconds": round(r.seconds, 3), "changed": r.changed,
+                       "stderr_tail": r.tail[-10:] if r.status != "done" else []}
+                      for n, r in enumerate(results, 1)],
+        }, indent=2))
+        return 0

@@ -1,0 +1,77 @@
+"""Shared state of the fake eksctl / helmfile / helm used by the end-to-end apply tests.
+
+The fakes keep a tiny "cloud" in $FAKE_CLOUD_DIR (cluster.json, releases.json), append every argv to
+calls.jsonl, and behave like the real tools where compose depends on it: exit codes, the
+"No cluster found" message, skipping existing Fargate profiles, refusing an invalid ClusterConfig.
+$FAKE_FAIL="eksctl create nodegroup" makes the command whose argv starts with those words fail once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+STATE = Path(os.environ["FAKE_CLOUD_DIR"])
+
+
+def record(tool: str, argv: list[str]) -> None:
+    STATE.mkdir(parents=True, exist_ok=True)
+    with open(STATE / "calls.jsonl", "a") as handle:
+        handle.write(json.dumps([tool, *argv]) + "\n")
+
+
+def maybe_fail(tool: str, argv: list[str]) -> None:
+    wanted = os.environ.get("FAKE_FAIL", "").split()
+    marker = STATE / "failed-once"
+    if wanted and [tool, *argv][: len(wanted)] == wanted and not marker.exists():
+        marker.write_text("1")
+        print("Error: waiter state transitioned to Failure", file=sys.stderr)
+        print("Error: failed to create nodegroup: AccessDenied: not authorized to perform ec2:RunInstances",
+              file=sys.stderr)
+        sys.exit(1)
+
+
+def load(name: str, default):
+    path = STATE / name
+    return json.loads(path.read_text()) if path.exists() else default
+
+
+def save(name: str, value) -> None:
+    (STATE / name).write_text(json.dumps(value, indent=1, sort_keys=True))
+
+
+def flag(argv: list[str], name: str) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def die(message: str, code: int = 1) -> None:
+    print(f"Error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def read_yaml(path: str):
+    from ruamel.yaml import YAML
+
+    if not path or not Path(path).is_file():
+        die(f"reading config file {path!r}: no such file")
+    return YAML(typ="safe", pure=True).load(Path(path).read_text())
+
+
+def check_schema(env: str, doc, what: str) -> None:
+    schema_file = os.environ.get(env)
+    if not schema_file:
+        return
+    from jsonschema import Draft7Validator, Draft202012Validator  # noqa: F401
+
+    schema = json.loads(Path(schema_file).read_text())
+    cls = Draft7Validator if "draft-07" in schema.get("$schema", "draft-07") else Draft202012Validator
+    errors = sorted(cls(schema).iter_errors(doc), key=lambda e: list(e.absolute_path))
+    if errors:
+        die(f"{what} is invalid: {errors[0].message} at {list(errors[0].absolute_path)}")

@@ -1,0 +1,309 @@
+"""`compose apply`, every branch, with pytest-subprocess standing in for eksctl, helmfile and helm.
+
+compose runs commands through ``sh``, which forks on its own and cannot be seen by
+pytest-subprocess. So these tests swap in a runner built on ``subprocess.Popen`` (below,
+ten lines) that pytest-subprocess fakes. Everything else is compose's real code: preflight,
+probing, step planning, confirmation, execution, reporting. The real ``sh`` runner is covered
+end to end in tests/test_apply_e2e.py, with fake executables on PATH.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from composer import cli
+from composer.cli import main
+from composer.runner import ToolNotFound
+from tests.conftest import profile_doc, write_estate
+
+REPO = "https://charts.acme.example"
+NAME, REGION = "test", "us-east-1"  # tests/conftest SETTINGS
+GET_CLUSTER = ["eksctl", "get", "cluster", "--name", NAME, "--region", REGION, "-o", "json"]
+GET_FP = ["eksctl", "get", "fargateprofile", "--cluster", NAME, "--region", REGION, "-o", "json"]
+GET_NG = ["eksctl", "get", "nodegroup", "--cluster", NAME, "--region", REGION, "-o", "json"]
+CREATE_CLUSTER = ["eksctl", "create", "cluster", "-f", "generated/cluster.yaml"]
+HELMFILE = ["helmfile", "--file", "generated/helmfile.yaml"]
+HELMFILE_APPLY = HELMFILE + ["apply", "--suppress-secrets", "--detailed-exitcode"]
+ABSENT = ("Error: unable to describe control plane \"test\": operation error EKS: DescribeCluster, "
+          "ResourceNotFoundException: No cluster found for name: test.")
+
+
+def popen_runner(argv, on_line):
+    try:  # (a pytest-subprocess callback raises when the process runs, not when it starts)
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = process.communicate()
+    except FileNotFoundError:
+        raise ToolNotFound(argv[0]) from None
+    for line in out.splitlines():
+        on_line("out", line)
+    for line in err.splitlines():
+        on_line("err", line)
+    return process.returncode
+
+
+@pytest.fixture
+def estate(tmp_path, monkeypatch):
+    root = write_estate(tmp_path, [
+        profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO}),
+        profile_doc("pg", "data", kind="StatefulSet", release={"chart": "acme/pg", "repository": REPO},
+                    volumes=[{"name": "d", "type": "persistentVolumeClaim", "storageClass": "gp3"}]),
+    ])
+    monkeypatch.chdir(root)
+    monkeypatch.setattr(cli, "_runner", lambda: popen_runner)
+    return root
+
+
+def tools(fp, eksctl="0.230.0", helmfile="1.1.9", helm="v3.16.2+g13654a5"):
+    fp.register(["eksctl", "version"], stdout=eksctl)
+    fp.register(["helmfile", "--version"], stdout=f"helmfile version v{helmfile}")
+    fp.register(["helm", "version", "--short"], stdout=helm)
+
+
+def existing(fp, profiles=("fp-1",), groups=("ng-general",)):
+    fp.register(GET_CLUSTER, stdout=json.dumps([{"Name": NAME, "Status": "ACTIVE"}]))
+    fp.register(GET_FP, stdout=json.dumps([{"name": p, "status": "ACTIVE"} for p in profiles]))
+    fp.register(GET_NG, stdout=json.dumps([{"Cluster": NAME, "Name": g} for g in groups]))
+
+
+def run(args, capsys):
+    code = main(["apply", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def commands(fp):
+    return [list(call) for call in fp.calls if list(call)[1:2] not in (["version"], ["--version"])]
+
+
+def test_new_cluster_writes_files_creates_cluster_then_releases(estate, fp, capsys):
+    tools(fp)
+    fp.register(GET_CLUSTER, returncode=1, stderr=ABSENT)
+    fp.register(CREATE_CLUSTER, stdout="EKS cluster \"test\" in \"us-east-1\" region is ready")
+    fp.register(HELMFILE_APPLY, returncode=2, stdout="Release \"shop/api\" has been upgraded.")
+    code, out, _ = run(["--yes"], capsys)
+    assert code == 0, out
+    assert commands(fp) == [GET_CLUSTER, CREATE_CLUSTER, HELMFILE_APPLY]
+    assert (estate / "generated" / "cluster.yaml").is_file() and (estate / "generated" / "helmfile.yaml").is_file()
+    assert "Cluster test: does not exist yet" in out and "$ eksctl create cluster -f generated/cluster.yaml" in out
+    assert "Apply complete: 3 step(s), 3 changed something" in out
+    log = next((estate / ".compose" / "logs").glob("apply-*.log")).read_text()
+    assert "$ eksctl create cluster -f generated/cluster.yaml" in log and "region is ready" in log
+
+
+def test_existing_complete_cluster_only_converges_releases(estate, fp, capsys):
+    tools(fp)
+    existing(fp)
+    fp.register(HELMFILE_APPLY, returncode=0, stdout="No affected releases")
+    assert main(["plan", "--write"]) == 0
+    code, out, _ = run(["--yes"], capsys)
+    assert code == 0
+    assert commands(fp) == [GET_CLUSTER, GET_FP, GET_NG, HELMFILE_APPLY]
+    assert "1 step(s):" in out and "Apply complete: 1 step(s), 0 changed something" in out
+
+
+def test_partly_present_cluster_creates_only_what_is_missing(estate, fp, capsys):
+    tools(fp)
+    existing(fp, profiles=("fp-1",), groups=())
+    create_ng = ["eksctl", "create", "nodegroup", "-f", "generated/cluster.yaml", "--include", "ng-general"]
+    fp.register(create_ng)
+    fp.register(HELMFILE_APPLY, returncode=2)
+    code, out, _ = run(["--yes"], capsys)
+    assert code == 0
+    assert commands(fp) == [GET_CLUSTER, GET_FP, GET_NG, create_ng, HELMFILE_APPLY]
+    assert not any(c[1:3] == ["create", "fargateprofile"] for c in commands(fp))
+
+
+
+def test_missing_fargate_profile_is_created_from_the_file(estate, fp, capsys):
+    tools(fp)
+    existing(fp, profiles=(), groups=("ng-general",))
+    create_fp = ["eksctl", "create", "fargateprofile", "-f", "generated/cluster.yaml"]
+    fp.register(create_fp)
+    fp.register(HELMFILE_APPLY)
+    assert run(["--yes"], capsys)[0] == 0
+    assert commands(fp) == [GET_CLUSTER, GET_FP, GET_NG, create_fp, HELMFILE_APPLY]
+
+
+@pytest.mark.parametrize("failing", ["create cluster", "helmfile apply"])
+def test_a_failing_step_stops_the_run_and_says_what_ran(failing, estate, fp, capsys):
+    tools(fp)
+    fp.register(GET_CLUSTER, returncode=1, stderr=ABSENT)
+    bad = dict(returncode=1, stderr="Error: creating CloudFormation stack: AccessDenied\nsecond line of stderr")
+    fp.register(CREATE_CLUSTER, **(bad if failing == "create cluster" else {}))
+    fp.register(HELMFILE_APPLY, **(bad if failing == "helmfile apply" else {}))
+    code, out, _ = run(["--yes"], capsys)
+    assert code == 4
+    failed_step = 2 if failing == "create cluster" else 3
+    assert f"Step {failed_step} failed (exit 1)" in out and "AccessDenied" in out and "second line of stderr" in out
+    assert f"Completed: {'1' if failed_step == 2 else '1, 2'}." in out
+    assert f"Not started: {'3' if failed_step == 2 else 'none'}." in out
+    assert "Re-run `compose apply` to continue" in out
+    if failing == "create cluster":
+        assert HELMFILE_APPLY not in commands(fp)
+
+
+def test_failing_write_step_runs_nothing_after_it(estate, fp, capsys):
+    tools(fp)
+    fp.register(GET_CLUSTER, returncode=1, stderr=ABSENT)
+    (estate / "out").write_text("a file where the output folder should be")
+    code, out, _ = run(["--yes", "--out-dir", "out/sub"], capsys)
+    assert code == 4 and "Step 1 failed" in out and "cannot write the generated files" in out
+    assert commands(fp) == [["eksctl", "get", "cluster", "--name", NAME, "--region", REGION, "-o", "json"]]
+
+
+def test_probe_failure_is_not_mistaken_for_a_missing_cluster(estate, fp, capsys):
+    tools(fp)
+    fp.register(GET_CLUSTER, returncode=1, stderr="Error: checking AWS STS access: ExpiredToken")
+    code, _, err = run(["--yes"], capsys)
+    assert code == 1 and "could not tell whether cluster 'test' exists" in err and "ExpiredToken" in err
+    assert "Nothing was run or written." in err
+    assert commands(fp) == [GET_CLUSTER] and not (estate / "generated").exists()
+
+
+def test_missing_tool_stops_before_any_step(estate, fp, capsys):
+    fp.register(["eksctl", "version"], stdout="0.230.0")
+    fp.register(["helmfile", "--version"], stdout="helmfile version v1.1.9")
+
+    def not_installed(process):
+        raise FileNotFoundError("helm")
+
+    fp.register(["helm", "version", "--short"], callback=not_installed)
+    code, out, err = run(["--yes"], capsys)
+    assert code == 1
+    assert "helm is not installed (not found on PATH); install it: https://helm.sh/docs/intro/install/" in err
+    assert commands(fp) == [] and not (estate / "generated").exists()
+
+
+def test_too_old_eksctl_is_refused_with_the_reason(estate, fp, capsys):
+    tools(fp, eksctl="0.127.0")
+    code, _, err = run(["--yes"], capsys)
+    assert code == 1 and "eksctl 0.127.0 is too old: eksctl >= 0.128.0 is needed" in err
+    assert "skips profiles that already exist" in err and commands(fp) == []
+
+
+def test_refuses_without_a_terminal_and_without_yes(estate, fp, capsys, monkeypatch):
+    tools(fp)
+    fp.register(GET_CLUSTER, returncode=1, stderr=ABSENT)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    code, out, err = run([], capsys)
+    assert code == 1 and "refusing to apply without confirmation" in err and "pass --yes" in err
+    assert commands(fp) == [GET_CLUSTER]  # read-only probe only
+    assert not (estate / "generated").exists()
+
+
+@pytest.mark.parametrize("answer,expected", [("yes", 0), ("y", 1), ("", 1)])
+def test_asks_on_a_terminal_and_only_yes_runs(answer, expected, estate, fp, capsys, monkeypatch):
+    tools(fp)
+    fp.register(GET_CLUSTER, returncode=1, stderr=ABSENT)
+    fp.register(CREATE_CLUSTER)
+    fp.register(HELMFILE_APPLY)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    prompts = []
+    monkeypatch.setattr("builtins.input", lambda prompt: prompts.append(prompt) or answer)
+    code, out, _ = run([], capsys)
+    assert code == expected and "Run these 3 step(s)? Only 'yes' is accepted" in prompts[0]
+    assert (CREATE_CLUSTER in commands(fp)) == (answer == "yes")
+
+
+def test_dry_run_runs_nothing_and_writes_nothing(estate, fp, capsys):
+    code, out, _ = run(["--dry-run", "--kube-context", "me@test.us-east-1.eksctl.io", "--diff"], capsys)
+    assert code == 0 and list(fp.calls) == []
+    assert not (estate / "generated").exists()
+    assert "generated/cluster.yaml  (new)" in out
+    for line in ("$ eksctl get cluster --name test --region us-east-1 -o json",
+                 "$ eksctl create cluster -f generated/cluster.yaml",
+                 "$ eksctl create fargateprofile -f generated/cluster.yaml",
+                 "$ helmfile --file generated/helmfile.yaml --kube-context me@test.us-east-1.eksctl.io diff "
+                 "--suppress-secrets --detailed-exitcode",
+                 "$ helmfile --file generated/helmfile.yaml --kube-context me@test.us-east-1.eksctl.io apply "
+                 "--suppress-secrets --detailed-exitcode"):
+        assert line in out
+
+
+def test_helmfile_options_are_passed_through(estate, fp, capsys):
+    tools(fp)
+    existing(fp)
+    assert main(["plan", "--write"]) == 0
+    base = HELMFILE + ["--kube-context", "ci@test.us-east-1.eksctl.io", "--selector", "namespace=shop"]
+    diff = base + ["diff", "--suppress-secrets", "--detailed-exitcode"]
+    apply = base + ["apply", "--suppress-secrets", "--detailed-exitcode", "--concurrency", "4"]
+    fp.register(diff, returncode=2, stdout="shop/api has changed")
+    fp.register(apply, returncode=2)
+    code, out, _ = run(["--yes", "--diff", "--kube-context", "ci@test.us-east-1.eksctl.io",
+                        "--selector", "namespace=shop", "--concurrency", "4"], capsys)
+    assert code == 0 and commands(fp)[-2:] == [diff, apply] and "shop/api has changed" in out
+
+
+@pytest.mark.parametrize("args,text", [
+    (["--kube-context=--kubeconfig=/etc/passwd"], "not a valid context name"),
+    (["--selector", "name=x; rm -rf /"], "not a helmfile selector"),
+    (["--concurrency", "-1"], "--concurrency must be"),
+])
+def test_unsafe_option_values_never_reach_a_command_line(args, text, estate, fp, capsys):
+    code, _, err = run(["--yes", *args], capsys)
+    assert code == 1 and text in err and list(fp.calls) == []
+
+
+def test_unwanted_parts_are_listed_and_kept_without_prune(estate, fp, capsys):
+    tools(fp)
+    existing(fp, profiles=("fp-1", "fp-legacy"), groups=("ng-general", "ng-old"))
+    fp.register(HELMFILE_APPLY)
+    code, out, _ = run(["--yes"], capsys)
+    assert code == 0
+    assert "Fargate profile fp-legacy exists but is no longer wanted: kept; `--prune` deletes it" in out
+    assert "node group ng-old exists but is no longer wanted" in out
+    assert not any(c[1] == "delete" for c in commands(fp))
+
+
+def test_prune_deletes_unwanted_parts_last(estate, fp, capsys):
+    tools(fp)
+    existing(fp, profiles=("fp-1", "fp-legacy"), groups=("ng-general", "ng-old"))
+    fp.register(HELMFILE_APPLY)
+    delete_fp = ["eksctl", "delete", "fargateprofile", "--cluster", NAME, "--region", REGION, "--name", "fp-legacy", "--wait"]
+    delete_ng = ["eksctl", "delete", "nodegroup", "--cluster", NAME, "--region", REGION, "--name", "ng-old", "--wait"]
+    fp.register(delete_fp)
+    fp.register(delete_ng)
+    code, out, _ = run(["--yes", "--prune"], capsys)
+    assert code == 0 and commands(fp)[-3:] == [HELMFILE_APPLY, delete_fp, delete_ng]
+    assert "will be deleted (--prune)" in out
+
+
+def test_prune_refuses_a_strange_name_reported_by_eksctl(estate, fp, capsys):
+    tools(fp)
+    existing(fp, profiles=("fp-1", "--all"), groups=("ng-general",))
+    code, _, err = run(["--yes", "--prune"], capsys)
+    assert code == 1 and "refusing to pass '--all'" in err
+
+
+def test_json_result_lists_steps_with_status_and_duration(estate, fp, capsys):
+    tools(fp)
+    fp.register(GET_CLUSTER, returncode=1, stderr=ABSENT)
+    fp.register(CREATE_CLUSTER)
+    fp.register(HELMFILE_APPLY, returncode=1, stderr="Error: UPGRADE FAILED: timed out waiting for the condition")
+    code, out, _ = run(["--yes", "-o", "json"], capsys)
+    data = json.loads(out)
+    assert code == 4 and data["status"] == "failed" and data["format_version"] == "1"
+    assert [s["status"] for s in data["steps"]] == ["done", "done", "failed"]
+    assert data["steps"][1]["argv"] == CREATE_CLUSTER and data["steps"][2]["exit_code"] == 1
+    assert data["steps"][2]["stderr_tail"] == ["Error: UPGRADE FAILED: timed out waiting for the condition"]
+    assert all(isinstance(s["seconds"], float) for s in data["steps"]) and data["log"].endswith(".log")
+
+
+def test_ctrl_c_during_a_step_reports_the_state(estate, fp, capsys, monkeypatch):
+    tools(fp)
+    fp.register(GET_CLUSTER, returncode=1, stderr=ABSENT)
+
+    def runner(argv, on_line):  # Ctrl-C arrives while `eksctl create cluster` runs
+        if argv == CREATE_CLUSTER:
+            on_line("err", "creating CloudFormation stack \"eksctl-test-cluster\"")
+            raise KeyboardInterrupt
+        return popen_runner(argv, on_line)
+
+    monkeypatch.setattr(cli, "_runner", lambda: runner)
+    code, out, _ = run(["--yes"], capsys)
+    assert code == 130
+    assert "Interrupted during step 2" in out and "Completed: 1. Not started: 3." in out
+    assert HELMFILE_APPLY not in commands(fp)

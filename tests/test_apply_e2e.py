@@ -1,0 +1,161 @@
+"""`compose apply` end to end through the real ``sh`` runner, with fake eksctl/helmfile/helm on PATH.
+
+The fakes (tests/fakebin/) keep a small cluster state in a temp folder, record every argv, and
+check what they are handed: the fake eksctl validates the ClusterConfig against eksctl's
+published schema (when ../shared/reference is present) and refuses an invalid one, as the real
+tool does; the fake helmfile validates helmfile.yaml against helmfile's schema and checks
+that values files exist.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from composer.cli import main
+from tests.conftest import REFERENCE, ROOT, needs_reference
+
+FAKEBIN = Path(__file__).resolve().parent / "fakebin"
+
+
+@pytest.fixture
+def cloud(tmp_path, monkeypatch):
+    """The example estate in a temp folder, fake tools first on PATH; returns the fake-state folder."""
+    work = tmp_path / "work"
+    work.mkdir()
+    for name in ("composer.yaml", "profiles", "values"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, work / name)
+    state = tmp_path / "cloud"
+    monkeypatch.setenv("PATH", os.pathsep.join([str(FAKEBIN), str(Path(sys.executable).parent), os.environ["PATH"]]))
+    monkeypatch.setenv("FAKE_CLOUD_DIR", str(state))
+    if REFERENCE.is_dir():
+        monkeypatch.setenv("FAKE_EKSCTL_SCHEMA", str(REFERENCE / "eksctl-clusterconfig.schema.json"))
+        monkeypatch.setenv("FAKE_HELMFILE_SCHEMA", str(REFERENCE / "helmfile.schema.json"))
+    monkeypatch.chdir(work)
+    return state
+
+
+def calls(state: Path) -> list[list[str]]:
+    path = state / "calls.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def changing(state: Path) -> list[list[str]]:
+    return [c for c in calls(state) if c[1] in ("create", "delete") or "apply" in c]
+
+
+def test_apply_twice_first_creates_then_does_nothing(cloud, capsys):
+    assert main(["apply", "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert changing(cloud) == [
+        ["eksctl", "create", "cluster", "-f", "generated/cluster.yaml"],
+        ["helmfile", "--file", "generated/helmfile.yaml", "apply", "--suppress-secrets", "--detailed-exitcode"],
+    ]
+    cluster = json.loads((cloud / "cluster.json").read_text())
+    assert cluster["name"] == "shop-prod" and list(cluster["fargate"]) == ["fp-1"] and len(cluster["nodegroups"]) == 5
+    from composer.yamlio import load_file
+
+    releases = load_file(Path("generated/helmfile.yaml"))["releases"]
+    assert sorted(json.loads((cloud / "releases.json").read_text())) == sorted(
+        f"{r['namespace']}/{r['name']}" for r in releases) and len(releases) == 19
+    assert "Apply complete: 3 step(s), 3 changed something" in out
+    # the files are the bytes `compose plan --write` writes
+    written = {n: (Path("generated") / n).read_bytes() for n in ("cluster.yaml", "helmfile.yaml")}
+    assert main(["plan", "--detailed-exitcode"]) == 0 and "unchanged" in capsys.readouterr().out
+
+    before = len(calls(cloud))
+    assert main(["apply", "--yes"]) == 0
+    out = capsys.readouterr().out
+    second = calls(cloud)[before:]
+    assert not any(c[1] in ("create", "delete") for c in second)
+    assert ["eksctl", "get", "fargateprofile", "--cluster", "shop-prod", "--region", "us-east-1", "-o", "json"] in second
+    assert "No affected releases" in out and "Apply complete: 1 step(s), 0 changed something" in out
+    assert {n: (Path("generated") / n).read_bytes() for n in written} == written
+
+
+def test_a_failure_midway_then_a_rerun_resumes(cloud, capsys, monkeypatch):
+    monkeypatch.setenv("FAKE_FAIL", "helmfile --file")
+    assert main(["apply", "--yes"]) == 4
+    out = capsys.readouterr().out
+    assert "Step 3 failed (exit 1)" in out and "AccessDenied" in out
+    assert "Completed: 1, 2. Not started: none." in out
+    assert (cloud / "cluster.json").exists() and not (cloud / "releases.json").exists()
+
+    assert main(["apply", "--yes"]) == 0  # the fake fails only once
+    out = capsys.readouterr().out
+    creates = [c for c in calls(cloud) if c[1] == "create"]
+    assert creates == [["eksctl", "create", "cluster", "-f", "generated/cluster.yaml"]]  # not attempted twice
+    assert "1 step(s):" in out and (cloud / "releases.json").exists()
+
+
+def test_node_group_failure_on_an_existing_cluster_then_resume(cloud, capsys, monkeypatch):
+    assert main(["apply", "--yes"]) == 0
+    state = json.loads((cloud / "cluster.json").read_text())
+    state["nodegroups"] = ["ng-general"]  # someone deleted four node groups
+    (cloud / "cluster.json").write_text(json.dumps(state))
+    capsys.readouterr()
+    monkeypatch.setenv("FAKE_FAIL", "eksctl create nodegroup")
+    assert main(["apply", "--yes"]) == 4
+    out = capsys.readouterr().out
+    assert "$ eksctl create nodegroup -f generated/cluster.yaml --include ng-arm64,ng-general-large,ng-gpu,ng-windows" in out
+    assert "Step 1 failed" in out and "Not started: 2." in out
+    assert main(["apply", "--yes"]) == 0
+    assert len(json.loads((cloud / "cluster.json").read_text())["nodegroups"]) == 5
+
+
+def test_too_old_tools_are_refused_before_anything_runs(cloud, capsys, monkeypatch):
+    monkeypatch.setenv("FAKE_HELMFILE_VERSION", "0.169.2")
+    assert main(["apply", "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert "helmfile 0.169.2 is too old: helmfile >= 1.0.0 is needed" in err
+    assert [c[:2] for c in calls(cloud)] == [["eksctl", "version"], ["helmfile", "--version"], ["helm", "version"]]
+    assert not Path("generated").exists()
+
+
+def test_prune_after_a_profile_is_removed(cloud, capsys):
+    assert main(["apply", "--yes"]) == 0
+    for path in Path("profiles/ml").glob("*.yaml"):  # no more GPU workloads
+        path.unlink()
+    capsys.readouterr()
+    assert main(["apply", "--yes"]) == 0
+    assert "node group ng-gpu exists but is no longer wanted: kept; `--prune` deletes it" in capsys.readouterr().out
+    assert main(["apply", "--yes", "--prune"]) == 0
+    assert calls(cloud)[-1] == ["eksctl", "delete", "nodegroup", "--cluster", "shop-prod", "--region", "us-east-1",
+                                "--name", "ng-gpu", "--wait"]
+    assert "ng-gpu" not in json.loads((cloud / "cluster.json").read_text())["nodegroups"]
+
+
+def test_ctrl_c_reaches_the_running_command_and_the_report_says_where(cloud, tmp_path):
+    env = {**os.environ, "FAKE_SLEEP": "30", "NO_COLOR": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "composer", "apply", "--yes"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (cloud / "helmfile-started").exists():
+        assert time.monotonic() < deadline and process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, out + err
+    assert (cloud / "helmfile-got-sigint").exists()  # compose passed Ctrl-C on to helmfile
+    assert "Interrupted during step 3 (install or upgrade the Helm releases)" in out
+    assert "Completed: 1, 2. Not started: none." in out
+    assert "Received interrupt" in out  # the child's last words were streamed
+    assert "Traceback" not in err
+
+
+@needs_reference
+def test_the_fake_eksctl_refuses_an_invalid_cluster_config_like_the_real_one(cloud, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: x, region: us-east-1}\n"
+                   "managedNodeGroups: [{name: ng, minSize: many}]\n")
+    result = subprocess.run(["eksctl", "create", "cluster", "-f", str(bad)], capture_output=True, text=True)
+    assert result.returncode == 1 and "ClusterConfig is invalid" in result.stderr
