@@ -27,9 +27,10 @@ from typing import Callable, Sequence
 from composer.runner import OnLine, Runner, ToolNotFound
 
 # Names that reach a command line: no leading '-', nothing a shell or flag parser would misread.
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-_CONTEXT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,252}$")
-_SELECTOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]*!?=[A-Za-z0-9_./-]*(,[A-Za-z0-9][A-Za-z0-9_./-]*!?=[A-Za-z0-9_./-]*)*$")
+# (used with fullmatch: Python's "$" would also accept a trailing newline)
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_CONTEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,252}")
+_SELECTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]*!?=[A-Za-z0-9_./-]*(,[A-Za-z0-9][A-Za-z0-9_./-]*!?=[A-Za-z0-9_./-]*)*")
 _ABSENT = re.compile(r"ResourceNotFoundException|No cluster found")
 
 
@@ -46,10 +47,10 @@ class ApplyOptions:
     prune: bool = False
 
     def check(self) -> None:
-        if self.kube_context is not None and not _CONTEXT.match(self.kube_context):
+        if self.kube_context is not None and not _CONTEXT.fullmatch(self.kube_context):
             raise ApplyError(f"--kube-context {self.kube_context!r} is not a valid context name")
         for selector in self.selectors:
-            if not _SELECTOR.match(selector):
+            if not _SELECTOR.fullmatch(selector):
                 raise ApplyError(f"--selector {selector!r} is not a helmfile selector (key=value[,key!=value])")
         if self.concurrency is not None and self.concurrency < 0:
             raise ApplyError("--concurrency must be 0 (unlimited) or more")
@@ -191,7 +192,7 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
     """The commands still needed to reach the plan from ``state``, in order."""
     name, region = cluster_config["metadata"]["name"], cluster_config["metadata"]["region"]
     for value in (name, region):
-        if not _NAME.match(value):
+        if not _NAME.fullmatch(value):
             raise ApplyError(f"refusing to pass {value!r} to eksctl: not a valid name")
     steps = [Step(write_title)] if write_title else []
     profiles, groups = wanted(cluster_config)
@@ -212,7 +213,7 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
     if options.prune and state.exists:
         old_profiles, old_groups = unwanted(cluster_config, state)
         for old in old_profiles + old_groups:
-            if not _NAME.match(old):
+            if not _NAME.fullmatch(old):
                 raise ApplyError(f"refusing to pass {old!r} (reported by eksctl) to a delete command")
         steps += [Step(f"delete Fargate profile {p} (no longer wanted)",
                        ("eksctl", "delete", "fargateprofile", "--cluster", name, "--region", region, "--name", p,

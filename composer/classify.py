@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
-from composer import rules
+from composer import rules, schema
 from composer.errors import Problem
 from composer.model import NodeClass, Placement, Reason, Workload
 from composer.parallel import map_chunks
 from composer.profiles import find_profiles, load_all
 from composer.rules._selectors import allowed
-from composer.sizing import fargate_size, is_gpu, is_neuron
+from composer.sizing import is_gpu, is_neuron
 
 FORCED = Reason("PL001", "forced-nodegroup", "block", "profile sets placement: nodegroup", "placement", "", 0, 0)
 
@@ -36,7 +37,7 @@ def classify(w: Workload) -> tuple[Placement, list[Problem]]:
     reasons = rules.evaluate(w)
     blocking = [r for r in reasons if r.severity == "block"]
     problems: list[Problem] = []
-    size = fargate_size(w)
+    size = w.fargate_size
     if w.placement == "fargate" and blocking:
         line, col = w.source.locate("placement")
         ids = ", ".join(f"{r.rule} {r.name}" for r in blocking)
@@ -67,14 +68,21 @@ def place_profiles(paths: list[Path], jobs: int = 0) -> tuple[list[Placement], l
     These stages are independent per file, so a large estate runs them in parallel processes
     (``composer.parallel``); cross-profile checks come after, on the results.
     """
+    files = find_profiles(paths)
+    fast = len(files) >= FAST_SCHEMA_FROM
+    if fast:
+        schema.compiled("profile")  # once, before any worker is forked
     placements, problems = [], []
-    for found_placements, found_problems in map_chunks(_place_files, find_profiles(paths), jobs):
+    for found_placements, found_problems in map_chunks(partial(_place_files, fast=fast), files, jobs):
         placements += found_placements
         problems += found_problems
     return placements, problems
 
 
-def _place_files(files: list[Path]) -> tuple[list[Placement], list[Problem]]:
-    workloads, problems = load_all(files)
+FAST_SCHEMA_FROM = 100  # profiles; compiling the fast schema check costs about as much as 200 slow checks
+
+
+def _place_files(files: list[Path], fast: bool = False) -> tuple[list[Placement], list[Problem]]:
+    workloads, problems = load_all(files, fast)
     placements, found = classify_all(workloads)
     return placements, problems + found

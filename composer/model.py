@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal, Mapping
@@ -148,6 +149,13 @@ class Workload:
     @property
     def all_containers(self) -> tuple[Container, ...]:
         return self.init_containers + self.containers
+
+    @cached_property
+    def fargate_size(self) -> FargateSize:
+        """The size one pod would be billed as on Fargate (``composer.sizing``), computed once."""
+        from composer.sizing import fargate_size
+
+        return fargate_size(self)
 
 
 @dataclass(frozen=True)

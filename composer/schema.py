@@ -44,7 +44,7 @@ def validator(name: str):
     """
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(inline_refs(schema(name)), format_checker=None)
+    return Draft202012Validator(for_python(inline_refs(schema(name))), format_checker=None)
 
 
 def for_draft(name: str, draft: str = "2020-12") -> dict:
@@ -61,6 +61,27 @@ def for_draft(name: str, draft: str = "2020-12") -> dict:
     out["$schema"] = "http://json-schema.org/draft-07/schema#"
     if "$defs" in out:
         out["definitions"] = out.pop("$defs")
+    return out
+
+
+def for_python(doc: Any) -> Any:
+    """``doc`` with each ``pattern`` made to mean in Python's ``re`` what it means in JSON Schema.
+
+    JSON Schema patterns are ECMA-262, where a final ``$`` matches only at the end of the text;
+    Python's also matches before a final newline, so ``"api\\n"`` would pass ``^[a-z]+$``.
+    """
+    if isinstance(doc, list):
+        return [for_python(item) for item in doc]
+    if not isinstance(doc, dict):
+        return doc
+    def anchored(pattern: str) -> str:
+        return pattern[:-1] + "\\Z" if pattern.endswith("$") and not pattern.endswith("\\$") else pattern
+
+    out = {k: for_python(v) for k, v in doc.items()}
+    if isinstance(doc.get("pattern"), str):
+        out["pattern"] = anchored(doc["pattern"])
+    if isinstance(doc.get("patternProperties"), dict):
+        out["patternProperties"] = {anchored(k): for_python(v) for k, v in doc["patternProperties"].items()}
     return out
 
 
@@ -86,8 +107,37 @@ def inline_refs(doc: dict) -> dict:
     return walk(doc, ())
 
 
-def validate(name: str, data: Any, where: str) -> list[Problem]:
-    """All schema problems of ``data``, each located in the source YAML, in document order."""
+@cache
+def compiled(name: str):
+    """fastjsonschema's compiled check of a bundled schema (its draft-07 form), built once.
+
+    jsonschema stays the authority and the explainer: this only lets the many documents that
+    are valid through quickly (about eight times faster per profile). Compiling takes ~50 ms,
+    so it pays off only for large estates (see ``validate(fast=True)``).
+    """
+    import fastjsonschema
+
+    return fastjsonschema.compile(for_python(for_draft(name, "7")))
+
+
+def accepts(name: str, data: Any) -> bool:
+    """Whether the compiled check accepts ``data`` (never more than jsonschema accepts; tested)."""
+    from fastjsonschema import JsonSchemaException
+
+    try:
+        compiled(name)(data)
+    except JsonSchemaException:
+        return False
+    return True
+
+
+def validate(name: str, data: Any, where: str, *, fast: bool = False) -> list[Problem]:
+    """All schema problems of ``data``, each located in the source YAML, in document order.
+
+    ``fast``: try the compiled check first and run jsonschema only when it rejects, to explain why.
+    """
+    if fast and accepts(name, data):
+        return []
     problems: list[Problem] = []
     for error in validator(name).iter_errors(data):
         problems.extend(_explain(error, data, where))

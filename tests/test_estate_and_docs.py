@@ -48,3 +48,30 @@ def test_bundled_schemas_are_valid_2020_12_and_inlining_keeps_their_meaning(name
     inlined = schema.inline_refs(schema.schema(name))
     Draft202012Validator.check_schema(inlined)
     assert "#/$defs/" not in json.dumps({k: v for k, v in inlined.items() if k != "$defs"})
+
+
+BAD_VARIANTS = [
+    ("workload", "replicas", True), ("workload", "replicas", 1.5), ("workload", "replicas", "2"),
+    ("workload", "replicaz", 2), ("metadata", "name", "Api"), ("metadata", "name", "api\n"),
+    ("workload", "kind", "Deployments"), ("workload", "hostNetwork", "yes"), ("workload", "containers", []),
+    ("workload", "services", [{"type": "NodePorts"}]), ("workload", "nodeSelector", {"a": 1}),
+]
+
+
+@pytest.mark.parametrize("section,key,value", BAD_VARIANTS)
+def test_fast_schema_check_rejects_whatever_jsonschema_rejects(section, key, value):
+    from tests.conftest import profile_doc
+
+    doc = profile_doc(containers=[{"name": "app", "resources": {"requests": {"cpu": "5Zi"}}}]) if key == "cpu" else profile_doc()
+    doc[section][key] = value
+    assert schema.validate("profile", doc, "p.yaml")
+    assert not schema.accepts("profile", doc)
+    assert schema.validate("profile", doc, "p.yaml", fast=True)  # falls back to jsonschema to explain
+
+
+def test_fast_schema_check_accepts_the_example_estate():
+    from composer import yamlio
+
+    for path in sorted((ROOT / "profiles").rglob("*.yaml")):
+        doc = yamlio.load_file(path)
+        assert schema.accepts("profile", doc) and not schema.validate("profile", doc, str(path))

@@ -7,13 +7,12 @@ combination. The largest is 16 vCPU with 120 GB; anything above cannot be schedu
 """
 
 from composer.rules._docs import POD_CONFIG as URL
-from composer.sizing import fargate_size
 
 ID, NAME, SEVERITY = "FG020", "pod-size", "block"
 
 
 def check(w):
-    size = fargate_size(w)
+    size = w.fargate_size
     if not size.fits:
         yield ("workload.containers",
                f"needs {float(size.cpu_request):g} vCPU / {float(size.memory_request) / 2**30:.2f} GiB "
