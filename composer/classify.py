@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 from composer import rules, schema
@@ -69,20 +68,15 @@ def place_profiles(paths: list[Path], jobs: int = 0) -> tuple[list[Placement], l
     (``composer.parallel``); cross-profile checks come after, on the results.
     """
     files = find_profiles(paths)
-    fast = len(files) >= FAST_SCHEMA_FROM
-    if fast:
-        schema.compiled("profile")  # once, before any worker is forked
+    schema.compiled("profile")  # once, before any worker is forked
     placements, problems = [], []
-    for found_placements, found_problems in map_chunks(partial(_place_files, fast=fast), files, jobs):
+    for found_placements, found_problems in map_chunks(_place_files, files, jobs):
         placements += found_placements
         problems += found_problems
     return placements, problems
 
 
-FAST_SCHEMA_FROM = 100  # profiles; compiling the fast schema check costs about as much as 200 slow checks
-
-
-def _place_files(files: list[Path], fast: bool = False) -> tuple[list[Placement], list[Problem]]:
-    workloads, problems = load_all(files, fast)
+def _place_files(files: list[Path]) -> tuple[list[Placement], list[Problem]]:
+    workloads, problems = load_all(files)
     placements, found = classify_all(workloads)
     return placements, problems + found

@@ -51,23 +51,22 @@ def find_profiles(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def load_all(files: list[Path], fast: bool = False) -> tuple[list[Workload], list[Problem]]:
-    """Load ``files``; ``fast`` uses the compiled schema check for the valid ones (large estates)."""
+def load_all(files: list[Path]) -> tuple[list[Workload], list[Problem]]:
     workloads, problems = [], []
     for file in files:
         try:
-            workloads.append(load_profile(file, fast))
+            workloads.append(load_profile(file))
         except ComposerError as exc:
             problems.extend(exc.problems)
     return workloads, problems
 
 
-def load_profile(path: Path, fast: bool = False) -> Workload:
+def load_profile(path: Path) -> Workload:
     where = str(path)
     doc = yamlio.load_file(path)
     if doc is None:
         raise fail("empty file", where, hint="a profile needs apiVersion, kind, metadata and workload")
-    found = schema.validate("profile", doc, where, fast=fast)
+    found = schema.validate("profile", doc, where)
     if found:
         raise ComposerError(found)
     return build_workload(doc, Source(where, doc), path.parent)

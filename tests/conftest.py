@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import copy
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# compiled schema checks are cached per user; the tests keep theirs to themselves
+os.environ.setdefault("COMPOSE_CACHE_DIR", tempfile.mkdtemp(prefix="compose-test-cache-"))
 
 from composer import schema
 from composer.model import Source

@@ -66,7 +66,7 @@ def test_fast_schema_check_rejects_whatever_jsonschema_rejects(section, key, val
     doc[section][key] = value
     assert schema.validate("profile", doc, "p.yaml")
     assert not schema.accepts("profile", doc)
-    assert schema.validate("profile", doc, "p.yaml", fast=True)  # falls back to jsonschema to explain
+    assert schema.validator("profile").is_valid(doc) is False  # jsonschema agrees
 
 
 def test_fast_schema_check_accepts_the_example_estate():
@@ -75,3 +75,26 @@ def test_fast_schema_check_accepts_the_example_estate():
     for path in sorted((ROOT / "profiles").rglob("*.yaml")):
         doc = yamlio.load_file(path)
         assert schema.accepts("profile", doc) and not schema.validate("profile", doc, str(path))
+
+
+def test_compiled_schema_check_is_cached_and_survives_a_corrupt_cache(tmp_path, monkeypatch):
+    import fastjsonschema
+
+    from tests.conftest import profile_doc
+
+    monkeypatch.setenv("COMPOSE_CACHE_DIR", str(tmp_path))
+    schema.compiled.cache_clear()
+    assert schema.accepts("profile", profile_doc())
+    (cached,) = tmp_path.glob("profile-schema-*.marshal")
+    schema.compiled.cache_clear()
+    monkeypatch.setattr(fastjsonschema, "compile_to_code", lambda *a: (_ for _ in ()).throw(AssertionError("recompiled")))
+    assert schema.accepts("profile", profile_doc()) and not schema.accepts("profile", profile_doc(replicaz=1))
+    monkeypatch.undo()
+    monkeypatch.setenv("COMPOSE_CACHE_DIR", str(tmp_path))
+    cached.write_bytes(b"garbage")
+    schema.compiled.cache_clear()
+    assert schema.accepts("profile", profile_doc())
+    monkeypatch.setenv("COMPOSE_CACHE_DIR", "off")
+    schema.compiled.cache_clear()
+    assert schema.accepts("profile", profile_doc())
+    schema.compiled.cache_clear()
