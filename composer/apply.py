@@ -232,7 +232,7 @@ def dry_run_outline(cluster_config: dict, cluster_path: Path, helmfile_path: Pat
     profiles, groups = wanted(cluster_config)
     join = lambda argv: " ".join(_quote(a) for a in argv)  # noqa: E731
     outline = [
-        ("first, read-only: does the cluster exist?", [(join(commands["cluster"]), "exit 1 'No cluster found' = absent")]),
+        ("first, read-only: does the cluster exist", [(join(commands["cluster"]), "exit 1 'No cluster found' = absent")]),
         ("if the cluster does not exist", [(join(("eksctl", "create", "cluster", "-f", str(cluster_path))),
                                             f"creates {len(groups)} node group(s) and {len(profiles)} Fargate profile(s)")]),
         ("if it exists (read-only first, then only what is missing)", [
@@ -240,8 +240,8 @@ def dry_run_outline(cluster_config: dict, cluster_path: Path, helmfile_path: Pat
             (join(commands["nodegroups"]), "existing node groups"),
             (join(("eksctl", "create", "fargateprofile", "-f", str(cluster_path))),
              f"when one of {', '.join(profiles) or '-'} is missing"),
-            (join(("eksctl", "create", "nodegroup", "-f", str(cluster_path), "--include", "<missing>"))
-             , f"when one of {', '.join(groups) or '-'} is missing"),
+            (join(("eksctl", "create", "nodegroup", "-f", str(cluster_path), "--include")) + " <missing,...>",
+             f"when one of {', '.join(groups) or '-'} is missing"),
         ] + ([("eksctl delete fargateprofile|nodegroup --cluster "
                f"{name} --region {region} --name <unwanted> --wait", "--prune: each one no longer wanted")]
              if options.prune else [])),

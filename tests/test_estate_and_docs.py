@@ -98,3 +98,21 @@ def test_compiled_schema_check_is_cached_and_survives_a_corrupt_cache(tmp_path, 
     schema.compiled.cache_clear()
     assert schema.accepts("profile", profile_doc())
     schema.compiled.cache_clear()
+
+
+def test_readme_shows_the_real_apply_dry_run(capsys, monkeypatch, tmp_path):
+    import shutil
+
+    from composer.cli import main
+
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split("$ compose apply --dry-run\n", 1)[1].split("```", 1)[0]
+    for name in ("profiles", "values"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    shutil.copy(ROOT / "composer.yaml", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "100")
+    assert main(["apply", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    actual = "\n".join(line for line in out.splitlines() if not line.startswith("Not found on PATH")).strip()
+    assert shown.strip() == actual
