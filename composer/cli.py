@@ -117,6 +117,27 @@ def _parser() -> argparse.ArgumentParser:
                        help="helmfile --selector, repeatable (e.g. namespace=shop)")
     apply.add_argument("--log-file", type=Path, help="log of the whole run (default: .compose/logs/apply-<time>.log)")
 
+    scan = sub.add_parser(
+        "scan", help="derive workload profiles from Kubernetes manifests (files, folders, or - for stdin)",
+        description="Read Kubernetes YAML (files, folders searched for *.yaml/*.yml, multi-document files, "
+                    "kind: List, or - for standard input, e.g. `helm template my-release chart/ | compose scan -`), "
+                    "write one workload profile per Deployment, StatefulSet, DaemonSet, Job, CronJob, ReplicaSet "
+                    "or bare Pod, and show where each would run and why, each reason with the manifest line it "
+                    "comes from. Services, Ingresses, PVCs, StorageClasses, ServiceAccounts and NetworkPolicies in "
+                    "the input are linked to the workloads; other objects are skipped and counted.",
+        epilog="exit codes: 0 scanned; 1 unreadable or broken input (path:line:col), nothing written; "
+               "3 internal error; 130 interrupted. See docs/scan.md.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    scan.add_argument("inputs", nargs="+", metavar="PATH", help="manifest files or folders, or - for standard input")
+    scan.add_argument("-o", "--out-dir", type=Path, default=Path("profiles"),
+                      help="where profiles go, as <namespace>/<name>.yaml (default: ./profiles)")
+    scan.add_argument("--dry-run", action="store_true", help="show the placements; write no profiles")
+    scan.add_argument("--force", action="store_true", help="overwrite profiles that differ from what scan derives")
+    scan.add_argument("-n", "--namespace", default="default",
+                      help="namespace of objects that name none (default: default, as kubectl would)")
+    scan.add_argument("--format", choices=("table", "json"), default="table", help="table for people, json for machines")
+    scan.add_argument("--no-color", action="store_true", help="plain output (also when NO_COLOR is set)")
+
     schema = sub.add_parser(
         "schema", help="print the JSON Schema of profiles or composer.yaml (for editors)",
         description="Print a bundled JSON Schema, e.g. for an editor's YAML language server: "
@@ -224,6 +245,29 @@ def _runner():
     return None
 
 
+def cmd_scan(args) -> int:
+    from composer.errors import ComposerError
+    from composer.manifests import read_objects
+    from composer.scan import derive
+    from composer.scan_report import classify_scanned, print_report, report_json, write_profiles
+
+    objects, problems, files = read_objects(args.inputs)
+    result = derive(objects, args.namespace)
+    out_dir = None if args.dry_run else args.out_dir
+    items, found = classify_scanned(result, args.out_dir)
+    problems += found
+    if problems:
+        args.output = "json" if args.format == "json" else "table"
+        raise ComposerError(problems)
+    if out_dir is not None:
+        write_profiles(items, args.force)
+    if args.format == "json":
+        print(report_json(items, result, files, out_dir))
+    else:
+        print_report(items, result, files, out_dir, _console(args))
+    return EXIT_OK
+
+
 def cmd_schema(args) -> int:
     from composer.schema import for_draft
 
@@ -240,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     from composer.errors import ComposerError
 
     try:
-        commands = {"plan": cmd_plan, "validate": cmd_validate, "apply": cmd_apply, "schema": cmd_schema}
+        commands = {"plan": cmd_plan, "validate": cmd_validate, "apply": cmd_apply, "scan": cmd_scan,
+                    "schema": cmd_schema}
         return commands[args.command](args)
     except ComposerError as exc:
         _print_problems(exc.problems, args)

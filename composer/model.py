@@ -141,6 +141,17 @@ class Workload:
     schedule: str = ""
     placement: str = "auto"  # auto | fargate | nodegroup
     release: Release | None = None
+    provenance: Mapping[str, str] = field(default_factory=dict, compare=False)  # profile field → manifest file:line
+
+    def manifest_line(self, profile_field: str) -> str:
+        """The manifest ``file:line`` a profile field was scanned from ("" when not scanned)."""
+        if profile_field in self.provenance:
+            return self.provenance[profile_field]
+        parents = [k for k in self.provenance if profile_field.startswith(k + ".") or profile_field.startswith(k + "[")]
+        if parents:
+            return self.provenance[max(parents, key=len)]
+        children = sorted(k for k in self.provenance if k.startswith(profile_field))
+        return self.provenance[children[0]] if children else ""
 
     @property
     def key(self) -> str:

@@ -146,6 +146,7 @@ def build_workload(doc: dict, source: Source, base_dir: Path) -> Workload:
         ttl_seconds_after_finished=spec.get("ttlSecondsAfterFinished"),
         schedule=str(spec.get("schedule", "")),
         placement=str(doc.get("placement", "auto")),
+        provenance={str(k): str(v) for k, v in ((doc.get("provenance") or {}).get("fields") or {}).items()},
         release=release,
     )
 

@@ -19,9 +19,10 @@ def summary(plan: Plan) -> str:
 
 
 def as_json(plan: Plan) -> dict[str, Any]:
-    def reason(r, path):
+    def reason(r, w):
         return {"rule": r.rule, "name": r.name, "severity": r.severity, "message": r.message, "field": r.field,
-                "url": r.url, "path": path, "line": r.line, "column": r.col}
+                "url": r.url, "path": w.source.path, "line": r.line, "column": r.col,
+                "manifest": w.manifest_line(r.field) or None}
 
     workloads = []
     for p in plan.placements:
@@ -32,7 +33,7 @@ def as_json(plan: Plan) -> dict[str, Any]:
             "forced": p.forced, "routing_label": p.workload.key in plan.routing.labelled,
             "fargate_size": {"vcpu": float(s.vcpu) if s.fits else None, "memory_gb": float(s.memory_gib) if s.fits else None,
                              "ephemeral_gib": float(s.ephemeral_gib), "fits": s.fits, "defaulted": s.defaulted},
-            "reasons": [reason(r, p.workload.source.path) for r in p.reasons],
+            "reasons": [reason(r, p.workload) for r in p.reasons],
         })
     return {
         "format_version": FORMAT_VERSION,
@@ -73,7 +74,9 @@ def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
             console.print(f"  [bold]{escape(p.workload.key)}[/] [dim]{escape(p.workload.source.path)}[/]")
             for r in p.reasons:
                 loc = f":{r.line}:{r.col}" if r.line else ""
-                console.print(f"    {r.rule} {r.severity:<6} {escape(r.message)} [dim]{loc}[/]")
+                scanned = p.workload.manifest_line(r.field)
+                loc += f" ← {scanned}" if scanned else ""
+                console.print(f"    {r.rule} {r.severity:<6} {escape(r.message)} [dim]{escape(loc)}[/]")
 
     console.print("\n[bold]Fargate profiles[/]")
     for fp in plan.routing.profiles:

@@ -108,8 +108,38 @@ def _compose(text: str) -> Any:
     return YAML(typ="rt", pure=True).compose(text)
 
 
+def _compose_all(text: str) -> list[Any]:
+    """Every document's node graph, in order."""
+    from ruamel.yaml.error import YAMLError
+
+    composer = _c_composer()
+    if composer and "%YAML" not in text and not os.environ.get("COMPOSE_PURE_YAML"):
+        parser = composer(text)
+        try:
+            nodes = []
+            while parser.check_node():
+                nodes.append(parser.get_node())
+            return nodes
+        except YAMLError:
+            pass
+        finally:
+            parser.dispose()
+    from ruamel.yaml import YAML
+
+    return list(YAML(typ="rt", pure=True).compose_all(text))
+
+
 def load(text: str, where: str) -> Any:
     """Parse one YAML document from ``text``; errors carry ``where`` and the position."""
+    return _load(text, where, _compose, MAX_NODES)
+
+
+def load_all(text: str, where: str, *, max_nodes: int = MAX_NODES) -> list[Any]:
+    """Every document of a multi-document stream (``---``), with positions; empty ones skipped."""
+    return [doc for doc in _load(text, where, _compose_all, max_nodes, many=True) if doc is not None]
+
+
+def _load(text: str, where: str, compose: Any, max_nodes: int, many: bool = False) -> Any:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     from composer import yamltree
@@ -117,7 +147,7 @@ def load(text: str, where: str) -> Any:
     if text.count("[") + text.count("{") > MAX_FLOW_BRACKETS:
         _check_flow_depth(text, where)
     try:
-        node = _compose(text)
+        node = compose(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = (exc.problem or exc.context or "invalid YAML").strip()
@@ -128,9 +158,11 @@ def load(text: str, where: str) -> Any:
         raise fail(f"invalid YAML: {message}", where, line, col, hint=hint) from None
     except (YAMLError, RecursionError, ValueError) as exc:
         raise fail(f"invalid YAML: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", where) from None
+    yaml11 = re.search(r"^%YAML\s+1\.1", text, re.M) is not None
     try:
-        return yamltree.build(node, max_nodes=MAX_NODES, max_depth=MAX_DEPTH,
-                              yaml11=re.search(r"^%YAML\s+1\.1", text, re.M) is not None)
+        if many:
+            return [yamltree.build(n, max_nodes=max_nodes, max_depth=MAX_DEPTH, yaml11=yaml11) for n in node]
+        return yamltree.build(node, max_nodes=max_nodes, max_depth=MAX_DEPTH, yaml11=yaml11)
     except yamltree.TreeError as exc:
         raise fail(exc.message, where, exc.line, exc.col, hint=exc.hint) from None
     except RecursionError:

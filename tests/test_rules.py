@@ -30,7 +30,12 @@ CASES = {
     "FG009": ([dict(name="iis", nodeSelector={"kubernetes.io/os": "windows"})], [dict(name="nginx", nodeSelector={"kubernetes.io/os": "linux"})]),
     "FG010": ([dict(name="pinned", nodeSelector={"eks.amazonaws.com/compute-type": "ec2"})],
               [dict(name="on-fargate", nodeSelector={"eks.amazonaws.com/compute-type": "fargate"})]),
-    "FG011": ([dict(name="legacy", services=[{"type": "NodePort"}])], [dict(name="api", services=[{"type": "ClusterIP"}])]),
+    "FG011": ([dict(name="legacy", services=[{"type": "NodePort"}]),
+               dict(name="alb-instance", services=[{"type": "NodePort"}], ingresses=[{"className": "alb", "targetType": "instance"}]),
+               dict(name="nginx-ingress", services=[{"type": "NodePort"}], ingresses=[{"className": "nginx"}])],
+              [dict(name="api", services=[{"type": "ClusterIP"}]),
+               # AWS's Fargate 2048 example: NodePort Service behind an ALB Ingress in IP mode
+               dict(name="game-2048", services=[{"type": "NodePort"}], ingresses=[{"className": "alb", "targetType": "ip"}])]),
     "FG012": ([dict(name="in-tree-lb", services=[{"type": "LoadBalancer"}]),
                dict(name="clb", services=[{"type": "LoadBalancer", "loadBalancer": "clb"}]),
                dict(name="nlb-instance", services=[{"type": "LoadBalancer", "loadBalancer": "nlb", "targetType": "instance"}]),

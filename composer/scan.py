@@ -1,0 +1,524 @@
+"""``compose scan``: Kubernetes manifests → workload profiles, every fact traced to a manifest line.
+
+Pure derivation: ``derive(objects)`` reads what the Fargate rules need from the manifests
+themselves, never from names:
+
+* the pod spec: privileged, added capabilities, hostNetwork/PID/IPC, hostPort, resources
+  (init containers and native sidecars too), nodeSelector, affinity, volumes;
+* Services whose selector matches the pod labels (same namespace), with the load-balancer kind
+  and target type from ``spec.loadBalancerClass`` and the AWS annotations; Ingresses followed to
+  those Services, with their class and ALB target type;
+* PersistentVolumeClaims resolved to their StorageClass and its provisioner (from the input,
+  else the default class, else EKS's ``gp2``), and StatefulSet ``volumeClaimTemplates``;
+* IRSA from the ServiceAccount's ``eks.amazonaws.com/role-arn``; NetworkPolicies selecting the pods;
+* instance-metadata use only from evidence: ``169.254.169.254`` in env/args/command, or a known
+  controller (``KNOWN_IMDS_USERS``) started without the flags that spare it IMDS;
+  ``AWS_EC2_METADATA_DISABLED=true`` says the opposite.
+
+Each profile carries ``provenance``: the object's file and line, and for every profile field it
+set, the manifest line it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from composer import yamlio
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "Pod")
+USED_KINDS = {"Service", "Ingress", "IngressClass", "PersistentVolumeClaim", "StorageClass", "ServiceAccount",
+              "NetworkPolicy", "Namespace"}
+IMDS_ADDRESSES = ("169.254.169.254", "fd00:ec2::254")
+EKS_DEFAULT_CLASS = "gp2"  # the default StorageClass EKS creates (ebs, in-tree provisioner)
+ALB_CONTROLLER = "ingress.k8s.aws/alb"
+
+
+@dataclass(frozen=True)
+class KnownImdsUser:
+    """Software that asks IMDS for something unless it is given explicitly."""
+
+    name: str
+    images: tuple[str, ...]  # substrings of the container image
+    needs_args: tuple[str, ...] = ()  # flags that must all be present to avoid IMDS
+    needs_env_any: tuple[str, ...] = ()  # env vars of which one must be set to avoid IMDS
+    when_args: tuple[str, ...] = ()  # only when all these flags are present (e.g. the AWS provider)
+    source: str = ""
+
+
+KNOWN_IMDS_USERS = (
+    KnownImdsUser("AWS Load Balancer Controller", ("aws-load-balancer-controller", "aws-alb-ingress-controller"),
+                  needs_args=("--aws-region", "--aws-vpc-id"),
+                  source="https://github.com/kubernetes-sigs/aws-load-balancer-controller/issues/1561, "
+                         "https://github.com/aws/eks-charts/issues/376"),
+    KnownImdsUser("Cluster Autoscaler (AWS provider)", ("cluster-autoscaler",),
+                  needs_env_any=("AWS_REGION", "AWS_DEFAULT_REGION"), when_args=("--cloud-provider=aws",),
+                  source="https://github.com/kubernetes/autoscaler/pull/1288, "
+                         "https://github.com/kubernetes/autoscaler/issues/3029"),
+)
+
+
+@dataclass(frozen=True)
+class Obj:
+    """One Kubernetes object from the input."""
+
+    doc: dict
+    file: str
+    line: int  # 1-based line where the object starts
+
+    @property
+    def kind(self) -> str:
+        return str(self.doc.get("kind", ""))
+
+    @property
+    def name(self) -> str:
+        return str((self.doc.get("metadata") or {}).get("name", ""))
+
+    def namespace(self, default: str) -> str:
+        return str((self.doc.get("metadata") or {}).get("namespace") or default)
+
+    def at(self, *path: Any) -> str:
+        """``file:line`` of the key at ``path`` inside this object."""
+        line, _ = yamlio.locate(self.doc, list(path), key=True)
+        return f"{self.file}:{line}"
+
+
+@dataclass
+class Scanned:
+    """A derived profile document and what it was derived from."""
+
+    profile: dict
+    obj: Obj
+    evidence: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ScanResult:
+    scanned: list[Scanned]
+    skipped: Counter
+    notes: list[str]
+
+
+# ---------------------------------------------------------------- small helpers
+
+def _get(node: Any, *path: Any, default: Any = None) -> Any:
+    for step in path:
+        if isinstance(node, dict) and step in node:
+            node = node[step]
+        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+            node = node[step]
+        else:
+            return default
+    return node
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+_LABEL = re.compile(r"[^a-z0-9-]+")
+
+
+def profile_name(name: str) -> str:
+    """A Kubernetes object name as a Helm release name (DNS-1123 label, at most 53 characters)."""
+    clean = _LABEL.sub("-", name.lower()).strip("-") or "workload"
+    if len(clean) > 53:
+        import hashlib
+
+        clean = clean[:46].rstrip("-") + "-" + hashlib.sha256(name.encode()).hexdigest()[:6]
+    return clean
+
+
+def _quantities(spec: Any) -> dict:
+    out = {}
+    for key, value in (spec or {}).items():
+        key = str(key)
+        if key in ("cpu", "memory", "ephemeral-storage") or "/" in key:
+            out[key] = value if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+    return out
+
+
+def _selects(selector: Any, labels: dict) -> bool:
+    """A Service/NetworkPolicy selector (plain map, or matchLabels) matches ``labels``."""
+    if not isinstance(selector, dict):
+        return False
+    match = selector.get("matchLabels", selector) if ("matchLabels" in selector or "matchExpressions" in selector) else selector
+    if "matchExpressions" in selector:
+        for expr in selector.get("matchExpressions") or []:
+            key, op, values = expr.get("key"), expr.get("operator"), [str(v) for v in expr.get("values") or []]
+            present = key in labels
+            if (op == "In" and str(labels.get(key)) not in values) or (op == "NotIn" and present and str(labels[key]) in values) \
+                    or (op == "Exists" and not present) or (op == "DoesNotExist" and present):
+                return False
+    return all(str(labels.get(k)) == str(v) for k, v in (match or {}).items())
+
+
+# ---------------------------------------------------------------- the index of helper objects
+
+class Index:
+    """Services, Ingresses, claims, classes … by namespace, for linking to workloads."""
+
+    def __init__(self, objects: list[Obj], default_namespace: str) -> None:
+        self.ns = default_namespace
+        self.by_kind: dict[str, list[Obj]] = {}
+        for obj in objects:
+            self.by_kind.setdefault(obj.kind, []).append(obj)
+
+    def all(self, kind: str, namespace: str | None = None) -> list[Obj]:
+        objs = self.by_kind.get(kind, [])
+        return [o for o in objs if namespace is None or o.namespace(self.ns) == namespace]
+
+    def find(self, kind: str, name: str, namespace: str | None = None) -> Obj | None:
+        return next((o for o in self.all(kind, namespace) if o.name == name), None)
+
+    def default_class(self) -> str:
+        for sc in self.all("StorageClass"):
+            annotations = _get(sc.doc, "metadata", "annotations", default={}) or {}
+            if str(annotations.get("storageclass.kubernetes.io/is-default-class", "")).lower() == "true":
+                return sc.name
+        return EKS_DEFAULT_CLASS
+
+
+# ---------------------------------------------------------------- derivation
+
+def _template_path(kind: str) -> tuple:
+    if kind == "Pod":
+        return ()
+    if kind == "CronJob":
+        return ("spec", "jobTemplate", "spec", "template")
+    return ("spec", "template")
+
+
+def derive(objects: list[Obj], default_namespace: str = "default") -> ScanResult:
+    """Profiles for every workload object; other kinds are used for linking or counted as skipped."""
+    index = Index(objects, default_namespace)
+    skipped: Counter = Counter()
+    notes: list[str] = []
+    scanned: list[Scanned] = []
+    names: set[tuple[str, str]] = set()
+    for obj in objects:
+        if obj.kind in WORKLOAD_KINDS:
+            if obj.kind == "Pod" and _get(obj.doc, "metadata", "ownerReferences"):
+                skipped["Pod (owned by a controller)"] += 1
+                continue
+            item = _derive_workload(obj, index, notes)
+            if item is None:
+                skipped[f"{obj.kind} (no pod spec)"] += 1
+                continue
+            meta = item.profile["metadata"]
+            if (meta["namespace"], meta["name"]) in names:  # e.g. a Deployment and a CronJob both named "web"
+                meta["name"] = profile_name(f"{meta['name']}-{obj.kind.lower()}")
+            names.add((meta["namespace"], meta["name"]))
+            scanned.append(item)
+        elif obj.kind not in USED_KINDS:
+            skipped[obj.kind or "(no kind)"] += 1
+    return ScanResult(scanned, skipped, notes)
+
+
+def _derive_workload(obj: Obj, index: Index, notes: list[str]) -> Scanned | None:
+    kind, doc = obj.kind, obj.doc
+    tpath = _template_path(kind)
+    template = _get(doc, *tpath) if tpath else doc
+    spec = _get(template, "spec")
+    if not isinstance(spec, dict) or not isinstance(spec.get("containers"), list):
+        return None
+    namespace = obj.namespace(index.ns)
+    fields: dict[str, str] = {}
+    evidence: list[str] = []
+    w: dict[str, Any] = {"kind": kind}
+    fields["workload.kind"] = obj.at("kind")
+
+    def mark(profile_field: str, *path: Any) -> None:
+        fields[profile_field] = obj.at(*tpath, *path) if path and path[0] == "spec" else obj.at(*path)
+
+    if kind in ("Deployment", "StatefulSet", "ReplicaSet"):
+        w["replicas"] = _int(_get(doc, "spec", "replicas"), 1)
+    elif kind == "Job":
+        w["replicas"] = _int(_get(doc, "spec", "parallelism"), 1)
+    elif kind == "CronJob":
+        w["replicas"] = _int(_get(doc, "spec", "jobTemplate", "spec", "parallelism"), 1)
+        if _get(doc, "spec", "schedule") is not None:
+            w["schedule"] = str(doc["spec"]["schedule"])
+    if kind in ("Job", "CronJob"):
+        job = _get(doc, "spec") if kind == "Job" else _get(doc, "spec", "jobTemplate", "spec")
+        if isinstance(job, dict) and job.get("ttlSecondsAfterFinished") is not None:
+            w["ttlSecondsAfterFinished"] = _int(job["ttlSecondsAfterFinished"], 0)
+
+    # containers, init containers (native sidecars), ports, security
+    containers, init = _containers(spec.get("containers")), _containers(spec.get("initContainers"), init=True)
+    w["containers"] = containers
+    fields["workload.containers"] = obj.at(*tpath, "spec", "containers")
+    if init:
+        w["initContainers"] = init
+        fields["workload.initContainers"] = obj.at(*tpath, "spec", "initContainers")
+    privileged, capabilities, host_ports = False, [], []
+    for group in ("containers", "initContainers"):
+        for i, c in enumerate(spec.get(group) or []):
+            if not isinstance(c, dict):
+                continue
+            if _get(c, "securityContext", "privileged") is True:
+                privileged = True
+                mark("workload.privileged", "spec", group, i, "securityContext", "privileged")
+            for cap in _get(c, "securityContext", "capabilities", "add", default=[]) or []:
+                name = str(cap).upper()
+                if re.fullmatch(r"(CAP_)?[A-Z][A-Z_]*", name) and name not in capabilities:
+                    capabilities.append(name)
+                    mark("workload.capabilities", "spec", group, i, "securityContext", "capabilities", "add")
+            for j, port in enumerate(c.get("ports") or []):
+                if isinstance(port, dict) and isinstance(port.get("hostPort"), int) and port["hostPort"] not in host_ports:
+                    host_ports.append(port["hostPort"])
+                    mark("workload.hostPorts", "spec", group, i, "ports", j, "hostPort")
+    if privileged:
+        w["privileged"] = True
+    if capabilities:
+        w["capabilities"] = capabilities
+    if host_ports:
+        w["hostPorts"] = host_ports
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        if spec.get(key) is True:
+            w[key] = True
+            mark(f"workload.{key}", "spec", key)
+    if isinstance(spec.get("nodeSelector"), dict) and spec["nodeSelector"]:
+        w["nodeSelector"] = {str(k): str(v) for k, v in spec["nodeSelector"].items()}
+        mark("workload.nodeSelector", "spec", "nodeSelector")
+    if isinstance(spec.get("affinity"), dict) and spec["affinity"]:
+        w["affinity"] = _plain(spec["affinity"])
+        mark("workload.affinity", "spec", "affinity")
+
+    # volumes
+    volumes = []
+    for i, v in enumerate(spec.get("volumes") or []):
+        volume = _volume(v, namespace, index, evidence, f"{obj.at(*tpath, 'spec', 'volumes', i)}")
+        if volume is None:
+            notes.append(f"{obj.at(*tpath, 'spec', 'volumes', i)}: volume {v.get('name')!r} of {kind} "
+                         f"{namespace}/{obj.name}: type not modelled, left out")
+            continue
+        fields[f"workload.volumes[{len(volumes)}]"] = obj.at(*tpath, "spec", "volumes", i)
+        volumes.append(volume)
+    if kind == "StatefulSet":
+        for i, claim in enumerate(_get(doc, "spec", "volumeClaimTemplates", default=[]) or []):
+            sc = _get(claim, "spec", "storageClassName") or index.default_class()
+            volume = {"name": profile_name(str(_get(claim, "metadata", "name", default=f"claim-{i}"))),
+                      "type": "persistentVolumeClaim", "storageClass": str(sc), "provisioning": "dynamic"}
+            provisioner = _provisioner(index, str(sc))
+            if provisioner:
+                volume["provisioner"] = provisioner
+            fields[f"workload.volumes[{len(volumes)}]"] = obj.at("spec", "volumeClaimTemplates", i)
+            volumes.append(volume)
+    if volumes:
+        w["volumes"] = volumes
+
+    # services and the ingresses that reach them
+    labels = {str(k): str(v) for k, v in (_get(template, "metadata", "labels", default={}) or {}).items()}
+    if labels:
+        w["podLabels"] = labels
+    services, service_names = [], []
+    for svc in index.all("Service", namespace):
+        if _selects(_get(svc.doc, "spec", "selector"), labels) and _get(svc.doc, "spec", "selector"):
+            services.append(_service(svc))
+            fields[f"workload.services[{len(services) - 1}]"] = svc.at("spec", "type") if _get(svc.doc, "spec", "type") else svc.at("spec", "selector")
+            service_names.append(svc.name)
+    if services:
+        w["services"] = services
+    ingresses = []
+    for ing in index.all("Ingress", namespace):
+        if set(_ingress_backends(ing.doc)) & set(service_names):
+            ingresses.append(_ingress(ing, index))
+            fields[f"workload.ingresses[{len(ingresses) - 1}]"] = ing.at("spec")
+    if ingresses:
+        w["ingresses"] = ingresses
+
+    # credentials, network policy, instance metadata
+    account = str(spec.get("serviceAccountName") or spec.get("serviceAccount") or "default")
+    sa = index.find("ServiceAccount", account, namespace)
+    if sa is not None and _get(sa.doc, "metadata", "annotations", "eks.amazonaws.com/role-arn"):
+        w["awsCredentials"] = "irsa"
+        fields["workload.awsCredentials"] = sa.at("metadata", "annotations", "eks.amazonaws.com/role-arn")
+    for policy in index.all("NetworkPolicy", namespace):
+        if _selects(_get(policy.doc, "spec", "podSelector", default={}) or {}, labels):
+            w["networkPolicy"] = True
+            fields["workload.networkPolicy"] = policy.at("spec", "podSelector")
+            evidence.append(f"NetworkPolicy {policy.name} selects these pods ({policy.at('spec', 'podSelector')})")
+            break
+    uses, where, why = _instance_metadata(obj, tpath, spec)
+    if uses is not None:
+        w["usesInstanceMetadata"] = uses
+        fields["workload.usesInstanceMetadata"] = where
+        evidence.append(why)
+
+    profile = {
+        "apiVersion": "composer/v1alpha1", "kind": "WorkloadProfile",
+        "metadata": {"name": profile_name(obj.name), "namespace": profile_name(namespace)[:63]},
+        "workload": w,
+        "provenance": {"source": f"{obj.file}:{obj.line}", "object": f"{kind}/{namespace}/{obj.name}",
+                       "fields": fields, **({"evidence": evidence} if evidence else {})},
+    }
+    return Scanned(profile, obj, evidence)
+
+
+def _int(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
+
+
+def _containers(items: Any, init: bool = False) -> list[dict]:
+    out = []
+    for c in items or []:
+        if not isinstance(c, dict) or not c.get("name"):
+            continue
+        entry: dict[str, Any] = {"name": profile_name(str(c["name"]))[:63]}
+        resources = {k: _quantities(_get(c, "resources", k)) for k in ("requests", "limits")}
+        resources = {k: v for k, v in resources.items() if v}
+        if resources:
+            entry["resources"] = resources
+        ports = [p["containerPort"] for p in c.get("ports") or []
+                 if isinstance(p, dict) and isinstance(p.get("containerPort"), int) and 0 < p["containerPort"] < 65536]
+        if ports:
+            entry["ports"] = ports
+        if init and c.get("restartPolicy") == "Always":
+            entry["restartPolicy"] = "Always"
+        out.append(entry)
+    return out
+
+
+def _provisioner(index: Index, class_name: str) -> str:
+    sc = index.find("StorageClass", class_name)
+    return str(_get(sc.doc, "provisioner", default="")) if sc is not None else ""
+
+
+CSI_TYPES = {"ebs.csi.aws.com": "awsElasticBlockStore", "efs.csi.aws.com": "efs", "fsx.csi.aws.com": "fsxLustre"}
+
+
+def _volume(v: Any, namespace: str, index: Index, evidence: list[str], where: str) -> dict | None:
+    if not isinstance(v, dict):
+        return None
+    name = profile_name(str(v.get("name", "volume")))[:63]
+    for simple in ("configMap", "secret", "projected", "downwardAPI"):
+        if simple in v:
+            return {"name": name, "type": simple}
+    if "emptyDir" in v:
+        out = {"name": name, "type": "emptyDir"}
+        size = _get(v, "emptyDir", "sizeLimit")
+        if size is not None:
+            out["sizeLimit"] = str(size)
+        return out
+    if "hostPath" in v:
+        return {"name": name, "type": "hostPath", "path": str(_get(v, "hostPath", "path", default=""))}
+    if "awsElasticBlockStore" in v:
+        return {"name": name, "type": "awsElasticBlockStore"}
+    if "csi" in v:
+        driver = str(_get(v, "csi", "driver", default=""))
+        if driver in CSI_TYPES:
+            out = {"name": name, "type": CSI_TYPES[driver]}
+            if driver == "efs.csi.aws.com":
+                out["provisioning"] = "static"  # an inline CSI volume names an existing file system
+            return out
+        return None
+    if "ephemeral" in v:  # generic ephemeral volume: a PVC per pod
+        sc = _get(v, "ephemeral", "volumeClaimTemplate", "spec", "storageClassName") or index.default_class()
+        return _claim_volume(name, str(sc), "dynamic", index)
+    if "persistentVolumeClaim" in v:
+        claim_name = str(_get(v, "persistentVolumeClaim", "claimName", default=""))
+        claim = index.find("PersistentVolumeClaim", claim_name, namespace)
+        if claim is None:  # unknown storage: kept, so the rules treat it as storage Fargate cannot mount
+            evidence.append(f"PersistentVolumeClaim {claim_name} ({where}) is not in the input, so its storage is "
+                            "unknown; scan it together with its claim (and StorageClass) to decide")
+            return {"name": name, "type": "persistentVolumeClaim", "provisioning": "dynamic"}
+        sc = _get(claim.doc, "spec", "storageClassName")
+        static = bool(_get(claim.doc, "spec", "volumeName"))
+        if sc == "":  # explicitly no class: bound to a pre-created PersistentVolume
+            return {"name": name, "type": "persistentVolumeClaim", "provisioning": "static"}
+        return _claim_volume(name, str(sc or index.default_class()), "static" if static else "dynamic", index)
+    return None
+
+
+def _claim_volume(name: str, storage_class: str, provisioning: str, index: Index) -> dict:
+    out = {"name": name, "type": "persistentVolumeClaim", "storageClass": storage_class, "provisioning": provisioning}
+    provisioner = _provisioner(index, storage_class)
+    if provisioner:
+        out["provisioner"] = provisioner
+    return out
+
+
+def _service(svc: Obj) -> dict:
+    spec = svc.doc.get("spec") or {}
+    annotations = _get(svc.doc, "metadata", "annotations", default={}) or {}
+    kind = str(spec.get("type") or "ClusterIP")
+    out: dict[str, Any] = {"name": profile_name(svc.name)[:63], "type": kind if kind in (
+        "ClusterIP", "NodePort", "LoadBalancer", "ExternalName") else "ClusterIP"}
+    if kind == "LoadBalancer":
+        lb_type = str(annotations.get("service.beta.kubernetes.io/aws-load-balancer-type", "")).lower()
+        controller = spec.get("loadBalancerClass") == "service.k8s.aws/nlb" or lb_type in ("external", "nlb-ip")
+        if controller:
+            target = str(annotations.get("service.beta.kubernetes.io/aws-load-balancer-nlb-target-type", "")).lower()
+            out["loadBalancer"] = "nlb"
+            out["targetType"] = "ip" if target == "ip" or lb_type == "nlb-ip" else "instance"
+        elif lb_type == "nlb":
+            out["loadBalancer"], out["targetType"] = "nlb", "instance"  # the in-tree provider's NLB
+        else:
+            out["loadBalancer"] = "clb"
+    return out
+
+
+def _ingress_backends(doc: dict) -> Iterator[str]:
+    spec = doc.get("spec") or {}
+    backends = [spec.get("defaultBackend"), spec.get("backend")]
+    for rule in spec.get("rules") or []:
+        for path in _get(rule, "http", "paths", default=[]) or []:
+            backends.append(_get(path, "backend"))
+    for backend in backends:
+        if isinstance(backend, dict):
+            name = _get(backend, "service", "name") or backend.get("serviceName")
+            if name:
+                yield str(name)
+
+
+def _ingress(ing: Obj, index: Index) -> dict:
+    annotations = _get(ing.doc, "metadata", "annotations", default={}) or {}
+    class_name = str(_get(ing.doc, "spec", "ingressClassName") or annotations.get("kubernetes.io/ingress.class") or "")
+    ingress_class = index.find("IngressClass", class_name) if class_name else None
+    if class_name == "alb" or (ingress_class is not None and _get(ingress_class.doc, "spec", "controller") == ALB_CONTROLLER):
+        target = str(annotations.get("alb.ingress.kubernetes.io/target-type", "instance")).lower()
+        return {"name": profile_name(ing.name)[:63], "className": "alb", "targetType": "ip" if target == "ip" else "instance"}
+    return {"name": profile_name(ing.name)[:63], "className": class_name or "default"}
+
+
+def _instance_metadata(obj: Obj, tpath: tuple, spec: dict) -> tuple[bool | None, str, str]:
+    """(uses IMDS?, manifest line, evidence) — ``None`` when the manifests say nothing either way."""
+    for group in ("initContainers", "containers"):
+        for i, c in enumerate(spec.get(group) or []):
+            if not isinstance(c, dict):
+                continue
+            env = {str(e.get("name")): e for e in c.get("env") or [] if isinstance(e, dict)}
+            for j, e in enumerate(c.get("env") or []):
+                if isinstance(e, dict) and e.get("name") == "AWS_EC2_METADATA_DISABLED" and str(e.get("value", "")).lower() == "true":
+                    where = obj.at(*tpath, "spec", group, i, "env", j)
+                    return False, where, f"container {c.get('name')} sets AWS_EC2_METADATA_DISABLED=true ({where})"
+            for key in ("command", "args"):
+                for j, arg in enumerate(c.get(key) or []):
+                    if any(address in str(arg) for address in IMDS_ADDRESSES):
+                        where = obj.at(*tpath, "spec", group, i, key, j)
+                        return True, where, f"container {c.get('name')} {key} mentions the metadata address ({where})"
+            for j, e in enumerate(c.get("env") or []):
+                if isinstance(e, dict) and any(address in str(e.get("value", "")) for address in IMDS_ADDRESSES):
+                    where = obj.at(*tpath, "spec", group, i, "env", j)
+                    return True, where, f"container {c.get('name')} env {e.get('name')} points at the metadata address ({where})"
+            image = str(c.get("image", ""))
+            args = [str(a) for a in (c.get("command") or []) + (c.get("args") or [])]
+            for known in KNOWN_IMDS_USERS:
+                if not any(part in image for part in known.images) or not all(any(a.startswith(w) for a in args) for w in known.when_args):
+                    continue
+                missing = [flag for flag in known.needs_args if not any(a == flag or a.startswith(flag + "=") for a in args)]
+                if known.needs_env_any and not any(str(_get(env.get(n, {}), "value", default="")).strip()
+                                                   or _get(env.get(n, {}), "valueFrom") for n in known.needs_env_any):
+                    missing.append(" or ".join(known.needs_env_any))
+                if missing:
+                    where = obj.at(*tpath, "spec", group, i, "image")
+                    return True, where, (f"container {c.get('name')} runs the {known.name} without {', '.join(missing)}, "
+                                         f"so it asks IMDS ({where}; see {known.source})")
+    return None, "", ""

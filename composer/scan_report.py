@@ -1,0 +1,135 @@
+"""The I/O edge of ``compose scan``: classify the derived profiles, write them, and show why."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from composer import schema, yamlio
+from composer.classify import classify_all
+from composer.errors import ComposerError, Problem
+from composer.model import Placement, Source
+from composer.profiles import build_workload
+from composer.scan import ScanResult, Scanned
+
+HEADER = ("Workload profile written by `compose scan` from {source}.\n"
+          "Review it, add a release (chart, version, values) to deploy it with helmfile, and edit freely:\n"
+          "scan does not overwrite a changed profile unless run with --force.")
+
+
+@dataclass
+class Item:
+    scanned: Scanned
+    path: Path  # where the profile goes
+    text: str
+    placement: Placement | None = None
+    status: str = ""  # new | unchanged | kept (differs, no --force) | overwritten | not written
+
+
+def classify_scanned(result: ScanResult, out_dir: Path) -> tuple[list[Item], list[Problem]]:
+    """Each derived profile as the text ``compose plan`` would read, placed by the same code path."""
+    items, problems = [], []
+    for scanned in result.scanned:
+        meta = scanned.profile["metadata"]
+        path = out_dir / meta["namespace"] / f"{meta['name']}.yaml"
+        text = yamlio.dump(scanned.profile, HEADER.format(source=scanned.profile["provenance"]["source"]))
+        item = Item(scanned, path, text)
+        doc = yamlio.load(text, str(path))
+        found = schema.validate("profile", doc, str(path))
+        if found:  # a manifest value the profile format cannot hold, e.g. an invalid quantity
+            source = scanned.profile["provenance"]["source"]
+            problems += [Problem(f"{p.message} (in the profile derived from {source})", p.path, p.line, p.col, p.hint,
+                                 "scan") for p in found]
+            continue
+        try:
+            workload = build_workload(doc, Source(str(path), doc), path.parent)
+        except ComposerError as exc:
+            problems += exc.problems
+            continue
+        placements, found = classify_all([workload])
+        item.placement = placements[0]
+        problems += found
+        items.append(item)
+    return items, problems
+
+
+def write_profiles(items: list[Item], force: bool) -> None:
+    """Write new profiles; rewrite a differing one only with ``force``. Atomic per file."""
+    for item in items:
+        old = item.path.read_text(encoding="utf-8") if item.path.is_file() else None
+        if old == item.text:
+            item.status = "unchanged"
+        elif old is not None and not force:
+            item.status = "kept (differs; --force overwrites)"
+        else:
+            yamlio.write_atomic(item.path, item.text)
+            item.status = "new" if old is None else "overwritten"
+
+
+def report_json(items: list[Item], result: ScanResult, files: int, out_dir: Path | None) -> str:
+    return json.dumps({
+        "format_version": "1",
+        "files": files,
+        "workloads": [{
+            "name": i.placement.workload.name, "namespace": i.placement.workload.namespace,
+            "kind": i.placement.workload.kind, "source": i.scanned.profile["provenance"]["source"],
+            "placement": i.placement.target, "node_class": i.placement.node_class,
+            "profile": str(i.path) if out_dir else None, "status": i.status or None,
+            "evidence": i.scanned.evidence,
+            "reasons": [{"rule": r.rule, "name": r.name, "severity": r.severity, "message": r.message,
+                         "field": r.field, "url": r.url, "manifest": i.placement.workload.manifest_line(r.field) or None}
+                        for r in i.placement.reasons],
+        } for i in items],
+        "skipped": dict(sorted(result.skipped.items())),
+        "notes": result.notes,
+    }, indent=2)
+
+
+def print_report(items: list[Item], result: ScanResult, files: int, out_dir: Path | None, console) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Scanned workloads", title_justify="left")
+    for column in ("workload", "namespace", "kind", "placement", "reasons", "manifest"):
+        table.add_column(column, no_wrap=True, overflow="ellipsis")
+    ordered = sorted(items, key=lambda i: (i.placement.target != "fargate", i.placement.workload.key))
+    for i in ordered:
+        p = i.placement
+        where = "[green]Fargate[/]" if p.target == "fargate" else f"[yellow]nodes[/] {p.node_class}"
+        reasons = " ".join(f"[bold]{r.rule}[/]" if r.severity == "block" else f"[dim]{r.rule}[/]" for r in p.reasons[:3])
+        reasons += f" +{len(p.reasons) - 3}" if len(p.reasons) > 3 else ""
+        table.add_row(escape(p.workload.name), escape(p.workload.namespace), p.workload.kind, where, reasons or "–",
+                      escape(i.scanned.profile["provenance"]["source"]))
+    console.print(table)
+    fargate = sum(i.placement.target == "fargate" for i in items)
+    skipped = sum(result.skipped.values())
+    console.print(f"{files} file(s): {len(items)} workload(s), {fargate} Fargate, {len(items) - fargate} node group; "
+                  f"{skipped} other object(s) skipped"
+                  + (": " + ", ".join(f"{k} {v}" for k, v in sorted(result.skipped.items())) if skipped else ""),
+                  highlight=False)
+    explained = [i for i in ordered if i.placement.reasons or i.scanned.evidence]
+    if explained:
+        console.print("\n[bold]Why[/] (each reason with the manifest line it comes from)")
+    for i in explained:
+        p = i.placement
+        console.print(f"  [bold]{escape(p.workload.key)}[/] [dim]{escape(i.scanned.profile['provenance']['object'])} "
+                      f"at {escape(i.scanned.profile['provenance']['source'])}[/]")
+        for r in p.reasons:
+            line = p.workload.manifest_line(r.field)
+            console.print(f"    {r.rule} {r.severity:<6} {escape(r.message)}" + (f" [dim]← {escape(line)}[/]" if line else ""))
+        for fact in i.scanned.evidence:
+            console.print(f"    [dim]evidence: {escape(fact)}[/]")
+    for note in result.notes:
+        console.print(f"[dim]note: {escape(note)}[/]")
+    if out_dir is None:
+        console.print("\nNothing written (--dry-run). Without it, profiles go to ./profiles/<namespace>/<name>.yaml.")
+        return
+    counts: dict[str, int] = {}
+    for i in items:
+        counts[i.status] = counts.get(i.status, 0) + 1
+    console.print(f"\nProfiles in {escape(str(out_dir))}: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())),
+                  highlight=False)
+    for i in items:
+        if i.status.startswith("kept"):
+            console.print(f"  [yellow]{escape(str(i.path))}: {i.status}[/]")
