@@ -166,7 +166,7 @@ def _profile_paths(args) -> list[Path]:
 
 
 def _print_problems(problems, args) -> None:
-    if args.output == "json":
+    if "json" in (getattr(args, "output", None), getattr(args, "format", None)):
         print(json.dumps({"format_version": "1", "valid": False,
                           "problems": [p.as_dict() for p in problems]}, indent=2))
     else:
@@ -257,7 +257,6 @@ def cmd_scan(args) -> int:
     items, found = classify_scanned(result, args.out_dir)
     problems += found
     if problems:
-        args.output = "json" if args.format == "json" else "table"
         raise ComposerError(problems)
     if out_dir is not None:
         write_profiles(items, args.force)

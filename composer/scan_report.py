@@ -102,34 +102,35 @@ def print_report(items: list[Item], result: ScanResult, files: int, out_dir: Pat
         table.add_row(escape(p.workload.name), escape(p.workload.namespace), p.workload.kind, where, reasons or "–",
                       escape(i.scanned.profile["provenance"]["source"]))
     console.print(table)
+
+    def say(text: str) -> None:
+        console.print(text, soft_wrap=True, highlight=False)
+
     fargate = sum(i.placement.target == "fargate" for i in items)
     skipped = sum(result.skipped.values())
-    console.print(f"{files} file(s): {len(items)} workload(s), {fargate} Fargate, {len(items) - fargate} node group; "
-                  f"{skipped} other object(s) skipped"
-                  + (": " + ", ".join(f"{k} {v}" for k, v in sorted(result.skipped.items())) if skipped else ""),
-                  highlight=False)
+    say(f"{files} file(s): {len(items)} workload(s), {fargate} Fargate, {len(items) - fargate} node group; "
+        f"{skipped} other object(s) skipped" + (": " + ", ".join(f"{k} {v}" for k, v in sorted(result.skipped.items())) if skipped else ""))
     explained = [i for i in ordered if i.placement.reasons or i.scanned.evidence]
     if explained:
-        console.print("\n[bold]Why[/] (each reason with the manifest line it comes from)")
+        say("\n[bold]Why[/] (each reason with the manifest line it comes from)")
     for i in explained:
         p = i.placement
-        console.print(f"  [bold]{escape(p.workload.key)}[/] [dim]{escape(i.scanned.profile['provenance']['object'])} "
+        say(f"  [bold]{escape(p.workload.key)}[/] [dim]{escape(i.scanned.profile['provenance']['object'])} "
                       f"at {escape(i.scanned.profile['provenance']['source'])}[/]")
         for r in p.reasons:
             line = p.workload.manifest_line(r.field)
-            console.print(f"    {r.rule} {r.severity:<6} {escape(r.message)}" + (f" [dim]← {escape(line)}[/]" if line else ""))
+            say(f"    {r.rule} {r.severity:<6} {escape(r.message)}" + (f" [dim]← {escape(line)}[/]" if line else ""))
         for fact in i.scanned.evidence:
-            console.print(f"    [dim]evidence: {escape(fact)}[/]")
+            say(f"    [dim]evidence: {escape(fact)}[/]")
     for note in result.notes:
-        console.print(f"[dim]note: {escape(note)}[/]")
+        say(f"[dim]note: {escape(note)}[/]")
     if out_dir is None:
-        console.print("\nNothing written (--dry-run). Without it, profiles go to ./profiles/<namespace>/<name>.yaml.")
+        say("\nNothing written (--dry-run). Without it, profiles go to ./profiles/<namespace>/<name>.yaml.")
         return
     counts: dict[str, int] = {}
     for i in items:
         counts[i.status] = counts.get(i.status, 0) + 1
-    console.print(f"\nProfiles in {escape(str(out_dir))}: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())),
-                  highlight=False)
+    say(f"\nProfiles in {escape(str(out_dir))}: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
     for i in items:
         if i.status.startswith("kept"):
-            console.print(f"  [yellow]{escape(str(i.path))}: {i.status}[/]")
+            say(f"  [yellow]{escape(str(i.path))}: {i.status}[/]")

@@ -1,0 +1,409 @@
+"""`compose scan`: each derivation on small realistic manifests, the CLI, and agreement with `compose plan`."""
+
+from __future__ import annotations
+
+import io
+import json
+import textwrap
+
+import pytest
+
+from composer import yamlio
+from composer.cli import main
+from composer.manifests import read_objects
+from composer.scan import derive
+from composer.scan_report import classify_scanned
+from tests.conftest import SETTINGS
+
+
+def scan(text: str, tmp_path, name: str = "m.yaml"):
+    """Derive and classify ``text``; returns {namespace/name: (placement, rule ids, profile, workload)}."""
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    objects, problems, _ = read_objects([str(path)])
+    assert not problems
+    result = derive(objects)
+    items, problems = classify_scanned(result, tmp_path / "profiles")
+    assert not problems, problems
+    return {i.placement.workload.key: (i.placement.target, [r.rule for r in i.placement.reasons], i.scanned.profile,
+                                       i.placement.workload) for i in items}, result
+
+
+DEPLOY = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: shop}}
+spec:
+  replicas: 3
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web, tier: front}}}}
+    spec:
+{pod}
+      containers:
+      - name: web
+        image: nginx:1.27
+        resources: {{requests: {{cpu: 250m, memory: 256Mi}}}}
+        ports: [{{containerPort: 8080}}]
+"""
+
+
+def deployment(pod: str = "", extra: str = "") -> str:
+    return DEPLOY.format(pod=textwrap.indent(textwrap.dedent(pod), " " * 6) if pod else "") + extra
+
+
+def service(spec: str, annotations: str = "", name: str = "web", namespace: str = "shop") -> str:
+    meta = f"{{name: {name}, namespace: {namespace}" + (f", annotations: {{{annotations}}}" if annotations else "") + "}"
+    return f"---\napiVersion: v1\nkind: Service\nmetadata: {meta}\nspec: {spec}\n"
+
+
+def test_a_plain_deployment_fits_fargate_with_its_facts_and_provenance(tmp_path):
+    found, _ = scan(deployment(), tmp_path)
+    target, rules, profile, w = found["shop/web"]
+    assert target == "fargate" and rules == []
+    assert profile["workload"]["replicas"] == 3 and profile["workload"]["containers"][0]["ports"] == [8080]
+    assert profile["provenance"]["source"].endswith("m.yaml:1") and profile["provenance"]["object"] == "Deployment/shop/web"
+    assert profile["provenance"]["fields"]["workload.containers"].endswith("m.yaml:11")
+    assert w.pod_labels == {"app": "web", "tier": "front"}
+
+
+@pytest.mark.parametrize("svc,annotations,expected,rule", [
+    ("{type: NodePort, selector: {app: web}}", "", {"type": "NodePort"}, "FG011"),
+    ("{type: LoadBalancer, selector: {app: web}}", "", {"type": "LoadBalancer", "loadBalancer": "clb"}, "FG012"),
+    ("{type: LoadBalancer, selector: {app: web}}", "service.beta.kubernetes.io/aws-load-balancer-type: nlb",
+     {"type": "LoadBalancer", "loadBalancer": "nlb", "targetType": "instance"}, "FG012"),
+    ("{type: LoadBalancer, selector: {app: web}}",
+     "service.beta.kubernetes.io/aws-load-balancer-type: external, "
+     "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip",
+     {"type": "LoadBalancer", "loadBalancer": "nlb", "targetType": "ip"}, None),
+    ("{type: LoadBalancer, loadBalancerClass: service.k8s.aws/nlb, selector: {app: web}}", "",
+     {"type": "LoadBalancer", "loadBalancer": "nlb", "targetType": "instance"}, "FG012"),
+    ("{type: ClusterIP, selector: {app: web}}", "", {"type": "ClusterIP"}, None),
+])
+def test_services_are_linked_by_selector_and_classified_by_their_annotations(svc, annotations, expected, rule, tmp_path):
+    found, _ = scan(deployment(extra=service(svc, annotations)), tmp_path)
+    target, rules, profile, w = found["shop/web"]
+    assert profile["workload"]["services"] == [{"name": "web", **expected}]
+    assert (rule in rules) if rule else (target == "fargate")
+    if rule:  # the reason points at the Service in the manifest
+        from composer.classify import classify
+
+        field = next(r.field for r in classify(w)[0].reasons if r.rule == rule)
+        assert w.manifest_line(field) == f"{tmp_path / 'm.yaml'}:20"
+
+
+def test_services_elsewhere_or_not_matching_are_not_linked(tmp_path):
+    text = deployment(extra=service("{type: NodePort, selector: {app: web}}", namespace="other")
+                      + service("{type: NodePort, selector: {app: api}}", name="api")
+                      + service("{type: ExternalName, externalName: db.example.com}", name="db"))
+    found, _ = scan(text, tmp_path)
+    assert "services" not in found["shop/web"][2]["workload"] and found["shop/web"][0] == "fargate"
+
+
+INGRESS = """\
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  namespace: shop
+  annotations: {{{annotations}}}
+spec:
+  ingressClassName: {cls}
+  rules:
+  - http:
+      paths:
+      - {{path: /, pathType: Prefix, backend: {{service: {{name: web, port: {{number: 80}}}}}}}}
+"""
+
+
+@pytest.mark.parametrize("cls,annotations,extra,expected,target", [
+    ("alb", "alb.ingress.kubernetes.io/target-type: ip", "", {"className": "alb", "targetType": "ip"}, "fargate"),
+    ("alb", "", "", {"className": "alb", "targetType": "instance"}, "nodegroup"),
+    ("public", "alb.ingress.kubernetes.io/target-type: ip",
+     "---\napiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: public}\nspec: {controller: ingress.k8s.aws/alb}\n",
+     {"className": "alb", "targetType": "ip"}, "fargate"),
+    ("nginx", "", "", {"className": "nginx"}, "fargate"),
+])
+def test_ingresses_are_followed_to_their_services(cls, annotations, extra, expected, target, tmp_path):
+    text = deployment(extra=service("{type: NodePort, selector: {app: web}, ports: [{port: 80}]}")
+                      + INGRESS.format(cls=cls, annotations=annotations) + extra)
+    found, _ = scan(text, tmp_path)
+    got_target, rules, profile, _ = found["shop/web"]
+    assert profile["workload"]["ingresses"] == [{"name": "web", **expected}]
+    # NodePort behind an ALB in IP mode is AWS's own Fargate example; behind nginx it still blocks
+    assert got_target == ("nodegroup" if cls == "nginx" else target)
+
+
+def test_pod_spec_facts(tmp_path):
+    pod = """\
+    hostNetwork: true
+    hostPID: true
+    nodeSelector: {kubernetes.io/arch: arm64}
+    initContainers:
+    - name: setup
+      image: busybox
+      securityContext: {privileged: true}
+      resources: {requests: {cpu: "2", memory: 4Gi}}
+    - name: proxy
+      image: envoy
+      restartPolicy: Always
+      resources: {requests: {cpu: 500m, memory: 512Mi}}
+      ports: [{containerPort: 9901, hostPort: 9901}]
+      securityContext: {capabilities: {add: [NET_ADMIN]}}
+    """
+    found, _ = scan(deployment(pod), tmp_path)
+    target, rules, profile, w = found["shop/web"]
+    spec = profile["workload"]
+    assert spec["hostNetwork"] and spec["hostPID"] and spec["privileged"] and spec["capabilities"] == ["NET_ADMIN"]
+    assert spec["hostPorts"] == [9901] and spec["nodeSelector"] == {"kubernetes.io/arch": "arm64"}
+    assert spec["initContainers"][1]["restartPolicy"] == "Always"
+    assert {"FG002", "FG003", "FG004", "FG005", "FG006", "FG008"} <= set(rules) and target == "nodegroup"
+    assert w.manifest_line("workload.privileged").endswith(":16")
+    # sizing sees the init container and the native sidecar: max(2, 0.25 + 0.5) vCPU
+    assert float(w.fargate_size.cpu_request) == 2.0
+
+
+def test_gpu_and_windows(tmp_path):
+    gpu = deployment().replace("resources: {requests: {cpu: 250m, memory: 256Mi}}",
+                               "resources: {limits: {nvidia.com/gpu: 1}}")
+    found, _ = scan(gpu, tmp_path)
+    assert found["shop/web"][:2] == ("nodegroup", ["FG007"])
+    found, _ = scan(deployment("nodeSelector: {kubernetes.io/os: windows}"), tmp_path)
+    assert "FG009" in found["shop/web"][1] and found["shop/web"][3].fargate_size
+
+
+VOLUMES = """\
+volumes:
+- {name: cache, emptyDir: {sizeLimit: 200Gi}}
+- {name: config, configMap: {name: web}}
+- {name: logs, hostPath: {path: /var/log}}
+- {name: data, persistentVolumeClaim: {claimName: data}}
+- {name: shared, persistentVolumeClaim: {claimName: shared}}
+- {name: inline-efs, csi: {driver: efs.csi.aws.com, volumeAttributes: {fileSystemId: fs-1}}}
+- {name: nfs, nfs: {server: 10.0.0.1, path: /}}
+"""
+CLAIMS = """\
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: shop}
+spec: {storageClassName: fast, accessModes: [ReadWriteOnce], resources: {requests: {storage: 10Gi}}}
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: fast}
+provisioner: ebs.csi.aws.com
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: shared, namespace: shop}
+spec: {storageClassName: efs-dynamic, accessModes: [ReadWriteMany], resources: {requests: {storage: 5Gi}}}
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: efs-dynamic}
+provisioner: efs.csi.aws.com
+"""
+
+
+def test_volumes_resolve_claims_through_storage_classes(tmp_path):
+    found, result = scan(deployment(VOLUMES, CLAIMS), tmp_path)
+    target, rules, profile, w = found["shop/web"]
+    volumes = {v["name"]: v for v in profile["workload"]["volumes"]}
+    assert volumes["data"] == {"name": "data", "type": "persistentVolumeClaim", "storageClass": "fast",
+                               "provisioning": "dynamic", "provisioner": "ebs.csi.aws.com"}
+    assert volumes["shared"]["provisioner"] == "efs.csi.aws.com"
+    assert volumes["inline-efs"] == {"name": "inline-efs", "type": "efs", "provisioning": "static"}
+    assert volumes["cache"]["sizeLimit"] == "200Gi" and volumes["logs"]["path"] == "/var/log"
+    assert "nfs" not in volumes and any("volume 'nfs'" in n and "not modelled" in n for n in result.notes)
+    assert {"FG014", "FG015", "FG016", "FG021"} <= set(rules)  # EBS, hostPath, dynamic EFS, 200Gi emptyDir (over 175 GiB)
+    assert w.manifest_line("workload.volumes[3]").endswith("m.yaml:14")  # the "data" volume
+
+
+def test_claims_not_in_the_input_are_unknown_storage_and_defaults_apply(tmp_path):
+    missing = deployment("volumes: [{name: data, persistentVolumeClaim: {claimName: elsewhere}}]")
+    found, _ = scan(missing, tmp_path)
+    assert found["shop/web"][1] == ["FG017"]
+    assert any("not in the input" in e for e in found["shop/web"][2]["provenance"]["evidence"])
+    unnamed = missing.replace("claimName: elsewhere", "claimName: data") + \
+        "---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data, namespace: shop}\nspec: {}\n"
+    found, _ = scan(unnamed, tmp_path)
+    assert found["shop/web"][2]["workload"]["volumes"][0]["storageClass"] == "gp2"  # EKS's default class: EBS
+    assert found["shop/web"][1] == ["FG014"]
+
+
+def test_statefulset_claim_templates(tmp_path):
+    text = """\
+    apiVersion: apps/v1
+    kind: StatefulSet
+    metadata: {name: pg, namespace: data}
+    spec:
+      serviceName: pg
+      replicas: 2
+      selector: {matchLabels: {app: pg}}
+      template:
+        metadata: {labels: {app: pg}}
+        spec:
+          containers: [{name: pg, image: postgres:16, resources: {requests: {cpu: "1", memory: 2Gi}}}]
+      volumeClaimTemplates:
+      - metadata: {name: data}
+        spec: {storageClassName: gp3, accessModes: [ReadWriteOnce], resources: {requests: {storage: 50Gi}}}
+    """
+    found, _ = scan(text, tmp_path)
+    target, rules, profile, _ = found["data/pg"]
+    assert profile["workload"]["volumes"] == [{"name": "data", "type": "persistentVolumeClaim", "storageClass": "gp3",
+                                               "provisioning": "dynamic"}]
+    assert (target, rules) == ("nodegroup", ["FG014"])
+
+
+@pytest.mark.parametrize("container,uses,rule", [
+    ("env: [{name: METADATA_URL, value: 'http://169.254.169.254/latest/meta-data/'}]", True, "FG018"),
+    ("args: [--endpoint=http://169.254.169.254]", True, "FG018"),
+    ("env: [{name: AWS_EC2_METADATA_DISABLED, value: 'true'}]", False, None),
+    ("env: [{name: LOG_LEVEL, value: debug}]", None, None),
+])
+def test_instance_metadata_only_from_evidence(container, uses, rule, tmp_path):
+    text = deployment().replace("        image: nginx:1.27\n", f"        image: nginx:1.27\n        {container}\n")
+    found, _ = scan(text, tmp_path)
+    _, rules, profile, _ = found["shop/web"]
+    assert profile["workload"].get("usesInstanceMetadata") is uses
+    assert (rule in rules) if rule else ("FG018" not in rules)
+
+
+@pytest.mark.parametrize("args,env,blocked", [
+    ("[--cluster-name=prod, --ingress-class=alb]", "", True),
+    ("[--cluster-name=prod, --aws-region=eu-west-1]", "", True),
+    ("[--cluster-name=prod, --aws-region=eu-west-1, --aws-vpc-id=vpc-0abc]", "", False),
+])
+def test_known_controllers_need_imds_unless_configured(args, env, blocked, tmp_path):
+    text = deployment().replace("image: nginx:1.27", "image: public.ecr.aws/eks/aws-load-balancer-controller:v2.8.1\n"
+                                f"        args: {args}")
+    found, _ = scan(text, tmp_path)
+    _, rules, profile, _ = found["shop/web"]
+    assert ("FG018" in rules) == blocked
+    if blocked:
+        assert any("AWS Load Balancer Controller without" in e for e in profile["provenance"]["evidence"])
+
+
+def test_cluster_autoscaler_needs_imds_without_a_region(tmp_path):
+    ca = deployment().replace("image: nginx:1.27", "image: registry.k8s.io/autoscaling/cluster-autoscaler:v1.32.1\n"
+                              "        command: [./cluster-autoscaler, --cloud-provider=aws]")
+    assert "FG018" in scan(ca, tmp_path)[0]["shop/web"][1]
+    with_region = ca.replace("command:", "env: [{name: AWS_REGION, value: eu-west-1}]\n        command:")
+    assert "FG018" not in scan(with_region, tmp_path)[0]["shop/web"][1]
+    other_cloud = ca.replace("--cloud-provider=aws", "--cloud-provider=gce")
+    assert "FG018" not in scan(other_cloud, tmp_path)[0]["shop/web"][1]
+
+
+def test_irsa_network_policy_and_jobs(tmp_path):
+    text = deployment("serviceAccountName: web") + """\
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: web, namespace: shop, annotations: {eks.amazonaws.com/role-arn: "arn:aws:iam::111122223333:role/web"}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: only-front, namespace: shop}
+spec: {podSelector: {matchLabels: {tier: front}}, policyTypes: [Ingress]}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: report, namespace: shop}
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{name: report, image: report:1, resources: {requests: {cpu: 500m, memory: 1Gi}}}]
+"""
+    found, _ = scan(text, tmp_path)
+    web = found["shop/web"]
+    assert web[2]["workload"]["awsCredentials"] == "irsa" and web[2]["workload"]["networkPolicy"] is True
+    assert web[1] == ["FA102"] and web[0] == "fargate"
+    report = found["shop/report"]
+    assert report[2]["workload"]["schedule"] == "0 3 * * *" and report[1] == ["FA101"]
+
+
+def test_lists_owned_pods_skipped_kinds_and_name_collisions(tmp_path):
+    text = """\
+    apiVersion: v1
+    kind: List
+    items:
+    - {apiVersion: v1, kind: ConfigMap, metadata: {name: web}}
+    - apiVersion: batch/v1
+      kind: Job
+      metadata: {name: web, namespace: shop}
+      spec: {ttlSecondsAfterFinished: 100, template: {spec: {containers: [{name: j, image: j}]}}}
+    - apiVersion: v1
+      kind: Pod
+      metadata: {name: web-abc, namespace: shop, ownerReferences: [{kind: ReplicaSet, name: web-1}]}
+      spec: {containers: [{name: c, image: c}]}
+    - {apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: x}}
+    """
+    found, result = scan(deployment() + "---\n" + textwrap.dedent(text), tmp_path)
+    assert set(found) == {"shop/web", "shop/web-job"}
+    assert found["shop/web-job"][2]["provenance"]["source"].endswith("m.yaml:21")  # the List item
+    assert result.skipped == {"ConfigMap": 1, "ClusterRole": 1, "Pod (owned by a controller)": 1}
+
+
+# ---------------------------------------------------------------- the command
+
+def test_cli_writes_profiles_that_plan_reads_the_same_way(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "manifests").mkdir()
+    (tmp_path / "manifests" / "web.yaml").write_text(deployment(extra=service("{type: NodePort, selector: {app: web}}")))
+    (tmp_path / "manifests" / "jobs.yml").write_text(textwrap.dedent("""\
+        apiVersion: batch/v1
+        kind: Job
+        metadata: {name: migrate, namespace: batch}
+        spec: {template: {spec: {restartPolicy: Never, containers: [{name: m, image: m:1}]}}}
+        """))
+    (tmp_path / "composer.yaml").write_text(yamlio.dump(SETTINGS))
+    assert main(["scan", "manifests", "--format", "json"]) == 0
+    scanned = {(w["namespace"], w["name"]): w for w in json.loads(capsys.readouterr().out)["workloads"]}
+    assert {k: w["status"] for k, w in scanned.items()} == {("shop", "web"): "new", ("batch", "migrate"): "new"}
+    assert (tmp_path / "profiles" / "shop" / "web.yaml").read_text().startswith("# Workload profile written by `compose scan`")
+    assert main(["plan", "-o", "json"]) == 0
+    planned = {(w["namespace"], w["release"]): w for w in json.loads(capsys.readouterr().out)["workloads"]}
+    for key, w in scanned.items():
+        assert planned[key]["placement"] == w["placement"]
+        assert [r["rule"] for r in planned[key]["reasons"]] == [r["rule"] for r in w["reasons"]]
+        assert [r["manifest"] for r in planned[key]["reasons"]] == [r["manifest"] for r in w["reasons"]]
+    assert scanned[("shop", "web")]["reasons"][0]["manifest"] == "manifests/web.yaml:20"  # the Service
+
+    # re-running is a no-op; an edited profile is kept unless --force
+    assert main(["scan", "manifests"]) == 0
+    assert "2 unchanged" in capsys.readouterr().out
+    edited = tmp_path / "profiles" / "batch" / "migrate.yaml"
+    edited.write_text(edited.read_text() + "placement: nodegroup\n")
+    assert main(["scan", "manifests"]) == 0
+    out = capsys.readouterr().out
+    assert "1 kept (differs; --force overwrites)" in out and "placement: nodegroup" in edited.read_text()
+    assert main(["scan", "manifests", "--force"]) == 0
+    assert "placement" not in edited.read_text()
+
+
+def test_cli_reads_standard_input_like_helm_template(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rendered = "---\n# Source: web/templates/deployment.yaml\n" + deployment()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(rendered.encode())))
+    assert main(["scan", "-", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "1 file(s): 1 workload(s), 1 Fargate, 0 node group" in out and "<stdin>:3" in out
+    assert not (tmp_path / "profiles").exists()
+
+
+def test_cli_broken_yaml_is_located_and_nothing_is_written(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "good.yaml").write_text(deployment())
+    (tmp_path / "bad.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata: {name: x\nspec: {}\n")
+    assert main(["scan", "good.yaml", "bad.yaml"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("bad.yaml:4:5: invalid YAML: expected ',' or '}'") and "nothing was written" in err
+    assert not (tmp_path / "profiles").exists()
+    assert main(["scan", "missing.yaml"]) == 1
+    assert "missing.yaml: no such file or folder" in capsys.readouterr().err
