@@ -142,6 +142,10 @@ class Workload:
     placement: str = "auto"  # auto | fargate | nodegroup
     release: Release | None = None
     provenance: Mapping[str, str] = field(default_factory=dict, compare=False)  # profile field → manifest file:line
+    runs_per_day: float | None = None  # Job/CronJob
+    run_minutes: float | None = None
+    startup_seconds: int | None = None
+    rollouts_per_day: float | None = None
 
     def manifest_line(self, profile_field: str) -> str:
         """The manifest ``file:line`` a profile field was scanned from ("" when not scanned)."""
@@ -244,3 +248,5 @@ class ClusterSettings:
     headroom_percent: int = 50
     node_classes: Mapping[str, NodeClassSettings] = field(default_factory=dict)
     fargate_timeout: int = 600
+    fargate_subnet_cidrs: tuple[str, ...] = ()
+    prices: Mapping[str, Any] = field(default_factory=dict)  # composer.yaml's overrides

@@ -38,7 +38,8 @@ class InstanceType:
 
 
 CATALOGUE = {t.name: t for t in (
-    InstanceType("t3.medium", 2, 4, 17), InstanceType("t3.large", 2, 8, 35),
+    InstanceType("t2.small", 1, 2, 11), InstanceType("t3.medium", 2, 4, 17), InstanceType("t3.large", 2, 8, 35),
+    InstanceType("t4g.medium", 2, 4, 17),
     InstanceType("m6i.large", 2, 8, 29), InstanceType("m6i.xlarge", 4, 16, 58),
     InstanceType("m6i.2xlarge", 8, 32, 58), InstanceType("m6i.4xlarge", 16, 64, 234),
     InstanceType("m6i.8xlarge", 32, 128, 234), InstanceType("m6i.16xlarge", 64, 256, 737),

@@ -9,6 +9,7 @@ from pathlib import Path
 from composer import __version__, schema
 from composer.checks import check_workloads
 from composer.classify import place_profiles
+from composer.cost import CostReport, costs
 from composer.eksctl import cluster_config
 from composer.errors import ComposerError, Problem
 from composer.helmfile import helmfile
@@ -40,6 +41,7 @@ class Plan:
     files: dict[str, str]
     out_dir: Path
     changes: list[FileChange] = field(default_factory=list)
+    cost: CostReport | None = None
 
     @property
     def has_changes(self) -> bool:
@@ -90,6 +92,7 @@ def build_plan(config_path: Path, profile_paths: list[Path], out_dir: Path | Non
     }
     plan = Plan(settings, placements, routing, groups, config, releases, files, out)
     plan.changes = compare(files, out)
+    plan.cost = costs(placements, groups, settings)
     return plan
 
 

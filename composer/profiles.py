@@ -147,8 +147,14 @@ def build_workload(doc: dict, source: Source, base_dir: Path) -> Workload:
         schedule=str(spec.get("schedule", "")),
         placement=str(doc.get("placement", "auto")),
         provenance={str(k): str(v) for k, v in ((doc.get("provenance") or {}).get("fields") or {}).items()},
+        runs_per_day=_number(spec.get("runsPerDay")), run_minutes=_number(spec.get("runMinutes")),
+        startup_seconds=spec.get("startupSeconds"), rollouts_per_day=_number(spec.get("rolloutsPerDay")),
         release=release,
     )
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if value is not None else None
 
 
 def _plain(node: Any) -> Any:

@@ -48,7 +48,59 @@ def as_json(plan: Plan) -> dict[str, Any]:
         "changes": [{"file": str(c.path), "actions": [{"new": "create", "changed": "update", "unchanged": "no-op"}[c.status]],
                      "status": c.status} for c in plan.changes],
         "has_changes": plan.has_changes,
+        "cost": cost_json(plan.cost) if plan.cost else None,
     }
+
+
+def _money(value: float | None) -> float | None:
+    return round(value, 2) if value is not None else None
+
+
+def cost_json(report) -> dict[str, Any]:
+    return {
+        "currency": "USD", "period": "month (730 hours)", "prices": report.prices.source, "region": report.prices.region,
+        "workloads": [{"workload": c.key, "kind": c.kind, "placement": c.placement, "monthly": _money(c.monthly),
+                       "other_placement": c.other, "other_monthly": _money(c.other_monthly),
+                       "hours_per_day": round(c.hours_per_day, 2),
+                       "break_even_hours_per_day": round(c.break_even_hours, 2) if c.break_even_hours else None,
+                       "note": c.note or None} for c in report.workloads],
+        "node_groups": [{"name": g.name, "instance_type": g.instance_type, "desired": g.desired,
+                         "monthly": _money(g.monthly)} for g in report.groups],
+        "fargate_monthly": _money(report.fargate_monthly), "node_groups_monthly": _money(report.nodegroups_monthly),
+        "total_monthly": _money(report.total_monthly),
+        "advice": [{"rule": a.rule, "target": a.key, "message": a.message} for a in report.advice],
+        "missing_prices": report.missing,
+    }
+
+
+def print_cost(report, console) -> None:
+    """A compact cost table: each workload where it is placed and where it could otherwise go."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    def money(value: float | None) -> str:
+        return f"{value:,.2f}" if value is not None else "–"
+
+    table = Table(title=f"Cost, USD/month on demand ({escape(report.prices.source)}, {report.prices.region})",
+                  title_justify="left")
+    for column, justify in (("workload", "left"), ("placed", "left"), ("$/month", "right"), ("otherwise", "left"),
+                            ("$/month ", "right"), ("h/day", "right"), ("break-even h/day", "right")):
+        table.add_column(column, justify=justify, no_wrap=True, overflow="ellipsis")
+    for c in sorted(report.workloads, key=lambda c: (c.placement != "fargate", c.key)):
+        table.add_row(escape(c.key), "Fargate" if c.placement == "fargate" else "nodes", money(c.monthly),
+                      {"fargate": "Fargate", "nodegroup": "nodes"}.get(c.other or "", "[dim]not allowed[/]"),
+                      money(c.other_monthly), f"{c.hours_per_day:.1f}" + ("*" if c.note else ""),
+                      f"{c.break_even_hours:.1f}" if c.break_even_hours else "")
+    console.print(table)
+    groups = ", ".join(f"{g.name} {g.desired} × {g.instance_type} ${money(g.monthly)}" for g in report.groups)
+    console.print(f"Fargate ${money(report.fargate_monthly)} + node groups ${money(report.nodegroups_monthly)}"
+                  f" ({escape(groups) or 'none'}) = [bold]${money(report.total_monthly)}[/] a month", highlight=False)
+    if any(c.note for c in report.workloads):
+        console.print("  * a Job without runsPerDay/runMinutes, priced as if it ran all day", highlight=False)
+    for a in report.advice:
+        console.print(f"  {a.rule} advice {escape(a.key)}: {escape(a.message)}", highlight=False)
+    for m in report.missing:
+        console.print(f"  [yellow]no price: {escape(m)}[/]", highlight=False)
 
 
 def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
@@ -91,6 +143,10 @@ def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
                       f"{len(g.workloads)} workload(s)", highlight=False)
     if not plan.node_groups:
         console.print("  (none)")
+
+    if plan.cost is not None:
+        console.print()
+        print_cost(plan.cost, console)
 
     console.print(f"\n[bold]Files[/] in {escape(str(plan.out_dir))}:")
     for c in plan.changes:

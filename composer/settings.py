@@ -60,4 +60,12 @@ def build_settings(doc: dict, source: Source, base_dir: Path) -> ClusterSettings
         headroom_percent=int(groups.get("headroomPercent", 50)),
         node_classes=classes,
         fargate_timeout=int((doc.get("helm") or {}).get("fargateTimeout", 600)),
+        fargate_subnet_cidrs=tuple(str(c) for c in fargate.get("subnetCidrs") or ()),
+        prices=_plain(doc.get("prices") or {}),
     )
+
+
+def _plain(node):
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    return node

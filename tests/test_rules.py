@@ -73,6 +73,8 @@ CASES = {
     "FA103": ([dict(name="spread", affinity={"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{}]}})],
               [dict(name="spread")]),
     "FA104": ([dict(name="tiny", containers=[{"name": "a"}])], [dict(name="sized")]),
+    "FA105": ([dict(name="autoscaled-api", startupSeconds=20), dict(name="dev-shell", rolloutsPerDay=40)],
+              [dict(name="patient-worker", startupSeconds=300, rolloutsPerDay=3), dict(name="plain")]),
 }
 
 

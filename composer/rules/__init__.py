@@ -17,7 +17,7 @@ from composer.rules import (
     accelerators, added_capabilities, affinity_ignored, arm64_only, default_size, daemonset,
     ebs_volume, ec2_compute_type, efs_dynamic, ephemeral_storage, host_namespaces, host_network,
     host_path, host_ports, ingress_instance_targets, instance_metadata, job_ttl, lb_instance_targets,
-    network_policy, nodeport_service, pod_identity, pod_size, privileged, unsupported_volume, windows,
+    network_policy, nodeport_service, pod_identity, pod_size, privileged, slow_start, unsupported_volume, windows,
 )
 
 Check = Callable[[Workload], Iterable[tuple[str, str]]]
@@ -51,7 +51,7 @@ RULES: tuple[Rule, ...] = tuple(sorted((Rule.from_module(m) for m in (
     accelerators, arm64_only, windows, ec2_compute_type, nodeport_service, lb_instance_targets,
     ingress_instance_targets, ebs_volume, host_path, efs_dynamic, unsupported_volume,
     instance_metadata, pod_identity, pod_size, ephemeral_storage,
-    job_ttl, network_policy, affinity_ignored, default_size,
+    job_ttl, network_policy, affinity_ignored, default_size, slow_start,
 )), key=lambda r: r.id))
 
 BY_ID = {rule.id: rule for rule in RULES}

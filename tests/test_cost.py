@@ -1,0 +1,126 @@
+"""Cost: worked examples from the documented price tables, break-even, node-group bills, cost advice."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from composer.classify import classify_all
+from composer.cli import main
+from composer.cost import costs, fargate_hourly, node_share_hourly, subnet_ips
+from composer.nodegroups import plan_node_groups
+from composer.prices import price_table
+from tests.conftest import profile_doc, settings, workload, write_estate
+
+TOKYO = {"apiVersion": "composer/v1alpha1", "kind": "ClusterSettings", "metadata": {"name": "batch", "region": "ap-northeast-1"}}
+
+
+def job(cpu: str, memory: str, **extra):
+    return workload("report", "batch", kind="CronJob", ttlSecondsAfterFinished=60, replicas=1,
+                    containers=[{"name": "r", "resources": {"requests": {"cpu": cpu, "memory": memory}}}], **extra)
+
+
+def report_for(workloads, **overrides):
+    s = settings(**overrides)
+    placements, _ = classify_all(workloads)
+    groups, problems = plan_node_groups(placements, s, need_general=True)
+    assert not problems
+    return costs(placements, groups, s), placements
+
+
+# The Tokyo team's table (field notes): 1 vCPU/2 GB is $0.06162 on Fargate vs t2.small $0.0304;
+# 2 vCPU/4 GB is $0.12324 vs t4g.medium $0.0432; "Fargate wins under roughly 8–12 hours a day".
+# Fargate adds 256 MB to the pod, so pods requesting 1.75 GiB / 3.75 GiB are billed as 2 GB / 4 GB.
+@pytest.mark.parametrize("cpu,memory,instance,fargate,node,break_even", [
+    ("1", "1792Mi", "t2.small", 0.06162, 0.0304, 11.84),
+    ("2", "3840Mi", "t4g.medium", 0.12324, 0.0432, 8.41),
+])
+def test_the_seed_cost_table_and_its_break_even(cpu, memory, instance, fargate, node, break_even):
+    prices = price_table("ap-northeast-1")
+    (placement,), _ = classify_all([job(cpu, memory)])
+    assert placement.fargate_size.label() == f"{cpu} vCPU / {2 if cpu == '1' else 4} GB"
+    assert fargate_hourly(placement, prices) == pytest.approx(fargate, abs=1e-6)
+    assert node_share_hourly(placement, instance, prices) == pytest.approx(node, abs=1e-6)
+    report, _ = report_for([job(cpu, memory, runsPerDay=4, runMinutes=60)], metadata=TOKYO["metadata"],
+                           nodeGroups={"general": {"instanceType": instance}})
+    (cost,) = report.workloads
+    assert cost.placement == "fargate" and cost.hours_per_day == 4
+    assert cost.break_even_hours == pytest.approx(break_even, abs=0.01)
+    assert cost.monthly == pytest.approx(fargate * 4 * 730 / 24, rel=1e-9)  # 4 hours a day
+    assert cost.other_monthly == pytest.approx(node * 730, rel=1e-9)  # capacity kept all month
+
+
+def test_us_east_1_smallest_size_and_billed_ephemeral_storage():
+    prices = price_table("us-east-1")
+    (small,), _ = classify_all([workload("tiny", containers=[{"name": "a"}])])
+    assert fargate_hourly(small, prices) == pytest.approx(0.25 * 0.04048 + 0.5 * 0.004445)
+    (big_disk,), _ = classify_all([workload("scratch", containers=[
+        {"name": "a", "resources": {"requests": {"cpu": "1", "memory": "2Gi", "ephemeral-storage": "100Gi"}}}])])
+    # 100 GiB requested → 115 GiB provisioned (+10% + 5 GiB); 95 GiB above the included 20 are billed
+    assert float(big_disk.fargate_size.ephemeral_gib) == 115
+    assert fargate_hourly(big_disk, prices) == pytest.approx(1 * 0.04048 + 3 * 0.004445 + 95 * 0.000111)
+
+
+def test_node_group_bill_totals_and_blocked_alternatives():
+    report, placements = report_for([workload("api", "web", replicas=2), workload("db", "data", kind="StatefulSet",
+                                     volumes=[{"name": "d", "type": "persistentVolumeClaim", "storageClass": "gp3"}])])
+    db = next(c for c in report.workloads if c.key == "data/db")
+    assert db.placement == "nodegroup" and db.other is None and db.other_monthly is None  # EBS: Fargate not allowed
+    (group,) = report.groups
+    assert group.monthly == pytest.approx(group.desired * 0.192 * 730)  # m6i.xlarge in us-east-1
+    assert report.total_monthly == pytest.approx(report.fargate_monthly + report.nodegroups_monthly)
+    api = next(c for c in report.workloads if c.key == "web/api")
+    assert api.placement == "fargate" and api.other == "nodegroup" and api.monthly > 0
+
+
+def test_prices_can_be_overridden_and_missing_ones_are_named():
+    prices = {"fargate": {"vcpuHour": 0.1, "gbHour": 0.01}, "ec2": {"m6i.xlarge": 1.0}}
+    report, _ = report_for([workload("api", "web", placement="nodegroup")], prices=prices)
+    (cost,) = report.workloads
+    assert cost.other_monthly == pytest.approx((0.5 * 0.1 + 2 * 0.01) * 2 * 730)  # 0.5 vCPU / 1 GiB → 0.5/2 GB size
+    assert "overridden" in report.prices.source
+    frankfurt = dict(TOKYO["metadata"], region="eu-central-1")
+    report, _ = report_for([workload("api", "web")], metadata=frankfurt)
+    assert any("Fargate prices for eu-central-1" in m for m in report.missing)
+    assert any("EC2 m6i.xlarge in eu-central-1" in m for m in report.missing)
+
+
+def test_fa201_always_on_workloads_clearly_cheaper_on_nodes():
+    # 4.1 vCPU rounds up to 8 vCPU on Fargate: the rounding alone doubles the bill
+    heavy = workload("indexer", "search", containers=[{"name": "i", "resources": {"requests": {"cpu": "4100m", "memory": "8Gi"}}}])
+    light = workload("api", "web")
+    report, _ = report_for([heavy, light])
+    assert [a.key for a in report.advice if a.rule == "FA201"] == ["search/indexer"]
+    forced = workload("indexer", "search", placement="fargate",
+                      containers=[{"name": "i", "resources": {"requests": {"cpu": "4100m", "memory": "8Gi"}}}])
+    nightly = job("4100m", "8Gi", runsPerDay=1, runMinutes=30)
+    report, _ = report_for([forced, nightly])
+    assert not [a for a in report.advice if a.rule == "FA201"]  # asked for Fargate; jobs are not always on
+
+
+def test_fa202_subnet_ips():
+    assert subnet_ips(("10.0.0.0/24", "10.0.1.0/24")) == 2 * 251
+    many = [workload(f"w{i}", "web", replicas=50) for i in range(5)]  # 250 pods, 313 with the rollout surge
+    report, _ = report_for(many, fargate={"subnetCidrs": ["10.0.0.0/24"]})
+    assert report.advice[-1].rule == "FA202" and "313 Fargate pods" in report.advice[-1].message
+    report, _ = report_for(many, fargate={"subnetCidrs": ["10.0.0.0/24", "10.0.1.0/25"]})  # 251 + 123 IPs
+    assert "% of the subnets" in report.advice[-1].message  # fits, but above 80%
+    report, _ = report_for(many, fargate={"subnetCidrs": ["10.0.0.0/19"]})
+    assert not [a for a in report.advice if a.rule == "FA202"]
+
+
+def test_plan_shows_the_cost_section_and_json_carries_it(tmp_path, capsys, monkeypatch):
+    root = write_estate(tmp_path, [profile_doc("api", "web", release={"chart": "acme/api", "repository": "https://c.example"}),
+                                   profile_doc("report", "batch", kind="CronJob", ttlSecondsAfterFinished=60,
+                                               runsPerDay=2, runMinutes=15)])
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("COLUMNS", "160")
+    assert main(["plan", "--no-diff"]) == 0
+    out = capsys.readouterr().out
+    assert "Cost, USD/month on demand" in out and "a month" in out and "batch/report" in out
+    assert main(["plan", "-o", "json"]) == 0
+    cost = json.loads(capsys.readouterr().out)["cost"]
+    report = next(w for w in cost["workloads"] if w["workload"] == "batch/report")
+    assert report["hours_per_day"] == 0.5 and report["break_even_hours_per_day"] > 0.5
+    assert cost["total_monthly"] == pytest.approx(cost["fargate_monthly"] + cost["node_groups_monthly"], abs=0.02)
