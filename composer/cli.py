@@ -78,6 +78,15 @@ def _parser() -> argparse.ArgumentParser:
                       help="exit 2 when the generated files differ from those on disk (0 = no changes)")
     plan.add_argument("--no-diff", action="store_true", help="do not print the diff of changed files")
 
+    cost = sub.add_parser(
+        "cost", help="show what each workload costs a month where it is placed, and where it could go",
+        description="The cost section of `compose plan` on its own: monthly on-demand cost per workload where it is "
+                    "placed and where it would otherwise go (if the rules allow), Job hours a day and break-even, "
+                    "node-group bills and the total. Prices: a bundled, dated table for us-east-1 and "
+                    "ap-northeast-1, overridden by `prices:` in composer.yaml. See docs/cost.md.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common(cost)
+
     validate = sub.add_parser(
         "validate", help="check profiles and composer.yaml (schema and cross-profile checks)",
         description="Check the profiles and composer.yaml against the bundled JSON Schemas and the checks a "
@@ -197,6 +206,21 @@ def cmd_plan(args) -> int:
     return EXIT_OK
 
 
+def cmd_cost(args) -> int:
+    from composer.plan import build_plan
+    from composer.render import cost_json, print_cost
+
+    plan = build_plan(args.config, _profile_paths(args))
+    if args.output == "json":
+        print(json.dumps(cost_json(plan.cost), indent=2))
+    else:
+        console = _console(args)
+        print_cost(plan.cost, console)
+        for a in plan.advice:
+            console.print(f"  {a.rule} {a.key}: {a.message}", highlight=False, markup=False, soft_wrap=True)
+    return EXIT_OK
+
+
 def cmd_validate(args) -> int:
     from composer.validate import stale_files, validate
 
@@ -283,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     from composer.errors import ComposerError
 
     try:
-        commands = {"plan": cmd_plan, "validate": cmd_validate, "apply": cmd_apply, "scan": cmd_scan,
+        commands = {"plan": cmd_plan, "cost": cmd_cost, "validate": cmd_validate, "apply": cmd_apply, "scan": cmd_scan,
                     "schema": cmd_schema}
         return commands[args.command](args)
     except ComposerError as exc:

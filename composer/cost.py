@@ -57,7 +57,7 @@ class GroupCost:
 
 
 @dataclass(frozen=True)
-class CostAdvice:
+class Advice:
     rule: str
     key: str
     message: str
@@ -68,7 +68,7 @@ class CostReport:
     prices: PriceTable
     workloads: list[WorkloadCost]
     groups: list[GroupCost]
-    advice: list[CostAdvice] = field(default_factory=list)
+    advice: list[Advice] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # prices the table lacks
 
     @property
@@ -155,13 +155,13 @@ def costs(placements: list[Placement], groups: list[NodeGroup], settings: Cluste
     return report
 
 
-def _always_on_advice(cost: WorkloadCost, placement: Placement) -> CostAdvice | None:
+def _always_on_advice(cost: WorkloadCost, placement: Placement) -> Advice | None:
     """FA201: an always-on workload on Fargate that would clearly cost less on nodes."""
     if (cost.placement != "fargate" or cost.kind not in ALWAYS_ON or placement.forced
             or cost.monthly is None or cost.other_monthly is None):
         return None
     if cost.monthly >= CLEARLY_CHEAPER * cost.other_monthly and cost.monthly - cost.other_monthly >= WORTH_MENTIONING:
-        return CostAdvice("FA201", cost.key,
+        return Advice("FA201", cost.key,
                           f"always on: ${cost.monthly:,.0f}/month on Fargate vs about ${cost.other_monthly:,.0f} as a "
                           "share of a node; if it is steady, placement: nodegroup saves the difference")
     return None
@@ -172,7 +172,7 @@ def subnet_ips(cidrs: tuple[str, ...]) -> int:
     return sum(max(0, ipaddress.ip_network(c, strict=False).num_addresses - 5) for c in cidrs)
 
 
-def subnet_advice(placements: list[Placement], settings: ClusterSettings) -> list[CostAdvice]:
+def subnet_advice(placements: list[Placement], settings: ClusterSettings) -> list[Advice]:
     """FA202: every Fargate pod takes an IP from the profile's subnets; warn when the peak would not fit."""
     if not settings.fargate_subnet_cidrs:
         return []
@@ -180,11 +180,11 @@ def subnet_advice(placements: list[Placement], settings: ClusterSettings) -> lis
     peak = sum(p.workload.replicas for p in placements if p.target == "fargate")
     peak = int(peak * SURGE + 0.999)
     if peak > available:
-        return [CostAdvice("FA202", "fargate.subnetCidrs",
+        return [Advice("FA202", "fargate.subnetCidrs",
                            f"up to {peak} Fargate pods (replicas + 25% rollout surge) but the subnets have {available} "
                            "usable IPs; pods beyond that stay Pending: add or widen subnets")]
     if peak > 0.8 * available:
-        return [CostAdvice("FA202", "fargate.subnetCidrs",
+        return [Advice("FA202", "fargate.subnetCidrs",
                            f"up to {peak} Fargate pods would use {peak * 100 // available}% of the subnets' {available} "
                            "usable IPs (nodes and load balancers share them too)")]
     return []

@@ -146,6 +146,7 @@ class Workload:
     run_minutes: float | None = None
     startup_seconds: int | None = None
     rollouts_per_day: float | None = None
+    history_limits: tuple[int, int] = (3, 1)  # CronJob: successful, failed Jobs kept (Kubernetes defaults)
 
     def manifest_line(self, profile_field: str) -> str:
         """The manifest ``file:line`` a profile field was scanned from ("" when not scanned)."""
@@ -203,7 +204,8 @@ class FargateSize:
     def label(self) -> str:
         if not self.fits:
             return "too large"
-        return f"{float(self.vcpu):g} vCPU / {float(self.memory_gib):g} GB"
+        disk = f" + {float(self.ephemeral_gib):g} GiB disk" if self.ephemeral_gib > 20 else ""
+        return f"{float(self.vcpu):g} vCPU / {float(self.memory_gib):g} GB{disk}"
 
 
 @dataclass(frozen=True)
@@ -250,3 +252,4 @@ class ClusterSettings:
     fargate_timeout: int = 600
     fargate_subnet_cidrs: tuple[str, ...] = ()
     prices: Mapping[str, Any] = field(default_factory=dict)  # composer.yaml's overrides
+    fargate_logging: Mapping[str, Any] = field(default_factory=dict)  # logging.fargate.cloudwatch

@@ -6,10 +6,10 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from composer import __version__, schema
+from composer import __version__, log_router, schema
 from composer.checks import check_workloads
 from composer.classify import place_profiles
-from composer.cost import CostReport, costs
+from composer.cost import Advice, CostReport, costs
 from composer.eksctl import cluster_config
 from composer.errors import ComposerError, Problem
 from composer.helmfile import helmfile
@@ -42,6 +42,7 @@ class Plan:
     out_dir: Path
     changes: list[FileChange] = field(default_factory=list)
     cost: CostReport | None = None
+    advice: list[Advice] = field(default_factory=list)  # cluster-level advice (cost, subnets, logging)
 
     @property
     def has_changes(self) -> bool:
@@ -65,6 +66,9 @@ def compose(settings: ClusterSettings, placements: list[Placement], out_dir: Pat
         raise AssertionError("generated ClusterConfig fails schemas/clusterconfig.schema.json: " + "; ".join(map(str, emitted)))
     releases, found = helmfile(placements, routing, settings, out_dir)
     problems += found
+    router = log_router.release(settings)
+    if router is not None:
+        releases.setdefault("releases", []).insert(0, router)
     return routing, groups, config, releases, problems
 
 
@@ -89,10 +93,12 @@ def build_plan(config_path: Path, profile_paths: list[Path], out_dir: Path | Non
     files = {
         CLUSTER_FILE: dump(config, header("eksctl ClusterConfig", settings, len(workloads))),
         HELMFILE_FILE: dump(releases, header("helmfile", settings, len(workloads))),
+        **log_router.chart_files(settings),
     }
     plan = Plan(settings, placements, routing, groups, config, releases, files, out)
     plan.changes = compare(files, out)
     plan.cost = costs(placements, groups, settings)
+    plan.advice = plan.cost.advice + log_router.advice(placements, settings)
     return plan
 
 

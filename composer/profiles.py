@@ -149,6 +149,7 @@ def build_workload(doc: dict, source: Source, base_dir: Path) -> Workload:
         provenance={str(k): str(v) for k, v in ((doc.get("provenance") or {}).get("fields") or {}).items()},
         runs_per_day=_number(spec.get("runsPerDay")), run_minutes=_number(spec.get("runMinutes")),
         startup_seconds=spec.get("startupSeconds"), rollouts_per_day=_number(spec.get("rolloutsPerDay")),
+        history_limits=(int(spec.get("successfulJobsHistoryLimit", 3)), int(spec.get("failedJobsHistoryLimit", 1))),
         release=release,
     )
 

@@ -49,6 +49,7 @@ def as_json(plan: Plan) -> dict[str, Any]:
                      "status": c.status} for c in plan.changes],
         "has_changes": plan.has_changes,
         "cost": cost_json(plan.cost) if plan.cost else None,
+        "advice": [{"rule": a.rule, "target": a.key, "message": a.message} for a in plan.advice],
     }
 
 
@@ -94,11 +95,10 @@ def print_cost(report, console) -> None:
     console.print(table)
     groups = ", ".join(f"{g.name} {g.desired} × {g.instance_type} ${money(g.monthly)}" for g in report.groups)
     console.print(f"Fargate ${money(report.fargate_monthly)} + node groups ${money(report.nodegroups_monthly)}"
-                  f" ({escape(groups) or 'none'}) = [bold]${money(report.total_monthly)}[/] a month", highlight=False)
+                  f" ({escape(groups) or 'none'}) = [bold]${money(report.total_monthly)}[/] a month", highlight=False,
+                  soft_wrap=True)
     if any(c.note for c in report.workloads):
-        console.print("  * a Job without runsPerDay/runMinutes, priced as if it ran all day", highlight=False)
-    for a in report.advice:
-        console.print(f"  {a.rule} advice {escape(a.key)}: {escape(a.message)}", highlight=False)
+        console.print("  * a Job without runsPerDay/runMinutes, priced as if it ran all day", highlight=False, soft_wrap=True)
     for m in report.missing:
         console.print(f"  [yellow]no price: {escape(m)}[/]", highlight=False)
 
@@ -147,6 +147,10 @@ def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
     if plan.cost is not None:
         console.print()
         print_cost(plan.cost, console)
+    if plan.advice:
+        console.print("\n[bold]Advice[/] (cluster-wide; nothing is moved)")
+        for a in plan.advice:
+            console.print(f"  {a.rule} {escape(a.key)}: {escape(a.message)}", highlight=False, soft_wrap=True)
 
     console.print(f"\n[bold]Files[/] in {escape(str(plan.out_dir))}:")
     for c in plan.changes:

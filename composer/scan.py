@@ -245,6 +245,9 @@ def _derive_workload(obj: Obj, index: Index, notes: list[str]) -> Scanned | None
         w["replicas"] = _int(_get(doc, "spec", "jobTemplate", "spec", "parallelism"), 1)
         if _get(doc, "spec", "schedule") is not None:
             w["schedule"] = str(doc["spec"]["schedule"])
+        for limit in ("successfulJobsHistoryLimit", "failedJobsHistoryLimit"):
+            if isinstance(_get(doc, "spec", limit), int) and not isinstance(doc["spec"][limit], bool):
+                w[limit] = max(0, doc["spec"][limit])
     if kind in ("Job", "CronJob"):
         job = _get(doc, "spec") if kind == "Job" else _get(doc, "spec", "jobTemplate", "spec")
         if isinstance(job, dict) and job.get("ttlSecondsAfterFinished") is not None:

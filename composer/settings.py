@@ -62,6 +62,7 @@ def build_settings(doc: dict, source: Source, base_dir: Path) -> ClusterSettings
         fargate_timeout=int((doc.get("helm") or {}).get("fargateTimeout", 600)),
         fargate_subnet_cidrs=tuple(str(c) for c in fargate.get("subnetCidrs") or ()),
         prices=_plain(doc.get("prices") or {}),
+        fargate_logging=_plain(((doc.get("logging") or {}).get("fargate") or {}).get("cloudwatch") or {}),
     )
 
 

@@ -124,3 +124,54 @@ def test_plan_shows_the_cost_section_and_json_carries_it(tmp_path, capsys, monke
     report = next(w for w in cost["workloads"] if w["workload"] == "batch/report")
     assert report["hours_per_day"] == 0.5 and report["break_even_hours_per_day"] > 0.5
     assert cost["total_monthly"] == pytest.approx(cost["fargate_monthly"] + cost["node_groups_monthly"], abs=0.02)
+
+
+# ---------------------------------------------------------------- Fargate's log router
+
+def test_logging_generates_the_aws_observability_chart_and_release(tmp_path):
+    from composer import log_router
+    from composer.plan import build_plan
+    from composer import yamlio
+
+    composer = {"apiVersion": "composer/v1alpha1", "kind": "ClusterSettings",
+                "metadata": {"name": "shop", "region": "eu-west-1"},
+                "logging": {"fargate": {"cloudwatch": {"logGroup": "/eks/shop/fargate"}}}}
+    root = write_estate(tmp_path, [profile_doc("api", "web", release={"chart": "acme/api", "repository": "https://c.example"}),
+                                   profile_doc("agent", "logs", kind="DaemonSet")], composer)
+    plan = build_plan(root / "composer.yaml", [root / "profiles"])
+    files = {name: yamlio.load(text, name) for name, text in plan.files.items() if name.startswith("charts/")}
+    namespace = files["charts/aws-observability/templates/namespace.yaml"]
+    assert namespace["metadata"] == {"name": "aws-observability", "labels": {"aws-observability": "enabled"}}
+    configmap = files["charts/aws-observability/templates/aws-logging.yaml"]
+    assert (configmap["metadata"]["name"], configmap["metadata"]["namespace"]) == ("aws-logging", "aws-observability")
+    output = configmap["data"]["output.conf"]
+    assert "Name cloudwatch_logs" in output and "region eu-west-1" in output and "log_group_name /eks/shop/fargate" in output
+    assert sum(len(k) + len(v) for k, v in configmap["data"].items()) < log_router.MAX_CONFIGMAP_CHARS
+    router = plan.helmfile["releases"][0]
+    assert router["chart"] == "./charts/aws-observability" and router["namespace"] == "kube-system"
+    assert [a.rule for a in plan.advice] == ["FA203"] and "CloudWatch Logs permissions" in plan.advice[0].message
+
+
+def test_fa203_daemonset_agents_do_not_see_fargate_pods():
+    from composer import log_router
+
+    s = settings()
+    placements, _ = classify_all([workload("api", "web"), workload("agent", "logs", kind="DaemonSet")])
+    (advice,) = log_router.advice(placements, s)
+    assert "1 DaemonSet(s) run on nodes only" in advice.message and "1 Fargate workload(s)" in advice.message
+    placements, _ = classify_all([workload("api", "web")])
+    assert log_router.advice(placements, s) == []  # no node agents to miss anything
+    placements, _ = classify_all([workload("agent", "logs", kind="DaemonSet"), workload("db", "d", hostNetwork=True)])
+    assert log_router.advice(placements, s) == []  # nothing on Fargate
+
+
+def test_cost_command_prints_the_cost_table_only(tmp_path, capsys, monkeypatch):
+    root = write_estate(tmp_path, [profile_doc("api", "web")])
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("COLUMNS", "160")
+    assert main(["cost"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Cost, USD/month on demand") and "Files" not in out and "web/api" in out
+    assert main(["cost", "-o", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["currency"] == "USD" and data["workloads"][0]["workload"] == "web/api"

@@ -21,7 +21,7 @@ def test_example_estate_covers_every_rule_and_both_outcomes(tmp_path):
     assert 12 <= len(plan.placements) <= 20
     by_name = {p.workload.name: p for p in plan.placements}
     assert by_name["spark-aggregate-32g"].target == "fargate"
-    assert by_name["spark-aggregate-32g"].fargate_size.label() == "8 vCPU / 36 GB"
+    assert by_name["spark-aggregate-32g"].fargate_size.label() == "8 vCPU / 36 GB + 49 GiB disk"  # 40Gi scratch: +10% +5
     assert by_name["spark-aggregate-200g"].target == "nodegroup"
     assert by_name["ci-build-jobs"].target == "fargate" and by_name["gitlab-runner"].forced
 

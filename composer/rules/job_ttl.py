@@ -2,7 +2,8 @@
 
 A completed or failed pod keeps its Fargate capacity, and your bill, until the pod object is
 removed. Set ``ttlSecondsAfterFinished`` on the Job (or the CronJob's jobTemplate) so Kubernetes
-deletes finished pods.
+deletes finished pods. A CronJob that keeps no finished Jobs (``successfulJobsHistoryLimit: 0``
+and ``failedJobsHistoryLimit: 0``) has its pods deleted with them and needs no TTL.
 """
 
 from composer.rules._docs import FARGATE as URL
@@ -11,5 +12,6 @@ ID, NAME, SEVERITY = "FA101", "job-ttl", "advice"
 
 
 def check(w):
-    if w.kind in ("Job", "CronJob") and w.ttl_seconds_after_finished is None:
+    keeps_no_history = w.kind == "CronJob" and w.history_limits == (0, 0)
+    if w.kind in ("Job", "CronJob") and w.ttl_seconds_after_finished is None and not keeps_no_history:
         yield "workload.kind", "set ttlSecondsAfterFinished: finished Job pods are billed on Fargate until deleted"
