@@ -21,6 +21,7 @@ exit codes:
        with validate --check-generated also: generated files out of date
   2    with --detailed-exitcode: success, and the generated files differ from those on disk
   3    internal error in compose itself (please report it)
+  4    apply: a step failed (the report says what ran; re-run to continue)
   130  interrupted (Ctrl-C)
 
 Run `compose COMMAND --help` for the options of each command.
