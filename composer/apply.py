@@ -284,7 +284,8 @@ def execute(steps: list[Step], runner: Runner, write_files: Callable[[], None],
         except ToolNotFound as exc:
             code, tail[:] = 127, [f"{exc}: not found on PATH"]
         except OSError as exc:
-            code, tail[:] = 1, [f"cannot write the generated files: {exc}"]
+            what = "cannot run" if step.argv else "cannot write the generated files"
+            code, tail[:] = (126 if step.argv else 1), [f"{what}: {exc}"]
         result.code, result.seconds, result.tail = code, time.monotonic() - started, tail
         if code in step.ok:
             result.status, result.changed = "done", (code in step.changed) or not step.argv

@@ -148,7 +148,8 @@ def _selects(selector: Any, labels: dict) -> bool:
     """A Service/NetworkPolicy selector (plain map, or matchLabels) matches ``labels``."""
     if not isinstance(selector, dict):
         return False
-    match = selector.get("matchLabels", selector) if ("matchLabels" in selector or "matchExpressions" in selector) else selector
+    structured = "matchLabels" in selector or "matchExpressions" in selector
+    match = (selector.get("matchLabels") or {}) if structured else selector
     if "matchExpressions" in selector:
         for expr in selector.get("matchExpressions") or []:
             key, op, values = expr.get("key"), expr.get("operator"), [str(v) for v in expr.get("values") or []]

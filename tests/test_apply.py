@@ -307,3 +307,17 @@ def test_ctrl_c_during_a_step_reports_the_state(estate, fp, capsys, monkeypatch)
     assert code == 130
     assert "Interrupted during step 2" in out and "Completed: 1. Not started: 3." in out
     assert HELMFILE_APPLY not in commands(fp)
+
+
+def test_a_command_that_cannot_be_executed_is_a_failed_step(estate, fp, capsys, monkeypatch):
+    tools(fp)
+    fp.register(GET_CLUSTER, returncode=1, stderr=ABSENT)
+
+    def runner(argv, on_line):
+        if argv == CREATE_CLUSTER:
+            raise PermissionError(13, "Permission denied", "eksctl")
+        return popen_runner(argv, on_line)
+
+    monkeypatch.setattr(cli, "_runner", lambda: runner)
+    code, out, _ = run(["--yes"], capsys)
+    assert code == 4 and "Step 2 failed (exit 126)" in out and "cannot run" in out

@@ -407,3 +407,18 @@ def test_cli_broken_yaml_is_located_and_nothing_is_written(tmp_path, capsys, mon
     assert not (tmp_path / "profiles").exists()
     assert main(["scan", "missing.yaml"]) == 1
     assert "missing.yaml: no such file or folder" in capsys.readouterr().err
+
+
+def test_network_policy_with_match_expressions(tmp_path):
+    policy = """\
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: fronts, namespace: shop}
+spec: {podSelector: {matchExpressions: [{key: tier, operator: In, values: [front, edge]}]}}
+"""
+    found, _ = scan(deployment(extra=policy), tmp_path)
+    assert found["shop/web"][2]["workload"].get("networkPolicy") is True
+    other = policy.replace("values: [front, edge]", "values: [back]")
+    found, _ = scan(deployment(extra=other), tmp_path)
+    assert "networkPolicy" not in found["shop/web"][2]["workload"]
