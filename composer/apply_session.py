@@ -122,9 +122,10 @@ class Session:
         if self.assume_yes:
             return True
         if not self.is_terminal():
-            self.say("error: refusing to apply without confirmation: standard input is not a terminal. "
-                     "Review the steps above (or `compose apply --dry-run`) and pass --yes to run them. "
-                     "Nothing was changed.", error=True)
+            message = ("refusing to apply without confirmation: standard input is not a terminal. Review the steps "
+                       "above (or `compose apply --dry-run`) and pass --yes to run them. Nothing was changed.")
+            self.say(f"error: {message}", error=True)
+            self._report_json("refused", [], [message])
             return False
         destructive = sum(s.destructive for s in steps)
         prompt = (f"\nRun these {len(steps)} step(s)" + (f", {destructive} of them deleting" if destructive else "")

@@ -192,6 +192,10 @@ def test_refuses_without_a_terminal_and_without_yes(estate, fp, capsys, monkeypa
     assert code == 1 and "refusing to apply without confirmation" in err and "pass --yes" in err
     assert commands(fp) == [GET_CLUSTER]  # read-only probe only
     assert not (estate / "generated").exists()
+    tools(fp)
+    fp.register(GET_CLUSTER, returncode=1, stderr=ABSENT)
+    code, out, _ = run(["-o", "json"], capsys)
+    assert code == 1 and json.loads(out)["status"] == "refused"
 
 
 @pytest.mark.parametrize("answer,expected", [("yes", 0), ("y", 1), ("", 1)])
