@@ -10,6 +10,7 @@ from typing import Any, Iterable
 from composer import quantity, schema, yamlio
 from composer.errors import ComposerError, Problem, fail
 from composer.model import Container, Ingress, Release, Service, Source, Volume, Workload, key_field, parse_field
+from composer.yamltree import plain
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -141,7 +142,7 @@ def build_workload(doc: dict, source: Source, base_dir: Path) -> Workload:
         aws_credentials=str(spec.get("awsCredentials", "none")),
         node_selector={str(k): str(v) for k, v in (spec.get("nodeSelector") or {}).items()},
         pod_labels={str(k): str(v) for k, v in (spec.get("podLabels") or {}).items()},
-        affinity=_plain(spec.get("affinity") or {}),
+        affinity=plain(spec.get("affinity") or {}),
         network_policy=bool(spec.get("networkPolicy", False)),
         ttl_seconds_after_finished=spec.get("ttlSecondsAfterFinished"),
         schedule=str(spec.get("schedule", "")),
@@ -157,11 +158,3 @@ def build_workload(doc: dict, source: Source, base_dir: Path) -> Workload:
 def _number(value: Any) -> float | None:
     return float(value) if value is not None else None
 
-
-def _plain(node: Any) -> Any:
-    """ruamel's commented containers → plain dicts/lists (for pure core code)."""
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    return node

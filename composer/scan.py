@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from composer import yamlio
+from composer.yamltree import plain
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "Pod")
 USED_KINDS = {"Service", "Ingress", "IngressClass", "PersistentVolumeClaim", "StorageClass", "ServiceAccount",
@@ -111,14 +112,6 @@ def _get(node: Any, *path: Any, default: Any = None) -> Any:
             node = node[step]
         else:
             return default
-    return node
-
-
-def _plain(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
     return node
 
 
@@ -292,7 +285,7 @@ def _derive_workload(obj: Obj, index: Index, notes: list[str]) -> Scanned | None
         w["nodeSelector"] = {str(k): str(v) for k, v in spec["nodeSelector"].items()}
         mark("workload.nodeSelector", "spec", "nodeSelector")
     if isinstance(spec.get("affinity"), dict) and spec["affinity"]:
-        w["affinity"] = _plain(spec["affinity"])
+        w["affinity"] = plain(spec["affinity"])
         mark("workload.affinity", "spec", "affinity")
 
     # volumes

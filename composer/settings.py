@@ -7,6 +7,7 @@ from pathlib import Path
 from composer import schema, yamlio
 from composer.errors import ComposerError, fail
 from composer.model import ClusterSettings, NodeClassSettings, Source
+from composer.yamltree import plain
 
 # Instance types used for node groups unless composer.yaml says otherwise.
 DEFAULT_INSTANCE_TYPES = {
@@ -61,12 +62,7 @@ def build_settings(doc: dict, source: Source, base_dir: Path) -> ClusterSettings
         node_classes=classes,
         fargate_timeout=int((doc.get("helm") or {}).get("fargateTimeout", 600)),
         fargate_subnet_cidrs=tuple(str(c) for c in fargate.get("subnetCidrs") or ()),
-        prices=_plain(doc.get("prices") or {}),
-        fargate_logging=_plain(((doc.get("logging") or {}).get("fargate") or {}).get("cloudwatch") or {}),
+        prices=plain(doc.get("prices") or {}),
+        fargate_logging=plain(((doc.get("logging") or {}).get("fargate") or {}).get("cloudwatch") or {}),
     )
 
-
-def _plain(node):
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    return node

@@ -212,3 +212,12 @@ def build(node: Any, *, max_nodes: int, max_depth: int, yaml11: bool = False) ->
     ``yaml11``: the document declared ``%YAML 1.1``, so ``010`` is octal (tags were resolved by then).
     """
     return None if node is None else Builder(max_nodes, max_depth, yaml11).build(node)[0]
+
+
+def plain(node: Any) -> Any:
+    """A loaded tree (``Map``/``Seq``, positions and all) as plain dicts and lists with string keys."""
+    if isinstance(node, dict):
+        return {str(k): plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [plain(v) for v in node]
+    return node
