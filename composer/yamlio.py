@@ -90,56 +90,41 @@ def _c_composer() -> Any:
     return _C_COMPOSER
 
 
-def _compose(text: str) -> Any:
-    """The document's node graph (``None`` when empty)."""
+def _compose(text: str, many: bool = False) -> Any:
+    """The document's node graph (``None`` when empty); with ``many``, every document's, in order."""
     from ruamel.yaml.error import YAMLError
 
     composer = _c_composer()
     if composer and "%YAML" not in text and not os.environ.get("COMPOSE_PURE_YAML"):
         parser = composer(text)
         try:
-            return parser.get_single_node()
+            if not many:
+                return parser.get_single_node()
+            nodes = []
+            while parser.check_node():
+                nodes.append(parser.get_node())
+            return nodes
         except YAMLError:
             pass  # libyaml speaks YAML 1.1 syntax and explains less: the pure scanner has the last word
         finally:
             parser.dispose()
     from ruamel.yaml import YAML
 
-    return YAML(typ="rt", pure=True).compose(text)
-
-
-def _compose_all(text: str) -> list[Any]:
-    """Every document's node graph, in order."""
-    from ruamel.yaml.error import YAMLError
-
-    composer = _c_composer()
-    if composer and "%YAML" not in text and not os.environ.get("COMPOSE_PURE_YAML"):
-        parser = composer(text)
-        try:
-            nodes = []
-            while parser.check_node():
-                nodes.append(parser.get_node())
-            return nodes
-        except YAMLError:
-            pass
-        finally:
-            parser.dispose()
-    from ruamel.yaml import YAML
-
-    return list(YAML(typ="rt", pure=True).compose_all(text))
+    pure = YAML(typ="rt", pure=True)
+    return list(pure.compose_all(text)) if many else pure.compose(text)
 
 
 def load(text: str, where: str) -> Any:
     """Parse one YAML document from ``text``; errors carry ``where`` and the position."""
-    return _load(text, where, _compose, MAX_NODES)
+    return _load(text, where, MAX_NODES)
 
 
 def load_all(text: str, where: str, *, max_nodes: int = MAX_NODES) -> list[Any]:
     """Every document of a multi-document stream (``---``), with positions; empty ones skipped."""
-    return [doc for doc in _load(text, where, _compose_all, max_nodes, many=True) if doc is not None]
+    return [doc for doc in _load(text, where, max_nodes, many=True) if doc is not None]
 
 
-def _load(text: str, where: str, compose: Any, max_nodes: int, many: bool = False) -> Any:
+def _load(text: str, where: str, max_nodes: int, many: bool = False) -> Any:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     from composer import yamltree
@@ -147,7 +132,7 @@ def _load(text: str, where: str, compose: Any, max_nodes: int, many: bool = Fals
     if text.count("[") + text.count("{") > MAX_FLOW_BRACKETS:
         _check_flow_depth(text, where)
     try:
-        node = compose(text)
+        node = _compose(text, many)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = (exc.problem or exc.context or "invalid YAML").strip()
