@@ -129,8 +129,9 @@ def costs(placements: list[Placement], groups: list[NodeGroup], settings: Cluste
         on_fargate = fargate_hourly(p, prices)
         instance = group_of[w.key].instance_type if w.key in group_of else general
         on_nodes = node_share_hourly(p, instance, prices)
-        if instance not in prices.ec2 and f"EC2 {instance}" not in report.missing:
-            report.missing.append(f"EC2 {instance} in {settings.region} (add prices.ec2 to composer.yaml)")
+        unpriced = f"EC2 {instance} in {settings.region} (add prices.ec2 to composer.yaml)"
+        if instance not in prices.ec2 and unpriced not in report.missing:
+            report.missing.append(unpriced)
         fargate_monthly = on_fargate * pods * hours * DAYS_PER_MONTH if on_fargate is not None else None
         if w.kind == "DaemonSet":  # one pod per node, on every node
             pods = nodes_total

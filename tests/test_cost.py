@@ -81,9 +81,10 @@ def test_prices_can_be_overridden_and_missing_ones_are_named():
     assert cost.other_monthly == pytest.approx((0.5 * 0.1 + 2 * 0.01) * 2 * 730)  # 0.5 vCPU / 1 GiB → 0.5/2 GB size
     assert "overridden" in report.prices.source
     frankfurt = dict(TOKYO["metadata"], region="eu-central-1")
-    report, _ = report_for([workload("api", "web")], metadata=frankfurt)
+    report, _ = report_for([workload("api", "web"), workload("worker", "web")], metadata=frankfurt)
     assert any("Fargate prices for eu-central-1" in m for m in report.missing)
-    assert any("EC2 m6i.xlarge in eu-central-1" in m for m in report.missing)
+    assert [m for m in report.missing if "EC2 m6i.xlarge in eu-central-1" in m] != []
+    assert len(report.missing) == len(set(report.missing))  # each missing price named once
 
 
 def test_fa201_always_on_workloads_clearly_cheaper_on_nodes():
