@@ -209,7 +209,7 @@ def cmd_plan(args) -> int:
 
 def cmd_cost(args) -> int:
     from composer.plan import build_plan
-    from composer.render import cost_json, print_cost
+    from composer.render import cost_json, print_advice, print_cost
 
     plan = build_plan(args.config, _profile_paths(args))
     if args.output == "json":
@@ -217,8 +217,7 @@ def cmd_cost(args) -> int:
     else:
         console = _console(args)
         print_cost(plan.cost, console)
-        for a in plan.advice:
-            console.print(f"  {a.rule} {a.key}: {a.message}", highlight=False, markup=False, soft_wrap=True)
+        print_advice(plan.advice, console)
     return EXIT_OK
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from composer.model import Placement
 from composer.plan import Plan
 
 FORMAT_VERSION = "1"
@@ -49,7 +50,7 @@ def as_json(plan: Plan) -> dict[str, Any]:
                      "status": c.status} for c in plan.changes],
         "has_changes": plan.has_changes,
         "cost": cost_json(plan.cost) if plan.cost else None,
-        "advice": [{"rule": a.rule, "target": a.key, "message": a.message} for a in plan.advice],
+        "advice": advice_json(plan.advice),
     }
 
 
@@ -69,7 +70,7 @@ def cost_json(report) -> dict[str, Any]:
                          "monthly": _money(g.monthly)} for g in report.groups],
         "fargate_monthly": _money(report.fargate_monthly), "node_groups_monthly": _money(report.nodegroups_monthly),
         "total_monthly": _money(report.total_monthly),
-        "advice": [{"rule": a.rule, "target": a.key, "message": a.message} for a in report.advice],
+        "advice": advice_json(report.advice),
         "missing_prices": report.missing,
     }
 
@@ -103,6 +104,28 @@ def print_cost(report, console) -> None:
         console.print(f"  [yellow]no price: {escape(m)}[/]", highlight=False)
 
 
+def placement_cell(p: Placement) -> str:
+    """The placement column of the plan and scan tables (rich markup)."""
+    return "[green]Fargate[/]" if p.target == "fargate" else f"[yellow]nodes[/] {p.node_class}"
+
+
+def reasons_cell(p: Placement, shown: int) -> str:
+    """The first ``shown`` rule ids (blocking ones bold), and how many more there are."""
+    cell = " ".join(f"[bold]{r.rule}[/]" if r.severity == "block" else f"[dim]{r.rule}[/]" for r in p.reasons[:shown])
+    return (cell + (f" +{len(p.reasons) - shown}" if len(p.reasons) > shown else "")) or "–"
+
+
+def advice_json(advice) -> list[dict[str, str]]:
+    return [{"rule": a.rule, "target": a.key, "message": a.message} for a in advice]
+
+
+def print_advice(advice, console) -> None:
+    from rich.markup import escape
+
+    for a in advice:
+        console.print(f"  {a.rule} {escape(a.key)}: {escape(a.message)}", highlight=False, soft_wrap=True)
+
+
 def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
     from rich.markup import escape
     from rich.table import Table
@@ -111,11 +134,9 @@ def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
     for column in ("release", "namespace", "kind", "placement", "reasons", "Fargate size"):
         table.add_column(column, no_wrap=True, overflow="ellipsis")
     for p in sorted(plan.placements, key=lambda p: (p.target != "fargate", p.workload.namespace, p.workload.name)):
-        where = "[green]Fargate[/]" if p.target == "fargate" else f"[yellow]nodes[/] {p.node_class}"
-        reasons = " ".join(f"[bold]{r.rule}[/]" if r.severity == "block" else f"[dim]{r.rule}[/]" for r in p.reasons[:2])
-        reasons += f" +{len(p.reasons) - 2}" if len(p.reasons) > 2 else ""
         size = p.fargate_size.label() if p.target == "fargate" else "[dim]–[/]"
-        table.add_row(escape(p.workload.name), escape(p.workload.namespace), p.workload.kind, where, reasons or "–", size)
+        table.add_row(escape(p.workload.name), escape(p.workload.namespace), p.workload.kind, placement_cell(p),
+                      reasons_cell(p, 2), size)
     console.print(table)
     console.print(summary(plan))
 
@@ -149,8 +170,7 @@ def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
         print_cost(plan.cost, console)
     if plan.advice:
         console.print("\n[bold]Advice[/] (cluster-wide; nothing is moved)")
-        for a in plan.advice:
-            console.print(f"  {a.rule} {escape(a.key)}: {escape(a.message)}", highlight=False, soft_wrap=True)
+        print_advice(plan.advice, console)
 
     console.print(f"\n[bold]Files[/] in {escape(str(plan.out_dir))}:")
     for c in plan.changes:

@@ -90,17 +90,16 @@ def print_report(items: list[Item], result: ScanResult, files: int, out_dir: Pat
     from rich.markup import escape
     from rich.table import Table
 
+    from composer.render import placement_cell, reasons_cell
+
     table = Table(title="Scanned workloads", title_justify="left")
     for column in ("workload", "namespace", "kind", "placement", "reasons", "manifest"):
         table.add_column(column, no_wrap=True, overflow="ellipsis")
     ordered = sorted(items, key=lambda i: (i.placement.target != "fargate", i.placement.workload.key))
     for i in ordered:
         p = i.placement
-        where = "[green]Fargate[/]" if p.target == "fargate" else f"[yellow]nodes[/] {p.node_class}"
-        reasons = " ".join(f"[bold]{r.rule}[/]" if r.severity == "block" else f"[dim]{r.rule}[/]" for r in p.reasons[:3])
-        reasons += f" +{len(p.reasons) - 3}" if len(p.reasons) > 3 else ""
-        table.add_row(escape(p.workload.name), escape(p.workload.namespace), p.workload.kind, where, reasons or "–",
-                      escape(i.scanned.profile["provenance"]["source"]))
+        table.add_row(escape(p.workload.name), escape(p.workload.namespace), p.workload.kind, placement_cell(p),
+                      reasons_cell(p, 3), escape(i.scanned.profile["provenance"]["source"]))
     console.print(table)
 
     def say(text: str) -> None:
