@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,7 +74,7 @@ class Step:
 
     @property
     def command(self) -> str:
-        return " ".join(_quote(a) for a in self.argv)
+        return shlex.join(self.argv)
 
 
 @dataclass
@@ -84,12 +85,6 @@ class StepResult:
     seconds: float = 0.0
     changed: bool = False
     tail: list[str] = field(default_factory=list)
-
-
-def _quote(arg: str) -> str:
-    import shlex
-
-    return shlex.quote(arg)
 
 
 # ---------------------------------------------------------------- probing (read-only)
@@ -230,7 +225,7 @@ def dry_run_outline(cluster_config: dict, cluster_path: Path, helmfile_path: Pat
     name, region = cluster_config["metadata"]["name"], cluster_config["metadata"]["region"]
     commands = probe_commands(name, region)
     profiles, groups = wanted(cluster_config)
-    join = lambda argv: " ".join(_quote(a) for a in argv)  # noqa: E731
+    join = shlex.join
     outline = [
         ("first, read-only: does the cluster exist", [(join(commands["cluster"]), "exit 1 'No cluster found' = absent")]),
         ("if the cluster does not exist", [(join(("eksctl", "create", "cluster", "-f", str(cluster_path))),

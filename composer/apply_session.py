@@ -218,9 +218,9 @@ class Session:
         self.say("Re-run `compose apply` to continue: it checks what exists first and runs only what is still "
                  f"missing. Log: {log_path}")
 
-    def _report_json(self, status: str, results: list, problems: list[str], log_path: Path | None = None) -> int:
+    def _report_json(self, status: str, results: list, problems: list[str], log_path: Path | None = None) -> None:
         if not self.json_output:
-            return 0
+            return
         print(json.dumps({
             "format_version": "1", "status": status, "problems": problems,
             "log": str(log_path) if log_path else None,
@@ -229,4 +229,3 @@ class Session:
                        "stderr_tail": r.tail[-10:] if r.status != "done" else []}
                       for n, r in enumerate(results, 1)],
         }, indent=2))
-        return 0
