@@ -65,3 +65,16 @@ def write_estate(root: Path, profiles: list[dict], composer: dict | None = None)
     for doc in profiles:
         (root / "profiles" / f"{doc['metadata']['namespace']}-{doc['metadata']['name']}.yaml").write_text(dump(doc))
     return root
+
+
+REPO = "https://charts.acme.example"  # the chart repository the test profiles name
+
+
+def run_cli(args, cwd, capsys, monkeypatch):
+    """``compose ARGS`` in ``cwd`` through ``main``: (exit code, stdout, stderr)."""
+    from composer.cli import main
+
+    monkeypatch.chdir(cwd)
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err

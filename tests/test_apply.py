@@ -17,9 +17,8 @@ import pytest
 from composer import cli
 from composer.cli import main
 from composer.runner import ToolNotFound
-from tests.conftest import profile_doc, write_estate
+from tests.conftest import REPO, profile_doc, write_estate
 
-REPO = "https://charts.acme.example"
 NAME, REGION = "test", "us-east-1"  # tests/conftest SETTINGS
 GET_CLUSTER = ["eksctl", "get", "cluster", "--name", NAME, "--region", REGION, "-o", "json"]
 GET_FP = ["eksctl", "get", "fargateprofile", "--cluster", NAME, "--region", REGION, "-o", "json"]

@@ -11,10 +11,7 @@ from composer.checks import check_workloads
 from composer.classify import classify_all
 from composer.nodegroups import plan_node_groups
 from composer.plan import compose
-from tests.conftest import REFERENCE, needs_reference, settings, workload
-
-REPO = "https://charts.acme.example"
-
+from tests.conftest import REFERENCE, REPO, needs_reference, settings, workload
 
 def composed(workloads, out=Path("."), **overrides):
     placements, problems = classify_all(workloads)

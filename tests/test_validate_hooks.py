@@ -12,18 +12,7 @@ from pathlib import Path
 import pytest
 
 from composer import schema, yamlio
-from composer.cli import main
-from tests.conftest import ROOT, profile_doc, write_estate
-
-REPO = "https://charts.acme.example"
-
-
-def run(args, cwd, capsys, monkeypatch):
-    monkeypatch.chdir(cwd)
-    code = main(args)
-    out, err = capsys.readouterr()
-    return code, out, err
-
+from tests.conftest import REPO, ROOT, profile_doc, run_cli as run, write_estate
 
 @pytest.fixture
 def estate(tmp_path):
