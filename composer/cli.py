@@ -222,13 +222,13 @@ def cmd_cost(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from composer.validate import stale_files, validate
+    from composer.validate import validate
 
-    problems, count = validate(args.config, _profile_paths(args))
+    problems, count, stale = validate(args.config, _profile_paths(args), check_generated=args.check_generated,
+                                      out_dir=args.out_dir)
     if problems:
         _print_problems(problems, args)
         return EXIT_ERROR
-    stale = stale_files(args.config, _profile_paths(args), args.out_dir) if args.check_generated else []
     if args.output == "json":
         print(json.dumps({"format_version": "1", "valid": not stale, "files": count, "problems": [],
                           "stale": [{"file": str(c.path), "status": c.status, "diff": c.diff} for c in stale]},

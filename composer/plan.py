@@ -7,16 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from composer import __version__, log_router, schema
-from composer.checks import check_workloads
-from composer.classify import place_profiles
 from composer.cost import Advice, CostReport, costs
 from composer.eksctl import cluster_config
+from composer.estate import load_estate
 from composer.errors import ComposerError, Problem
 from composer.helmfile import helmfile
 from composer.model import ClusterSettings, Placement
 from composer.nodegroups import NodeGroup, plan_node_groups
 from composer.routing import Routing, route
-from composer.settings import load_settings
 from composer.yamlio import dump
 
 CLUSTER_FILE, HELMFILE_FILE = "cluster.yaml", "helmfile.yaml"
@@ -74,18 +72,15 @@ def compose(settings: ClusterSettings, placements: list[Placement], out_dir: Pat
 
 def build_plan(config_path: Path, profile_paths: list[Path], out_dir: Path | None = None) -> Plan:
     """Everything ``compose plan`` shows; raises ComposerError with every problem found."""
-    problems: list[Problem] = []
-    settings = None
-    try:
-        settings = load_settings(config_path)
-    except ComposerError as exc:
-        problems += exc.problems
-    placements, found = place_profiles(profile_paths)
-    problems += found
-    workloads = [p.workload for p in placements]
-    problems += check_workloads(workloads)
+    settings, placements, problems = load_estate(config_path, profile_paths)
     if settings is None or problems:
         raise ComposerError(problems)
+    return plan_for(settings, placements, out_dir)
+
+
+def plan_for(settings: ClusterSettings, placements: list[Placement], out_dir: Path | None = None) -> Plan:
+    """The plan for an estate that loaded cleanly; raises ComposerError when it cannot be composed."""
+    workloads = [p.workload for p in placements]
     out = out_dir if out_dir is not None else settings.output_dir
     routing, groups, config, releases, found = compose(settings, placements, out)
     if found:

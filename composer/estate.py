@@ -1,0 +1,25 @@
+"""The first half of ``plan`` and ``validate``: composer.yaml and every profile, placed and cross-checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from composer.checks import check_workloads
+from composer.classify import place_profiles
+from composer.errors import ComposerError, Problem
+from composer.model import ClusterSettings, Placement
+from composer.settings import load_settings
+
+
+def load_estate(config: Path, profile_paths: list[Path]) -> tuple[ClusterSettings | None, list[Placement], list[Problem]]:
+    """(settings or None when composer.yaml is broken, placements of the profiles that loaded, every problem)."""
+    problems: list[Problem] = []
+    settings = None
+    try:
+        settings = load_settings(config)
+    except ComposerError as exc:
+        problems += exc.problems
+    placements, found = place_profiles(profile_paths)
+    problems += found
+    problems += check_workloads([p.workload for p in placements])
+    return settings, placements, problems
