@@ -35,6 +35,12 @@ _SELECTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]*!?=[A-Za-z0-9_./-]*(,[A-Za-z
 _ABSENT = re.compile(r"ResourceNotFoundException|No cluster found")
 
 
+def _path_arg(path: Path) -> str:
+    """A path as a command-line argument that no tool can mistake for an option."""
+    text = str(path)
+    return f"./{text}" if text.startswith("-") else text
+
+
 class ApplyError(Exception):
     """Apply cannot start (bad option, failed probe); nothing has been run or written."""
 
@@ -161,7 +167,7 @@ def unwanted(cluster_config: dict, state: ClusterState) -> tuple[list[str], list
 
 
 def helmfile_base(helmfile_path: Path, options: ApplyOptions) -> tuple[str, ...]:
-    argv: tuple[str, ...] = ("helmfile", "--file", str(helmfile_path))
+    argv: tuple[str, ...] = ("helmfile", "--file", _path_arg(helmfile_path))
     if options.kube_context:
         argv += ("--kube-context", options.kube_context)
     for selector in options.selectors:
@@ -193,16 +199,16 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
     profiles, groups = wanted(cluster_config)
     if not state.exists:
         steps.append(Step(f"create cluster {name} ({len(groups)} node group(s), {len(profiles)} Fargate profile(s))",
-                          ("eksctl", "create", "cluster", "-f", str(cluster_path)), changed=(0,)))
+                          ("eksctl", "create", "cluster", "-f", _path_arg(cluster_path)), changed=(0,)))
     else:
         missing_profiles = [p for p in profiles if p not in state.fargate_profiles]
         missing_groups = [g for g in groups if g not in state.node_groups]
         if missing_profiles:
             steps.append(Step(f"create Fargate profile(s) {', '.join(missing_profiles)}",
-                              ("eksctl", "create", "fargateprofile", "-f", str(cluster_path)), changed=(0,)))
+                              ("eksctl", "create", "fargateprofile", "-f", _path_arg(cluster_path)), changed=(0,)))
         if missing_groups:
             steps.append(Step(f"create node group(s) {', '.join(missing_groups)}",
-                              ("eksctl", "create", "nodegroup", "-f", str(cluster_path),
+                              ("eksctl", "create", "nodegroup", "-f", _path_arg(cluster_path),
                                "--include", ",".join(missing_groups)), changed=(0,)))
     steps += helmfile_steps(helmfile_path, options)
     if options.prune and state.exists:
@@ -228,14 +234,14 @@ def dry_run_outline(cluster_config: dict, cluster_path: Path, helmfile_path: Pat
     join = shlex.join
     outline = [
         ("first, read-only: does the cluster exist", [(join(commands["cluster"]), "exit 1 'No cluster found' = absent")]),
-        ("if the cluster does not exist", [(join(("eksctl", "create", "cluster", "-f", str(cluster_path))),
+        ("if the cluster does not exist", [(join(("eksctl", "create", "cluster", "-f", _path_arg(cluster_path))),
                                             f"creates {len(groups)} node group(s) and {len(profiles)} Fargate profile(s)")]),
         ("if it exists (read-only first, then only what is missing)", [
             (join(commands["fargate"]), "existing Fargate profiles"),
             (join(commands["nodegroups"]), "existing node groups"),
-            (join(("eksctl", "create", "fargateprofile", "-f", str(cluster_path))),
+            (join(("eksctl", "create", "fargateprofile", "-f", _path_arg(cluster_path))),
              f"when one of {', '.join(profiles) or '-'} is missing"),
-            (join(("eksctl", "create", "nodegroup", "-f", str(cluster_path), "--include")) + " <missing,...>",
+            (join(("eksctl", "create", "nodegroup", "-f", _path_arg(cluster_path), "--include")) + " <missing,...>",
              f"when one of {', '.join(groups) or '-'} is missing"),
         ] + ([("eksctl delete fargateprofile|nodegroup --cluster "
                f"{name} --region {region} --name <unwanted> --wait", "--prune: each one no longer wanted")]

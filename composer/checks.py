@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from composer.errors import Problem
 from composer.model import Workload
 
@@ -11,7 +13,8 @@ def _at(w: Workload, field: str, message: str, hint: str, check: str) -> Problem
     return Problem(message, w.source.path, line, col, hint, check)
 
 
-def check_workloads(workloads: list[Workload]) -> list[Problem]:
+def check_workloads(workloads: list[Workload], root: Path | None = None) -> list[Problem]:
+    """Problems across profiles; with ``root`` (the estate's folder), also files that leave it."""
     problems: list[Problem] = []
     seen: dict[str, Workload] = {}
     for w in workloads:
@@ -39,8 +42,30 @@ def check_workloads(workloads: list[Workload]) -> list[Problem]:
             if not values.is_file():
                 problems.append(_at(w, f"release.values[{index}]", f"values file not found: {values}",
                                     "paths are relative to the profile file", "values"))
+            elif values.name.endswith(".gotmpl") and not w.release.values_templates:
+                problems.append(_at(w, f"release.values[{index}]",
+                                    f"'{values.name}' is a template: helmfile would run it with your credentials",
+                                    "use a plain values file, or set release.valuesTemplates: true if you trust it",
+                                    "values"))
+        if root is not None:
+            problems.extend(_outside(w, root))
     problems.extend(_cycles(seen))
     return problems
+
+
+def _outside(w: Workload, root: Path) -> list[Problem]:
+    """Values files and local charts must stay inside the estate (symlinks resolved)."""
+    assert w.release is not None
+    root = root.resolve()
+    found = []
+    paths = [(f"release.values[{i}]", v) for i, v in enumerate(w.release.values)]
+    if w.release.chart.startswith("."):
+        paths.append(("release.chart", (Path(w.source.path).parent / w.release.chart).resolve()))
+    for field, path in paths:
+        if not path.resolve().is_relative_to(root):
+            found.append(_at(w, field, f"{field} '{path}' is outside the estate ({root})",
+                             "keep values files and local charts inside the folder of composer.yaml", "paths"))
+    return found
 
 
 def _cycles(releases: dict[str, Workload]) -> list[Problem]:

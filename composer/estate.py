@@ -21,5 +21,5 @@ def load_estate(config: Path, profile_paths: list[Path]) -> tuple[ClusterSetting
         problems += exc.problems
     placements, found = place_profiles(profile_paths)
     problems += found
-    problems += check_workloads([p.workload for p in placements])
+    problems += check_workloads([p.workload for p in placements], config.parent)
     return settings, placements, problems

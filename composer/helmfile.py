@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from composer import inert
 from composer.errors import Problem
 from composer.model import ClusterSettings, Placement
 from composer.routing import Routing
@@ -37,7 +38,7 @@ def helmfile(placements: list[Placement], routing: Routing, settings: ClusterSet
                 if known and known[0] != r.repository:
                     line, col = w.source.locate("release.repository")
                     problems.append(Problem(
-                        f"repository '{repo}' is {r.repository} here but {known[0]} in {known[1].workload.source.path}",
+                        f"repository '{repo}' is {inert.redact(r.repository)} here but {inert.redact(known[0])} in {known[1].workload.source.path}",
                         w.source.path, line, col, "give one URL per repository name", "repository"))
                 elif not known:
                     repositories[repo] = (r.repository, p)

@@ -111,6 +111,7 @@ class Release:
     needs: tuple[str, ...] = ()  # normalised to namespace/name
     pod_labels_value: str = ""
     timeout: int | None = None
+    values_templates: bool = False  # .gotmpl values files allowed (helmfile renders them as templates)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from composer import __version__, log_router, schema
+from composer import __version__, inert, log_router, schema
 from composer.cost import Advice, CostReport, costs
 from composer.eksctl import cluster_config
 from composer.estate import load_estate
@@ -67,6 +67,9 @@ def compose(settings: ClusterSettings, placements: list[Placement], out_dir: Pat
     router = log_router.release(settings)
     if router is not None:
         releases.setdefault("releases", []).insert(0, router)
+    live = list(inert.template_strings(releases))
+    if live:  # the schema's patterns should have stopped this: never write it
+        raise AssertionError("helmfile.yaml would contain template syntax at " + ", ".join(f for f, _ in live))
     return routing, groups, config, releases, problems
 
 
@@ -110,7 +113,7 @@ def compare(files: dict[str, str], out_dir: Path) -> list[FileChange]:
         elif old == text:
             changes.append(FileChange(name, path, "unchanged"))
         else:
-            diff = "".join(difflib.unified_diff(old.splitlines(True), text.splitlines(True), f"a/{name}", f"b/{name}"))
+            diff = inert.redact("".join(difflib.unified_diff(old.splitlines(True), text.splitlines(True), f"a/{name}", f"b/{name}")))
             changes.append(FileChange(name, path, "changed", diff))
     return changes
 

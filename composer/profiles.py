@@ -112,6 +112,7 @@ def build_workload(doc: dict, source: Source, base_dir: Path) -> Workload:
             chart=str(r["chart"]), version=str(r.get("version", "")), repository=str(r.get("repository", "")),
             values=tuple((base_dir / str(v)).resolve() for v in r.get("values") or ()),
             needs=needs, pod_labels_value=str(r.get("podLabelsValue", "")), timeout=r.get("timeout"),
+            values_templates=bool(r.get("valuesTemplates", False)),
         )
     services = tuple(Service(type=str(s["type"]), field=f"workload.services[{i}]", name=str(s.get("name", "")),
                              load_balancer=str(s.get("loadBalancer", "")), target_type=str(s.get("targetType", "")))

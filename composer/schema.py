@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from composer import inert
 from composer.errors import Problem
 from composer.yamlio import locate
 
@@ -128,7 +129,7 @@ def compiled(name: str):
     folder = cache_dir()
     path = folder / f"{name}-schema-{key.hexdigest()[:20]}.marshal" if folder else None
     code = None
-    if path is not None and path.is_file():
+    if path is not None and _trusted(path):
         try:
             code = marshal.loads(path.read_bytes())
         except (OSError, ValueError, EOFError, TypeError):
@@ -154,13 +155,34 @@ def cache_dir() -> Path | None:
     return Path(base) / "fargate-composer"
 
 
+def _owned(path: Path, folder: bool = False) -> bool:
+    """``path`` is a plain file (or a folder) of this user's that nobody else can write."""
+    import stat
+
+    try:
+        st = path.lstat()
+    except OSError:
+        return False
+    kind = stat.S_ISDIR(st.st_mode) if folder else stat.S_ISREG(st.st_mode)
+    mine = not hasattr(os, "getuid") or st.st_uid == os.getuid()
+    return kind and mine and not st.st_mode & 0o022
+
+
+def _trusted(path: Path) -> bool:
+    """The cached code is executed, so it is read only from a file and folder that this user owns and
+    nobody else can write (as ssh treats its keys); anything else is ignored and compiled afresh."""
+    return _owned(path.parent, folder=True) and _owned(path)
+
+
 def _store(path: Path, data: bytes) -> None:
     """Best effort and atomic: a read-only or full disk only means compiling again next time."""
     import tempfile
 
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _owned(path.parent, folder=True):
+            return
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # created 0600
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
@@ -191,6 +213,14 @@ def validate(name: str, data: Any, where: str) -> list[Problem]:
         problems.extend(_explain(error, data, where))
     problems.sort(key=lambda p: (p.line, p.col, p.message))
     return problems
+
+
+def _short(value: Any) -> Any:
+    """A value fit to print: credentials redacted, at most 80 characters."""
+    if not isinstance(value, str):
+        return value
+    value = inert.redact(value)
+    return value if len(value) <= 80 else value[:77] + "..."
 
 
 def _describe(value: Any) -> str:
@@ -247,7 +277,13 @@ def _explain(error, root: Any, where: str) -> list[Problem]:
     if validator_name == "pattern":
         last = path[-1] if path else ""
         hint = _HINTS.get(str(last)) or schema_part.get("description", "") or f"must match {schema_part['pattern']}"
-        return [at(path, f"'{field}' has an invalid value {instance!r}", hint)]
+        if isinstance(instance, str) and inert.has_credentials(instance):
+            return [at(path, f"'{field}' has credentials in it: {inert.redact(instance)!r}",
+                       "never put user:password in a URL (it ends up in files and logs); helmfile reads a "
+                       "repository's username and password from the environment, see docs/profile.md")]
+        if isinstance(instance, str) and any(m in instance for m in inert.TEMPLATE_MARKERS):
+            return [at(path, f"'{field}' contains template syntax ({{{{ or }}}}), which helmfile would execute", hint)]
+        return [at(path, f"'{field}' has an invalid value {_short(instance)!r}", hint)]
     if validator_name == "propertyNames":
         return [at(path, f"'{field}' has an invalid key {instance!r}", "keys must be valid Kubernetes label keys")]
     if validator_name in ("minimum", "maximum", "minItems", "maxItems", "minLength", "maxLength", "uniqueItems"):

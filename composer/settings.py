@@ -29,6 +29,18 @@ def load_settings(path: Path) -> ClusterSettings:
     return build_settings(doc, Source(where, doc), path.parent)
 
 
+def _output_dir(output: dict, source: Source, base_dir: Path) -> Path:
+    """``output.dir`` below the estate; leaving it (by ``..``, an absolute path or a symlink) needs
+    ``output.allowOutsideEstate: true``, so a changed composer.yaml cannot aim writes elsewhere."""
+    path = base_dir / str(output.get("dir", "generated"))
+    if not output.get("allowOutsideEstate") and not path.resolve().is_relative_to(base_dir.resolve()):
+        line, col = source.locate("output.dir")
+        raise fail(f"output.dir resolves to {path.resolve()}, outside the estate ({base_dir.resolve()})",
+                   source.path, line, col, "choose a folder inside the estate, or set output.allowOutsideEstate: true",
+                   "paths")
+    return path
+
+
 def build_settings(doc: dict, source: Source, base_dir: Path) -> ClusterSettings:
     meta = doc["metadata"]
     fargate = doc.get("fargate") or {}
@@ -37,6 +49,7 @@ def build_settings(doc: dict, source: Source, base_dir: Path) -> ClusterSettings
         line, col = source.locate("fargate.profileNamePrefix")
         raise fail(f"Fargate profile names may not start with 'eks-' (prefix {prefix!r})", source.path, line, col,
                    hint="AWS reserves the eks- prefix; choose another profileNamePrefix")
+    output = _output_dir(doc.get("output") or {}, source, base_dir)
     groups = doc.get("nodeGroups") or {}
     label = fargate.get("routingLabel") or {}
     classes = {}
@@ -49,7 +62,7 @@ def build_settings(doc: dict, source: Source, base_dir: Path) -> ClusterSettings
         name=str(meta["name"]), region=str(meta["region"]), source=source, version=str(meta.get("version", "")),
         tags={str(k): str(v) for k, v in (meta.get("tags") or {}).items()},
         availability_zones=tuple(str(z) for z in doc.get("availabilityZones") or ()),
-        output_dir=(base_dir / str((doc.get("output") or {}).get("dir", "generated"))),
+        output_dir=output,
         profile_prefix=prefix,
         routing_label=(str(label.get("key", "composer.io/compute")), str(label.get("value", "fargate"))),
         core_dns=str(fargate.get("coreDNS", "auto")),

@@ -1,0 +1,193 @@
+"""Issue 10, security: nothing compose writes for helmfile is a template, no credentials are shown,
+the schema-check cache is not executed unless it is ours, and paths stay inside the estate."""
+
+from __future__ import annotations
+
+import marshal
+import os
+from pathlib import Path
+
+import pytest
+
+from composer import inert, schema
+from composer.apply import ApplyOptions, helmfile_steps
+from tests.conftest import REPO, SETTINGS, profile_doc, run_cli as run, write_estate
+
+SMUGGLED = {
+    "chart": 'acme/x{{exec"id"(list)}}',
+    "version": '{{readFile"/etc/passwd"}}',
+    "values": ['x{{env"AWS_SECRET_ACCESS_KEY"}}.yaml'],
+    "repository": "https://charts.acme.example/{{env\"HOME\"}}",
+}
+
+
+@pytest.mark.parametrize("field", sorted(SMUGGLED))
+def test_template_syntax_in_any_release_field_is_refused_with_its_location(field, tmp_path, capsys, monkeypatch):
+    release = {"chart": "acme/api", "repository": REPO, field: SMUGGLED[field]}
+    estate = write_estate(tmp_path, [profile_doc("api", "shop", release=release)])
+    code, out, err = run(["plan", "--write"], estate, capsys, monkeypatch)
+    assert code == 1, err
+    assert f"profiles/shop-api.yaml:" in err and f"release.{field}" in err
+    assert not (estate / "generated").exists()
+
+
+def test_every_string_the_example_estate_emits_for_helmfile_is_inert():
+    from composer.plan import build_plan
+    from tests.conftest import ROOT
+
+    plan = build_plan(ROOT / "composer.yaml", sorted((ROOT / "profiles").rglob("*.yaml")))
+    assert list(inert.template_strings(plan.helmfile)) == []
+    assert list(inert.template_strings({"a": [{"b": "x {{ .Values }}"}], "{{k}}": 1})) == [("a[0].b", "x {{ .Values }}"), ("{{k}}", "{{k}}")]
+
+
+def test_a_template_that_slips_past_the_schema_is_a_bug_never_a_written_file(tmp_path, capsys, monkeypatch):
+    from composer import helmfile as emit
+
+    estate = write_estate(tmp_path, [profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO})])
+    real = emit.helmfile
+
+    def leaky(*args, **kwargs):
+        doc, problems = real(*args, **kwargs)
+        doc["releases"][0]["version"] = "{{ exec \"sh\" }}"
+        return doc, problems
+
+    monkeypatch.setattr("composer.plan.helmfile", leaky)
+    code, out, err = run(["plan", "--write"], estate, capsys, monkeypatch)
+    assert code == 3 and "template syntax" in err
+    assert not (estate / "generated").exists()
+
+
+def test_gotmpl_values_need_an_explicit_opt_in(tmp_path, capsys, monkeypatch):
+    release = {"chart": "acme/api", "repository": REPO, "values": ["api.yaml.gotmpl"]}
+    estate = write_estate(tmp_path, [profile_doc("api", "shop", release=release)])
+    (estate / "profiles" / "api.yaml.gotmpl").write_text("replicas: {{ env \"N\" }}\n")
+    code, _, err = run(["validate"], estate, capsys, monkeypatch)
+    assert code == 1 and "is a template" in err and "release.valuesTemplates: true" in err
+    release["valuesTemplates"] = True
+    write_estate(tmp_path, [profile_doc("api", "shop", release=release)])
+    assert run(["validate"], estate, capsys, monkeypatch)[0] == 0
+
+
+def test_valid_chart_references_and_versions_still_pass():
+    ok = [("acme/api", "1.2.3"), ("./charts/api", "~1.2"), ("../shared-charts/api", ">=1.2.0, <2.0.0"),
+          ("oci://registry.example.com:5000/charts/api", "1.0.0-rc.1+build.5"), ("bitnami/postgresql", "16.x")]
+    for chart, version in ok:
+        doc = profile_doc(release={"chart": chart, "version": version, "repository": REPO})
+        assert schema.validate("profile", doc, "p.yaml") == [], (chart, version)
+    for chart in ("--post-renderer=/tmp/x", "-acme/api", "/etc/charts/api", "acme/api/extra{", "acme", "./a/../../b"):
+        doc = profile_doc(release={"chart": chart})
+        assert schema.validate("profile", doc, "p.yaml"), chart
+
+
+def test_credentials_in_a_repository_url_are_refused_and_never_printed(tmp_path, capsys, monkeypatch):
+    release = {"chart": "acme/api", "repository": "https://deploy:s3cr3t-t0ken@charts.acme.example/stable"}
+    estate = write_estate(tmp_path, [profile_doc("api", "shop", release=release)])
+    for args in (["validate"], ["validate", "-o", "json"], ["plan"]):
+        code, out, err = run(args, estate, capsys, monkeypatch)
+        assert code == 1 and "s3cr3t" not in out + err
+    assert "has credentials in it" in err and "https://***@charts.acme.example/stable" in err
+
+
+def test_diffs_of_generated_files_never_show_credentials(tmp_path, capsys, monkeypatch):
+    estate = write_estate(tmp_path, [profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO})])
+    assert run(["plan", "--write"], estate, capsys, monkeypatch)[0] == 0
+    generated = estate / "generated" / "helmfile.yaml"
+    generated.write_text(generated.read_text().replace(REPO, "https://ci:hunter2@charts.acme.example"))
+    for args in (["plan"], ["validate", "--check-generated"]):
+        code, out, err = run(args, estate, capsys, monkeypatch)
+        assert "hunter2" not in out + err and "https://***@charts.acme.example" in out + err
+
+
+def _plant(folder: Path, marker: Path) -> None:
+    """A cache file for every schema whose code writes ``marker`` when executed."""
+    code = compile(f"open({str(marker)!r}, 'w').write('pwned')\ndef validate(data): return data\n", "<x>", "exec")
+    from composer.schema import SCHEMAS
+
+    schema.compiled.cache_clear()
+    for name in ("profile", "composer"):
+        schema.accepts(name, {})  # creates the genuine cache file, to learn its name
+    for cached in folder.glob("*.marshal"):
+        cached.write_bytes(marshal.dumps(code))
+    assert SCHEMAS
+
+
+@pytest.mark.parametrize("weakness", ["folder writable by others", "file writable by others", "file of another user"])
+def test_a_planted_schema_cache_is_never_executed(weakness, tmp_path, monkeypatch):
+    from tests.conftest import profile_doc as doc
+
+    folder, marker = tmp_path / "cache", tmp_path / "marker"
+    folder.mkdir(mode=0o700)
+    monkeypatch.setenv("COMPOSE_CACHE_DIR", str(folder))
+    _plant(folder, marker)
+    if weakness == "folder writable by others":
+        folder.chmod(0o777)
+    elif weakness == "file writable by others":
+        for f in folder.glob("*.marshal"):
+            f.chmod(0o666)
+    else:
+        if os.getuid() != 0:
+            pytest.skip("changing a file's owner needs root")
+        for f in folder.glob("*.marshal"):
+            os.chown(f, 65534, 65534)
+    schema.compiled.cache_clear()
+    assert schema.accepts("profile", doc()) and not schema.accepts("profile", doc(replicaz=1))
+    assert not marker.exists()
+    schema.compiled.cache_clear()
+
+
+def test_the_cache_folder_is_created_private(tmp_path, monkeypatch):
+    folder = tmp_path / "new" / "cache"
+    monkeypatch.setenv("COMPOSE_CACHE_DIR", str(folder))
+    schema.compiled.cache_clear()
+    schema.accepts("profile", {})
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert all(f.stat().st_mode & 0o077 == 0 for f in folder.iterdir())
+    schema.compiled.cache_clear()
+
+
+def test_output_dir_outside_the_estate_needs_the_documented_setting(tmp_path, capsys, monkeypatch):
+    estate = tmp_path / "estate"
+    profiles = [profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO})]
+    write_estate(estate, profiles, {**SETTINGS, "output": {"dir": "../elsewhere"}})
+    code, _, err = run(["plan", "--write"], estate, capsys, monkeypatch)
+    assert code == 1 and "outside the estate" in err and "composer.yaml:" in err
+    assert not (tmp_path / "elsewhere").exists()
+    write_estate(estate, profiles, {**SETTINGS, "output": {"dir": "../elsewhere", "allowOutsideEstate": True}})
+    assert run(["plan", "--write"], estate, capsys, monkeypatch)[0] == 0
+    assert (tmp_path / "elsewhere" / "helmfile.yaml").is_file()
+
+
+def test_a_symlinked_generated_folder_that_leaves_the_estate_is_refused(tmp_path, capsys, monkeypatch):
+    estate = write_estate(tmp_path / "estate", [profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO})])
+    (tmp_path / "victim").mkdir()
+    (estate / "generated").symlink_to(tmp_path / "victim")
+    code, _, err = run(["plan", "--write"], estate, capsys, monkeypatch)
+    assert code == 1 and "outside the estate" in err
+    assert list((tmp_path / "victim").iterdir()) == []
+
+
+@pytest.mark.parametrize("field", ["values", "chart"])
+def test_values_files_and_local_charts_stay_inside_the_estate(field, tmp_path, capsys, monkeypatch):
+    outside = tmp_path / "outside"
+    (outside / "chart").mkdir(parents=True)
+    (outside / "values.yaml").write_text("a: 1\n")
+    release = {"chart": "acme/api", "repository": REPO}
+    if field == "values":
+        release["values"] = ["../../outside/values.yaml"]
+    else:
+        release["chart"] = "../../outside/chart"
+    estate = write_estate(tmp_path / "estate", [profile_doc("api", "shop", release=release)])
+    code, _, err = run(["validate"], estate, capsys, monkeypatch)
+    assert code == 1 and f"release.{field}" in err and "outside the estate" in err
+    # the same through a symlink inside the estate
+    (estate / "profiles" / "link").symlink_to(outside)
+    release.pop("values", None)
+    release["chart" if field == "chart" else "values"] = "./link/chart" if field == "chart" else ["link/values.yaml"]
+    write_estate(tmp_path / "estate", [profile_doc("api", "shop", release=release)])
+    code, _, err = run(["validate"], estate, capsys, monkeypatch)
+    assert code == 1 and "outside the estate" in err
+
+
+def test_a_path_never_reaches_a_command_line_as_an_option():
+    (step,) = [s for s in helmfile_steps(Path("-evil/helmfile.yaml"), ApplyOptions()) if "apply" in s.argv][:1]
+    assert "./-evil/helmfile.yaml" in step.argv and not any(a.startswith("-evil") for a in step.argv)
