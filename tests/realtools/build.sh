@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Build the real tools our tests use as oracles: helm (+ the helm-diff plugin), helmfile, eksctl with a
+# config validator that runs eksctl's own loader, and kube-apiserver + etcd. Everything comes from the Go
+# module proxy at the versions pinned in versions.env; nothing here is part of the product.
+#
+# Output: $COMPOSER_REALTOOLS (default ~/.cache/fargate-composer/realtools)
+#   bin/            helm helmfile eksctl eksctl-validate kube-apiserver etcd
+#   helm-plugins/   diff/ (plugin.yaml + bin/diff), installed by hand so no network is needed
+#   go/             GOMODCACHE and GOCACHE, kept between runs so a warm run takes seconds
+# A tool is rebuilt only when its stamp (pinned version + hash of our own sources) changes.
+# Usage: tests/realtools/build.sh [tool ...]     (tools: helm helm-diff helmfile kube eksctl; default all)
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=versions.env
+. "$here/versions.env"
+
+root="${COMPOSER_REALTOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/fargate-composer/realtools}"
+bin="$root/bin"
+stamps="$root/stamps"
+src="$root/src"
+mkdir -p "$bin" "$stamps" "$src" "$root/helm-plugins"
+export GOMODCACHE="$root/go/mod" GOCACHE="$root/go/cache" GOBIN="$bin"
+export GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0
+# A module that needs a newer Go than the machine's gets the one toolchain the proxy serves for it.
+export GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3+auto}"
+command -v go >/dev/null || { echo "build.sh: Go is not installed; the real-tool tests will skip" >&2; exit 2; }
+
+log() { printf '%s realtools: %s\n' "$(date +%H:%M:%S)" "$*"; }
+# up_to_date NAME STAMP: the tool was built from exactly STAMP and its outputs still exist.
+up_to_date() { [[ -f "$stamps/$1" && "$(cat "$stamps/$1")" == "$2" ]]; }
+mark() { printf '%s' "$2" >"$stamps/$1"; }
+# Fail loudly: `go mod download -json` reports errors in its JSON and still exits 0.
+mod_json() { local j; j="$(go mod download -json "$1")"; if grep -q '"Error"' <<<"$j"; then echo "$j" >&2; return 1; fi; echo "$j"; }
+mod_dir() { mod_json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'; }
+mod_file() { mod_json "$1" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p'; }
+# required_version GOMOD MODULE: the version GOMOD requires of MODULE.
+required_version() { awk -v m="$2" '$1 == m && $2 ~ /^v/ {print $2; exit}' "$1"; }
+
+build_helm() {
+    local stamp="helm $HELM_VERSION"
+    up_to_date helm "$stamp" && [[ -x "$bin/helm" ]] && return 0
+    log "building helm $HELM_VERSION"
+    # As helm's Makefile does: version by ldflags, and the default Kubernetes capability = client-go's + 1.
+    local cg major minor
+    cg="$(required_version "$(mod_file "helm.sh/helm/v3@$HELM_VERSION")" k8s.io/client-go)"
+    IFS=. read -r major minor _ <<<"${cg#v}"
+    major=$((major + 1))
+    local p=helm.sh/helm/v3
+    go install -trimpath -ldflags "-s -w -X $p/internal/version.version=$HELM_VERSION \
+        -X $p/internal/version.gitTreeState=clean \
+        -X $p/pkg/lint/rules.k8sVersionMajor=$major -X $p/pkg/lint/rules.k8sVersionMinor=$minor \
+        -X $p/pkg/chartutil.k8sVersionMajor=$major -X $p/pkg/chartutil.k8sVersionMinor=$minor" \
+        "$p/cmd/helm@$HELM_VERSION"
+    mark helm "$stamp"
+}
+
+build_helm_diff() {
+    local stamp="helm-diff $HELM_DIFF_VERSION"
+    local plugin="$root/helm-plugins/diff"
+    up_to_date helm-diff "$stamp" && [[ -x "$plugin/bin/diff" ]] && return 0
+    log "building helm-diff $HELM_DIFF_VERSION"
+    local m=github.com/databus23/helm-diff/v3
+    local dir tmp sum
+    export GONOSUMDB=github.com/databus23/helm-diff
+    sum="$(go mod download -json "$m@$HELM_DIFF_VERSION" | sed -n 's/^[[:space:]]*"Sum": "\(.*\)",$/\1/p')"
+    if [[ "$sum" != "$HELM_DIFF_SUM" ]]; then
+        echo "build.sh: helm-diff $HELM_DIFF_VERSION has hash '$sum', expected $HELM_DIFF_SUM" >&2
+        return 1
+    fi
+    dir="$(mod_dir "$m@$HELM_DIFF_VERSION")"
+    tmp="$(mktemp -d)"
+    # Built in its module-cache copy: `go install m@v` would also ask the proxy for the module's version
+    # list (for deprecation notices), which the proxy refuses for this module.
+    (cd "$dir" && GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath \
+        -ldflags "-s -w -X $m/cmd.Version=${HELM_DIFF_VERSION#v}" -o "$tmp/helm-diff" .)
+    # By hand what `helm plugin install` would do, minus its download hook.
+    rm -rf "$plugin" && mkdir -p "$plugin/bin"
+    grep -v -E '^(hooks:|  (install|update):)' "$dir/plugin.yaml" >"$plugin/plugin.yaml"
+    mv "$tmp/helm-diff" "$plugin/bin/diff" && rmdir "$tmp"
+    mark helm-diff "$stamp"
+}
+
+build_helmfile() {
+    local stamp="helmfile $HELMFILE_VERSION"
+    up_to_date helmfile "$stamp" && [[ -x "$bin/helmfile" ]] && return 0
+    log "building helmfile $HELMFILE_VERSION"
+    go install -trimpath -ldflags "-s -w -X go.szostok.io/version.version=$HELMFILE_VERSION" \
+        "github.com/helmfile/helmfile@$HELMFILE_VERSION"
+    mark helmfile "$stamp"
+}
+
+# k8s.io/kubernetes replaces every staging module with a local path, so it cannot be installed directly:
+# a wrapper module requires it and points each staging module at its published version instead.
+build_kube() {
+    local stamp="kube $KUBERNETES_VERSION"
+    up_to_date kube "$stamp" && [[ -x "$bin/kube-apiserver" && -x "$bin/etcd" ]] && return 0
+    log "building kube-apiserver $KUBERNETES_VERSION and etcd"
+    local gomod staging w="$src/kube-$KUBERNETES_VERSION"
+    gomod="$(mod_file "k8s.io/kubernetes@$KUBERNETES_VERSION")"
+    staging="v0.${KUBERNETES_VERSION#v1.}"
+    rm -rf "$w" && mkdir -p "$w"
+    {
+        echo "module composer.test/kube"
+        echo
+        awk '/^go /' "$gomod"
+        echo
+        echo "require k8s.io/kubernetes $KUBERNETES_VERSION"
+        echo
+        echo "replace ("
+        awk -v v="$staging" '$2 == "=>" && $3 ~ /^\.\/staging\// {print "\t" $1 " => " $1 " " v}' "$gomod"
+        echo ")"
+    } >"$w/go.mod"
+    echo 'package kube' >"$w/kube.go"
+    local major minor
+    IFS=. read -r major minor _ <<<"${KUBERNETES_VERSION#v}"
+    local ld="-s -w"
+    for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        ld+=" -X $p.gitVersion=$KUBERNETES_VERSION -X $p.gitMajor=$major -X $p.gitMinor=$minor"
+        ld+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+    done
+    (cd "$w" && go build -trimpath -ldflags "$ld" -o "$bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
+    # etcd at the version Kubernetes itself requires (its server module has a main package).
+    (cd "$w" && go build -trimpath -ldflags "-s -w" -o "$bin/etcd" go.etcd.io/etcd/server/v3)
+    mark kube "$stamp"
+}
+
+# eksctl's go.mod pins the Kubernetes modules with replace lines, so both eksctl and our validator are
+# built inside a copy of eksctl's own module source (its go.mod and go.sum apply unchanged).
+build_eksctl() {
+    local ours
+    ours="$(cat "$here/eksctl-validate/main.go" | sha256sum | cut -c1-16)"
+    local stamp="eksctl $EKSCTL_VERSION validator $ours"
+    up_to_date eksctl "$stamp" && [[ -x "$bin/eksctl" && -x "$bin/eksctl-validate" ]] && return 0
+    log "building eksctl $EKSCTL_VERSION and eksctl-validate"
+    local dir w="$src/eksctl-$EKSCTL_VERSION"
+    dir="$(mod_dir "github.com/weaveworks/eksctl@$EKSCTL_VERSION")"
+    if [[ ! -f "$w/go.mod" ]]; then
+        rm -rf "$w" && cp -r "$dir" "$w.tmp" && chmod -R u+w "$w.tmp" && mv "$w.tmp" "$w"
+    fi
+    mkdir -p "$w/cmd/composer-eksctl-validate"
+    cp "$here/eksctl-validate/main.go" "$w/cmd/composer-eksctl-validate/main.go"
+    (cd "$w" && go build -trimpath -ldflags "-s -w" -o "$bin/eksctl-validate" ./cmd/composer-eksctl-validate)
+    (cd "$w" && go build -trimpath -ldflags "-s -w -X github.com/weaveworks/eksctl/pkg/version.gitVersion=${EKSCTL_VERSION#v}" \
+        -o "$bin/eksctl" ./cmd/eksctl)
+    mark eksctl "$stamp"
+}
+
+main() {
+    local tools=("$@") start=$SECONDS
+    [[ ${#tools[@]} -gt 0 ]] || tools=(helm helm-diff helmfile kube eksctl)
+    for t in "${tools[@]}"; do
+        case "$t" in
+            helm) build_helm ;;
+            helm-diff) build_helm_diff ;;
+            helmfile) build_helmfile ;;
+            kube) build_kube ;;
+            eksctl) build_eksctl ;;
+            *) echo "build.sh: unknown tool '$t' (known: helm helm-diff helmfile kube eksctl)" >&2; return 2 ;;
+        esac
+    done
+    log "ready in $((SECONDS - start))s: $bin (disk: $(du -sh "$root" | cut -f1))"
+}
+
+# One line, parsed whole before it runs: editing this file during a build cannot derail it.
+main "$@"; exit $?
