@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Iterable
 
 from composer import yamlio
 from composer.errors import ComposerError, Problem, fail
+from composer.walk import yaml_files
 from composer.scan import Obj
 
 MAX_BYTES = 64 * 1024 * 1024  # `helm template` of a large umbrella chart runs to a few MB
 MAX_NODES = 5_000_000  # per document, after alias expansion (large CRDs are big)
-SUFFIXES = (".yaml", ".yml")
-
-
 def _files(paths: Iterable[str]) -> list[str]:
     out: list[str] = []
     for raw in paths:
@@ -26,9 +23,7 @@ def _files(paths: Iterable[str]) -> list[str]:
         if path.is_file():
             out.append(raw)
         elif path.is_dir():
-            for root, dirs, files in os.walk(path, followlinks=False):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                out.extend(str(Path(root) / f) for f in sorted(files) if f.endswith(SUFFIXES) and not f.startswith("."))
+            out.extend(str(f) for f in yaml_files(path))
         else:
             raise fail("no such file or folder", raw, hint="give manifest files, folders, or - for standard input")
     return out

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterable
 
 from composer import quantity, schema, yamlio
 from composer.errors import ComposerError, Problem, fail
+from composer.walk import yaml_files
 from composer.model import Container, Ingress, Release, Service, Source, Volume, Workload, key_field, parse_field
 from composer.yamltree import plain
-
-SUFFIXES = (".yaml", ".yml")
-
 
 def discover(paths: Iterable[Path]) -> list[Path]:
     """Profile files under ``paths`` (files as given; folders searched recursively, sorted).
@@ -26,10 +23,7 @@ def discover(paths: Iterable[Path]) -> list[Path]:
         if path.is_file():
             found.append(path)
         elif path.is_dir():
-            for root, dirs, files in os.walk(path, followlinks=False):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                found.extend(Path(root) / f for f in sorted(files)
-                             if f.endswith(SUFFIXES) and not f.startswith("."))
+            found.extend(yaml_files(path))
         elif path.exists():
             raise fail("not a file or folder", str(path))
         else:

@@ -27,7 +27,7 @@ def test_template_syntax_in_any_release_field_is_refused_with_its_location(field
     estate = write_estate(tmp_path, [profile_doc("api", "shop", release=release)])
     code, out, err = run(["plan", "--write"], estate, capsys, monkeypatch)
     assert code == 1, err
-    assert f"profiles/shop-api.yaml:" in err and f"release.{field}" in err
+    assert "profiles/shop-api.yaml:" in err and f"release.{field}" in err
     assert not (estate / "generated").exists()
 
 
@@ -191,3 +191,26 @@ def test_values_files_and_local_charts_stay_inside_the_estate(field, tmp_path, c
 def test_a_path_never_reaches_a_command_line_as_an_option():
     (step,) = [s for s in helmfile_steps(Path("-evil/helmfile.yaml"), ApplyOptions()) if "apply" in s.argv][:1]
     assert "./-evil/helmfile.yaml" in step.argv and not any(a.startswith("-evil") for a in step.argv)
+
+
+def test_an_unreadable_team_folder_is_an_error_not_a_smaller_estate(tmp_path, capsys, monkeypatch):
+    estate = write_estate(tmp_path, [profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO})])
+    team = estate / "profiles" / "payments"
+    team.mkdir()
+    (team / "ledger.yaml").write_text((estate / "profiles" / "shop-api.yaml").read_text().replace("name: api", "name: ledger"))
+    if os.getuid() == 0:  # root reads anything: make the folder fail the way chmod 000 does for others
+        real_scandir = os.scandir
+
+        def scandir(path="."):
+            if Path(path).resolve() == team.resolve():
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_scandir(path)
+        monkeypatch.setattr(os, "scandir", scandir)
+    else:
+        team.chmod(0)
+    try:
+        for args in (["validate"], ["plan"]):
+            code, out, err = run(args, estate, capsys, monkeypatch)
+            assert code == 1 and "cannot read folder: Permission denied" in err and "payments" in err
+    finally:
+        team.chmod(0o755)
