@@ -119,18 +119,27 @@ def _capture(runner: Runner, argv: Sequence[str], on_line: OnLine | None) -> tup
     return code, "\n".join(out), "\n".join(err)
 
 
+MAX_PROBE_BYTES = 8 * 1024 * 1024
+
+
 def _names(text: str, argv: Sequence[str]) -> frozenset[str]:
-    if not text.strip():
-        return frozenset()
+    """The names in eksctl's ``get … -o json`` answer: a list of objects, each with a string name
+    (``[]`` when there are none). Any other shape is an error, never "nothing exists"."""
+    command = " ".join(argv)
+    if len(text) > MAX_PROBE_BYTES:
+        raise ApplyError(f"`{command}` printed more than {MAX_PROBE_BYTES:,} bytes; refusing to read it")
     try:
         items = json.loads(text)
-    except json.JSONDecodeError:
-        raise ApplyError(f"`{' '.join(argv)}` printed something that is not JSON: {text[:200]!r}") from None
+    except (json.JSONDecodeError, RecursionError):
+        raise ApplyError(f"`{command}` printed something that is not JSON: {text[:200]!r}") from None
+    if not isinstance(items, list):
+        raise ApplyError(f"`{command}` printed {type(items).__name__}, not a list of objects; is this eksctl?")
     names = set()
-    for item in items if isinstance(items, list) else [items]:
+    for item in items:
         value = item.get("name", item.get("Name")) if isinstance(item, dict) else None
-        if isinstance(value, str):
-            names.add(value)
+        if not isinstance(value, str) or not value:
+            raise ApplyError(f"`{command}` printed an entry without a name: {json.dumps(item)[:200]}")
+        names.add(value)
     return frozenset(names)
 
 

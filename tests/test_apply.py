@@ -324,3 +324,15 @@ def test_a_command_that_cannot_be_executed_is_a_failed_step(estate, fp, capsys, 
     monkeypatch.setattr(cli, "_runner", lambda: runner)
     code, out, _ = run(["--yes"], capsys)
     assert code == 4 and "Step 2 failed (exit 126)" in out and "cannot run" in out
+
+
+@pytest.mark.parametrize("answer", ["{}", '"ng-general"', "null", "3", "[[1]]", '[{"Cluster": "test"}]', '[{"Name": ""}]',
+                                    "[" * 100_000, "not json", ""])
+def test_a_probe_answer_of_the_wrong_shape_is_an_error_not_an_empty_cluster(answer, estate, fp, capsys):
+    tools(fp)
+    fp.register(GET_CLUSTER, stdout=json.dumps([{"Name": NAME, "Status": "ACTIVE"}]))
+    fp.register(GET_FP, stdout=json.dumps([{"name": "fp-1", "status": "ACTIVE"}]))
+    fp.register(GET_NG, stdout=answer)
+    code, _, err = run(["--yes"], capsys)
+    assert code == 1 and "eksctl get nodegroup" in err and "Nothing was run or written." in err
+    assert not any(c[:3] == ["eksctl", "create", "nodegroup"] for c in commands(fp))
