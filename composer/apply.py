@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from composer.runner import OnLine, Runner, ToolNotFound
+from composer.terminal import printable
 
 # Names that reach a command line: no leading '-', nothing a shell or flag parser would misread.
 # (used with fullmatch: Python's "$" would also accept a trailing newline)
@@ -108,6 +109,7 @@ def _capture(runner: Runner, argv: Sequence[str], on_line: OnLine | None) -> tup
     err: list[str] = []
 
     def collect(stream: str, line: str) -> None:
+        line = printable(line)
         (out if stream == "out" else err).append(line)
         if on_line and stream == "err":
             on_line(stream, line)
@@ -277,6 +279,7 @@ def execute(steps: list[Step], runner: Runner, write_files: Callable[[], None],
         tail: list[str] = []
 
         def line(stream: str, text: str, step: Step = step, tail: list[str] = tail) -> None:
+            text = printable(text)
             if stream == "err":
                 tail.append(text)
                 del tail[:-TAIL_LINES]

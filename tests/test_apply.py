@@ -336,3 +336,16 @@ def test_a_probe_answer_of_the_wrong_shape_is_an_error_not_an_empty_cluster(answ
     code, _, err = run(["--yes"], capsys)
     assert code == 1 and "eksctl get nodegroup" in err and "Nothing was run or written." in err
     assert not any(c[:3] == ["eksctl", "create", "nodegroup"] for c in commands(fp))
+
+
+def test_terminal_escapes_in_tool_output_never_reach_the_screen_report_or_log(estate, fp, capsys):
+    hostile = "\x1b]0;owned\x07\x1b[2J\x1b[H\x1b[31mError\x1b[0m: boom\x1b[1A\x9b2K\rhidden"
+    tools(fp)
+    fp.register(GET_CLUSTER, returncode=1, stderr=ABSENT)
+    fp.register(CREATE_CLUSTER, returncode=1, stdout=hostile, stderr=hostile)
+    code, out, err = run(["--yes"], capsys)
+    log = next((estate / ".compose" / "logs").glob("apply-*.log")).read_text()
+    # (a bare carriage return splits the line, as the runner reads lines the way Python does)
+    assert code == 4 and "Error: boom\n" in out and "out: Error: boom\n" in log and "err: hidden" in log
+    for text in (out, err, log):
+        assert not any(ch in text for ch in "\x1b\x07\x9b\r")
