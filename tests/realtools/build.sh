@@ -56,7 +56,7 @@ build_helm() {
 }
 
 build_helm_diff() {
-    local stamp="helm-diff $HELM_DIFF_VERSION"
+    local stamp="helm-diff $HELM_DIFF_VERSION (plugin.yaml without hooks)"
     local plugin="$root/helm-plugins/diff"
     up_to_date helm-diff "$stamp" && [[ -x "$plugin/bin/diff" ]] && return 0
     log "building helm-diff $HELM_DIFF_VERSION"
@@ -76,17 +76,22 @@ build_helm_diff() {
         -ldflags "-s -w -X $m/cmd.Version=${HELM_DIFF_VERSION#v}" -o "$tmp/helm-diff" .)
     # By hand what `helm plugin install` would do, minus its download hook.
     rm -rf "$plugin" && mkdir -p "$plugin/bin"
-    grep -v -E '^(hooks:|  (install|update):)' "$dir/plugin.yaml" >"$plugin/plugin.yaml"
+    # Its plugin.yaml without the (platform)hooks, which only download the binary we have just built.
+    awk '/^[A-Za-z]/ {skip = ($1 == "hooks:" || $1 == "platformHooks:")} !skip' "$dir/plugin.yaml" >"$plugin/plugin.yaml"
     mv "$tmp/helm-diff" "$plugin/bin/diff" && rmdir "$tmp"
     mark helm-diff "$stamp"
 }
 
+# helmfile >= 1.5 has replace lines in its go.mod, so it is built inside its module-cache copy, where
+# its own go.mod and go.sum apply (read-only: nothing is resolved afresh).
 build_helmfile() {
     local stamp="helmfile $HELMFILE_VERSION"
     up_to_date helmfile "$stamp" && [[ -x "$bin/helmfile" ]] && return 0
     log "building helmfile $HELMFILE_VERSION"
-    go install -trimpath -ldflags "-s -w -X go.szostok.io/version.version=$HELMFILE_VERSION" \
-        "github.com/helmfile/helmfile@$HELMFILE_VERSION"
+    local dir
+    dir="$(mod_dir "github.com/helmfile/helmfile@$HELMFILE_VERSION")"
+    (cd "$dir" && GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath \
+        -ldflags "-s -w -X go.szostok.io/version.version=$HELMFILE_VERSION" -o "$bin/helmfile" .)
     mark helmfile "$stamp"
 }
 

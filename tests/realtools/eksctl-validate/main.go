@@ -2,9 +2,10 @@
 // eksctl's own error. It is a test oracle for fargate-composer, built by tests/realtools/build.sh inside
 // a copy of eksctl's module source (so eksctl's go.mod, with its pinned Kubernetes modules, applies).
 //
-//	eksctl-validate [-for create-cluster|create-nodegroup|create-fargateprofile] [-versions 1.31,1.32] FILE
+//	eksctl-validate [-for create-cluster|create-nodegroup|create-fargateprofile] [-versions 1.31,1.32] FILE...
 //
-// Exit status: 0 accepted, 1 rejected by eksctl (its message on stderr), 2 bad usage.
+// Each file is loaded afresh; for each it prints "FILE: ok" or "FILE: Error: <eksctl's message>".
+// Exit status: 0 all accepted, 1 any rejected, 2 bad usage.
 package main
 
 import (
@@ -127,8 +128,8 @@ func main() {
 	mode := flag.String("for", "create-cluster", "the eksctl command whose loading to run: create-cluster, create-nodegroup or create-fargateprofile")
 	versions := flag.String("versions", "1.29,1.30,1.31,1.32,1.33,1.34", "the Kubernetes versions EKS offers (DescribeClusterVersions)")
 	flag.Parse()
-	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: eksctl-validate [-for create-cluster|create-nodegroup|create-fargateprofile] [-versions LIST] FILE")
+	if flag.NArg() == 0 {
+		fmt.Fprintln(os.Stderr, "usage: eksctl-validate [-for create-cluster|create-nodegroup|create-fargateprofile] [-versions LIST] FILE...")
 		os.Exit(2)
 	}
 	logger.Writer = os.Stderr
@@ -141,9 +142,14 @@ func main() {
 		fmt.Fprintf(os.Stderr, "eksctl-validate: unknown -for %q\n", *mode)
 		os.Exit(2)
 	}
-	if err := run(flag.Arg(0), strings.Split(*versions, ",")); err != nil {
-		fmt.Fprintf(os.Stderr, "Error: %s\n", err)
-		os.Exit(1)
+	status := 0
+	for _, path := range flag.Args() {
+		if err := run(path, strings.Split(*versions, ",")); err != nil {
+			fmt.Printf("%s: Error: %s\n", path, strings.ReplaceAll(err.Error(), "\n", " "))
+			status = 1
+		} else {
+			fmt.Printf("%s: ok\n", path)
+		}
 	}
-	fmt.Println("ok")
+	os.Exit(status)
 }
