@@ -78,3 +78,35 @@ def run_cli(args, cwd, capsys, monkeypatch):
     code = main(args)
     out, err = capsys.readouterr()
     return code, out, err
+
+
+# ---------------------------------------------------------------- every ClusterConfig the suite makes
+# Recorded so that tests/test_real_eksctl.py can hand each distinct one to eksctl's own loader at the
+# end of the run (a rejection is a composer bug, whichever test produced the config).
+GENERATED_CLUSTER_CONFIGS: dict[str, dict] = {}
+
+
+def _record_cluster_configs() -> None:
+    import composer.eksctl
+    import composer.plan
+
+    real = composer.eksctl.cluster_config
+
+    def recording(*args, **kwargs):
+        config = real(*args, **kwargs)
+        GENERATED_CLUSTER_CONFIGS.setdefault(dump(config), config)
+        return config
+
+    composer.eksctl.cluster_config = composer.plan.cluster_config = recording
+
+
+_record_cluster_configs()
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked ``after_all`` run last, in their own order (they read what the others produced)."""
+    items.sort(key=lambda item: item.get_closest_marker("after_all") is not None)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "after_all: runs after every other test (reads what they produced)")

@@ -1,0 +1,252 @@
+"""The real tools as test oracles, built by ``tests/realtools/build.sh``.
+
+Tests that need one use ``needs("helmfile", ...)``: it skips with a one-line reason when the tool is
+absent, unless ``COMPOSER_REQUIRE_REALTOOLS=1`` (set by CI), where a missing tool fails instead, so
+CI can never pass by skipping its oracles.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+TOOLS = Path(os.environ.get("COMPOSER_REALTOOLS")
+             or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fargate-composer" / "realtools")
+BIN = TOOLS / "bin"
+PLUGINS = TOOLS / "helm-plugins"
+CHARTS = Path(__file__).parent / "realtools" / "charts"
+REQUIRED = os.environ.get("COMPOSER_REQUIRE_REALTOOLS") == "1"
+
+
+def find(name: str) -> str | None:
+    """The built tool, else one on PATH (eksctl-validate, etcd and kube-apiserver only come built)."""
+    built = BIN / name
+    if built.is_file() and os.access(built, os.X_OK):
+        return str(built)
+    return shutil.which(name)
+
+
+def missing(*names: str) -> list[str]:
+    gone = [n for n in names if find(n) is None]
+    if "helmfile" in names and not (PLUGINS / "diff" / "plugin.yaml").is_file() and not _user_has_diff():
+        gone.append("helm-diff")
+    return gone
+
+
+def _user_has_diff() -> bool:
+    helm = find("helm")
+    if helm is None:
+        return False
+    done = subprocess.run([helm, "plugin", "list"], capture_output=True, text=True, check=False)
+    return any(line.split()[:1] == ["diff"] for line in done.stdout.splitlines())
+
+
+def needs(*names: str):
+    """Decorate a test that uses these real tools (see the module docstring)."""
+    gone = missing(*names)
+
+    def decorate(test):
+        if not gone:
+            return test
+        if not REQUIRED:
+            return pytest.mark.skip(reason=f"real {', '.join(gone)} not built (run tests/realtools/build.sh)")(test)
+
+        @functools.wraps(test)
+        def fail(*args, **kwargs):
+            pytest.fail(f"COMPOSER_REQUIRE_REALTOOLS=1, but real {', '.join(gone)} is missing from {BIN}")
+        return fail
+    return decorate
+
+
+def tool_env(home: Path) -> dict[str, str]:
+    """An environment for helm/helmfile: the built tools first on PATH, helm-diff as a plugin, and helm's
+    own folders under ``home`` so no test reads or writes the user's helm configuration."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HELM_", "KUBECONFIG", "AWS_"))}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    for kind in ("CACHE", "CONFIG", "DATA"):
+        env[f"HELM_{kind}_HOME"] = str(home / f"helm-{kind.lower()}")
+    if (PLUGINS / "diff").is_dir():
+        env["HELM_PLUGINS"] = str(PLUGINS)
+    env["HOME"] = str(home)
+    return env
+
+
+def run(argv: list[str], env: dict[str, str], cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run a real tool; the caller checks returncode and reads stdout/stderr."""
+    tool = find(argv[0]) or argv[0]
+    return subprocess.run([tool, *argv[1:]], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout,
+                          check=False)
+
+
+# ---------------------------------------------------------------- a real API server on 127.0.0.1
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ApiServer:
+    """etcd and kube-apiserver on 127.0.0.1 only, an admin token, and a kubeconfig for helm."""
+
+    def __init__(self, home: Path):
+        self.home = home
+        self.token = os.urandom(16).hex()
+        self.port = _free_port()
+        self.kubeconfig = home / "kubeconfig"
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self) -> "ApiServer":
+        h = self.home
+        client, peer = _free_port(), _free_port()
+        self._spawn("etcd", ["--name", "test", "--data-dir", str(h / "etcd"),
+                             "--listen-client-urls", f"http://127.0.0.1:{client}",
+                             "--advertise-client-urls", f"http://127.0.0.1:{client}",
+                             "--listen-peer-urls", f"http://127.0.0.1:{peer}",
+                             "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+                             "--initial-cluster", f"test=http://127.0.0.1:{peer}"])
+        subprocess.run(["openssl", "genrsa", "-out", str(h / "sa.key"), "2048"], check=True, capture_output=True)
+        (h / "tokens.csv").write_text(f"{self.token},admin,admin,system:masters\n")
+        (h / "tokens.csv").chmod(0o600)
+        self._spawn("kube-apiserver", [
+            "--etcd-servers", f"http://127.0.0.1:{client}", "--bind-address", "127.0.0.1",
+            "--advertise-address", "127.0.0.1", "--secure-port", str(self.port), "--cert-dir", str(h / "certs"),
+            "--token-auth-file", str(h / "tokens.csv"), "--authorization-mode", "RBAC",
+            "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
+            "--service-account-key-file", str(h / "sa.key"), "--service-account-signing-key-file", str(h / "sa.key"),
+            "--service-cluster-ip-range", "10.96.0.0/16", "--allow-privileged=true"])
+        self.kubeconfig.write_text(
+            "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
+            f"clusters: [{{name: test, cluster: {{server: 'https://127.0.0.1:{self.port}', insecure-skip-tls-verify: true}}}}]\n"
+            f"users: [{{name: admin, user: {{token: '{self.token}'}}}}]\n"
+            "contexts: [{name: test, context: {cluster: test, user: admin}}]\n")
+        self.kubeconfig.chmod(0o600)
+        self._wait_ready()
+        return self
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        log = open(self.home / f"{name}.log", "wb")
+        self.procs.append(subprocess.Popen([find(name) or name, *args], stdout=log, stderr=subprocess.STDOUT,
+                                           start_new_session=True))
+
+    def _wait_ready(self, seconds: float = 90) -> None:
+        import time
+
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for proc in self.procs:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{proc.args[0]} exited: {self._logs()}")
+            try:
+                if self.get("/readyz") == "ok":
+                    return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"kube-apiserver not ready after {seconds}s: {self._logs()}")
+
+    def _logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-2000:] for p in sorted(self.home.glob("*.log")))
+
+    def get(self, path: str):
+        """GET ``path`` as the admin: parsed JSON, or the text of a non-JSON answer."""
+        return self.request("GET", path)
+
+    def request(self, method: str, path: str, body: dict | None = None,
+                content_type: str = "application/json"):
+        import json
+        import ssl
+        import urllib.request
+
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # self-signed, 127.0.0.1 only
+        request = urllib.request.Request(f"https://127.0.0.1:{self.port}{path}", method=method,
+                                         data=None if body is None else json.dumps(body).encode(),
+                                         headers={"Authorization": f"Bearer {self.token}",
+                                                  "Content-Type": content_type})
+        with urllib.request.urlopen(request, context=context, timeout=10) as answer:
+            text = answer.read().decode()
+        return json.loads(text) if text.startswith("{") else text
+
+    def stop(self) -> None:
+        import signal
+
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+
+
+class Scheduler:
+    """What kube-controller-manager, the scheduler and the kubelets would do for a Deployment, reduced to
+    what helm's --wait reads: while running, every Deployment in ``namespaces`` whose pod template
+    ``schedulable(namespace, template)`` accepts gets a ReplicaSet it controls, reported ready (so
+    ``helm --wait`` returns); one that is not schedulable never becomes ready, as on EKS, where a pod no
+    Fargate profile selects and no node accepts stays Pending and helm's wait times out."""
+
+    def __init__(self, server: ApiServer, namespaces: set[str], schedulable):
+        import threading
+
+        self.server, self.namespaces, self.schedulable = server, sorted(namespaces), schedulable
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "Scheduler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        import urllib.error
+
+        while not self._stop.wait(0.3):
+            for namespace in self.namespaces:
+                try:
+                    self._reconcile(namespace)
+                except (urllib.error.URLError, OSError):
+                    pass  # the namespace does not exist yet, or the server is stopping
+
+    def _reconcile(self, ns: str) -> None:
+        apps = f"/apis/apps/v1/namespaces/{ns}"
+        owned = {ref["uid"]: rs for rs in self.server.get(f"{apps}/replicasets")["items"]
+                 for ref in rs["metadata"].get("ownerReferences") or () if ref.get("controller")}
+        for dep in self.server.get(f"{apps}/deployments")["items"]:
+            meta, spec = dep["metadata"], dep["spec"]
+            if not self.schedulable(ns, spec["template"]):
+                continue
+            rs = owned.get(meta["uid"])
+            if rs is None or rs["spec"]["template"] != spec["template"]:
+                name = f"{meta['name']}-{meta['generation']}"
+                if rs is not None:
+                    self.server.request("DELETE", f"{apps}/replicasets/{rs['metadata']['name']}")
+                rs = self.server.request("POST", f"{apps}/replicasets", {
+                    "apiVersion": "apps/v1", "kind": "ReplicaSet",
+                    "metadata": {"name": name, "namespace": ns,
+                                 "labels": (spec["template"].get("metadata") or {}).get("labels") or {},
+                                 "ownerReferences": [{
+                        "apiVersion": "apps/v1", "kind": "Deployment", "name": meta["name"], "uid": meta["uid"],
+                        "controller": True}]},
+                    "spec": {"replicas": spec.get("replicas", 1), "selector": spec["selector"],
+                             "template": spec["template"]}})
+            replicas = spec.get("replicas", 1)
+            patch = "application/merge-patch+json"
+            self.server.request("PATCH", f"{apps}/replicasets/{rs['metadata']['name']}/status", {"status": {
+                "observedGeneration": rs["metadata"]["generation"], "replicas": replicas,
+                "readyReplicas": replicas, "availableReplicas": replicas}}, patch)
+            self.server.request("PATCH", f"{apps}/deployments/{meta['name']}/status", {"status": {
+                "observedGeneration": meta["generation"], "replicas": replicas, "readyReplicas": replicas,
+                "updatedReplicas": replicas, "availableReplicas": replicas}}, patch)

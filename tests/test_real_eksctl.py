@@ -1,0 +1,164 @@
+"""Every ClusterConfig compose can generate is accepted by eksctl's own loader and validator.
+
+``eksctl-validate`` (tests/realtools/eksctl-validate) runs, in eksctl v0.215.0's own code, what
+``eksctl create cluster -f`` does before its first AWS call: load the file strictly, default and
+validate it, and the private-cluster, endpoint, access-entry and Fargate-profile checks; with
+``-for create-nodegroup`` / ``create-fargateprofile`` the loaders of those commands, which
+``compose apply`` runs on existing clusters. A rejection is a bug in compose, never in the test.
+"""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from composer.classify import classify_all
+from composer.errors import ComposerError
+from composer.plan import build_plan, compose
+from composer.yamlio import dump
+from tests import real
+from tests.conftest import GENERATED_CLUSTER_CONFIGS, REPO, ROOT, settings, workload
+
+COMMANDS = ("create-cluster", "create-nodegroup", "create-fargateprofile")
+
+
+def eksctl_verdicts(configs: list[dict], folder: Path, command: str = "create-cluster") -> dict[str, str]:
+    """{file name: 'ok' or eksctl's error} for each config, in one run of the validator."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index, config in enumerate(configs):
+        path = folder / f"cluster-{index:04d}.yaml"
+        path.write_text(dump(config))
+        paths.append(str(path))
+    done = real.run(["eksctl-validate", "-for", command, *paths], dict(__import__("os").environ), timeout=600)
+    assert done.returncode in (0, 1), done.stderr
+    verdicts = {}
+    for line in done.stdout.splitlines():
+        path, _, verdict = line.partition(": ")
+        verdicts[Path(path).name] = verdict
+    assert len(verdicts) == len(paths), done.stdout + done.stderr
+    return verdicts
+
+
+def rejected(verdicts: dict[str, str], folder: Path) -> list[str]:
+    return [f"{name}: {v}\n{(folder / name).read_text()}" for name, v in sorted(verdicts.items()) if v != "ok"]
+
+
+@real.needs("eksctl-validate")
+@pytest.mark.parametrize("command", COMMANDS)
+def test_the_example_estate_passes_eksctl(command, tmp_path):
+    plan = build_plan(ROOT / "composer.yaml", sorted((ROOT / "profiles").rglob("*.yaml")), tmp_path)
+    verdicts = eksctl_verdicts([plan.cluster], tmp_path, command)
+    assert not rejected(verdicts, tmp_path)
+
+
+@real.needs("eksctl-validate")
+def test_the_oracle_can_fail(tmp_path):
+    """A config eksctl must refuse (reserved profile name, unknown field, retired version) is refused."""
+    plan = build_plan(ROOT / "composer.yaml", sorted((ROOT / "profiles").rglob("*.yaml")), tmp_path)
+    bad_name = {**plan.cluster, "fargateProfiles": [{**plan.cluster["fargateProfiles"][0], "name": "eks-mine"}]}
+    unknown = {**plan.cluster, "fargateProfile": []}
+    retired = {**plan.cluster, "metadata": {**plan.cluster["metadata"], "version": "1.21"}}
+    verdicts = eksctl_verdicts([bad_name, unknown, retired], tmp_path)
+    assert 'name should NOT start with "eks-"' in verdicts["cluster-0000.yaml"]
+    assert 'unknown field "fargateProfile"' in verdicts["cluster-0001.yaml"]
+    assert "1.21 is no longer supported" in verdicts["cluster-0002.yaml"]
+
+
+# ---------------------------------------------------------------- a property-based sample of estates
+
+NAMESPACES = ["shop", "batch", "data", "kube-system", "ml", "edge"]
+FEATURES = {
+    "plain": {},
+    "nodeport": {"services": [{"type": "NodePort"}]},
+    "nlb-ip": {"services": [{"type": "LoadBalancer", "loadBalancer": "nlb", "targetType": "ip"}]},
+    "daemonset": {"kind": "DaemonSet"},
+    "hostnet": {"hostNetwork": True},
+    "privileged": {"privileged": True},
+    "arm64": {"nodeSelector": {"kubernetes.io/arch": "arm64"}},
+    "windows": {"nodeSelector": {"kubernetes.io/os": "windows"}},
+    "gpu": {"containers": [{"name": "g", "resources": {"requests": {"cpu": "4", "memory": "16Gi"},
+                                                       "limits": {"nvidia.com/gpu": 1}}}]},
+    "huge": {"containers": [{"name": "h", "resources": {"requests": {"cpu": "16", "memory": "200Gi"}}}]},
+    "ebs": {"kind": "StatefulSet", "volumes": [{"name": "d", "type": "persistentVolumeClaim", "storageClass": "gp3"}]},
+    "job": {"kind": "Job"},
+    "cron": {"kind": "CronJob", "schedule": "0 3 * * *"},
+}
+
+profiles = st.lists(
+    st.tuples(st.sampled_from(NAMESPACES), st.sampled_from(sorted(FEATURES)), st.integers(1, 6),
+              st.sampled_from(["auto", "auto", "auto", "nodegroup"])),
+    min_size=1, max_size=14)
+cluster_settings = st.fixed_dictionaries({
+    "version": st.sampled_from(["1.30", "1.31", "1.32", "1.33", "1.34"]),
+    "prefix": st.text(string.ascii_lowercase, min_size=1, max_size=8).filter(lambda p: not p.startswith("eks")),
+    "coreDNS": st.sampled_from(["auto", "fargate", "nodegroup"]),
+    "selectorsPerProfile": st.integers(1, 5),
+    "zones": st.sampled_from([["us-east-1a", "us-east-1b"], ["us-east-1a", "us-east-1b", "us-east-1c"]]),
+    "role": st.booleans(), "subnets": st.booleans(), "tags": st.booleans(), "minSize": st.integers(0, 3),
+})
+
+
+def estate(spec: list, cfg: dict) -> dict | None:
+    """The ClusterConfig of a generated estate, or None when compose rightly refuses it."""
+    workloads, seen = [], set()
+    for index, (namespace, feature, replicas, placement) in enumerate(spec):
+        name = f"w{index}-{feature}"
+        release = {"chart": "acme/app", "repository": REPO, "podLabelsValue": "podLabels"}
+        fields = {"replicas": replicas, **FEATURES[feature]}
+        if fields.get("kind") in ("DaemonSet", "Job", "CronJob"):
+            fields.pop("replicas")
+        workloads.append(workload(name, namespace, release=release,
+                                  placement=None if placement == "auto" else placement, **fields))
+        seen.add(name)
+    fargate: dict = {"profileNamePrefix": cfg["prefix"], "coreDNS": cfg["coreDNS"],
+                     "selectorsPerProfile": cfg["selectorsPerProfile"]}
+    if cfg["role"]:
+        fargate["podExecutionRoleARN"] = "arn:aws:iam::123456789012:role/fargate-pods"
+    if cfg["subnets"]:
+        fargate["subnets"] = ["subnet-0abc", "subnet-0def"]
+    overrides = {"metadata": {"name": "prop", "region": "us-east-1", "version": cfg["version"],
+                              **({"tags": {"team": "platform"}} if cfg["tags"] else {})},
+                 "availabilityZones": cfg["zones"], "fargate": fargate,
+                 "nodeGroups": {"general": {"minSize": cfg["minSize"], "maxSize": cfg["minSize"] + 3}}}
+    placements, problems = classify_all(workloads)
+    if problems:
+        return None
+    try:
+        _, _, config, _, found = compose(settings(**overrides), placements, Path("."))
+    except ComposerError:
+        return None
+    return None if found else config
+
+
+SAMPLE: list[dict] = []
+
+
+@hsettings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+@given(profiles, cluster_settings)
+def _sample(spec, cfg):
+    config = estate(spec, cfg)
+    if config is not None:
+        SAMPLE.append(config)
+
+
+@real.needs("eksctl-validate")
+def test_a_property_based_sample_of_estates_passes_eksctl(tmp_path):
+    SAMPLE.clear()
+    _sample()
+    assert len(SAMPLE) >= 200, f"only {len(SAMPLE)} of 250 generated estates composed"
+    for command in COMMANDS:
+        verdicts = eksctl_verdicts(SAMPLE, tmp_path / command, command)
+        assert not rejected(verdicts, tmp_path / command), command
+
+
+@real.needs("eksctl-validate")
+@pytest.mark.after_all
+def test_every_cluster_config_the_suite_generated_passes_eksctl(tmp_path):
+    configs = list(GENERATED_CLUSTER_CONFIGS.values())
+    assert configs, "no test generated a ClusterConfig"
+    verdicts = eksctl_verdicts(configs, tmp_path)
+    assert not rejected(verdicts, tmp_path), f"{len(configs)} configs checked"

@@ -1,0 +1,220 @@
+"""The generated helmfile.yaml with the real helmfile and helm, and pods that land where the plan says.
+
+The estate's releases use the small charts in tests/realtools/charts. Placement is checked the way
+EKS decides it: a Fargate profile selects a pod when the pod's namespace matches a selector's and the
+pod has every label of that selector (https://docs.aws.amazon.com/eks/latest/userguide/fargate-profile.html).
+It is applied to what real helm rendered and, separately, to what real helmfile installed into a
+real kube-apiserver.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import shutil
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from composer.plan import Plan, build_plan, write
+from composer.routing import Selector
+from tests import real
+from tests.conftest import SETTINGS, profile_doc, write_estate
+
+HUGE = [{"name": "spark", "resources": {"requests": {"cpu": "16", "memory": "200Gi"}}}]
+POD_KINDS = {"Deployment": ("spec", "template"), "StatefulSet": ("spec", "template"), "DaemonSet": ("spec", "template"),
+             "Job": ("spec", "template"), "CronJob": ("spec", "jobTemplate", "spec", "template")}
+
+
+def estate_profiles(web_labels: str = "podLabels") -> list[dict]:
+    web = {"chart": "../charts/web", "podLabelsValue": web_labels}
+    batch = {"chart": "../charts/batch", "podLabelsValue": "job.podLabels"}
+    return [
+        profile_doc("checkout", "shop", release=web),                                   # Fargate, mixed namespace
+        profile_doc("admin", "shop", release=web, services=[{"type": "NodePort"}]),     # nodes
+        profile_doc("report", "batch", kind="CronJob", schedule="0 3 * * *",
+                    release={**batch, "values": ["../values/report.yaml"]}),              # Fargate, whole namespace
+        profile_doc("etl", "analytics", kind="Job", release=batch),                     # Fargate, mixed namespace
+        profile_doc("spark", "analytics", kind="Job", release=batch, containers=HUGE),  # nodes: too big
+        profile_doc("agent", "logging", kind="DaemonSet", release={"chart": "../charts/agent"},
+                    volumes=[{"name": "logs", "type": "hostPath"}]),                    # nodes
+        profile_doc("embed", "ml", release=web, nodeSelector={"kubernetes.io/arch": "arm64"}),  # arm64 nodes
+    ]
+
+
+def make_estate(root: Path, profiles: list[dict] | None = None, **settings) -> Path:
+    write_estate(root, profiles or estate_profiles(),
+                 {**SETTINGS, "metadata": {**SETTINGS["metadata"], "name": "real"}, **settings})
+    shutil.copytree(real.CHARTS, root / "charts", ignore=shutil.ignore_patterns("README.md"))
+    (root / "values").mkdir(exist_ok=True)
+    (root / "values" / "report.yaml").write_text('schedule: "0 3 * * *"\n')
+    return root
+
+
+def planned(root: Path) -> Plan:
+    plan = build_plan(root / "composer.yaml", sorted((root / "profiles").glob("*.yaml")))
+    write(plan)
+    return plan
+
+
+# ---------------------------------------------------------------- the placement oracle
+
+def selectors_matching(cluster: dict, namespace: str, labels: dict) -> set[Selector]:
+    """EKS's rule: same namespace (wildcards * and ?) and every selector label on the pod."""
+    found = set()
+    for profile in cluster.get("fargateProfiles") or []:
+        for s in profile["selectors"]:
+            wanted = s.get("labels") or {}
+            if fnmatch.fnmatchcase(namespace, s["namespace"]) and all(
+                    k in labels and fnmatch.fnmatchcase(str(labels[k]), str(v)) for k, v in wanted.items()):
+                found.add(Selector(s["namespace"], tuple(sorted(wanted.items()))))
+    return found
+
+
+def pod_templates(objects: list[dict]) -> dict[str, tuple[str, dict]]:
+    """{namespace/name: (kind, pod template labels)} of the workload objects among ``objects``."""
+    out = {}
+    for obj in objects:
+        if not isinstance(obj, dict) or obj.get("kind") not in POD_KINDS:
+            continue
+        template = obj
+        for step in POD_KINDS[obj["kind"]]:
+            template = template[step]
+        meta = obj["metadata"]
+        out[f"{meta['namespace']}/{meta['name']}"] = (obj["kind"], dict(template["metadata"].get("labels") or {}))
+    return out
+
+
+def misplaced(plan: Plan, objects: list[dict]) -> list[str]:
+    """Every workload whose pods EKS would place other than the plan says (empty: all land right)."""
+    pods = pod_templates(objects)
+    key, value = plan.settings.routing_label
+    wrong = []
+    for p in plan.placements:
+        w = p.workload
+        if w.key not in pods:
+            wrong.append(f"{w.key}: no workload object rendered")
+            continue
+        kind, labels = pods[w.key]
+        matched = selectors_matching(plan.cluster, w.namespace, labels)
+        if p.target == "fargate":
+            intended = {Selector(w.namespace, ((key, value),) if w.key in plan.routing.labelled else ())}
+            if matched != intended:
+                wrong.append(f"{w.key}: planned for Fargate via {intended}, but EKS would match {matched or 'nothing'}")
+        elif matched:
+            wrong.append(f"{w.key}: planned for nodes ({p.node_class}), but Fargate selectors {matched} match its pods")
+    return wrong
+
+
+# ---------------------------------------------------------------- real helmfile and helm
+
+def helmfile(plan: Plan, tmp: Path, *args: str, kubeconfig: Path | None = None) -> str:
+    env = real.tool_env(tmp / "home")
+    if kubeconfig is not None:
+        env["KUBECONFIG"] = str(kubeconfig)
+    done = real.run(["helmfile", "--file", str(plan.out_dir / "helmfile.yaml"), *args], env)
+    assert done.returncode == 0, f"helmfile {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def documents(text: str) -> list:
+    return [d for d in YAML(typ="safe").load_all(text) if d is not None]
+
+
+@real.needs("helmfile", "helm")
+def test_helmfile_accepts_the_generated_file_and_renders_it_unchanged(tmp_path):
+    plan = planned(make_estate(tmp_path))
+    (state,) = documents(helmfile(plan, tmp_path, "build"))
+    ours = {r["name"]: r for r in plan.helmfile["releases"]}
+    rendered = {r["name"]: r for r in state["releases"]}
+    assert set(rendered) == set(ours)
+    for name, release in ours.items():  # helmfile adds defaults; what we wrote comes back unchanged
+        for field, value in release.items():
+            got = rendered[name][field]
+            if field == "labels":  # helmfile adds its own name, namespace and chart labels
+                got = {k: v for k, v in got.items() if k in value}
+            assert got == value, (name, field)
+    helmfile(plan, tmp_path, "lint", "--skip-deps")
+
+
+@real.needs("helmfile", "helm")
+def test_rendered_pods_land_where_the_plan_says(tmp_path):
+    plan = planned(make_estate(tmp_path))
+    objects = documents(helmfile(plan, tmp_path, "template", "--skip-deps"))
+    assert {p.target for p in plan.placements} == {"fargate", "nodegroup"}
+    assert misplaced(plan, objects) == []
+
+
+@real.needs("helmfile", "helm")
+def test_a_wrong_pod_labels_value_is_caught(tmp_path):
+    """The oracle can fail: with a podLabelsValue the chart does not read, the routing label never
+    reaches the pods and EKS would leave shop/checkout Pending (no Fargate selector, no node)."""
+    plan = planned(make_estate(tmp_path, estate_profiles(web_labels="labels")))
+    wrong = misplaced(plan, documents(helmfile(plan, tmp_path, "template", "--skip-deps")))
+    assert [w.split(":")[0] for w in wrong] == ["shop/checkout"]
+
+
+@real.needs("helmfile", "helm")
+def test_the_example_estate_helmfile_builds(tmp_path):
+    from tests.conftest import ROOT
+
+    plan = build_plan(ROOT / "composer.yaml", sorted((ROOT / "profiles").rglob("*.yaml")), tmp_path / "generated")
+    write(plan)
+    (state,) = documents(helmfile(plan, tmp_path, "build"))
+    assert [r["name"] for r in state["releases"]] == [r["name"] for r in plan.helmfile["releases"]]
+    assert state["repositories"] == plan.helmfile["repositories"]
+
+
+# ---------------------------------------------------------------- into a real API server
+
+@pytest.fixture
+def apiserver(tmp_path):
+    server = real.ApiServer(tmp_path / "kube")
+    (tmp_path / "kube").mkdir()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+def read_back(server: real.ApiServer, namespaces: set[str]) -> list[dict]:
+    paths = {"Deployment": "/apis/apps/v1/namespaces/{}/deployments", "DaemonSet": "/apis/apps/v1/namespaces/{}/daemonsets",
+             "StatefulSet": "/apis/apps/v1/namespaces/{}/statefulsets", "Job": "/apis/batch/v1/namespaces/{}/jobs",
+             "CronJob": "/apis/batch/v1/namespaces/{}/cronjobs"}
+    objects = []
+    for namespace in sorted(namespaces):
+        for kind, path in paths.items():
+            for item in server.get(path.format(namespace))["items"]:
+                objects.append({**item, "kind": kind})
+    return objects
+
+
+def schedulable(cluster: dict):
+    """Would EKS run this pod template: a Fargate profile selects it, or a node group's labels carry
+    every entry of its nodeSelector."""
+    groups = [g.get("labels") or {} for g in (cluster.get("managedNodeGroups") or []) + (cluster.get("nodeGroups") or [])]
+
+    def check(namespace: str, template: dict) -> bool:
+        labels = (template.get("metadata") or {}).get("labels") or {}
+        if selectors_matching(cluster, namespace, labels):
+            return True
+        wanted = (template.get("spec") or {}).get("nodeSelector") or {}
+        return any(all(g.get(k) == v for k, v in wanted.items()) for g in groups)
+    return check
+
+
+@real.needs("helmfile", "helm", "kube-apiserver", "etcd")
+def test_installed_pods_land_where_the_plan_says_and_a_second_apply_changes_nothing(tmp_path, apiserver):
+    plan = planned(make_estate(tmp_path))
+    namespaces = {p.workload.namespace for p in plan.placements}
+    with real.Scheduler(apiserver, namespaces, schedulable(plan.cluster)):
+        helmfile(plan, tmp_path, "apply", "--skip-deps", kubeconfig=apiserver.kubeconfig)
+    assert misplaced(plan, read_back(apiserver, namespaces)) == []
+    # nothing changed: helmfile's detailed exit code is 0 (2 would mean changes)
+    env = real.tool_env(tmp_path / "home")
+    env["KUBECONFIG"] = str(apiserver.kubeconfig)
+    with real.Scheduler(apiserver, namespaces, schedulable(plan.cluster)):
+        again = real.run(["helmfile", "--file", str(plan.out_dir / "helmfile.yaml"), "apply", "--skip-deps",
+                          "--detailed-exitcode"], env)
+    assert again.returncode == 0, again.stdout + again.stderr
+
