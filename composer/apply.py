@@ -17,15 +17,17 @@ no longer wanted are listed, and deleted last, after the releases have moved.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
-from composer.runner import OnLine, Runner, ToolNotFound
+from composer.runner import OnLine, Runner, TimedOut, ToolNotFound, signum_of
 from composer.terminal import printable
 
 # Names that reach a command line: no leading '-', nothing a shell or flag parser would misread.
@@ -53,6 +55,7 @@ class ApplyOptions:
     selectors: tuple[str, ...] = ()
     diff: bool = False
     prune: bool = False
+    probe_timeout: float = 120.0  # seconds for each version check and read-only probe
 
     def check(self) -> None:
         if self.kube_context is not None and not _CONTEXT.fullmatch(self.kube_context):
@@ -62,6 +65,8 @@ class ApplyOptions:
                 raise ApplyError(f"--selector {selector!r} is not a helmfile selector (key=value[,key!=value])")
         if self.concurrency is not None and self.concurrency < 0:
             raise ApplyError("--concurrency must be 0 (unlimited) or more")
+        if not 1 <= self.probe_timeout <= 3600:
+            raise ApplyError("--probe-timeout must be between 1 and 3600 seconds")
 
 
 @dataclass(frozen=True)
@@ -89,9 +94,39 @@ class StepResult:
     step: Step
     status: str = "not started"  # done | failed | interrupted | not started
     code: int | None = None
+    signal: int | None = None  # for "interrupted": the signal that stopped the run (2 = Ctrl-C)
     seconds: float = 0.0
     changed: bool = False
     tail: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- one apply per cluster at a time
+
+@contextlib.contextmanager
+def cluster_lock(state_dir: Path, cluster: str) -> Iterator[None]:
+    """Hold ``<state_dir>/apply-<cluster>.lock`` (an exclusive ``flock``) for the duration; another
+    apply of the same cluster from this estate is refused with who holds it. The kernel releases the
+    lock when the holder exits, however it exits, so a crash never leaves a stale lock."""
+    import fcntl
+    import getpass
+    import socket
+
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = state_dir / f"apply-{cluster}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 512, 0).decode("utf-8", "replace").strip() or "another process"
+            raise ApplyError(f"another `compose apply` of cluster {cluster!r} is running ({printable(holder)}); "
+                             f"wait for it to finish (lock: {path})") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (f"pid {os.getpid()}, {getpass.getuser()}@{socket.gethostname()}, since "
+                       f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n").encode(), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 # ---------------------------------------------------------------- probing (read-only)
@@ -104,7 +139,8 @@ def probe_commands(name: str, region: str) -> dict[str, tuple[str, ...]]:
     }
 
 
-def _capture(runner: Runner, argv: Sequence[str], on_line: OnLine | None) -> tuple[int, str, str]:
+def _capture(runner: Runner, argv: Sequence[str], on_line: OnLine | None,
+             timeout: float | None = None) -> tuple[int, str, str]:
     out: list[str] = []
     err: list[str] = []
 
@@ -115,9 +151,12 @@ def _capture(runner: Runner, argv: Sequence[str], on_line: OnLine | None) -> tup
             on_line(stream, line)
 
     try:
-        code = runner(list(argv), collect)
+        code = runner(list(argv), collect, timeout=timeout)
     except ToolNotFound as exc:
         raise ApplyError(f"{exc} is not installed (not found on PATH)") from None
+    except TimedOut as exc:
+        raise ApplyError(f"{exc}: `{shlex.join(argv)}` (a network or credentials problem? "
+                         "--probe-timeout sets the limit)") from None
     return code, "\n".join(out), "\n".join(err)
 
 
@@ -145,10 +184,11 @@ def _names(text: str, argv: Sequence[str]) -> frozenset[str]:
     return frozenset(names)
 
 
-def probe(runner: Runner, name: str, region: str, on_line: OnLine | None = None) -> ClusterState:
+def probe(runner: Runner, name: str, region: str, on_line: OnLine | None = None,
+          timeout: float | None = None) -> ClusterState:
     """What exists now. A missing cluster is an answer; any other failure is an ``ApplyError``."""
     commands = probe_commands(name, region)
-    code, _, err = _capture(runner, commands["cluster"], on_line)
+    code, _, err = _capture(runner, commands["cluster"], on_line, timeout)
     if code != 0:
         if _ABSENT.search(err):
             return ClusterState(exists=False)
@@ -156,7 +196,7 @@ def probe(runner: Runner, name: str, region: str, on_line: OnLine | None = None)
                          f"exited {code}: {err.strip()[-300:]} (check AWS credentials and region)")
     found = {}
     for key in ("fargate", "nodegroups"):
-        code, out, err = _capture(runner, commands[key], on_line)
+        code, out, err = _capture(runner, commands[key], on_line, timeout)
         if code != 0:
             raise ApplyError(f"`{' '.join(commands[key])}` exited {code}: {err.strip()[-300:]}")
         found[key] = _names(out, commands[key])
@@ -291,8 +331,9 @@ def execute(steps: list[Step], runner: Runner, write_files: Callable[[], None],
                 code = 0
             else:
                 code = runner(list(step.argv), line)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
             result.status, result.seconds, result.tail = "interrupted", time.monotonic() - started, tail
+            result.signal = signum_of(interrupt)
             return results
         except ToolNotFound as exc:
             code, tail[:] = 127, [f"{exc}: not found on PATH"]

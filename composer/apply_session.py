@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import Callable, Iterator, TextIO
 
 from composer import apply as ap
 from composer.plan import CLUSTER_FILE, HELMFILE_FILE, Plan, write
 from composer.render import summary
-from composer.runner import Runner
+from composer.runner import Runner, forwarded, signum_of, stop_signals
 from composer.tools import preflight
 
 EXIT_OK, EXIT_ERROR, EXIT_STEP_FAILED, EXIT_INTERRUPTED = 0, 1, 4, 130
+STATE_DIR = Path(".compose")  # compose's own working state, beside composer.yaml: logs and locks
 
 
 @dataclass
@@ -83,7 +85,19 @@ class Session:
         return EXIT_OK
 
     def run(self) -> int:
-        versions, problems = preflight(self.runner)
+        """Preflight, probe, confirm, execute, report: under a per-cluster lock, with SIGTERM and SIGHUP
+        handled like Ctrl-C (passed on to the running tool, waited for, reported)."""
+        with stop_signals():
+            try:
+                with ap.cluster_lock(STATE_DIR, self.plan.settings.name):
+                    return self._run()
+            except KeyboardInterrupt as interrupt:  # before any step ran: nothing to report but that
+                self.say(f"\nStopped ({signal_name(signum_of(interrupt))}) before any step ran; nothing was "
+                         "changed.", error=True)
+                return 128 + signum_of(interrupt)
+
+    def _run(self) -> int:
+        versions, problems = preflight(self.runner, timeout=self.options.probe_timeout)
         if problems:
             for problem in problems:
                 self.say(f"error: {problem}", error=True)
@@ -93,7 +107,7 @@ class Session:
         name, region = self.plan.settings.name, self.plan.settings.region
         self.say("Tools: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
         self.say(f"Checking what exists in cluster {name} ({region}) …")
-        state = ap.probe(self.runner, name, region)
+        state = ap.probe(self.runner, name, region, timeout=self.options.probe_timeout)
         steps = ap.plan_steps(self.plan.cluster, state, self.cluster_path, self.helmfile_path, self.options,
                               self._write_title())
         self._show_steps(state, steps)
@@ -142,10 +156,9 @@ class Session:
     def _execute(self, steps: list[ap.Step]) -> int:
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        log_path = self.log_path or Path(".compose") / "logs" / (
+        log_path = self.log_path or STATE_DIR / "logs" / (
             "apply-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + ".log")
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "a", encoding="utf-8") as log:
+        with private_log(log_path) as log:
             self._log(log, f"compose apply: cluster {self.plan.settings.name} ({self.plan.settings.region}), "
                            f"{len(steps)} step(s)")
             live_console = self.console if not self.json_output else None
@@ -178,7 +191,9 @@ class Session:
                                + (f" (exit {result.code}, {result.seconds:.1f} s)" if result.code is not None else ""))
         status = ap.outcome(results)
         self._report(results, status, log_path)
-        return {"succeeded": EXIT_OK, "failed": EXIT_STEP_FAILED, "interrupted": EXIT_INTERRUPTED}[status]
+        if status == "interrupted":
+            return 128 + next(r.signal for r in results if r.status == "interrupted")
+        return {"succeeded": EXIT_OK, "failed": EXIT_STEP_FAILED}[status]
 
     @staticmethod
     def _log(log: TextIO, text: str) -> None:
@@ -211,8 +226,9 @@ class Session:
             for line in failed.tail[-10:]:
                 self.say(f"    {line}")
         else:
-            self.say(f"\nInterrupted during step {index} ({failed.step.title}); the command was sent Ctrl-C "
-                     "and has stopped. What it had done before stopping stays done.", style="yellow")
+            how = signal_name(failed.signal or 2)
+            self.say(f"\nInterrupted during step {index} ({failed.step.title}) by {how}; the command was sent "
+                     f"{signal_name(forwarded(failed.signal or 2))} and has stopped. What it had done before stopping stays done.", style="yellow")
         self.say(f"Completed: {', '.join(map(str, done)) or 'none'}. Not started: "
                  f"{', '.join(map(str, not_started)) or 'none'}.")
         self.say("Re-run `compose apply` to continue: it checks what exists first and runs only what is still "
@@ -229,3 +245,24 @@ class Session:
                        "stderr_tail": r.tail[-10:] if r.status != "done" else []}
                       for n, r in enumerate(results, 1)],
         }, indent=2))
+
+
+def signal_name(signum: int) -> str:
+    import signal
+
+    return "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+
+
+@contextlib.contextmanager
+def private_log(path: Path) -> Iterator[TextIO]:
+    """Append to ``path``, created owner-only (0600, in a 0700 folder): tool output can hold secrets."""
+    import os
+
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for folder in (path.parent, path.parent.parent):
+        if folder.name in ("logs", STATE_DIR.name):
+            os.chmod(folder, 0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as log:
+        yield log

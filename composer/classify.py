@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from composer import rules, schema
-from composer.errors import Problem
+from composer.errors import Problem, fail
 from composer.model import NodeClass, Placement, Reason, Workload
-from composer.parallel import map_chunks
+from composer.parallel import WorkerDied, map_chunks
 from composer.profiles import find_profiles, load_all
 from composer.rules._selectors import allowed
 from composer.sizing import is_gpu, is_neuron
@@ -70,7 +70,12 @@ def place_profiles(paths: list[Path], jobs: int = 0) -> tuple[list[Placement], l
     files = find_profiles(paths)
     schema.compiled("profile")  # once, before any worker is forked
     placements, problems = [], []
-    for found_placements, found_problems in map_chunks(_place_files, files, jobs):
+    try:
+        results = map_chunks(_place_files, files, jobs)
+    except WorkerDied as died:
+        raise fail(f"reading this file crashed the process that read it ({died.status})", str(died.item),
+                   hint="simplify the file (deep nesting, very long lines) and report it as a bug") from None
+    for found_placements, found_problems in results:
         placements += found_placements
         problems += found_problems
     return placements, problems

@@ -22,7 +22,7 @@ exit codes:
   2    with --detailed-exitcode: success, and the generated files differ from those on disk
   3    internal error in compose itself (please report it)
   4    apply: a step failed (the report says what ran; re-run to continue)
-  130  interrupted (Ctrl-C)
+  130  interrupted (Ctrl-C); apply: 143 SIGTERM, 129 SIGHUP
 
 Run `compose COMMAND --help` for the options of each command.
 """
@@ -36,7 +36,14 @@ exit codes:
   3    internal error in compose itself (please report it)
   4    a step failed: the report names the steps done, the one that failed (exit code, last
        lines of its stderr) and those not started; re-run to continue
-  130  interrupted (Ctrl-C was passed to the running command)
+  130  interrupted by Ctrl-C (passed on to the running command, which was waited for)
+  143  stopped by SIGTERM, 129 by SIGHUP (handled like Ctrl-C)
+
+Only one apply per cluster runs at a time from an estate (lock: .compose/apply-<cluster>.lock);
+a second one is refused (exit 1) with the holder's pid, user, host and start time. Version checks
+and the read-only probes stop after --probe-timeout seconds; the create, delete and helmfile steps
+have no time limit, and show they are alive (a spinner with the elapsed time on a terminal).
+Logs in .compose/logs are created owner-only (0600).
 
 examples:
   compose apply --dry-run                   # what would run, running nothing
@@ -125,6 +132,8 @@ def _parser() -> argparse.ArgumentParser:
     apply.add_argument("--concurrency", type=int, help="helmfile apply --concurrency (0 = unlimited)")
     apply.add_argument("--selector", "-l", action="append", default=[], metavar="KEY=VALUE",
                        help="helmfile --selector, repeatable (e.g. namespace=shop)")
+    apply.add_argument("--probe-timeout", type=float, default=120.0, metavar="SECONDS",
+                       help="limit for each tool version check and read-only eksctl probe (default 120)")
     apply.add_argument("--log-file", type=Path, help="log of the whole run (default: .compose/logs/apply-<time>.log)")
 
     scan = sub.add_parser(
@@ -252,7 +261,8 @@ def cmd_apply(args) -> int:
     from composer.runner import sh_runner
 
     options = ApplyOptions(kube_context=args.kube_context, concurrency=args.concurrency,
-                           selectors=tuple(args.selector), diff=args.diff, prune=args.prune)
+                           selectors=tuple(args.selector), diff=args.diff, prune=args.prune,
+                           probe_timeout=args.probe_timeout)
     try:
         options.check()
         plan = build_plan(args.config, _profile_paths(args), args.out_dir)

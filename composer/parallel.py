@@ -43,15 +43,53 @@ def map_chunks(stage: Callable[[Sequence[T]], R], items: Sequence[T], jobs: int 
         with _gc_paused():
             return [stage(items)]
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     size = -(-len(items) // (jobs * 4))  # a few chunks per process evens out uneven files
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
     gc.freeze()  # objects that exist now are never scanned by a worker's collector (no copy-on-write)
     try:
-        with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_init) as pool:
-            return pool.map(stage, chunks, chunksize=1)
+        # concurrent.futures, not multiprocessing.Pool: when a worker dies (a crash in C code, the OOM
+        # killer) the pool breaks and says so, where Pool would wait for the lost chunk forever.
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_worker_init) as pool:
+            futures = [pool.submit(stage, chunk) for chunk in chunks]
+            try:
+                return [future.result() for future in futures]
+            except BrokenProcessPool:
+                pass  # every unfinished chunk fails with it: find the item that kills its process
+        lost = [chunk for chunk, future in zip(chunks, futures) if future.exception() is not None]
+        raise _culprit(stage, [item for chunk in lost for item in chunk])
     finally:
         gc.unfreeze()
+
+
+class WorkerDied(Exception):
+    """A worker process died while running the stage on ``item`` (``status`` says how)."""
+
+    def __init__(self, item: object, status: str):
+        super().__init__(f"{item}: {status}")
+        self.item, self.status = item, status
+
+
+def _culprit(stage: Callable[[Sequence[T]], R], items: Sequence[T]) -> WorkerDied:
+    """Run the items one per forked process to find the first that kills its process."""
+    for item in items:
+        pid = os.fork()
+        if pid == 0:  # the child: run the stage on one item, report nothing but its exit status
+            try:
+                _worker_init()
+                stage([item])
+            finally:
+                os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(status):
+            import signal
+
+            return WorkerDied(item, f"killed by {signal.Signals(os.WTERMSIG(status)).name}")
+    return WorkerDied(", ".join(map(str, items[:3])) + (" …" if len(items) > 3 else ""),
+                      "a worker process died (out of memory?) and rerunning each item alone did not repeat it")
 
 
 @contextmanager

@@ -3,13 +3,17 @@
 Output is handed line by line to a callback as it arrives (for live display and the log).
 The child runs in its own session, so a Ctrl-C at the terminal reaches ``compose`` only; compose
 then passes exactly one SIGINT on to the child, waits for it to finish, and re-raises
-``KeyboardInterrupt`` so the caller can report what state things are in.
+``KeyboardInterrupt`` so the caller can report what state things are in. SIGTERM and SIGHUP (a CI
+job cancelled, a closed terminal) take the same path while ``stop_signals()`` is active: the child
+gets the same signal, compose waits for it and reports. A child that ignores the first signal gets
+SIGTERM on the next Ctrl-C and SIGKILL on the one after, each announced.
 """
 
 from __future__ import annotations
 
 import signal
-from typing import Callable, Protocol, Sequence
+from contextlib import contextmanager
+from typing import Callable, Iterator, Protocol, Sequence
 
 OnLine = Callable[[str, str], None]  # (stream "out" | "err", line without newline)
 
@@ -18,12 +22,54 @@ class ToolNotFound(Exception):
     """The executable is not on PATH."""
 
 
+class TimedOut(Exception):
+    """The command ran past its timeout and was stopped (SIGTERM)."""
+
+
+class Stop(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like Ctrl-C's KeyboardInterrupt so one path forwards, waits, reports."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def forwarded(signum: int) -> int:
+    """The signal the running tool gets for the one compose got: the same, except SIGTERM for SIGHUP
+    (the tool has its own session, so its terminal is not closing; eksctl, helmfile and helm stop
+    cleanly on SIGINT and SIGTERM but die mid-step on SIGHUP)."""
+    return signal.SIGTERM if signum == signal.SIGHUP else signum
+
+
+def signum_of(interrupt: BaseException) -> int:
+    """The signal behind an interrupt: SIGINT for Ctrl-C, else the ``Stop``'s own."""
+    return getattr(interrupt, "signum", signal.SIGINT)
+
+
+@contextmanager
+def stop_signals() -> Iterator[None]:
+    """While active, SIGTERM and SIGHUP raise ``Stop`` in the main thread (as Ctrl-C raises
+    KeyboardInterrupt) instead of killing compose and orphaning the tool it runs."""
+    def handler(signum: int, frame: object) -> None:
+        raise Stop(signum)
+
+    # (a signal ignored on entry stays ignored: `nohup compose apply` must survive its terminal closing)
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)
+                if signal.getsignal(s) is not signal.SIG_IGN}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
 class Runner(Protocol):
-    def __call__(self, argv: Sequence[str], on_line: OnLine) -> int:
-        """Run ``argv``; return its exit code (negative: killed by that signal)."""
+    def __call__(self, argv: Sequence[str], on_line: OnLine, timeout: float | None = None) -> int:
+        """Run ``argv``; return its exit code (negative: killed by that signal). With ``timeout``
+        (seconds), a command still running then is stopped and ``TimedOut`` raised."""
 
 
-def sh_runner(argv: Sequence[str], on_line: OnLine) -> int:
+def sh_runner(argv: Sequence[str], on_line: OnLine, timeout: float | None = None) -> int:
     import sh
 
     try:
@@ -36,16 +82,41 @@ def sh_runner(argv: Sequence[str], on_line: OnLine) -> int:
         _err=lambda line: on_line("err", line.rstrip("\n")),
         _bg=True, _bg_exc=False, _new_session=True, _tty_out=False, _in=None,
         _ok_code=list(range(-64, 256)), _decode_errors="replace",
+        _timeout=timeout, _timeout_signal=signal.SIGTERM,
     )
     try:
         process.wait()
-    except KeyboardInterrupt:
-        if process.is_alive():
-            process.signal(signal.SIGINT)
-            try:
-                process.wait()
-            except KeyboardInterrupt:  # a second Ctrl-C: stop it now
-                process.kill()
-                process.wait()
+    except sh.TimeoutException:
+        raise TimedOut(f"`{argv[0]}` gave no answer within {timeout:g} s and was stopped") from None
+    except KeyboardInterrupt as interrupt:
+        _stop(process, signum_of(interrupt), argv[0], on_line)
         raise
     return process.exit_code
+
+
+def _stop(process, signum: int, name: str, on_line: OnLine) -> None:
+    """Pass the signal on and wait; each further Ctrl-C escalates: SIGTERM, then SIGKILL."""
+    signum = forwarded(signum)
+    later = [s for s in (signal.SIGTERM, signal.SIGKILL) if s != signum]
+    if _send(process, signum):
+        on_line("err", f"[compose] passed {signal.Signals(signum).name} on to {name}; waiting for it to stop "
+                       f"(Ctrl-C again sends {later[0].name})")
+    while process.is_alive():
+        try:
+            process.wait()
+        except KeyboardInterrupt:
+            if later:
+                sent = later.pop(0)
+                more = "; Ctrl-C once more sends SIGKILL" if later else ""
+                on_line("err", f"[compose] {name} is still running: sending {sent.name}{more}")
+                _send(process, sent)
+
+
+def _send(process, signum: int) -> bool:
+    try:
+        if process.is_alive():
+            process.signal(signum)
+            return True
+    except ProcessLookupError:
+        pass
+    return False

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from composer.runner import Runner, ToolNotFound
+from composer.runner import Runner, TimedOut, ToolNotFound
 
 
 @dataclass(frozen=True)
@@ -41,15 +41,19 @@ def _dotted(version: tuple[int, int, int]) -> str:
     return ".".join(map(str, version))
 
 
-def preflight(runner: Runner, tools: tuple[Tool, ...] = TOOLS) -> tuple[dict[str, str], list[str]]:
+def preflight(runner: Runner, tools: tuple[Tool, ...] = TOOLS,
+              timeout: float | None = None) -> tuple[dict[str, str], list[str]]:
     """({tool: version}, [problems]): every tool present and new enough, checked before any step runs."""
     versions, problems = {}, []
     for tool in tools:
         lines: list[str] = []
         try:
-            code = runner(list(tool.version_argv), lambda stream, line: lines.append(line))
+            code = runner(list(tool.version_argv), lambda stream, line: lines.append(line), timeout=timeout)
         except ToolNotFound:
             problems.append(f"{tool.name} is not installed (not found on PATH); install it: {tool.install}")
+            continue
+        except TimedOut as exc:
+            problems.append(f"{exc} (`{' '.join(tool.version_argv)}`; --probe-timeout sets the limit)")
             continue
         version = parse_version("\n".join(lines))
         if code != 0 or version is None:

@@ -5,8 +5,9 @@ which keeps the line and column of every key and item and enforces the limits (c
 bounded alias expansion and depth, no duplicate keys). Composing uses libyaml through
 ruamel.yaml.clib when it is installed (about five times faster than pure Python) and ruamel's
 pure YAML 1.2 scanner otherwise, and for anything libyaml rejects or would read differently:
-YAML 1.1 syntax or a ``%YAML`` directive. Deep flow nesting (``[[[[…``) is refused before either
-parser sees it: both recurse per level, libyaml in C, where 100,000 levels crash the interpreter.
+YAML 1.1 syntax or a ``%YAML`` directive. Deep nesting, flow (``[[[[…``) or block (``- - - …``,
+ever deeper indentation), is refused before a node graph is composed: composing recurses per level,
+in C with libyaml, where some 40,000 levels crash the interpreter.
 """
 
 from __future__ import annotations
@@ -131,6 +132,8 @@ def _load(text: str, where: str, max_nodes: int, many: bool = False) -> Any:
 
     if text.count("[") + text.count("{") > MAX_FLOW_BRACKETS:
         _check_flow_depth(text, where)
+    if _DEEP_LINE.search(text):
+        _check_block_depth(text, where)
     try:
         node = _compose(text, many)
     except MarkedYAMLError as exc:
@@ -166,6 +169,47 @@ def _check_flow_depth(text: str, where: str) -> None:
             line = text.count("\n", 0, match.start()) + 1
             col = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
             raise fail(f"document nests deeper than {MAX_DEPTH} levels", where, line, col)
+
+
+# A line that starts with this many columns of indentation and block indicators may open more than
+# MAX_DEPTH levels (each level takes at least one column, or none for a sequence under a mapping key).
+_DEEP_LINE = re.compile(r"^[ \t?:-]{%d,}" % (2 * MAX_DEPTH + 1), re.M)
+
+
+def _check_block_depth(text: str, where: str) -> None:
+    """Refuse collections nested deeper than ``MAX_DEPTH``, counted on the parser's event stream,
+    which (unlike composing) keeps its own stack and never recurses."""
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
+
+    composer = _c_composer()
+    if composer:
+        parser = composer(text)
+        events = _events(parser)
+    else:
+        from ruamel.yaml import YAML
+
+        parser, events = None, YAML(typ="rt", pure=True).parse(text)
+    depth = 0
+    try:
+        for event in events:
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise fail(f"document nests deeper than {MAX_DEPTH} levels", where, mark.line + 1, mark.column + 1)
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    except YAMLError:
+        return  # not valid YAML: composing will say where and why
+    finally:
+        if parser is not None:
+            parser.dispose()
+
+
+def _events(parser: Any) -> Any:
+    while parser.check_event():
+        yield parser.get_event()
 
 
 def load_file(path: Path) -> Any:

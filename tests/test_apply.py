@@ -16,7 +16,7 @@ import pytest
 
 from composer import cli
 from composer.cli import main
-from composer.runner import ToolNotFound
+from composer.runner import TimedOut, ToolNotFound
 from tests.conftest import REPO, profile_doc, write_estate
 
 NAME, REGION = "test", "us-east-1"  # tests/conftest SETTINGS
@@ -30,12 +30,15 @@ ABSENT = ("Error: unable to describe control plane \"test\": operation error EKS
           "ResourceNotFoundException: No cluster found for name: test.")
 
 
-def popen_runner(argv, on_line):
+def popen_runner(argv, on_line, timeout=None):
     try:  # (a pytest-subprocess callback raises when the process runs, not when it starts)
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        out, err = process.communicate()
+        out, err = process.communicate(timeout=timeout)
     except FileNotFoundError:
         raise ToolNotFound(argv[0]) from None
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise TimedOut(f"`{argv[0]}` gave no answer within {timeout:g} s and was stopped") from None
     for line in out.splitlines():
         on_line("out", line)
     for line in err.splitlines():
@@ -299,11 +302,11 @@ def test_ctrl_c_during_a_step_reports_the_state(estate, fp, capsys, monkeypatch)
     tools(fp)
     fp.register(GET_CLUSTER, returncode=1, stderr=ABSENT)
 
-    def runner(argv, on_line):  # Ctrl-C arrives while `eksctl create cluster` runs
+    def runner(argv, on_line, timeout=None):  # Ctrl-C arrives while `eksctl create cluster` runs
         if argv == CREATE_CLUSTER:
             on_line("err", "creating CloudFormation stack \"eksctl-test-cluster\"")
             raise KeyboardInterrupt
-        return popen_runner(argv, on_line)
+        return popen_runner(argv, on_line, timeout)
 
     monkeypatch.setattr(cli, "_runner", lambda: runner)
     code, out, _ = run(["--yes"], capsys)
@@ -316,10 +319,10 @@ def test_a_command_that_cannot_be_executed_is_a_failed_step(estate, fp, capsys, 
     tools(fp)
     fp.register(GET_CLUSTER, returncode=1, stderr=ABSENT)
 
-    def runner(argv, on_line):
+    def runner(argv, on_line, timeout=None):
         if argv == CREATE_CLUSTER:
             raise PermissionError(13, "Permission denied", "eksctl")
-        return popen_runner(argv, on_line)
+        return popen_runner(argv, on_line, timeout)
 
     monkeypatch.setattr(cli, "_runner", lambda: runner)
     code, out, _ = run(["--yes"], capsys)
@@ -349,3 +352,29 @@ def test_terminal_escapes_in_tool_output_never_reach_the_screen_report_or_log(es
     assert code == 4 and "Error: boom\n" in out and "out: Error: boom\n" in log and "err: hidden" in log
     for text in (out, err, log):
         assert not any(ch in text for ch in "\x1b\x07\x9b\r")
+
+
+@pytest.mark.parametrize("hangs", ["eksctl version", "eksctl get cluster", "eksctl get nodegroup"])
+def test_a_hanging_version_check_or_probe_times_out_with_nothing_run(hangs, estate, fp, capsys, monkeypatch):
+    tools(fp)
+    fp.register(GET_CLUSTER, stdout=json.dumps([{"Name": NAME, "Status": "ACTIVE"}]))
+    fp.register(GET_FP, stdout="[]")
+    fp.register(GET_NG, stdout="[]")
+    seen = []
+
+    def runner(argv, on_line, timeout=None):
+        seen.append(timeout)
+        if " ".join(argv).startswith(hangs):
+            raise TimedOut(f"`{argv[0]}` gave no answer within {timeout:g} s and was stopped")
+        return popen_runner(argv, on_line, timeout)
+
+    monkeypatch.setattr(cli, "_runner", lambda: runner)
+    code, _, err = run(["--yes", "--probe-timeout", "7"], capsys)
+    assert code == 1 and "gave no answer within 7 s" in err and "--probe-timeout" in err
+    assert "Nothing was run or written." in err and set(seen) == {7.0}
+    assert not (estate / "generated").exists()
+
+
+def test_probe_timeout_is_bounded(estate, capsys):
+    code, _, err = run(["--yes", "--probe-timeout", "0"], capsys)
+    assert code == 1 and "--probe-timeout must be between 1 and 3600 seconds" in err

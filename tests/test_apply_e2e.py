@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -137,7 +138,8 @@ def test_prune_after_a_profile_is_removed(cloud, capsys):
 def test_ctrl_c_reaches_the_running_command_and_the_report_says_where(cloud, tmp_path):
     env = {**os.environ, "FAKE_SLEEP": "30", "NO_COLOR": "1"}
     process = subprocess.Popen([sys.executable, "-m", "composer", "apply", "--yes"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=default_signals)
     deadline = time.monotonic() + 60
     while not (cloud / "helmfile-started").exists():
         assert time.monotonic() < deadline and process.poll() is None, process.communicate()
@@ -150,6 +152,58 @@ def test_ctrl_c_reaches_the_running_command_and_the_report_says_where(cloud, tmp
     assert "Completed: 1, 2. Not started: none." in out
     assert "Received interrupt" in out  # the child's last words were streamed
     assert "Traceback" not in err
+
+
+def default_signals():
+    """In the child: SIGINT and SIGHUP back to their defaults (a CI runner may start us with them
+    ignored, which children inherit and compose rightly respects)."""
+    for signum in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_are_passed_on_waited_for_and_reported(cloud, signum):
+    """A cancelled CI job (SIGTERM) or a closed terminal (SIGHUP) no longer kills compose and orphans
+    the tool it runs (which has its own session): compose passes the signal on, waits, reports."""
+    env = {**os.environ, "FAKE_SLEEP": "30", "NO_COLOR": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "composer", "apply", "--yes"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_signals)
+    deadline = time.monotonic() + 60
+    while not (cloud / "helmfile-started").exists():
+        assert time.monotonic() < deadline and process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=60)
+    name = signal.Signals(signum).name
+    assert process.returncode == 128 + signum, out + err
+    # helmfile stops cleanly on SIGINT and SIGTERM only; it has its own session, so SIGHUP becomes SIGTERM
+    assert (cloud / "helmfile-got-sigterm").exists()
+    assert (f"Interrupted during step 3 (install or upgrade the Helm releases) by {name}; "
+            "the command was sent SIGTERM") in out
+    assert "Traceback" not in err
+    log = next(Path(".compose/logs").glob("apply-*.log"))
+    assert "Received SIGTERM" in log.read_text() and "[compose] passed SIGTERM on to helmfile" in log.read_text()
+
+
+def test_a_second_apply_of_the_same_cluster_is_refused_while_one_runs(cloud):
+    env = {**os.environ, "FAKE_SLEEP": "30", "NO_COLOR": "1"}
+    first = subprocess.Popen([sys.executable, "-m", "composer", "apply", "--yes"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_signals)
+    try:
+        deadline = time.monotonic() + 60
+        while not (cloud / "helmfile-started").exists():
+            assert time.monotonic() < deadline and first.poll() is None, first.communicate()
+            time.sleep(0.05)
+        second = subprocess.run([sys.executable, "-m", "composer", "apply", "--yes"], env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1
+        assert f"another `compose apply` of cluster 'shop-prod' is running (pid {first.pid}," in second.stderr
+        assert "Nothing was run or written." in second.stderr
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=60)
+    assert stat.S_IMODE(os.stat(".compose/logs").st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in Path(".compose/logs").iterdir()} == {0o600}
 
 
 @needs_reference

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
+
 from composer import parallel
-from composer.classify import place_profiles
+from composer.classify import _place_files, place_profiles
 from tests.conftest import profile_doc, write_estate
 
 
@@ -42,3 +46,41 @@ def test_parallel_placement_equals_sequential(tmp_path):
     assert key(one) == key(two)
     assert len(one[0]) == 60 and len(one[1]) == 2
     assert any(p.target == "nodegroup" for p in one[0]) and any(p.target == "fargate" for p in one[0])
+
+
+
+BAD = {"item": None}
+
+
+def _crash_stage(items):
+    """A stage that dies like a crash in C code when it meets BAD['item'] (module level: picklable)."""
+    import signal
+
+    if any(os.path.basename(str(item)) == BAD["item"] for item in items):
+        os.kill(os.getpid(), signal.SIGSEGV)
+    return list(items)
+
+
+def _crash_place(files):
+    _crash_stage(files)
+    return _place_files(files)
+
+
+def test_a_worker_that_dies_is_an_error_naming_its_item_not_a_hang(monkeypatch):
+    monkeypatch.setitem(BAD, "item", "p42.yaml")
+    items = [f"p{i}.yaml" for i in range(100)]
+    with pytest.raises(parallel.WorkerDied) as died:
+        parallel.map_chunks(_crash_stage, items, jobs=2)
+    assert died.value.item == "p42.yaml" and died.value.status == "killed by SIGSEGV"
+
+
+def test_validate_names_the_file_that_killed_its_worker(tmp_path, monkeypatch, capsys):
+    from composer import classify
+    from tests.conftest import run_cli
+
+    root = write_estate(tmp_path, [profile_doc(f"app-{i}", namespace="shop") for i in range(30)])
+    monkeypatch.setitem(BAD, "item", "shop-app-17.yaml")
+    monkeypatch.setattr(classify, "_place_files", _crash_place)
+    monkeypatch.setenv("COMPOSE_JOBS", "2")
+    code, out, err = run_cli(["validate"], root, capsys, monkeypatch)
+    assert code == 1 and "shop-app-17.yaml" in err and "crashed" in err and "SIGSEGV" in err

@@ -156,6 +156,20 @@ def test_deep_flow_nesting_is_an_error_not_a_crash():
     assert len(yamlio.load(wide, "p.yaml")) == 3000
 
 
+@pytest.mark.parametrize("pure", [False, True])
+def test_deep_block_nesting_is_an_error_not_a_crash(pure, monkeypatch):
+    # 40,000 levels of "- " crashed the interpreter in libyaml's composer (and hung a parallel validate)
+    if pure:
+        monkeypatch.setattr(yamlio, "_C_COMPOSER", False)
+    started = time.perf_counter()
+    assert load_error("- " * 40_000 + "x\n").startswith("p.yaml:1:129: document nests deeper than 64 levels")
+    assert load_error("a:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 3000)) + " " * 3000 + "x\n") \
+        .startswith("p.yaml:65:65: document nests deeper than 64 levels")
+    assert time.perf_counter() - started < 5
+    deep_but_legal = "a:\n" + " " * 200 + "- x\n"  # far indented, one level deep: fine
+    assert yamlio.load(deep_but_legal, "p.yaml") == {"a": ["x"]}
+
+
 def test_merge_keys_and_explicit_tags():
     doc = yamlio.load("base: &b {cpu: 1, mem: 2}\nx:\n  <<: *b\n  cpu: 3\n", "p.yaml")
     assert doc["x"] == {"cpu": 3, "mem": 2}
