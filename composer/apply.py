@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
+from composer.errors import ComposerError
 from composer.runner import OnLine, Runner, TimedOut, ToolNotFound, signum_of
 from composer.terminal import printable
 
@@ -340,6 +341,8 @@ def execute(steps: list[Step], runner: Runner, write_files: Callable[[], None],
         except OSError as exc:
             what = "cannot run" if step.argv else "cannot write the generated files"
             code, tail[:] = (126 if step.argv else 1), [f"{what}: {exc}"]
+        except ComposerError as exc:  # the generated files could not be written; nothing was replaced
+            code, tail[:] = 1, [str(p) for p in exc.problems]
         result.code, result.seconds, result.tail = code, time.monotonic() - started, tail
         if code in step.ok:
             result.status, result.changed = "done", (code in step.changed) or not step.argv

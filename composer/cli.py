@@ -199,7 +199,12 @@ def cmd_plan(args) -> int:
     from composer.render import as_json, print_plan
 
     plan = build_plan(args.config, _profile_paths(args), args.out_dir)
+    was_torn = plan.torn
     written = write(plan) if args.write else []
+    if was_torn:
+        print(f"note: {plan.out_dir} held a torn set of generated files (a write was stopped halfway); "
+              + ("this write completed it." if args.write else "`compose plan --write` completes it."),
+              file=sys.stderr)
     if args.output == "json":
         result = as_json(plan)
         result["written"] = [str(p) for p in written]

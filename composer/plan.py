@@ -6,11 +6,11 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from composer import __version__, inert, log_router, schema
+from composer import __version__, fileset, inert, log_router, schema
 from composer.cost import Advice, CostReport, costs
 from composer.eksctl import cluster_config
 from composer.estate import load_estate
-from composer.errors import ComposerError, Problem
+from composer.errors import ComposerError, Problem, fail
 from composer.helmfile import helmfile
 from composer.model import ClusterSettings, Placement
 from composer.nodegroups import NodeGroup, plan_node_groups
@@ -39,6 +39,7 @@ class Plan:
     files: dict[str, str]
     out_dir: Path
     changes: list[FileChange] = field(default_factory=list)
+    torn: bool = False  # an earlier write was killed halfway; the next write completes the set
     cost: CostReport | None = None
     advice: list[Advice] = field(default_factory=list)  # cluster-level advice (cost, subnets, logging)
 
@@ -95,6 +96,7 @@ def plan_for(settings: ClusterSettings, placements: list[Placement], out_dir: Pa
     }
     plan = Plan(settings, placements, routing, groups, config, releases, files, out)
     plan.changes = compare(files, out)
+    plan.torn = fileset.torn(out)
     plan.cost = costs(placements, groups, settings)
     plan.advice = plan.cost.advice + log_router.advice(placements, settings)
     return plan
@@ -119,12 +121,16 @@ def compare(files: dict[str, str], out_dir: Path) -> list[FileChange]:
 
 
 def write(plan: Plan) -> list[Path]:
-    """Write the changed files atomically; returns what was written."""
-    from composer.yamlio import write_atomic
-
-    written = []
-    for change in plan.changes:
-        if change.status != "unchanged":
-            write_atomic(change.path, plan.files[change.name])
-            written.append(change.path)
-    return written
+    """Write the changed files as one set (``composer.fileset``); returns what was written. Raises
+    ComposerError, with nothing replaced, when they cannot be written."""
+    pending = {c.name: plan.files[c.name] for c in plan.changes if c.status != "unchanged"}
+    if not pending and not plan.torn:
+        return []
+    try:
+        fileset.write_set(plan.out_dir, pending)
+    except OSError as exc:
+        where = str(exc.filename) if exc.filename else str(plan.out_dir)
+        raise fail(f"cannot write the generated files: {exc.strerror or exc}; nothing was replaced", where,
+                   hint="free some disk space or make the folder writable, then run again") from None
+    plan.torn = False
+    return [plan.out_dir / name for name in pending]

@@ -214,3 +214,66 @@ def test_an_unreadable_team_folder_is_an_error_not_a_smaller_estate(tmp_path, ca
             assert code == 1 and "cannot read folder: Permission denied" in err and "payments" in err
     finally:
         team.chmod(0o755)
+
+
+# ---------------------------------------------------------------- item 7: the generated set is atomic
+
+def _estate_with_old_set(tmp_path, capsys, monkeypatch) -> dict[str, str]:
+    write_estate(tmp_path, [profile_doc("api", "shop"), profile_doc("agent", "logs", kind="DaemonSet")])
+    assert run(["plan", "--write"], tmp_path, capsys, monkeypatch)[0] == 0
+    write_estate(tmp_path, [profile_doc("api", "shop", replicas=5), profile_doc("web", "shop"),
+                            profile_doc("agent", "logs", kind="DaemonSet")])
+    return {p.name: p.read_text() for p in (tmp_path / "generated").iterdir() if p.is_file()}
+
+
+def test_a_full_disk_replaces_nothing_and_leaves_no_temporaries(tmp_path, capsys, monkeypatch):
+    from composer import fileset
+
+    old = _estate_with_old_set(tmp_path, capsys, monkeypatch)
+    real_stage, calls = fileset._stage, []
+
+    def stage(target, text):
+        calls.append(target.name)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device", str(target))
+        return real_stage(target, text)
+
+    monkeypatch.setattr(fileset, "_stage", stage)
+    code, _, err = run(["plan", "--write"], tmp_path, capsys, monkeypatch)
+    assert code == 1 and "No space left on device; nothing was replaced" in err and "Traceback" not in err
+    assert {p.name: p.read_text() for p in (tmp_path / "generated").iterdir()} == old
+
+
+def test_a_write_killed_between_renames_is_reported_and_completed_next_time(tmp_path, capsys, monkeypatch):
+    from composer import fileset
+
+    _estate_with_old_set(tmp_path, capsys, monkeypatch)
+    real_replace = os.replace
+    done = []
+
+    def replace(src, dst):
+        if done:
+            raise KeyboardInterrupt  # killed after the first file landed
+        done.append(dst)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(fileset.os, "replace", replace)
+    code, _, _ = run(["plan", "--write"], tmp_path, capsys, monkeypatch)
+    assert code == 130 and done
+    monkeypatch.setattr(fileset.os, "replace", real_replace)
+    generated = tmp_path / "generated"
+    assert (generated / fileset.MARKER).is_file() and not list(generated.glob(".*.tmp"))
+    code, _, err = run(["plan"], tmp_path, capsys, monkeypatch)
+    assert "held a torn set of generated files" in err and "`compose plan --write` completes it" in err
+    code, _, err = run(["plan", "--write"], tmp_path, capsys, monkeypatch)
+    assert code == 0 and "this write completed it" in err and not (generated / fileset.MARKER).exists()
+    assert run(["validate", "--check-generated"], tmp_path, capsys, monkeypatch)[0] == 0
+
+
+def test_temporaries_a_killed_write_left_are_removed_and_nothing_else(tmp_path, capsys, monkeypatch):
+    _estate_with_old_set(tmp_path, capsys, monkeypatch)
+    generated = tmp_path / "generated"
+    (generated / ".cluster.yaml.k3j9x.tmp").write_text("half")
+    (generated / ".notes.tmp").write_text("someone else's")
+    assert run(["plan", "--write"], tmp_path, capsys, monkeypatch)[0] == 0
+    assert not (generated / ".cluster.yaml.k3j9x.tmp").exists() and (generated / ".notes.tmp").exists()
