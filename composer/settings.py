@@ -41,9 +41,47 @@ def _output_dir(output: dict, source: Source, base_dir: Path) -> Path:
     return path
 
 
+def _consistency(doc: dict, source: Source) -> list:
+    """What the schema cannot say: networks that are networks, zones of the cluster's own region, and
+    node-group sizes in order. Every problem at once, each at its place."""
+    import ipaddress
+
+    problems = []
+
+    def problem(message: str, field: str, hint: str) -> None:
+        line, col = source.locate(field)
+        problems.extend(fail(message, source.path, line, col, hint=hint, check="settings").problems)
+
+    region = str(doc["metadata"]["region"])
+    for index, zone in enumerate(doc.get("availabilityZones") or ()):
+        if not str(zone).startswith(region):
+            problem(f"availability zone {zone!r} is not in the cluster's region {region}",
+                    f"availabilityZones[{index}]", f"zones of {region} are named {region}a, {region}b, …")
+    for index, cidr in enumerate((doc.get("fargate") or {}).get("subnetCidrs") or ()):
+        try:
+            ipaddress.IPv4Network(str(cidr))
+        except ValueError as exc:
+            fix = ""
+            try:
+                fix = f"; did you mean {ipaddress.IPv4Network(str(cidr), strict=False)}?"
+            except ValueError:
+                pass
+            problem(f"subnet CIDR {cidr!r} is not an IPv4 network: {exc}", f"fargate.subnetCidrs[{index}]",
+                    "write it as the subnet's network address and prefix length, e.g. 10.0.128.0/19" + fix)
+    for name, spec in (doc.get("nodeGroups") or {}).items():
+        if isinstance(spec, dict) and spec.get("minSize") is not None and spec.get("maxSize") is not None \
+                and spec["minSize"] > spec["maxSize"]:
+            problem(f"node group class {name!r}: minSize {spec['minSize']} is larger than maxSize {spec['maxSize']}",
+                    f"nodeGroups.{name}.minSize", "EKS requires minSize <= desiredSize <= maxSize")
+    return problems
+
+
 def build_settings(doc: dict, source: Source, base_dir: Path) -> ClusterSettings:
     meta = doc["metadata"]
     fargate = doc.get("fargate") or {}
+    problems = _consistency(doc, source)
+    if problems:
+        raise ComposerError(problems)
     prefix = str(fargate.get("profileNamePrefix", "fp"))
     if f"{prefix}-".lower().startswith("eks-"):
         line, col = source.locate("fargate.profileNamePrefix")

@@ -96,6 +96,15 @@ def _float(text: str) -> float:
     return float(s)
 
 
+def _short(text: str, limit: int = 24) -> str:
+    return text if len(text) <= limit else f"{text[:10]}…{text[-8:]} ({len(text)} characters)"
+
+
+def _range_error(node: Any, what: str, hint: str = "use a smaller number, or quote it if you meant text"):
+    mark = node.start_mark
+    return TreeError(f"{_short(node.value)} {what}", mark.line + 1, mark.column + 1, hint=hint)
+
+
 def _scalar(node: Any, yaml11: bool = False) -> Any:
     tag, value = node.tag, node.value
     if tag in _TEXT_TAGS:
@@ -108,12 +117,18 @@ def _scalar(node: Any, yaml11: bool = False) -> Any:
         if tag == BOOL:
             return _BOOLS[value.lower()]
         if tag == INT:
-            return _int(value, yaml11)
+            number = _int(value, yaml11) if len(value) <= 100 else 2**63
+            if not -2**63 <= number < 2**63:
+                raise _range_error(node, "is out of range: integers stop at 2^63-1")
+            return number
         if tag == FLOAT:
-            return _float(value)
+            number = _float(value)
+            if not math.isfinite(number):
+                raise _range_error(node, "is not a finite number", "compose's inputs take finite numbers only")
+            return number
     except (KeyError, ValueError):
         mark = node.start_mark
-        raise TreeError(f"cannot read {value!r} as {tag.removeprefix(TAG)}", mark.line + 1, mark.column + 1,
+        raise TreeError(f"cannot read {_short(value)!r} as {tag.removeprefix(TAG)}", mark.line + 1, mark.column + 1,
                         hint="remove the explicit tag or fix the value") from None
     if tag == MERGE:
         return "<<"

@@ -54,6 +54,9 @@ def settings(**overrides):
     doc = copy.deepcopy(SETTINGS)
     for key, value in overrides.items():
         doc[key] = value
+    if "availabilityZones" not in overrides:  # zones of the (possibly overridden) region
+        region = doc["metadata"]["region"]
+        doc["availabilityZones"] = [f"{region}a", f"{region}b"]
     assert not schema.validate("composer", doc, "composer.yaml")
     return build_settings(doc, Source("composer.yaml", None), Path("."))
 

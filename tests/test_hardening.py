@@ -277,3 +277,73 @@ def test_temporaries_a_killed_write_left_are_removed_and_nothing_else(tmp_path, 
     (generated / ".notes.tmp").write_text("someone else's")
     assert run(["plan", "--write"], tmp_path, capsys, monkeypatch)[0] == 0
     assert not (generated / ".cluster.yaml.k3j9x.tmp").exists() and (generated / ".notes.tmp").exists()
+
+
+# ---------------------------------------------------------------- item 13: numbers and networks in bounds
+
+BIG = "1" + "0" * 400
+TOKENS = {"<BIG>": BIG, "<1e999>": "1e999", "<HEX>": "0x" + "f" * 4000, ".nan": ".nan", "1e400": "1e400"}
+
+
+def unquote(text: str) -> str:
+    """The YAML with the placeholder strings turned into the bare numbers they stand for."""
+    for token, value in TOKENS.items():
+        text = text.replace(f"'{token}'", value).replace(f"'{token}'", value)
+        text = text.replace(f": {token}", f": {value}")
+    return text
+
+
+SETTINGS_CASES = {
+    "zone of another region": ({"availabilityZones": ["us-east-1a", "eu-west-1b"]},
+                               "availability zone 'eu-west-1b' is not in the cluster's region us-east-1"),
+    "impossible CIDR": ({"fargate": {"subnetCidrs": ["999.999.999.999/99"]}},
+                        "subnet CIDR '999.999.999.999/99' is not an IPv4 network"),
+    "CIDR with host bits": ({"fargate": {"subnetCidrs": ["10.0.1.7/16"]}}, "did you mean 10.0.0.0/16?"),
+    "minSize above maxSize": ({"nodeGroups": {"general": {"minSize": 5, "maxSize": 2}}},
+                              "minSize 5 is larger than maxSize 2"),
+    "absurd minSize": ({"nodeGroups": {"general": {"minSize": 10**9}}}, "minSize"),
+    "huge timeout": ({"helm": {"fargateTimeout": "<BIG>"}}, "out of range"),
+    "NaN price": ({"prices": {"fargate": {"vcpuHour": ".nan"}}}, "not a finite number"),
+    "infinite price": ({"prices": {"fargate": {"gbHour": "1e400"}}}, "not a finite number"),
+    "price 10^400": ({"prices": {"ec2": {"m6i.xlarge": "<BIG>"}}}, "out of range"),
+}
+
+
+@pytest.mark.parametrize("case", SETTINGS_CASES)
+def test_settings_out_of_bounds_are_refused_by_validate_with_a_short_message(case, tmp_path, capsys, monkeypatch):
+    from tests.conftest import dump
+
+    change, expected = SETTINGS_CASES[case]
+    text = unquote(dump({**SETTINGS, **change}))
+    write_estate(tmp_path, [profile_doc("api", "shop")])
+    (tmp_path / "composer.yaml").write_text(text)
+    for command in (["validate"], ["plan"]):
+        code, out, err = run(command, tmp_path, capsys, monkeypatch)
+        assert code == 1 and expected in err and "Traceback" not in err, (command, err)
+        assert "composer.yaml:" in err and max(len(line) for line in err.splitlines()) < 300
+
+
+PROFILE_CASES = {
+    "quantity 1e999": ({"containers": [{"name": "a", "resources": {"requests": {"memory": "<1e999>"}}}]},
+                       "not a finite number"),
+    "hex with 4000 digits": ({"containers": [{"name": "a", "resources": {"requests": {"cpu": "<HEX>"}}}]},
+                             "out of range"),
+    "400-digit rolloutsPerDay": ({"rolloutsPerDay": "<BIG>"}, "out of range"),
+    "rolloutsPerDay above one a minute": ({"rolloutsPerDay": 5000}, "rolloutsPerDay"),
+    "timeout 10^400": ({"ttlSecondsAfterFinished": "<BIG>"}, "out of range"),
+    "quantity above 2^63": ({"containers": [{"name": "a", "resources": {"requests": {"memory": "12E"}}}]},
+                            "too large: Kubernetes quantities stop at 2^63-1"),
+}
+
+
+@pytest.mark.parametrize("case", PROFILE_CASES)
+def test_profile_numbers_out_of_bounds_are_refused_with_a_short_message(case, tmp_path, capsys, monkeypatch):
+    from tests.conftest import dump
+
+    change, expected = PROFILE_CASES[case]
+    write_estate(tmp_path, [profile_doc("api", "shop", **change)])
+    path = tmp_path / "profiles" / "shop-api.yaml"
+    path.write_text(unquote(path.read_text()))
+    code, _, err = run(["validate"], tmp_path, capsys, monkeypatch)
+    assert code == 1 and expected in err and "Traceback" not in err, err
+    assert "shop-api.yaml:" in err and max(len(line) for line in err.splitlines()) < 300

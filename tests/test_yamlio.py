@@ -110,7 +110,7 @@ def _our_positions(node, path=()):
 
 PARITY_CASES = [
     *(p.read_text() for p in sorted((ROOT / "profiles").rglob("*.yaml"))),
-    "a: yes\nb: 0o17\nc: 017\nd: 1_000\ne: .inf\nf: on\ng: ~\nh: 0x1F\ni: 1e3\nj: 12:30\nk: -.5\nl: ''\n",
+    "a: yes\nb: 0o17\nc: 017\nd: 1_000\ne: 2.5e-3\nf: on\ng: ~\nh: 0x1F\ni: 1e3\nj: 12:30\nk: -.5\nl: ''\n",
     "%YAML 1.1\n---\na: yes\nb: 010\nc: 1:30\n",  # the directive's YAML 1.1 resolution
     "m: {url: https://charts.example.com, n: 1}\n",  # YAML 1.2 only: libyaml rejects, the pure scanner reads it
     "a: &x {b: [1, 2]}\nc: *x\nd: |\n  line\ne: >-\n  folded\n  text\ng: \"q\"\n",
@@ -190,3 +190,12 @@ def test_source_crosses_processes_without_its_tree_and_rereads_it(tmp_path):
     copy = pickle.loads(pickle.dumps(source))
     assert copy.doc is None and copy.locate("workload.kind") == (2, 9) == source.locate("workload.kind")
     assert pickle.loads(pickle.dumps(Source("composer.yaml"))).locate("x") == (0, 0)  # never had a tree
+
+
+@pytest.mark.parametrize("text", ["a: .inf\n", "a: -.Inf\n", "a: .nan\n", "a: 1e999\n", "a: 9223372036854775808\n",
+                                  "a: -9223372036854775809\n", "a: 0x" + "f" * 4000 + "\n", "a: " + "9" * 5000 + "\n"])
+def test_numbers_no_input_can_mean_are_refused_with_a_short_message(text):
+    message = load_error(text)
+    assert message.startswith("p.yaml:1:4: ") and ("finite" in message or "out of range" in message)
+    assert len(message) < 200
+    assert yamlio.load("a: 9223372036854775807\n", "p.yaml") == {"a": 2**63 - 1}
