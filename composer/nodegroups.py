@@ -160,20 +160,33 @@ def plan_node_groups(placements: list[Placement], settings: ClusterSettings, nee
         if large:
             candidates = sorted((t for t in CATALOGUE.values() if t.name.split(".")[0] in FAMILIES[node_class]),
                                 key=lambda t: (t.vcpu * 8 + t.memory_gib, t.name))
-            fitting = [t for t in candidates if all(_fits(_capacity(t, overhead), demand[id(p)]) for p in large)]
-            if not fitting:
-                daemon_note = (f" after {len(daemons)} DaemonSet(s) take {float(overhead[0]):g} vCPU / "
-                               f"{float(overhead[1]) / GIB:.1f} GiB on every node" if daemons else "")
+            # A pod no instance of the class can hold is an error of its own; it must not make the
+            # pods that do fit somewhere look impossible too.
+            impossible = [p for p in large if not any(_fits(_capacity(t, overhead), demand[id(p)]) for t in candidates)]
+            daemon_note = (f" after {len(daemons)} DaemonSet(s) take {float(overhead[0]):g} vCPU / "
+                           f"{float(overhead[1]) / GIB:.1f} GiB on every node" if daemons else "")
+            for p in impossible:
+                cpu, memory, _ = demand[id(p)]
+                line, col = p.workload.source.locate("workload.containers")
+                problems.append(Problem(
+                    f"{p.workload.key}: a pod needs {float(cpu):.4g} vCPU / {float(memory) / GIB:.4g} GiB, more than "
+                    f"any {'/'.join(FAMILIES[node_class])} instance in the sizing catalogue offers{daemon_note}",
+                    p.workload.source.path, line, col,
+                    hint="lower the requests, or split the work into smaller pods"
+                         + (", or give DaemonSets a nodeSelector of their own" if daemons else ""), check="sizing"))
+            large = [p for p in large if p not in impossible]
+            if large:  # the smallest type that holds them all, else the one that holds the most
+                fitting = max(candidates, key=lambda t: (sum(_fits(_capacity(t, overhead), demand[id(p)]) for p in large),
+                                                         -candidates.index(t)))
                 for p in large:
-                    cpu, memory, _ = demand[id(p)]
-                    line, col = p.workload.source.locate("workload.containers")
-                    problems.append(Problem(
-                        f"a pod needs {float(cpu):g} vCPU / {float(memory) / GIB:.1f} GiB, more than any "
-                        f"{'/'.join(FAMILIES[node_class])} instance in the sizing catalogue offers{daemon_note}",
-                        p.workload.source.path, line, col,
-                        hint="lower the requests, or split the work into smaller pods"
-                             + (", or give DaemonSets a nodeSelector of their own" if daemons else ""), check="sizing"))
-                continue
-            groups.append(_group(f"ng-{node_class}-large", node_class, fitting[0], large, demand, overhead,
-                                 len(daemons), 0, None, settings.headroom_percent, spec.volume_size))
+                    if not _fits(_capacity(fitting, overhead), demand[id(p)]):
+                        line, col = p.workload.source.locate("workload.containers")
+                        problems.append(Problem(
+                            f"{p.workload.key}: no single instance type of class '{node_class}' holds both this pod "
+                            f"and the class's other large pods ({fitting.name} holds the most)",
+                            p.workload.source.path, line, col,
+                            hint=f"set nodeGroups.{node_class}.instanceType, or give this workload its own node class",
+                            check="sizing"))
+                groups.append(_group(f"ng-{node_class}-large", node_class, fitting, large, demand, overhead,
+                                     len(daemons), 0, None, settings.headroom_percent, spec.volume_size))
     return groups, problems

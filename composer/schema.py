@@ -224,8 +224,35 @@ def _short(value: Any) -> Any:
 
 
 def _describe(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
-            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+    """What a YAML value is, in words (loaded mappings and lists are dict and list subclasses)."""
+    for kind, words in ((bool, "a boolean"), (dict, "a mapping"), (list, "a list"), (str, "a string"),
+                        (int, "an integer"), (float, "a number")):
+        if isinstance(value, kind):
+            return words
+    return "null" if value is None else "a value of another kind"
+
+
+def _show(value: Any) -> str:
+    """A value as a message shows it: short, credentials redacted."""
+    if isinstance(value, (dict, list)):
+        return _describe(value)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    text = repr(_short(value))
+    return text if len(text) <= 40 else f"{text[:20]}…{text[-10:]} ({len(text)} characters)"
+
+
+def _bound_message(field: str, validator_name: str, instance: Any, limit: Any) -> str:
+    if validator_name in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        word = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most",
+                "exclusiveMaximum": "less than"}[validator_name]
+        return f"'{field}' is {_show(instance)}; it must be {word} {limit:,}"
+    if validator_name in ("minItems", "maxItems"):
+        return f"'{field}' has {len(instance)} item(s); it needs {'at least' if validator_name == 'minItems' else 'at most'} {limit}"
+    if validator_name in ("minLength", "maxLength"):
+        return (f"'{field}' is {len(instance)} characters long; it must be "
+                f"{'at least' if validator_name == 'minLength' else 'at most'} {limit}")
+    return f"'{field}' lists the same item more than once"
 
 
 def _field(path: list) -> str:
@@ -270,9 +297,9 @@ def _explain(error, root: Any, where: str) -> list[Problem]:
         allowed = schema_part.get("enum") or [schema_part.get("const")]
         close = difflib.get_close_matches(str(instance), [str(a) for a in allowed], n=1)
         hint = f"did you mean '{close[0]}'?" if close else ""
-        return [at(path, f"'{field}' is {instance!r}; expected one of: {', '.join(map(str, allowed))}", hint)]
+        return [at(path, f"'{field}' is {_show(instance)}; expected one of: {', '.join(map(str, allowed))}", hint)]
     if validator_name == "anyOf" and "quantity" in str(schema_part.get("description", "")).lower():
-        return [at(path, f"'{field}' is not a valid quantity: {instance!r}",
+        return [at(path, f"'{field}' is not a valid quantity: {_show(instance)}",
                    "use a non-negative Kubernetes quantity such as 500m, 2, 512Mi or 1Gi")]
     if validator_name == "pattern":
         last = path[-1] if path else ""
@@ -285,7 +312,9 @@ def _explain(error, root: Any, where: str) -> list[Problem]:
             return [at(path, f"'{field}' contains template syntax ({{{{ or }}}}), which helmfile would execute", hint)]
         return [at(path, f"'{field}' has an invalid value {_short(instance)!r}", hint)]
     if validator_name == "propertyNames":
-        return [at(path, f"'{field}' has an invalid key {instance!r}", "keys must be valid Kubernetes label keys")]
-    if validator_name in ("minimum", "maximum", "minItems", "maxItems", "minLength", "maxLength", "uniqueItems"):
-        return [at(path, f"'{field}': {error.message}")]
-    return [at(path, f"'{field}': {error.message}")]
+        return [at(path, f"'{field}' has an invalid key {_show(instance)}", "keys must be valid Kubernetes label keys")]
+    if validator_name in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum", "minItems", "maxItems",
+                          "minLength", "maxLength", "uniqueItems"):
+        return [at(path, _bound_message(field, validator_name, instance, error.validator_value))]
+    message = error.message if len(error.message) <= 200 else error.message[:150] + " …"
+    return [at(path, f"'{field}': {message}")]

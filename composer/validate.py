@@ -23,7 +23,12 @@ def validate(config: Path, profile_paths: list[Path], *, check_generated: bool =
     listed, from the same load: nothing is read twice.
     """
     settings, placements, problems = load_estate(config, profile_paths)
-    if settings is not None:
+    if settings is not None and not problems:
+        from composer.plan import compose
+
+        # the whole composition, so validate refuses exactly what plan would (routing, sizing, releases)
+        problems += compose(settings, placements, out_dir if out_dir is not None else settings.output_dir)[4]
+    elif settings is not None:
         problems += route(placements, settings)[1]
     stale: list[FileChange] = []
     if check_generated and settings is not None and not problems:

@@ -347,3 +347,32 @@ def test_profile_numbers_out_of_bounds_are_refused_with_a_short_message(case, tm
     code, _, err = run(["validate"], tmp_path, capsys, monkeypatch)
     assert code == 1 and expected in err and "Traceback" not in err, err
     assert "shop-api.yaml:" in err and max(len(line) for line in err.splitlines()) < 300
+
+
+# ---------------------------------------------------------------- item 15: messages name the real culprit
+
+def test_type_errors_say_what_the_value_is_in_words(tmp_path, capsys, monkeypatch):
+    write_estate(tmp_path, [profile_doc("api", "shop", replicas={"a": 1}, containers=[{"name": ["x"]}])])
+    code, _, err = run(["validate"], tmp_path, capsys, monkeypatch)
+    assert code == 1 and "'workload.replicas' must be an integer, not a mapping" in err
+    assert "'workload.containers[0].name' must be a string, not a list" in err
+    assert "Map" not in err and "Seq" not in err
+
+
+def test_one_impossible_pod_does_not_make_other_large_pods_look_impossible(tmp_path, capsys, monkeypatch):
+    huge = [{"name": "h", "resources": {"requests": {"cpu": "900", "memory": "8Gi"}}}]
+    big = [{"name": "b", "resources": {"requests": {"cpu": "40", "memory": "160Gi"}}}]
+    write_estate(tmp_path, [profile_doc("impossible", "data", kind="Job", containers=huge),
+                            profile_doc("big", "data", kind="Job", containers=big),
+                            profile_doc("api", "shop")])
+    code, _, err = run(["validate"], tmp_path, capsys, monkeypatch)
+    sizing = [line for line in err.splitlines() if "[sizing]" in line]
+    assert code == 1 and len(sizing) == 1, err
+    assert "data-impossible.yaml" in sizing[0] and "data/impossible: a pod needs 900 vCPU" in sizing[0]
+
+
+def test_a_huge_float_quantity_is_a_short_bound_message(tmp_path, capsys, monkeypatch):
+    write_estate(tmp_path, [profile_doc("api", "shop", containers=[
+        {"name": "a", "resources": {"requests": {"memory": 1e308}}}])])
+    code, _, err = run(["validate"], tmp_path, capsys, monkeypatch)
+    assert code == 1 and "1e+308" in err and max(len(line) for line in err.splitlines()) < 250
