@@ -1,0 +1,125 @@
+"""Ten thousand mutated estates through ``compose validate`` and ``compose plan``, in-process, spread
+over forked workers: none may end in exit 3 (a bug in compose), none may hang, and validate must
+refuse exactly what plan refuses (validate passing what plan then rejects is a bug too).
+
+Each case is the example estate's composer.yaml and three of its profiles, one file of which gets
+one to three mutations: text edits (lines deleted, duplicated, swapped, re-indented, truncated,
+characters inserted) and hostile values put in place of a scalar (huge and non-finite numbers,
+template syntax, aliases, tags, deep nesting, long strings, bad CIDRs). ``COMPOSE_FUZZ_CASES`` sets
+the count (default 10,000) and ``COMPOSE_FUZZ_SEED`` the seed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import random
+import re
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+
+from composer import parallel
+from tests.conftest import ROOT
+
+CASES = int(os.environ.get("COMPOSE_FUZZ_CASES", "10000"))
+SEED = int(os.environ.get("COMPOSE_FUZZ_SEED", "20261124"))
+# (profiles that name no other release in `needs`, so any three of them make a valid estate)
+PROFILES = sorted(p.relative_to(ROOT) for p in (ROOT / "profiles").rglob("*.yaml") if "needs:" not in p.read_text())
+HOSTILE = ["1e999", ".nan", "-.inf", "0x" + "f" * 600, "9" * 500, "-1", "0", "99999999999999999999", "1.5",
+           '"{{ exec \\"id\\" }}"', "'{{ env \"AWS_SECRET_ACCESS_KEY\" }}'", "*nope", "&a x", "[[[[", "{a: [b",
+           "!!python/object:os.system x", "!!binary aGk=", "~", "true", "''", "a" * 5000, "10.0.0.1/99",
+           "999.999.999.999/99", "eks-x", "- - - - x", "\t", "ünïcødé", ":", "|", ">-", "[]", "{}", "12E", "1Ei",
+           "100000000Gi", "-5Gi", "https://u:p@x.example", "../../../../etc/passwd", "--post-renderer=x", "null",
+           "[1, [2, [3, [4]]]]", "{x: {y: {z: 1}}}", "DaemonSet", "NodePort", "hostPath", "arm64", "windows"]
+SCALAR = re.compile(r"(:\s+|-\s+)([^\s#{}\[\],][^#\n]*)$", re.M)
+
+
+def mutate(text: str, rng: random.Random) -> str:
+    for _ in range(rng.randint(1, 3)):
+        lines = text.split("\n")
+        kind = rng.randrange(6) if rng.random() < 0.4 else 6  # most often a hostile value (reaches deeper)
+        i, j = rng.randrange(len(lines)), rng.randrange(len(lines))
+        if kind == 0:
+            del lines[i]
+        elif kind == 1:
+            lines.insert(i, lines[j])
+        elif kind == 2:
+            lines[i], lines[j] = lines[j], lines[i]
+        elif kind == 3:
+            lines[i] = ("  " + lines[i]) if rng.random() < 0.5 else lines[i][2:]
+        elif kind == 4:
+            text = text[:rng.randrange(len(text) + 1)]
+            continue
+        elif kind == 5:
+            at = rng.randrange(len(text) + 1)
+            text = text[:at] + rng.choice(":-[]{}&*!|>'\"#%@`\t\n ") + text[at:]
+            continue
+        else:  # a hostile value in place of a scalar
+            found = list(SCALAR.finditer(text))
+            if found:
+                m = rng.choice(found)
+                value = rng.choice(HOSTILE)
+                if rng.random() < 0.5:  # quoted: a string that passes YAML and meets the schema and rules
+                    value = "'" + value.replace("'", "''") + "'"
+                text = text[:m.start(2)] + value + text[m.end(2):]
+            continue
+        text = "\n".join(lines)
+    return text
+
+
+def run_cases(indices: list[int]) -> list[tuple[int, str]]:
+    """Each case in a temporary estate: [(case, what went wrong)] (empty when all behaved)."""
+    from composer.cli import main
+
+    def timeout(signum, frame):
+        raise TimeoutError
+
+    signal.signal(signal.SIGALRM, timeout)
+    bad = []
+    home = os.getcwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in indices:
+            rng = random.Random(SEED * 1_000_003 + case)
+            root = Path(tmp) / str(case)
+            (root / "profiles").mkdir(parents=True)
+            shutil.copytree(ROOT / "values", root / "values")
+            chosen = rng.sample(PROFILES, 3)
+            files = {Path("composer.yaml"): (ROOT / "composer.yaml").read_text()}
+            files.update({p: (ROOT / p).read_text() for p in chosen})
+            target = rng.choice(sorted(files))
+            files[target] = mutate(files[target], rng)
+            for path, text in files.items():
+                (root / path).parent.mkdir(parents=True, exist_ok=True)
+                (root / path).write_text(text)
+            os.chdir(root)
+            codes = {}
+            try:
+                for command in (["validate"], ["plan", "-o", "json"]):
+                    err = io.StringIO()
+                    signal.alarm(20)
+                    try:
+                        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+                            codes[command[0]] = main(command)
+                    except TimeoutError:
+                        codes[command[0]] = "hang"
+                    finally:
+                        signal.alarm(0)
+                    if codes[command[0]] not in (0, 1):
+                        bad.append((case, f"{target}: {command[0]} gave {codes[command[0]]}: {err.getvalue()[-300:]}"))
+                if codes.get("validate") in (0, 1) and codes.get("plan") in (0, 1) and codes["validate"] != codes["plan"]:
+                    bad.append((case, f"{target}: validate exit {codes['validate']} but plan exit {codes['plan']}"))
+            finally:
+                os.chdir(home)
+                shutil.rmtree(root, ignore_errors=True)
+    return bad
+
+
+def test_ten_thousand_mutated_estates_never_crash_hang_or_disagree():
+    indices = list(range(CASES))
+    found = [item for chunk in parallel.map_chunks(run_cases, indices, jobs=parallel.default_jobs(10_000))
+             for item in chunk]
+    assert not found, f"{len(found)} of {CASES} cases misbehaved (seed {SEED}):\n" + "\n".join(
+        f"case {case}: {what}" for case, what in found[:20])
