@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
+from composer.eksctl import GENERATOR_TAG, MANAGED_TAG
 from composer.errors import ComposerError
+from composer.nodegroups import CLASS_LABEL
 from composer.runner import OnLine, Runner, TimedOut, ToolNotFound, signum_of
 from composer.terminal import printable
 
@@ -75,6 +77,10 @@ class ClusterState:
     exists: bool
     fargate_profiles: frozenset[str] = frozenset()
     node_groups: frozenset[str] = frozenset()
+    # Fargate profiles whose tags say compose created them (eksctl get fargateprofile shows tags)
+    owned_profiles: frozenset[str] = frozenset()
+    # node groups known to carry compose's node-class label (eksctl get labels; filled for prune candidates)
+    owned_groups: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -165,7 +171,11 @@ MAX_PROBE_BYTES = 8 * 1024 * 1024
 
 
 def _names(text: str, argv: Sequence[str]) -> frozenset[str]:
-    """The names in eksctl's ``get … -o json`` answer: a list of objects, each with a string name
+    return frozenset(_items(text, argv))
+
+
+def _items(text: str, argv: Sequence[str]) -> dict[str, dict]:
+    """{name: object} of eksctl's ``get … -o json`` answer: a list of objects, each with a string name
     (``[]`` when there are none). Any other shape is an error, never "nothing exists"."""
     command = " ".join(argv)
     if len(text) > MAX_PROBE_BYTES:
@@ -176,13 +186,13 @@ def _names(text: str, argv: Sequence[str]) -> frozenset[str]:
         raise ApplyError(f"`{command}` printed something that is not JSON: {text[:200]!r}") from None
     if not isinstance(items, list):
         raise ApplyError(f"`{command}` printed {type(items).__name__}, not a list of objects; is this eksctl?")
-    names = set()
+    named = {}
     for item in items:
         value = item.get("name", item.get("Name")) if isinstance(item, dict) else None
         if not isinstance(value, str) or not value:
             raise ApplyError(f"`{command}` printed an entry without a name: {json.dumps(item)[:200]}")
-        names.add(value)
-    return frozenset(names)
+        named[value] = item
+    return named
 
 
 def probe(runner: Runner, name: str, region: str, on_line: OnLine | None = None,
@@ -200,8 +210,34 @@ def probe(runner: Runner, name: str, region: str, on_line: OnLine | None = None,
         code, out, err = _capture(runner, commands[key], on_line, timeout)
         if code != 0:
             raise ApplyError(f"`{' '.join(commands[key])}` exited {code}: {err.strip()[-300:]}")
-        found[key] = _names(out, commands[key])
-    return ClusterState(True, found["fargate"], found["nodegroups"])
+        found[key] = _items(out, commands[key])
+    owned = frozenset(n for n, p in found["fargate"].items()
+                      if isinstance(p.get("tags"), dict) and p["tags"].get(MANAGED_TAG) == GENERATOR_TAG)
+    return ClusterState(True, frozenset(found["fargate"]), frozenset(found["nodegroups"]), owned)
+
+
+def probe_owned_groups(runner: Runner, name: str, region: str, groups: Sequence[str],
+                       on_line: OnLine | None = None, timeout: float | None = None) -> frozenset[str]:
+    """Which of ``groups`` carry compose's node-class label (``eksctl get labels``, one call each). A
+    group eksctl cannot show labels for (self-managed, or an error) counts as not compose's."""
+    owned = set()
+    for group in groups:
+        if not _NAME.fullmatch(group):
+            continue
+        argv = ("eksctl", "get", "labels", "--cluster", name, "--region", region, "--nodegroup", group)
+        code, out, _ = _capture(runner, argv, on_line, timeout)
+        if code == 0 and f"{CLASS_LABEL}=" in _labels_cell(out, group):
+            owned.add(group)
+    return frozenset(owned)
+
+
+def _labels_cell(table: str, group: str) -> str:
+    """The LABELS cell of ``group``'s row in eksctl's ``get labels`` table (CLUSTER NODEGROUP LABELS)."""
+    for line in table.splitlines():
+        cells = line.split()
+        if len(cells) == 3 and cells[1] == group:
+            return cells[2]
+    return ""
 
 
 # ---------------------------------------------------------------- planning (pure)
@@ -216,6 +252,12 @@ def unwanted(cluster_config: dict, state: ClusterState) -> tuple[list[str], list
     """What exists in the cluster but is no longer declared (candidates for --prune)."""
     profiles, groups = wanted(cluster_config)
     return sorted(state.fargate_profiles - set(profiles)), sorted(state.node_groups - set(groups))
+
+
+def prunable(cluster_config: dict, state: ClusterState) -> tuple[list[str], list[str]]:
+    """The unwanted ones compose created (tagged profiles, labelled node groups): only these --prune deletes."""
+    profiles, groups = unwanted(cluster_config, state)
+    return [p for p in profiles if p in state.owned_profiles], [g for g in groups if g in state.owned_groups]
 
 
 def helmfile_base(helmfile_path: Path, options: ApplyOptions) -> tuple[str, ...]:
@@ -264,7 +306,7 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
                                "--include", ",".join(missing_groups)), changed=(0,)))
     steps += helmfile_steps(helmfile_path, options)
     if options.prune and state.exists:
-        old_profiles, old_groups = unwanted(cluster_config, state)
+        old_profiles, old_groups = prunable(cluster_config, state)
         for old in old_profiles + old_groups:
             if not _NAME.fullmatch(old):
                 raise ApplyError(f"refusing to pass {old!r} (reported by eksctl) to a delete command")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -108,6 +109,10 @@ class Session:
         self.say("Tools: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
         self.say(f"Checking what exists in cluster {name} ({region}) …")
         state = ap.probe(self.runner, name, region, timeout=self.options.probe_timeout)
+        old_groups = ap.unwanted(self.plan.cluster, state)[1]
+        if old_groups:  # whose are they? only compose's own may ever be pruned
+            state = dataclasses.replace(state, owned_groups=ap.probe_owned_groups(
+                self.runner, name, region, old_groups, timeout=self.options.probe_timeout))
         steps = ap.plan_steps(self.plan.cluster, state, self.cluster_path, self.helmfile_path, self.options,
                               self._write_title())
         self._show_steps(state, steps)
@@ -122,8 +127,14 @@ class Session:
             f"exists ({len(state.fargate_profiles)} Fargate profile(s), {len(state.node_groups)} node group(s))"
             if state.exists else "does not exist yet"))
         old_profiles, old_groups = ap.unwanted(self.plan.cluster, state)
-        for kind, names in (("Fargate profile", old_profiles), ("node group", old_groups)):
+        for kind, names, owned, mark in (
+                ("Fargate profile", old_profiles, state.owned_profiles, f"tag {ap.MANAGED_TAG}"),
+                ("node group", old_groups, state.owned_groups, f"label {ap.CLASS_LABEL}")):
             for old in names:
+                if old not in owned:
+                    self.say(f"  {kind} {old} exists but is not managed by compose (no {mark}): left alone; "
+                             "delete it with eksctl yourself if it should go", style="yellow")
+                    continue
                 verdict = "will be deleted (--prune)" if self.options.prune else "kept; `--prune` deletes it"
                 self.say(f"  {kind} {old} exists but is no longer wanted: {verdict}", style="yellow")
         self.say(f"\n{len(steps)} step(s):")

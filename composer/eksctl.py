@@ -7,6 +7,9 @@ from composer.nodegroups import AMI_FAMILY, CLASS_LABEL, TAINTS, NodeGroup
 from composer.routing import Routing
 
 GENERATOR_TAG = "fargate-composer"
+# On every Fargate profile compose creates: `apply --prune` deletes only profiles that carry it (node
+# groups are recognised by their composer.io/node-class label, since eksctl shows no node-group tags).
+MANAGED_TAG = "composer.io/managed-by"
 
 
 def cluster_config(settings: ClusterSettings, routing: Routing, node_groups: list[NodeGroup]) -> dict:
@@ -21,7 +24,7 @@ def cluster_config(settings: ClusterSettings, routing: Routing, node_groups: lis
     if routing.profiles:
         profiles = []
         for profile in routing.profiles:
-            entry: dict = {"name": profile.name, "selectors": []}
+            entry: dict = {"name": profile.name, "selectors": [], "tags": {MANAGED_TAG: GENERATOR_TAG}}
             for s in profile.selectors:
                 selector: dict = {"namespace": s.namespace}
                 if s.labels:

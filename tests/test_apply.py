@@ -64,10 +64,20 @@ def tools(fp, eksctl="0.230.0", helmfile="1.1.9", helm="v3.16.2+g13654a5"):
     fp.register(["helm", "version", "--short"], stdout=helm)
 
 
-def existing(fp, profiles=("fp-1",), groups=("ng-general",)):
+OURS = {"composer.io/managed-by": "fargate-composer"}
+
+
+def existing(fp, profiles=("fp-1",), groups=("ng-general",), foreign=()):
+    """An existing cluster as real eksctl shows it; names in ``foreign`` were made by someone else
+    (a Fargate profile without compose's tag, a node group without its node-class label)."""
     fp.register(GET_CLUSTER, stdout=json.dumps([{"Name": NAME, "Status": "ACTIVE"}]))
-    fp.register(GET_FP, stdout=json.dumps([{"name": p, "status": "ACTIVE"} for p in profiles]))
+    fp.register(GET_FP, stdout=json.dumps([{"name": p, "status": "ACTIVE", "tags": {} if p in foreign else OURS}
+                                           for p in profiles]))
     fp.register(GET_NG, stdout=json.dumps([{"Cluster": NAME, "Name": g} for g in groups]))
+    for g in groups:  # eksctl get labels prints a table (it has no -o json)
+        labels = "team=data" if g in foreign else f"composer.io/node-class={g.removeprefix('ng-')}"
+        fp.register(["eksctl", "get", "labels", "--cluster", NAME, "--region", REGION, "--nodegroup", g],
+                    stdout=f"CLUSTER\tNODEGROUP\tLABELS\n{NAME}\t{g}\t{labels}\n")
 
 
 def run(args, capsys):
@@ -275,6 +285,25 @@ def test_prune_deletes_unwanted_parts_last(estate, fp, capsys):
     code, out, _ = run(["--yes", "--prune"], capsys)
     assert code == 0 and commands(fp)[-3:] == [HELMFILE_APPLY, delete_fp, delete_ng]
     assert "will be deleted (--prune)" in out
+
+
+def test_prune_never_deletes_what_compose_did_not_create(estate, fp, capsys):
+    """A node group another team made (no node-class label) and a Fargate profile without compose's tag
+    are listed as not managed by compose and left alone, even with --prune."""
+    tools(fp)
+    existing(fp, profiles=("fp-1", "fp-legacy", "fp-theirs"), groups=("ng-general", "ng-old", "ng-data-team"),
+             foreign=("fp-theirs", "ng-data-team"))
+    fp.register(HELMFILE_APPLY)
+    delete_fp = ["eksctl", "delete", "fargateprofile", "--cluster", NAME, "--region", REGION, "--name", "fp-legacy", "--wait"]
+    delete_ng = ["eksctl", "delete", "nodegroup", "--cluster", NAME, "--region", REGION, "--name", "ng-old", "--wait"]
+    fp.register(delete_fp)
+    fp.register(delete_ng)
+    code, out, _ = run(["--yes", "--prune"], capsys)
+    assert code == 0 and commands(fp)[-3:] == [HELMFILE_APPLY, delete_fp, delete_ng]
+    assert ("Fargate profile fp-theirs exists but is not managed by compose (no tag composer.io/managed-by): "
+            "left alone") in out
+    assert "node group ng-data-team exists but is not managed by compose (no label composer.io/node-class)" in out
+    assert not any("fp-theirs" in c or "ng-data-team" in c for c in commands(fp) if c[1] == "delete")
 
 
 def test_prune_refuses_a_strange_name_reported_by_eksctl(estate, fp, capsys):

@@ -101,7 +101,7 @@ def test_a_failure_midway_then_a_rerun_resumes(cloud, capsys, monkeypatch):
 def test_node_group_failure_on_an_existing_cluster_then_resume(cloud, capsys, monkeypatch):
     assert main(["apply", "--yes"]) == 0
     state = json.loads((cloud / "cluster.json").read_text())
-    state["nodegroups"] = ["ng-general"]  # someone deleted four node groups
+    state["nodegroups"] = {"ng-general": state["nodegroups"]["ng-general"]}  # someone deleted four node groups
     (cloud / "cluster.json").write_text(json.dumps(state))
     capsys.readouterr()
     monkeypatch.setenv("FAKE_FAIL", "eksctl create nodegroup")

@@ -49,7 +49,8 @@ def test_cluster_config_shape():
     assert config["apiVersion"] == "eksctl.io/v1alpha5" and config["kind"] == "ClusterConfig"
     assert config["iam"] == {"withOIDC": True}
     assert config["fargateProfiles"] == [{"name": "fp-1", "selectors": [
-        {"namespace": "shop", "labels": {"composer.io/compute": "fargate"}}]}]
+        {"namespace": "shop", "labels": {"composer.io/compute": "fargate"}}],
+        "tags": {"composer.io/managed-by": "fargate-composer"}}]
     names = {g["name"]: g for g in config["managedNodeGroups"]}
     assert set(names) == {"ng-general", "ng-gpu"}
     assert all(g["privateNetworking"] for g in names.values())
