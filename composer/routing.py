@@ -11,9 +11,14 @@ A Fargate profile matches a pod when it is scheduled, by namespace and (optional
   CoreDNS moves to Fargate through the label ``eks.amazonaws.com/component: coredns`` only when
   the cluster has no general-purpose node group (or composer.yaml says ``coreDNS: fargate``).
 
-Selectors are sorted (namespace, labels) and packed into profiles of at most
-``selectorsPerProfile`` (AWS quota 5), named ``<prefix>-1``, ``<prefix>-2``, …; more than
-``profilesPerCluster`` (AWS quota 10) is an error.
+EKS cannot change a Fargate profile: a new selector, role or subnet means a new profile. So packing
+is stable and names carry the content. Each selector goes to one of ``max(4, ⌈n / selectorsPerProfile⌉)``
+buckets by a hash of the selector (a full bucket passes its last selectors on to the next one with
+room), so adding or removing a namespace changes one profile, not every profile after it in
+alphabetical order; a profile is named ``<prefix>-<8 hex digits>``, a hash of its selectors, pod
+execution role and subnets, so any change to those gives a new name (``compose apply`` creates the
+new profile before deleting the old). At most ``selectorsPerProfile`` (AWS quota 5) selectors per
+profile; more than ``profilesPerCluster`` (AWS quota 10) profiles is an error.
 """
 
 from __future__ import annotations
@@ -105,9 +110,8 @@ def route(placements: list[Placement], settings: ClusterSettings) -> tuple[Routi
                                     f"more than fargate.labelsPerSelector ({settings.labels_per_selector})",
                                     settings.source.path, check="routing"))
     ordered = sorted(selectors)
-    size = settings.selectors_per_profile
-    chunks = [tuple(ordered[i:i + size]) for i in range(0, len(ordered), size)]
-    profiles = tuple(FargateProfile(f"{settings.profile_prefix}-{n}", chunk) for n, chunk in enumerate(chunks, 1))
+    chunks = pack(ordered, settings.selectors_per_profile)
+    profiles = tuple(FargateProfile(profile_name(settings, chunk), chunk) for chunk in chunks)
     if len(profiles) > settings.profiles_per_cluster:
         line, col = settings.source.locate("fargate")
         problems.append(Problem(
@@ -116,3 +120,35 @@ def route(placements: list[Placement], settings: ClusterSettings) -> tuple[Routi
             hint="consolidate Fargate workloads into fewer namespaces, or raise fargate.profilesPerCluster "
                  "after AWS raised your quota", check="routing"))
     return Routing(profiles, frozenset(labelled), on_fargate), problems
+
+
+BUCKETS = 4
+
+
+def _digest(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def pack(selectors: list[Selector], size: int) -> list[tuple[Selector, ...]]:
+    """Selectors → profiles' selector tuples, stable under adding or removing one (see the module doc)."""
+    if not selectors:
+        return []
+    count = max(BUCKETS, -(-len(selectors) // size))
+    buckets: list[list[Selector]] = [[] for _ in range(count)]
+    keyed = sorted(selectors, key=lambda s: (int(_digest(repr(s))[:12], 16) % count, _digest(repr(s))))
+    for s in keyed:
+        home = int(_digest(repr(s))[:12], 16) % count
+        for step in range(count):
+            bucket = buckets[(home + step) % count]
+            if len(bucket) < size:
+                bucket.append(s)
+                break
+    return [tuple(sorted(b)) for b in buckets if b]
+
+
+def profile_name(settings: ClusterSettings, selectors: tuple[Selector, ...]) -> str:
+    """``<prefix>-<hash>`` of everything EKS cannot change in a profile."""
+    content = repr((selectors, settings.pod_execution_role_arn, sorted(settings.fargate_subnets)))
+    return f"{settings.profile_prefix}-{_digest(content)[:8]}"

@@ -16,8 +16,9 @@ import pytest
 
 from composer import cli
 from composer.cli import main
+from composer.routing import Selector, profile_name
 from composer.runner import TimedOut, ToolNotFound
-from tests.conftest import REPO, profile_doc, write_estate
+from tests.conftest import REPO, profile_doc, settings, write_estate
 
 NAME, REGION = "test", "us-east-1"  # tests/conftest SETTINGS
 GET_CLUSTER = ["eksctl", "get", "cluster", "--name", NAME, "--region", REGION, "-o", "json"]
@@ -65,9 +66,10 @@ def tools(fp, eksctl="0.230.0", helmfile="1.1.9", helm="v3.16.2+g13654a5"):
 
 
 OURS = {"composer.io/managed-by": "fargate-composer"}
+FP1 = profile_name(settings(), (Selector("shop"),))  # the estate's one Fargate profile
 
 
-def existing(fp, profiles=("fp-1",), groups=("ng-general",), foreign=()):
+def existing(fp, profiles=(FP1,), groups=("ng-general",), foreign=()):
     """An existing cluster as real eksctl shows it; names in ``foreign`` were made by someone else
     (a Fargate profile without compose's tag, a node group without its node-class label)."""
     fp.register(GET_CLUSTER, stdout=json.dumps([{"Name": NAME, "Status": "ACTIVE"}]))
@@ -118,7 +120,7 @@ def test_existing_complete_cluster_only_converges_releases(estate, fp, capsys):
 
 def test_partly_present_cluster_creates_only_what_is_missing(estate, fp, capsys):
     tools(fp)
-    existing(fp, profiles=("fp-1",), groups=())
+    existing(fp, profiles=(FP1,), groups=())
     create_ng = ["eksctl", "create", "nodegroup", "-f", "generated/cluster.yaml", "--include", "ng-general"]
     fp.register(create_ng)
     fp.register(HELMFILE_APPLY, returncode=2)
@@ -265,7 +267,7 @@ def test_unsafe_option_values_never_reach_a_command_line(args, text, estate, fp,
 
 def test_unwanted_parts_are_listed_and_kept_without_prune(estate, fp, capsys):
     tools(fp)
-    existing(fp, profiles=("fp-1", "fp-legacy"), groups=("ng-general", "ng-old"))
+    existing(fp, profiles=(FP1, "fp-legacy"), groups=("ng-general", "ng-old"))
     fp.register(HELMFILE_APPLY)
     code, out, _ = run(["--yes"], capsys)
     assert code == 0
@@ -276,7 +278,7 @@ def test_unwanted_parts_are_listed_and_kept_without_prune(estate, fp, capsys):
 
 def test_prune_deletes_unwanted_parts_last(estate, fp, capsys):
     tools(fp)
-    existing(fp, profiles=("fp-1", "fp-legacy"), groups=("ng-general", "ng-old"))
+    existing(fp, profiles=(FP1, "fp-legacy"), groups=("ng-general", "ng-old"))
     fp.register(HELMFILE_APPLY)
     delete_fp = ["eksctl", "delete", "fargateprofile", "--cluster", NAME, "--region", REGION, "--name", "fp-legacy", "--wait"]
     delete_ng = ["eksctl", "delete", "nodegroup", "--cluster", NAME, "--region", REGION, "--name", "ng-old", "--wait"]
@@ -291,7 +293,7 @@ def test_prune_never_deletes_what_compose_did_not_create(estate, fp, capsys):
     """A node group another team made (no node-class label) and a Fargate profile without compose's tag
     are listed as not managed by compose and left alone, even with --prune."""
     tools(fp)
-    existing(fp, profiles=("fp-1", "fp-legacy", "fp-theirs"), groups=("ng-general", "ng-old", "ng-data-team"),
+    existing(fp, profiles=(FP1, "fp-legacy", "fp-theirs"), groups=("ng-general", "ng-old", "ng-data-team"),
              foreign=("fp-theirs", "ng-data-team"))
     fp.register(HELMFILE_APPLY)
     delete_fp = ["eksctl", "delete", "fargateprofile", "--cluster", NAME, "--region", REGION, "--name", "fp-legacy", "--wait"]
@@ -308,7 +310,7 @@ def test_prune_never_deletes_what_compose_did_not_create(estate, fp, capsys):
 
 def test_prune_refuses_a_strange_name_reported_by_eksctl(estate, fp, capsys):
     tools(fp)
-    existing(fp, profiles=("fp-1", "--all"), groups=("ng-general",))
+    existing(fp, profiles=(FP1, "--all"), groups=("ng-general",))
     code, _, err = run(["--yes", "--prune"], capsys)
     assert code == 1 and "refusing to pass '--all'" in err
 
@@ -363,7 +365,7 @@ def test_a_command_that_cannot_be_executed_is_a_failed_step(estate, fp, capsys, 
 def test_a_probe_answer_of_the_wrong_shape_is_an_error_not_an_empty_cluster(answer, estate, fp, capsys):
     tools(fp)
     fp.register(GET_CLUSTER, stdout=json.dumps([{"Name": NAME, "Status": "ACTIVE"}]))
-    fp.register(GET_FP, stdout=json.dumps([{"name": "fp-1", "status": "ACTIVE"}]))
+    fp.register(GET_FP, stdout=json.dumps([{"name": FP1, "status": "ACTIVE"}]))
     fp.register(GET_NG, stdout=answer)
     code, _, err = run(["--yes"], capsys)
     assert code == 1 and "eksctl get nodegroup" in err and "Nothing was run or written." in err

@@ -11,6 +11,7 @@ from composer.checks import check_workloads
 from composer.classify import classify_all
 from composer.nodegroups import plan_node_groups
 from composer.plan import compose
+from composer.routing import Selector, profile_name
 from tests.conftest import REFERENCE, REPO, needs_reference, settings, workload
 
 def composed(workloads, out=Path("."), **overrides):
@@ -48,7 +49,7 @@ def test_cluster_config_shape():
     assert schema.validate("clusterconfig", broken, "cluster.yaml")
     assert config["apiVersion"] == "eksctl.io/v1alpha5" and config["kind"] == "ClusterConfig"
     assert config["iam"] == {"withOIDC": True}
-    assert config["fargateProfiles"] == [{"name": "fp-1", "selectors": [
+    assert config["fargateProfiles"] == [{"name": profile_name(settings(), (Selector("shop", (("composer.io/compute", "fargate"),)),)), "selectors": [
         {"namespace": "shop", "labels": {"composer.io/compute": "fargate"}}],
         "tags": {"composer.io/managed-by": "fargate-composer"}}]
     names = {g["name"]: g for g in config["managedNodeGroups"]}

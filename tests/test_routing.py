@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from composer.classify import classify_all
 from composer.routing import COREDNS_LABEL, Selector, route
 from tests.conftest import settings, workload
@@ -78,22 +82,43 @@ def test_coredns_on_fargate_only_without_general_node_group():
     assert forced.coredns_on_fargate
 
 
-def test_selectors_packed_five_per_profile_in_stable_order():
+def test_selectors_packed_five_per_profile_named_by_content_and_independent_of_order():
     ws = [workload("app", f"team-{i:02d}") for i in range(12)]
     routing, problems = routed(ws)
     assert not problems
-    assert [len(p.selectors) for p in routing.profiles] == [5, 5, 3]  # 12 namespaces + CoreDNS selector
-    assert [p.name for p in routing.profiles] == ["fp-1", "fp-2", "fp-3"]
-    flat = selectors(routing)
-    assert flat == sorted(flat)
+    assert sum(len(p.selectors) for p in routing.profiles) == 13  # 12 namespaces + CoreDNS selector
+    assert all(1 <= len(p.selectors) <= 5 for p in routing.profiles) and len(routing.profiles) <= 4
+    assert all(re.fullmatch(r"fp-[0-9a-f]{8}", p.name) for p in routing.profiles)
+    assert all(list(p.selectors) == sorted(p.selectors) for p in routing.profiles)
     again, _ = routed(list(reversed(ws)))
     assert again.profiles == routing.profiles
+
+
+def test_any_change_eks_cannot_apply_in_place_gives_a_new_name():
+    base, _ = routed([workload("app", "shop")])
+    role, _ = routed([workload("app", "shop")], fargate={"podExecutionRoleARN": "arn:aws:iam::123456789012:role/x"})
+    subnets, _ = routed([workload("app", "shop")], fargate={"subnets": ["subnet-0abc", "subnet-0def"]})
+    more, _ = routed([workload("app", "shop"), workload("app", "shop2")])
+    names = [{p.name for p in r.profiles} for r in (base, role, subnets)]
+    assert names[0].isdisjoint(names[1]) and names[0].isdisjoint(names[2]) and names[1].isdisjoint(names[2])
+    assert len({p.name for p in base.profiles} - {p.name for p in more.profiles}) <= 1
+
+
+@pytest.mark.parametrize("count", range(1, 19))
+def test_adding_one_namespace_changes_one_profile_unless_a_full_one_spills(count):
+    before, _ = routed([workload("app", f"ns-{i:02d}") for i in range(count)] + [workload("db", "nodes", hostNetwork=True)])
+    after, _ = routed([workload("app", f"ns-{i:02d}") for i in range(count)] + [workload("db", "nodes", hostNetwork=True),
+                                                                                 workload("app", "added")])
+    old, new = {p.name for p in before.profiles}, {p.name for p in after.profiles}
+    full = any(len(p.selectors) == 5 for p in before.profiles)
+    assert len(old - new) <= (2 if full else 1) and len(new - old) <= (2 if full else 1)
 
 
 def test_configurable_selector_limit_and_prefix():
     routing, _ = routed([workload("app", f"ns-{i}") for i in range(4)],
                         fargate={"selectorsPerProfile": 2, "profileNamePrefix": "apps"})
-    assert [p.name for p in routing.profiles] == ["apps-1", "apps-2", "apps-3"]
+    assert all(p.name.startswith("apps-") and len(p.selectors) <= 2 for p in routing.profiles)
+    assert sum(len(p.selectors) for p in routing.profiles) == 5
 
 
 def test_too_many_profiles_is_an_error():
