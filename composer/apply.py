@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from composer.eksctl import GENERATOR_TAG, MANAGED_TAG
+from composer import reconcile
 from composer.errors import ComposerError
 from composer.nodegroups import CLASS_LABEL
 from composer.runner import OnLine, Runner, TimedOut, ToolNotFound, signum_of
@@ -75,12 +76,24 @@ class ApplyOptions:
 @dataclass(frozen=True)
 class ClusterState:
     exists: bool
-    fargate_profiles: frozenset[str] = frozenset()
-    node_groups: frozenset[str] = frozenset()
-    # Fargate profiles whose tags say compose created them (eksctl get fargateprofile shows tags)
-    owned_profiles: frozenset[str] = frozenset()
-    # node groups known to carry compose's node-class label (eksctl get labels; filled for prune candidates)
+    fargate: dict = field(default_factory=dict)  # name → eksctl's Fargate profile object
+    nodegroups: dict = field(default_factory=dict)  # name → eksctl's nodegroup summary
+    # node groups known to carry compose's node-class label (eksctl get labels; filled for unwanted ones)
     owned_groups: frozenset[str] = frozenset()
+
+    @property
+    def fargate_profiles(self) -> frozenset[str]:
+        return frozenset(self.fargate)
+
+    @property
+    def node_groups(self) -> frozenset[str]:
+        return frozenset(self.nodegroups)
+
+    @property
+    def owned_profiles(self) -> frozenset[str]:
+        """Fargate profiles whose tags say compose created them (eksctl shows profile tags)."""
+        return frozenset(n for n, p in self.fargate.items()
+                         if isinstance(p.get("tags"), dict) and p["tags"].get(MANAGED_TAG) == GENERATOR_TAG)
 
 
 @dataclass(frozen=True)
@@ -211,9 +224,7 @@ def probe(runner: Runner, name: str, region: str, on_line: OnLine | None = None,
         if code != 0:
             raise ApplyError(f"`{' '.join(commands[key])}` exited {code}: {err.strip()[-300:]}")
         found[key] = _items(out, commands[key])
-    owned = frozenset(n for n, p in found["fargate"].items()
-                      if isinstance(p.get("tags"), dict) and p["tags"].get(MANAGED_TAG) == GENERATOR_TAG)
-    return ClusterState(True, frozenset(found["fargate"]), frozenset(found["nodegroups"]), owned)
+    return ClusterState(True, found["fargate"], found["nodegroups"])
 
 
 def probe_owned_groups(runner: Runner, name: str, region: str, groups: Sequence[str],
@@ -254,10 +265,7 @@ def unwanted(cluster_config: dict, state: ClusterState) -> tuple[list[str], list
     return sorted(state.fargate_profiles - set(profiles)), sorted(state.node_groups - set(groups))
 
 
-def prunable(cluster_config: dict, state: ClusterState) -> tuple[list[str], list[str]]:
-    """The unwanted ones compose created (tagged profiles, labelled node groups): only these --prune deletes."""
-    profiles, groups = unwanted(cluster_config, state)
-    return [p for p in profiles if p in state.owned_profiles], [g for g in groups if g in state.owned_groups]
+
 
 
 def helmfile_base(helmfile_path: Path, options: ApplyOptions) -> tuple[str, ...]:
@@ -282,9 +290,22 @@ def helmfile_steps(helmfile_path: Path, options: ApplyOptions) -> list[Step]:
     return steps
 
 
+def actions(cluster_config: dict, state: ClusterState, options: ApplyOptions) -> list[reconcile.Action]:
+    """Per Fargate profile and node group, what apply will do (``composer.reconcile``); [] for a new cluster."""
+    if not state.exists:
+        return []
+    try:
+        return (reconcile.fargate_actions(cluster_config, state.fargate)
+                + reconcile.nodegroup_actions(cluster_config, state.nodegroups, state.owned_groups, options.prune))
+    except reconcile.NotReady as exc:
+        raise ApplyError(str(exc)) from None
+
+
 def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, helmfile_path: Path,
                options: ApplyOptions, write_title: str | None) -> list[Step]:
-    """The commands still needed to reach the plan from ``state``, in order."""
+    """The commands still needed to reach the plan from ``state``, in order: new Fargate profiles before
+    the ones they replace are deleted, node groups created and scaled before the releases move onto
+    them, replaced node groups drained and deleted after."""
     name, region = cluster_config["metadata"]["name"], cluster_config["metadata"]["region"]
     for value in (name, region):
         if not _NAME.fullmatch(value):
@@ -294,28 +315,42 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
     if not state.exists:
         steps.append(Step(f"create cluster {name} ({len(groups)} node group(s), {len(profiles)} Fargate profile(s))",
                           ("eksctl", "create", "cluster", "-f", _path_arg(cluster_path)), changed=(0,)))
-    else:
-        missing_profiles = [p for p in profiles if p not in state.fargate_profiles]
-        missing_groups = [g for g in groups if g not in state.node_groups]
-        if missing_profiles:
-            steps.append(Step(f"create Fargate profile(s) {', '.join(missing_profiles)}",
-                              ("eksctl", "create", "fargateprofile", "-f", _path_arg(cluster_path)), changed=(0,)))
-        if missing_groups:
-            steps.append(Step(f"create node group(s) {', '.join(missing_groups)}",
-                              ("eksctl", "create", "nodegroup", "-f", _path_arg(cluster_path),
-                               "--include", ",".join(missing_groups)), changed=(0,)))
+        return steps + helmfile_steps(helmfile_path, options)
+    todo = actions(cluster_config, state, options)
+    for a in todo:
+        if a.kind in ("replace", "delete", "resize") and not _NAME.fullmatch(a.name):
+            raise ApplyError(f"refusing to pass {a.name!r} (reported by eksctl) to an eksctl command")
+    by = {kind: [a for a in todo if a.kind == kind] for kind in ("create", "replace", "resize", "delete")}
+    where = ("--cluster", name, "--region", region)
+    new_profiles = [a.name for a in by["create"] if a.what == "Fargate profile"]
+    old_profiles = [a for a in by["replace"] + by["delete"] if a.what == "Fargate profile"]
+    if new_profiles:
+        note = (f"; until {', '.join(a.name for a in old_profiles)} is deleted next, EKS may schedule new pods of the "
+                "namespaces both select with either" if old_profiles else "")
+        steps.append(Step(f"create Fargate profile(s) {', '.join(new_profiles)}{note}",
+                          ("eksctl", "create", "fargateprofile", "-f", _path_arg(cluster_path)), changed=(0,)))
+    for a in old_profiles:
+        why = (f"replaced by {a.successor}; its pods are recreated there" if a.kind == "replace"
+               else "no Fargate workload uses its namespaces any more; its pods are recreated elsewhere")
+        steps.append(Step(f"delete Fargate profile {a.name} ({why})",
+                          ("eksctl", "delete", "fargateprofile", *where, "--name", a.name, "--wait"),
+                          changed=(0,), destructive=True))
+    new_groups = [a.name for a in by["create"] if a.what == "node group"]
+    if new_groups:
+        steps.append(Step(f"create node group(s) {', '.join(new_groups)}",
+                          ("eksctl", "create", "nodegroup", "-f", _path_arg(cluster_path),
+                           "--include", ",".join(new_groups)), changed=(0,)))
+    for a in by["resize"]:
+        desired, low, high = reconcile.scale_target(cluster_config, a.name, state.nodegroups[a.name])
+        steps.append(Step(f"resize node group {a.name} ({a.detail})",
+                          ("eksctl", "scale", "nodegroup", *where, "--name", a.name, "--nodes", str(desired),
+                           "--nodes-min", str(low), "--nodes-max", str(high), "--wait"), changed=(0,)))
     steps += helmfile_steps(helmfile_path, options)
-    if options.prune and state.exists:
-        old_profiles, old_groups = prunable(cluster_config, state)
-        for old in old_profiles + old_groups:
-            if not _NAME.fullmatch(old):
-                raise ApplyError(f"refusing to pass {old!r} (reported by eksctl) to a delete command")
-        steps += [Step(f"delete Fargate profile {p} (no longer wanted)",
-                       ("eksctl", "delete", "fargateprofile", "--cluster", name, "--region", region, "--name", p,
-                        "--wait"), changed=(0,), destructive=True) for p in old_profiles]
-        steps += [Step(f"delete node group {g} (no longer wanted; its nodes are drained)",
-                       ("eksctl", "delete", "nodegroup", "--cluster", name, "--region", region, "--name", g,
-                        "--wait"), changed=(0,), destructive=True) for g in old_groups]
+    for a in [a for a in by["replace"] + by["delete"] if a.what == "node group"]:
+        why = f"replaced by {a.successor}" if a.kind == "replace" else "no longer wanted (--prune)"
+        steps.append(Step(f"delete node group {a.name} ({why}; its nodes are drained first)",
+                          ("eksctl", "delete", "nodegroup", *where, "--name", a.name, "--drain", "--wait"),
+                          changed=(0,), destructive=True))
     return steps
 
 
@@ -330,17 +365,24 @@ def dry_run_outline(cluster_config: dict, cluster_path: Path, helmfile_path: Pat
         ("first, read-only: does the cluster exist", [(join(commands["cluster"]), "exit 1 'No cluster found' = absent")]),
         ("if the cluster does not exist", [(join(("eksctl", "create", "cluster", "-f", _path_arg(cluster_path))),
                                             f"creates {len(groups)} node group(s) and {len(profiles)} Fargate profile(s)")]),
-        ("if it exists (read-only first, then only what is missing)", [
-            (join(commands["fargate"]), "existing Fargate profiles"),
-            (join(commands["nodegroups"]), "existing node groups"),
+        ("if it exists (read-only first, then only what differs)", [
+            (join(commands["fargate"]), "existing Fargate profiles (selectors, tags, status)"),
+            (join(commands["nodegroups"]), "existing node groups (instance type, sizes, status)"),
+            (f"eksctl get labels --cluster {name} --region {region} --nodegroup <unwanted>",
+             "is an unwanted node group compose's? (its composer.io/node-class label)"),
             (join(("eksctl", "create", "fargateprofile", "-f", _path_arg(cluster_path))),
-             f"when one of {', '.join(profiles) or '-'} is missing"),
+             f"when one of {', '.join(profiles) or '-'} is missing (names carry content: a change is a new name)"),
+            (f"eksctl delete fargateprofile --cluster {name} --region {region} --name <old> --wait",
+             "each profile compose made that the plan no longer has, after the new ones exist"),
             (join(("eksctl", "create", "nodegroup", "-f", _path_arg(cluster_path), "--include")) + " <missing,...>",
              f"when one of {', '.join(groups) or '-'} is missing"),
-        ] + ([("eksctl delete fargateprofile|nodegroup --cluster "
-               f"{name} --region {region} --name <unwanted> --wait", "--prune: each one no longer wanted")]
-             if options.prune else [])),
-        ("then", [(step.command, step.title) for step in helmfile_steps(helmfile_path, options)]),
+            (f"eksctl scale nodegroup --cluster {name} --region {region} --name <group> --nodes N --nodes-min N "
+             "--nodes-max N --wait", "when a group's planned sizes differ"),
+        ]),
+        ("then", [(step.command, step.title) for step in helmfile_steps(helmfile_path, options)]
+         + [(f"eksctl delete nodegroup --cluster {name} --region {region} --name <old> --drain --wait",
+             "each group compose made that a new one replaces" + (", and (--prune) each one no longer wanted"
+                                                                  if options.prune else ""))]),
     ]
     return outline
 

@@ -126,17 +126,13 @@ class Session:
         self.say(f"Cluster {self.plan.settings.name}: " + (
             f"exists ({len(state.fargate_profiles)} Fargate profile(s), {len(state.node_groups)} node group(s))"
             if state.exists else "does not exist yet"))
-        old_profiles, old_groups = ap.unwanted(self.plan.cluster, state)
-        for kind, names, owned, mark in (
-                ("Fargate profile", old_profiles, state.owned_profiles, f"tag {ap.MANAGED_TAG}"),
-                ("node group", old_groups, state.owned_groups, f"label {ap.CLASS_LABEL}")):
-            for old in names:
-                if old not in owned:
-                    self.say(f"  {kind} {old} exists but is not managed by compose (no {mark}): left alone; "
-                             "delete it with eksctl yourself if it should go", style="yellow")
-                    continue
-                verdict = "will be deleted (--prune)" if self.options.prune else "kept; `--prune` deletes it"
-                self.say(f"  {kind} {old} exists but is no longer wanted: {verdict}", style="yellow")
+        if state.exists:
+            from composer import reconcile
+
+            todo = ap.actions(self.plan.cluster, state, self.options)
+            for line in reconcile.lines(todo):
+                self.say(line, style="yellow" if line.lstrip().startswith(("-", "!", "?")) else None)
+            self.say(f"Cluster changes: {reconcile.summary(todo)}.")
         self.say(f"\n{len(steps)} step(s):")
         for n, step in enumerate(steps, 1):
             self.say(f"  {n}. {step.title}", style="red" if step.destructive else None)

@@ -7,7 +7,9 @@ Allocatable capacity follows the EKS-optimized AMI's kubelet reservations: memor
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from fractions import Fraction
@@ -189,4 +191,20 @@ def plan_node_groups(placements: list[Placement], settings: ClusterSettings, nee
                             check="sizing"))
                 groups.append(_group(f"ng-{node_class}-large", node_class, fitting, large, demand, overhead,
                                      len(daemons), 0, None, settings.headroom_percent, spec.volume_size))
-    return groups, problems
+    return [dataclasses.replace(g, name=content_name(g)) for g in groups], problems
+
+
+def content_name(g: NodeGroup) -> str:
+    """``ng-<class>[-large]-<6 hex digits>``: a hash of what EKS cannot change in a managed node group
+    (instance type, AMI family, labels, taints, disk), so a change gives a new group that replaces the
+    old one (sizes are not in it: they change in place with ``eksctl scale nodegroup``)."""
+    import hashlib
+
+    content = repr((g.instance_type, AMI_FAMILY.get(g.node_class), ((CLASS_LABEL, g.node_class),),
+                    TAINTS.get(g.node_class), g.volume_size))
+    return f"{g.name}-{hashlib.sha256(content.encode()).hexdigest()[:6]}"
+
+
+def slot(name: str) -> str:
+    """The role a node group fills (``ng-general``, ``ng-gpu-large``), whatever its content hash."""
+    return re.sub(r"-[0-9a-f]{6}$", "", name)

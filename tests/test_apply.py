@@ -10,6 +10,7 @@ end to end in tests/test_apply_e2e.py, with fake executables on PATH.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import subprocess
 
 import pytest
@@ -69,15 +70,39 @@ OURS = {"composer.io/managed-by": "fargate-composer"}
 FP1 = profile_name(settings(), (Selector("shop"),))  # the estate's one Fargate profile
 
 
-def existing(fp, profiles=(FP1,), groups=("ng-general",), foreign=()):
-    """An existing cluster as real eksctl shows it; names in ``foreign`` were made by someone else
-    (a Fargate profile without compose's tag, a node group without its node-class label)."""
+def planned() -> dict:
+    """The ClusterConfig compose plans for the estate in the current folder."""
+    from composer.plan import build_plan
+
+    return build_plan(Path("composer.yaml"), [Path("profiles")]).cluster
+
+
+def ng() -> str:
+    """The estate's general node group, by its content name."""
+    return next(g["name"] for g in planned()["managedNodeGroups"] if g["name"].startswith("ng-general-"))
+
+
+def existing(fp, profiles=(FP1,), groups=None, foreign=(), status=None, sizes=None, selectors=None):
+    """An existing cluster as real eksctl shows it: profiles and groups with the planned content when
+    the plan has them (``groups`` defaults to the planned general group); names in ``foreign`` were
+    made by someone else (a Fargate profile without compose's tag, a node group without its label)."""
+    config, status = planned(), status or {}
+    groups = (ng(),) if groups is None else groups
+    known_fp = {p["name"]: p for p in config.get("fargateProfiles", [])}
+    known_ng = {g["name"]: g for g in config.get("managedNodeGroups", [])}
     fp.register(GET_CLUSTER, stdout=json.dumps([{"Name": NAME, "Status": "ACTIVE"}]))
-    fp.register(GET_FP, stdout=json.dumps([{"name": p, "status": "ACTIVE", "tags": {} if p in foreign else OURS}
-                                           for p in profiles]))
-    fp.register(GET_NG, stdout=json.dumps([{"Cluster": NAME, "Name": g} for g in groups]))
+    fp.register(GET_FP, stdout=json.dumps([
+        {"name": p, "selectors": (selectors or {}).get(p) or known_fp.get(p, {}).get("selectors", [{"namespace": f"{p}-ns"}]),
+         "tags": {} if p in foreign else OURS, "status": status.get(p, "ACTIVE")} for p in profiles]))
+    summaries = []
+    for g in groups:
+        plan = known_ng.get(g, {"instanceType": "m5.large", "minSize": 2, "maxSize": 3, "desiredCapacity": 2})
+        low, high = (sizes or {}).get(g, (plan["minSize"], plan["maxSize"]))
+        summaries.append({"Cluster": NAME, "Name": g, "Status": status.get(g, "ACTIVE"), "InstanceType": plan["instanceType"],
+                          "MinSize": low, "MaxSize": high, "DesiredCapacity": plan["desiredCapacity"]})
+    fp.register(GET_NG, stdout=json.dumps(summaries))
     for g in groups:  # eksctl get labels prints a table (it has no -o json)
-        labels = "team=data" if g in foreign else f"composer.io/node-class={g.removeprefix('ng-')}"
+        labels = "team=data" if g in foreign else "composer.io/node-class=general"
         fp.register(["eksctl", "get", "labels", "--cluster", NAME, "--region", REGION, "--nodegroup", g],
                     stdout=f"CLUSTER\tNODEGROUP\tLABELS\n{NAME}\t{g}\t{labels}\n")
 
@@ -121,7 +146,7 @@ def test_existing_complete_cluster_only_converges_releases(estate, fp, capsys):
 def test_partly_present_cluster_creates_only_what_is_missing(estate, fp, capsys):
     tools(fp)
     existing(fp, profiles=(FP1,), groups=())
-    create_ng = ["eksctl", "create", "nodegroup", "-f", "generated/cluster.yaml", "--include", "ng-general"]
+    create_ng = ["eksctl", "create", "nodegroup", "-f", "generated/cluster.yaml", "--include", ng()]
     fp.register(create_ng)
     fp.register(HELMFILE_APPLY, returncode=2)
     code, out, _ = run(["--yes"], capsys)
@@ -133,7 +158,7 @@ def test_partly_present_cluster_creates_only_what_is_missing(estate, fp, capsys)
 
 def test_missing_fargate_profile_is_created_from_the_file(estate, fp, capsys):
     tools(fp)
-    existing(fp, profiles=(), groups=("ng-general",))
+    existing(fp, profiles=(), groups=None)
     create_fp = ["eksctl", "create", "fargateprofile", "-f", "generated/cluster.yaml"]
     fp.register(create_fp)
     fp.register(HELMFILE_APPLY)
@@ -265,52 +290,113 @@ def test_unsafe_option_values_never_reach_a_command_line(args, text, estate, fp,
     assert code == 1 and text in err and list(fp.calls) == []
 
 
-def test_unwanted_parts_are_listed_and_kept_without_prune(estate, fp, capsys):
+def delete_fp(name):
+    return ["eksctl", "delete", "fargateprofile", "--cluster", NAME, "--region", REGION, "--name", name, "--wait"]
+
+
+def delete_ng(name):
+    return ["eksctl", "delete", "nodegroup", "--cluster", NAME, "--region", REGION, "--name", name, "--drain", "--wait"]
+
+
+def test_a_stale_fargate_profile_is_deleted_but_a_stale_node_group_waits_for_prune(estate, fp, capsys):
+    """A Fargate profile compose made that no namespace needs any more keeps routing pods to Fargate,
+    so it goes without --prune; an unwanted node group only costs money and stays until --prune."""
     tools(fp)
-    existing(fp, profiles=(FP1, "fp-legacy"), groups=("ng-general", "ng-old"))
+    existing(fp, profiles=(FP1, "fp-legacy"), groups=(ng(), "ng-old-0a1b2c"))
+    fp.register(delete_fp("fp-legacy"))
     fp.register(HELMFILE_APPLY)
     code, out, _ = run(["--yes"], capsys)
-    assert code == 0
-    assert "Fargate profile fp-legacy exists but is no longer wanted: kept; `--prune` deletes it" in out
-    assert "node group ng-old exists but is no longer wanted" in out
-    assert not any(c[1] == "delete" for c in commands(fp))
+    assert code == 0 and commands(fp)[-2:] == [delete_fp("fp-legacy"), HELMFILE_APPLY]
+    assert "  - Fargate profile fp-legacy: fp-legacy-ns — delete" in out
+    assert "  ! node group ng-old-0a1b2c: m5.large × 2–3 — no longer wanted, kept (--prune deletes it)" in out
+    assert "Cluster changes: 0 to create, 0 to replace, 0 to resize, 1 to delete." in out
 
 
-def test_prune_deletes_unwanted_parts_last(estate, fp, capsys):
+def test_prune_deletes_unwanted_node_groups_last(estate, fp, capsys):
     tools(fp)
-    existing(fp, profiles=(FP1, "fp-legacy"), groups=("ng-general", "ng-old"))
+    existing(fp, profiles=(FP1,), groups=(ng(), "ng-old-0a1b2c"))
     fp.register(HELMFILE_APPLY)
-    delete_fp = ["eksctl", "delete", "fargateprofile", "--cluster", NAME, "--region", REGION, "--name", "fp-legacy", "--wait"]
-    delete_ng = ["eksctl", "delete", "nodegroup", "--cluster", NAME, "--region", REGION, "--name", "ng-old", "--wait"]
-    fp.register(delete_fp)
-    fp.register(delete_ng)
+    fp.register(delete_ng("ng-old-0a1b2c"))
     code, out, _ = run(["--yes", "--prune"], capsys)
-    assert code == 0 and commands(fp)[-3:] == [HELMFILE_APPLY, delete_fp, delete_ng]
-    assert "will be deleted (--prune)" in out
+    assert code == 0 and commands(fp)[-2:] == [HELMFILE_APPLY, delete_ng("ng-old-0a1b2c")]
+    assert "  - node group ng-old-0a1b2c: m5.large × 2–3 — delete" in out
 
 
 def test_prune_never_deletes_what_compose_did_not_create(estate, fp, capsys):
     """A node group another team made (no node-class label) and a Fargate profile without compose's tag
     are listed as not managed by compose and left alone, even with --prune."""
     tools(fp)
-    existing(fp, profiles=(FP1, "fp-legacy", "fp-theirs"), groups=("ng-general", "ng-old", "ng-data-team"),
-             foreign=("fp-theirs", "ng-data-team"))
+    existing(fp, profiles=(FP1, "fp-theirs"), groups=(ng(), "ng-data-team"), foreign=("fp-theirs", "ng-data-team"))
     fp.register(HELMFILE_APPLY)
-    delete_fp = ["eksctl", "delete", "fargateprofile", "--cluster", NAME, "--region", REGION, "--name", "fp-legacy", "--wait"]
-    delete_ng = ["eksctl", "delete", "nodegroup", "--cluster", NAME, "--region", REGION, "--name", "ng-old", "--wait"]
-    fp.register(delete_fp)
-    fp.register(delete_ng)
     code, out, _ = run(["--yes", "--prune"], capsys)
-    assert code == 0 and commands(fp)[-3:] == [HELMFILE_APPLY, delete_fp, delete_ng]
-    assert ("Fargate profile fp-theirs exists but is not managed by compose (no tag composer.io/managed-by): "
-            "left alone") in out
-    assert "node group ng-data-team exists but is not managed by compose (no label composer.io/node-class)" in out
-    assert not any("fp-theirs" in c or "ng-data-team" in c for c in commands(fp) if c[1] == "delete")
+    assert code == 0 and commands(fp)[-1] == HELMFILE_APPLY
+    assert "  ? Fargate profile fp-theirs: fp-theirs-ns — not managed by compose, left alone" in out
+    assert "  ? node group ng-data-team: m5.large × 2–3 — not managed by compose, left alone" in out
+    assert not any(c[1] == "delete" for c in commands(fp))
+
+
+def test_a_changed_fargate_profile_is_created_before_the_old_one_is_deleted(estate, fp, capsys):
+    """The old profile selected the same namespace with other content (as before a change of role):
+    the new one is created first, then the old one deleted (its pods are recreated on the new one)."""
+    tools(fp)
+    existing(fp, profiles=("fp-0ld0ld00",), selectors={"fp-0ld0ld00": planned()["fargateProfiles"][0]["selectors"]})
+    create_fp = ["eksctl", "create", "fargateprofile", "-f", "generated/cluster.yaml"]
+    fp.register(create_fp)
+    fp.register(delete_fp("fp-0ld0ld00"))
+    fp.register(HELMFILE_APPLY)
+    code, out, _ = run(["--yes"], capsys)
+    assert code == 0
+    assert commands(fp)[3:] == [create_fp, delete_fp("fp-0ld0ld00"), HELMFILE_APPLY]
+    assert f"-/+ Fargate profile fp-0ld0ld00: shop — replace (replaced by {FP1})" in out
+    assert "EKS may schedule new pods of the namespaces both select with either" in out
+
+
+def test_a_changed_node_group_is_replaced_and_the_old_one_drained_after_the_releases(estate, fp, capsys):
+    tools(fp)
+    existing(fp, groups=("ng-general-0a1b2c",))
+    create_ng = ["eksctl", "create", "nodegroup", "-f", "generated/cluster.yaml", "--include", ng()]
+    fp.register(create_ng)
+    fp.register(HELMFILE_APPLY)
+    fp.register(delete_ng("ng-general-0a1b2c"))
+    code, out, _ = run(["--yes"], capsys)
+    assert code == 0
+    assert commands(fp)[-3:] == [create_ng, HELMFILE_APPLY, delete_ng("ng-general-0a1b2c")]
+    assert f"-/+ node group ng-general-0a1b2c: m5.large × 2–3 — replace (replaced by {ng()})" in out
+    assert "Cluster changes: 1 to create, 1 to replace, 0 to resize, 0 to delete." in out
+
+
+def test_a_size_change_scales_the_group_in_place(estate, fp, capsys):
+    tools(fp)
+    existing(fp, sizes={ng(): (1, 9)})
+    group = next(g for g in planned()["managedNodeGroups"] if g["name"] == ng())
+    scale = ["eksctl", "scale", "nodegroup", "--cluster", NAME, "--region", REGION, "--name", ng(),
+             "--nodes", str(group["desiredCapacity"]), "--nodes-min", str(group["minSize"]),
+             "--nodes-max", str(group["maxSize"]), "--wait"]
+    fp.register(scale)
+    fp.register(HELMFILE_APPLY)
+    code, out, _ = run(["--yes"], capsys)
+    assert code == 0 and commands(fp)[-2:] == [scale, HELMFILE_APPLY]
+    assert f"~ node group {ng()}: 1–9 → {group['minSize']}–{group['maxSize']} — resize" in out
+
+
+@pytest.mark.parametrize("status,advice", [("CREATING", "still running; wait until it is ACTIVE"),
+                                           ("DELETING", "still running; wait until it is ACTIVE"),
+                                           ("CREATE_FAILED", "fix it, or delete it with eksctl"),
+                                           ("DEGRADED", "fix it, or delete it with eksctl")])
+@pytest.mark.parametrize("what", ["profile", "group"])
+def test_exists_is_not_ready_a_status_other_than_active_stops_the_run(status, advice, what, estate, fp, capsys):
+    tools(fp)
+    target = FP1 if what == "profile" else ng()
+    existing(fp, status={target: status})
+    code, _, err = run(["--yes"], capsys)
+    assert code == 1 and f"{target} is {status}: " in err and advice in err and "Nothing was run or written." in err
+    assert commands(fp) == [GET_CLUSTER, GET_FP, GET_NG]
+    assert not (estate / "generated").exists()
 
 
 def test_prune_refuses_a_strange_name_reported_by_eksctl(estate, fp, capsys):
     tools(fp)
-    existing(fp, profiles=(FP1, "--all"), groups=("ng-general",))
+    existing(fp, profiles=(FP1, "--all"), groups=None)
     code, _, err = run(["--yes", "--prune"], capsys)
     assert code == 1 and "refusing to pass '--all'" in err
 

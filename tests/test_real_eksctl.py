@@ -162,3 +162,38 @@ def test_every_cluster_config_the_suite_generated_passes_eksctl(tmp_path):
     assert configs, "no test generated a ClusterConfig"
     verdicts = eksctl_verdicts(configs, tmp_path)
     assert not rejected(verdicts, tmp_path), f"{len(configs)} configs checked"
+
+
+# ---------------------------------------------------------------- the command lines apply builds
+
+@real.needs("eksctl")
+def test_real_eksctl_parses_every_command_line_apply_can_run(tmp_path):
+    """Each eksctl command apply can run, as apply builds it, is accepted by the real eksctl's flag
+    parser: with no reachable AWS it must fail at the AWS call, never on an unknown flag or command."""
+    from composer.apply import ApplyOptions, ClusterState, plan_steps, probe_commands
+
+    plan = build_plan(ROOT / "composer.yaml", sorted((ROOT / "profiles").rglob("*.yaml")), tmp_path)
+    config = plan.cluster
+    name, region = config["metadata"]["name"], config["metadata"]["region"]
+    group = config["managedNodeGroups"][0]
+    state = ClusterState(True, {"fp-0ld0ld00": {"name": "fp-0ld0ld00", "status": "ACTIVE", "selectors": [
+        {"namespace": "batch"}], "tags": {"composer.io/managed-by": "fargate-composer"}}},
+        {group["name"]: {"Name": group["name"], "Status": "ACTIVE", "MinSize": 0, "MaxSize": 9, "DesiredCapacity": 1},
+         "ng-general-0a1b2c": {"Name": "ng-general-0a1b2c", "Status": "ACTIVE"}},
+        owned_groups=frozenset({"ng-general-0a1b2c"}))
+    steps = plan_steps(config, state, tmp_path / "cluster.yaml", tmp_path / "helmfile.yaml", ApplyOptions(), None)
+    (tmp_path / "cluster.yaml").write_text(dump(config))
+    argvs = [list(s.argv) for s in steps if s.argv and s.argv[0] == "eksctl"] + [list(c) for c in probe_commands(name, region).values()]
+    argvs.append(["eksctl", "get", "labels", "--cluster", name, "--region", region, "--nodegroup", group["name"]])
+    kinds = {tuple(a[1:3]) for a in argvs}
+    assert {("create", "fargateprofile"), ("delete", "fargateprofile"), ("create", "nodegroup"), ("scale", "nodegroup"),
+            ("delete", "nodegroup"), ("get", "labels")} <= kinds
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "AWS_ACCESS_KEY_ID": "AKIAFAKE", "AWS_SECRET_ACCESS_KEY": "fake",
+           "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"}
+    for argv in argvs:
+        done = real.run(argv, env, cwd=tmp_path, timeout=120)
+        text = done.stdout + done.stderr
+        assert done.returncode != 0, argv  # nothing can succeed without AWS
+        for refusal in ("unknown flag", "unknown command", "unknown shorthand", "invalid argument", "accepts ",
+                        "flag needs an argument", "if any flags in the group"):
+            assert refusal not in text, (argv, text[-800:])

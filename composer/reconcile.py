@@ -1,0 +1,155 @@
+"""What an existing cluster needs to match the plan: one action per Fargate profile and node group.
+
+Pure: the planned ClusterConfig and what eksctl reported (``eksctl get fargateprofile|nodegroup -o
+json``, plus which node groups carry compose's label) in, actions out.
+
+* EKS cannot change a Fargate profile, and eksctl skips any profile or node group whose name exists.
+  So names carry content (``composer.routing.profile_name``, ``composer.nodegroups.content_name``): a
+  planned name that does not exist is **create**; an existing one is **unchanged** (a node group whose
+  sizes differ is **resize**, done in place with ``eksctl scale nodegroup``).
+* A Fargate profile compose created (tagged) that the plan no longer has is **replace**d when a new
+  profile takes over one of its namespaces, else **delete**d, in both cases after the new profiles
+  exist and without ``--prune``: a stale profile keeps routing pods to Fargate. Deleting a profile
+  deletes its pods, and their controllers recreate them under the new profile (EKS
+  DeleteFargateProfile), so the move needs no restart.
+* A node group compose created (labelled) whose slot (``ng-general``, …) has a new group is
+  **replace**d: drained and deleted after the releases are applied. One with no successor is
+  **delete**d only with ``--prune``; until then it is listed.
+* Anything else in the cluster is **foreign**: listed, never touched.
+* A status other than ACTIVE on anything compose would build on or touch stops the run with what
+  to do (an operation in flight: wait; a failed one: fix or delete it), never "exists" for "ready".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from composer.nodegroups import slot
+
+IN_FLIGHT = {"CREATING", "UPDATING", "DELETING"}
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str  # create | replace | resize | delete | unchanged | foreign | keep (unwanted, waits for --prune)
+    what: str  # "Fargate profile" | "node group"
+    name: str
+    detail: str = ""
+    successor: str = ""  # for replace: the new profile or group that takes over
+
+
+class NotReady(Exception):
+    """Something compose would build on or touch is not ACTIVE."""
+
+
+def _status_problem(what: str, name: str, status: str) -> str:
+    if status in IN_FLIGHT:
+        return (f"{what} {name} is {status}: an earlier operation is still running; wait until it is ACTIVE "
+                "(or gone) and run apply again")
+    return (f"{what} {name} is {status or 'in an unknown state'}: fix it, or delete it with eksctl, and run apply "
+            "again (compose does not build on a broken one)")
+
+
+def fargate_actions(config: dict, existing: dict[str, dict]) -> list[Action]:
+    planned = {p["name"]: p for p in config.get("fargateProfiles") or []}
+    owned = {n for n, p in existing.items() if (p.get("tags") or {}).get("composer.io/managed-by") == "fargate-composer"}
+    actions, problems = [], []
+    for name in planned:
+        if name not in existing:
+            actions.append(Action("create", "Fargate profile", name, _selectors(planned[name])))
+        elif existing[name].get("status") != "ACTIVE":
+            problems.append(_status_problem("Fargate profile", name, str(existing[name].get("status", ""))))
+        else:
+            actions.append(Action("unchanged", "Fargate profile", name))
+    for name in sorted(set(existing) - set(planned)):
+        old = existing[name]
+        if name not in owned:
+            actions.append(Action("foreign", "Fargate profile", name, _selectors(old)))
+            continue
+        if old.get("status") == "DELETING":
+            continue  # already on its way out
+        if old.get("status") != "ACTIVE":
+            problems.append(_status_problem("Fargate profile", name, str(old.get("status", ""))))
+            continue
+        namespaces = {s.get("namespace") for s in old.get("selectors") or []}
+        heirs = [n for n, p in planned.items() if namespaces & {s["namespace"] for s in p["selectors"]}]
+        actions.append(Action("replace" if heirs else "delete", "Fargate profile", name, _selectors(old),
+                              ", ".join(heirs)))
+    if problems:
+        raise NotReady("; ".join(problems))
+    return actions
+
+
+def nodegroup_actions(config: dict, existing: dict[str, dict], owned: frozenset[str], prune: bool) -> list[Action]:
+    planned = {g["name"]: g for g in config.get("managedNodeGroups") or []}
+    actions, problems = [], []
+    for name, g in planned.items():
+        have = existing.get(name)
+        if have is None:
+            actions.append(Action("create", "node group", name, f"{g['instanceType']} × {g['minSize']}–{g['maxSize']}"))
+        elif have.get("Status") != "ACTIVE":
+            problems.append(_status_problem("node group", name, str(have.get("Status", ""))))
+        elif (have.get("MinSize"), have.get("MaxSize")) != (g["minSize"], g["maxSize"]):
+            actions.append(Action("resize", "node group", name,
+                                  f"{have.get('MinSize')}–{have.get('MaxSize')} → {g['minSize']}–{g['maxSize']}"))
+        else:
+            actions.append(Action("unchanged", "node group", name))
+    slots = {slot(n): n for n in planned}
+    for name in sorted(set(existing) - set(planned)):
+        have = existing[name]
+        detail = f"{have.get('InstanceType', '?')} × {have.get('MinSize', '?')}–{have.get('MaxSize', '?')}"
+        if name not in owned:
+            actions.append(Action("foreign", "node group", name, detail))
+            continue
+        if have.get("Status") == "DELETING":
+            continue
+        heir = slots.get(slot(name), "")
+        if have.get("Status") != "ACTIVE" and (heir or prune):
+            problems.append(_status_problem("node group", name, str(have.get("Status", ""))))
+            continue
+        kind = "replace" if heir else ("delete" if prune else "keep")
+        actions.append(Action(kind, "node group", name, detail, heir))
+    if problems:
+        raise NotReady("; ".join(problems))
+    return actions
+
+
+def scale_target(config: dict, name: str, existing: dict) -> tuple[int, int, int]:
+    """(desired, min, max) for ``eksctl scale nodegroup``: the planned bounds, and the current desired
+    count kept when it lies within them (an autoscaler may have set it)."""
+    g = next(g for g in config["managedNodeGroups"] if g["name"] == name)
+    desired = existing.get("DesiredCapacity", g["desiredCapacity"])
+    if not isinstance(desired, int) or not g["minSize"] <= desired <= g["maxSize"]:
+        desired = g["desiredCapacity"]
+    return desired, g["minSize"], g["maxSize"]
+
+
+SYMBOLS = {"create": "+", "replace": "-/+", "resize": "~", "delete": "-", "keep": "!", "foreign": "?"}
+WORDS = {"create": "create", "replace": "replace", "resize": "resize", "delete": "delete",
+         "keep": "no longer wanted, kept (--prune deletes it)", "foreign": "not managed by compose, left alone"}
+
+
+def lines(actions: list[Action]) -> list[str]:
+    """Terraform-style lines for everything that is not unchanged."""
+    out = []
+    for a in actions:
+        if a.kind == "unchanged":
+            continue
+        tail = f" (replaced by {a.successor})" if a.kind == "replace" and a.successor else ""
+        detail = f": {a.detail}" if a.detail else ""
+        out.append(f"  {SYMBOLS[a.kind]:>3} {a.what} {a.name}{detail} — {WORDS[a.kind]}{tail}")
+    return out
+
+
+def summary(actions: list[Action]) -> str:
+    count = {k: sum(a.kind == k for a in actions) for k in ("create", "replace", "resize", "delete")}
+    return (f"{count['create']} to create, {count['replace']} to replace, {count['resize']} to resize, "
+            f"{count['delete']} to delete")
+
+
+def _selectors(profile: dict) -> str:
+    parts = []
+    for s in profile.get("selectors") or []:
+        labels = ",".join(f"{k}={v}" for k, v in sorted((s.get("labels") or {}).items()))
+        parts.append(s.get("namespace", "?") + (f"{{{labels}}}" if labels else ""))
+    return ", ".join(parts)
