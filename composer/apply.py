@@ -117,7 +117,8 @@ class StepResult:
     signal: int | None = None  # for "interrupted": the signal that stopped the run (2 = Ctrl-C)
     seconds: float = 0.0
     changed: bool = False
-    tail: list[str] = field(default_factory=list)
+    tail: list[str] = field(default_factory=list)  # last lines of stderr
+    output_tail: list[str] = field(default_factory=list)  # last lines of stdout and stderr as they came
 
 
 # ---------------------------------------------------------------- one apply per cluster at a time
@@ -402,12 +403,15 @@ def execute(steps: list[Step], runner: Runner, write_files: Callable[[], None],
         on_start(index, step)
         started = time.monotonic()
         tail: list[str] = []
+        both = result.output_tail  # eksctl logs CloudFormation's failure reasons on stdout
 
-        def line(stream: str, text: str, step: Step = step, tail: list[str] = tail) -> None:
+        def line(stream: str, text: str, step: Step = step, tail: list[str] = tail, both: list[str] = both) -> None:
             text = printable(text)
             if stream == "err":
                 tail.append(text)
                 del tail[:-TAIL_LINES]
+            both.append(text)
+            del both[:-TAIL_LINES]
             on_line(step, stream, text)
 
         try:

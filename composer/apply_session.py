@@ -230,7 +230,7 @@ class Session:
         if status == "failed":
             self.say(f"\nStep {index} failed (exit {failed.code}): $ {failed.step.command or failed.step.title}",
                      style="red")
-            for line in failed.tail[-10:]:
+            for line in (failed.output_tail or failed.tail)[-10:]:
                 self.say(f"    {line}")
         else:
             how = signal_name(failed.signal or 2)
@@ -249,7 +249,8 @@ class Session:
             "log": str(log_path) if log_path else None,
             "steps": [{"n": n, "title": r.step.title, "argv": list(r.step.argv), "status": r.status,
                        "exit_code": r.code, "seconds": round(r.seconds, 3), "changed": r.changed,
-                       "stderr_tail": r.tail[-10:] if r.status != "done" else []}
+                       "stderr_tail": r.tail[-10:] if r.status != "done" else [],
+                       "output_tail": r.output_tail[-10:] if r.status != "done" else []}
                       for n, r in enumerate(results, 1)],
         }, indent=2))
 

@@ -85,6 +85,12 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--detailed-exitcode", action="store_true",
                       help="exit 2 when the generated files differ from those on disk (0 = no changes)")
     plan.add_argument("--no-diff", action="store_true", help="do not print the diff of changed files")
+    plan.add_argument("--refresh", action="store_true",
+                      help="also read the cluster (read-only eksctl get calls; needs eksctl and AWS credentials) and "
+                           "show what apply would create, replace, resize or delete there; counted by "
+                           "--detailed-exitcode too. Without it the plan is offline")
+    plan.add_argument("--probe-timeout", type=float, default=120.0, metavar="SECONDS",
+                      help="with --refresh: limit for each read-only eksctl call (default 120)")
 
     cost = sub.add_parser(
         "cost", help="show what each workload costs a month where it is placed, and where it could go",
@@ -199,26 +205,70 @@ def cmd_plan(args) -> int:
     from composer.render import as_json, print_plan
 
     plan = build_plan(args.config, _profile_paths(args), args.out_dir)
+    cloud = _refresh(plan, args) if args.refresh else None
     was_torn = plan.torn
     written = write(plan) if args.write else []
     if was_torn:
         print(f"note: {plan.out_dir} held a torn set of generated files (a write was stopped halfway); "
               + ("this write completed it." if args.write else "`compose plan --write` completes it."),
               file=sys.stderr)
+    from composer import reconcile
+
+    cloud_changes = bool(cloud and cloud[0] and any(a.kind not in ("unchanged", "foreign", "keep") for a in cloud[1]))
     if args.output == "json":
         result = as_json(plan)
         result["written"] = [str(p) for p in written]
+        result["cluster"] = None if cloud is None else {
+            "exists": cloud[0], "summary": reconcile.summary(cloud[1]) if cloud[0] else "cluster does not exist",
+            "actions": [{"kind": a.kind, "what": a.what, "name": a.name, "detail": a.detail, "successor": a.successor}
+                        for a in cloud[1]]}
         print(json.dumps(result, indent=2))
     else:
         console = _console(args)
         print_plan(plan, console, show_diff=not args.no_diff)
+        if cloud is None:
+            console.print("Cluster: not checked (offline plan); `compose plan --refresh` reads it and shows what "
+                          "apply would change there.")
+        elif not cloud[0]:
+            console.print(f"Cluster {plan.settings.name}: does not exist yet; apply creates it with everything above.")
+        else:
+            console.print(f"Cluster {plan.settings.name} (read just now):")
+            for line in reconcile.lines(cloud[1]):
+                console.print(line, markup=False, highlight=False)
+            console.print(f"Cluster changes: {reconcile.summary(cloud[1])}.")
         if args.write:
             console.print(f"Wrote {len(written)} file(s)." if written else "Nothing to write.")
         elif plan.has_changes:
             console.print("Run `compose plan --write` to write these files.")
-    if args.detailed_exitcode and plan.has_changes and not args.write:
+    if args.detailed_exitcode and not args.write and (plan.has_changes or cloud_changes
+                                                      or (cloud is not None and not cloud[0])):
         return EXIT_CHANGES
     return EXIT_OK
+
+
+def _refresh(plan, args):
+    """(cluster exists, actions) from the read-only probes, as apply would decide them."""
+    import dataclasses
+
+    from composer import apply as ap
+    from composer.errors import ComposerError, Problem
+    from composer.runner import sh_runner
+
+    runner = _runner() or sh_runner
+    options = ap.ApplyOptions(probe_timeout=args.probe_timeout)
+    try:
+        options.check()
+        name, region = plan.settings.name, plan.settings.region
+        state = ap.probe(runner, name, region, timeout=options.probe_timeout)
+        if not state.exists:
+            return False, []
+        old_groups = ap.unwanted(plan.cluster, state)[1]
+        if old_groups:
+            state = dataclasses.replace(state, owned_groups=ap.probe_owned_groups(
+                runner, name, region, old_groups, timeout=options.probe_timeout))
+        return True, ap.actions(plan.cluster, state, options)
+    except ap.ApplyError as exc:
+        raise ComposerError(Problem(f"--refresh: {exc}", str(args.config), check="refresh")) from None
 
 
 def cmd_cost(args) -> int:

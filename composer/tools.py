@@ -63,4 +63,22 @@ def preflight(runner: Runner, tools: tuple[Tool, ...] = TOOLS,
                             f"is needed ({tool.why}); upgrade: {tool.install}")
         else:
             versions[tool.name] = _dotted(version)
+    if "helm" in versions:
+        problems += _helm_diff(runner, timeout)
     return versions, problems
+
+
+HELM_DIFF_INSTALL = "helm plugin install https://github.com/databus23/helm-diff"
+
+
+def _helm_diff(runner: Runner, timeout: float | None) -> list[str]:
+    """helmfile's diff and apply run `helm diff`: without the plugin every apply fails at that step."""
+    lines: list[str] = []
+    try:
+        code = runner(["helm", "plugin", "list"], lambda stream, line: lines.append(line), timeout=timeout)
+    except (ToolNotFound, TimedOut) as exc:
+        return [f"could not list helm's plugins ({exc})"]
+    if code == 0 and any(line.split()[:1] == ["diff"] for line in lines):
+        return []
+    return [f"helm's diff plugin is not installed (`helm plugin list` shows no `diff`): helmfile apply needs it; "
+            f"install it: {HELM_DIFF_INSTALL}"]

@@ -64,6 +64,7 @@ def tools(fp, eksctl="0.230.0", helmfile="1.1.9", helm="v3.16.2+g13654a5"):
     fp.register(["eksctl", "version"], stdout=eksctl)
     fp.register(["helmfile", "--version"], stdout=f"helmfile version v{helmfile}")
     fp.register(["helm", "version", "--short"], stdout=helm)
+    fp.register(["helm", "plugin", "list"], stdout="NAME\tVERSION\tDESCRIPTION\ndiff\t3.13.2\tPreview helm upgrade changes as a diff\n")
 
 
 OURS = {"composer.io/managed-by": "fargate-composer"}
@@ -114,7 +115,7 @@ def run(args, capsys):
 
 
 def commands(fp):
-    return [list(call) for call in fp.calls if list(call)[1:2] not in (["version"], ["--version"])]
+    return [list(call) for call in fp.calls if list(call)[1:2] not in (["version"], ["--version"], ["plugin"])]
 
 
 def test_new_cluster_writes_files_creates_cluster_then_releases(estate, fp, capsys):
@@ -495,3 +496,59 @@ def test_a_hanging_version_check_or_probe_times_out_with_nothing_run(hangs, esta
 def test_probe_timeout_is_bounded(estate, capsys):
     code, _, err = run(["--yes", "--probe-timeout", "0"], capsys)
     assert code == 1 and "--probe-timeout must be between 1 and 3600 seconds" in err
+
+
+# ---------------------------------------------------------------- compose plan --refresh
+
+def test_plan_is_offline_without_refresh_and_says_so(estate, fp, capsys):
+    code = main(["plan"])
+    out = capsys.readouterr().out
+    assert code == 0 and "Cluster: not checked (offline plan)" in out and not fp.calls
+
+
+def test_plan_refresh_shows_cloud_side_changes_and_counts_them_for_detailed_exitcode(estate, fp, capsys):
+    existing(fp, groups=("ng-general-0a1b2c",))
+    assert main(["plan", "--write"]) == 0
+    capsys.readouterr()
+    code = main(["plan", "--refresh", "--detailed-exitcode"])
+    out = capsys.readouterr().out
+    assert code == 2  # the files are written, but the cluster still differs
+    assert f"-/+ node group ng-general-0a1b2c: m5.large × 2–3 — replace (replaced by {ng()})" in out
+    assert "Cluster changes: 1 to create, 1 to replace, 0 to resize, 0 to delete." in out
+    assert all(c[1] == "get" for c in commands(fp))  # read-only
+
+
+def test_plan_refresh_of_a_matching_cluster_has_nothing_to_do(estate, fp, capsys):
+    existing(fp)
+    assert main(["plan", "--write"]) == 0
+    capsys.readouterr()
+    assert main(["plan", "--refresh", "--detailed-exitcode", "-o", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["cluster"]["summary"] == "0 to create, 0 to replace, 0 to resize, 0 to delete"
+
+
+def test_plan_refresh_that_cannot_read_the_cluster_is_an_error(estate, fp, capsys):
+    fp.register(GET_CLUSTER, returncode=255, stderr="Error: checking AWS STS access: no credentials")
+    assert main(["plan", "--refresh"]) == 1
+    assert "--refresh: could not tell whether cluster 'test' exists" in capsys.readouterr().err
+
+
+def test_a_missing_helm_diff_plugin_is_refused_before_anything_runs(estate, fp, capsys):
+    fp.register(["eksctl", "version"], stdout="0.230.0")
+    fp.register(["helmfile", "--version"], stdout="helmfile version v1.1.9")
+    fp.register(["helm", "version", "--short"], stdout="v3.16.2+g13654a5")
+    fp.register(["helm", "plugin", "list"], stdout="NAME\tVERSION\tDESCRIPTION\n")
+    code, _, err = run(["--yes"], capsys)
+    assert code == 1 and "helm's diff plugin is not installed" in err and "helm plugin install" in err
+    assert not commands(fp) and not (estate / "generated").exists()
+
+
+def test_a_failed_eksctl_step_reports_the_reason_eksctl_logged_on_stdout(estate, fp, capsys):
+    tools(fp)
+    fp.register(GET_CLUSTER, returncode=1, stderr=ABSENT)
+    fp.register(CREATE_CLUSTER, returncode=1,
+                stdout="[✖]  AWS::EKS::Cluster/ControlPlane: CREATE_FAILED – \"Resource handler returned message: "
+                       "Cannot create cluster because us-east-1e does not have sufficient capacity\"",
+                stderr="Error: failed to create cluster \"test\"")
+    code, out, _ = run(["--yes"], capsys)
+    assert code == 4 and "us-east-1e does not have sufficient capacity" in out and "failed to create cluster" in out

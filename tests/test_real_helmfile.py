@@ -218,3 +218,24 @@ def test_installed_pods_land_where_the_plan_says_and_a_second_apply_changes_noth
                           "--detailed-exitcode"], env)
     assert again.returncode == 0, again.stdout + again.stderr
 
+
+
+@real.needs("helm")
+def test_preflight_finds_the_real_helm_diff_plugin_and_misses_it_without(tmp_path):
+    """compose's preflight reads real helm's `helm plugin list` as helm prints it."""
+    import subprocess
+
+    from composer.tools import _helm_diff
+
+    def runner_for(env):
+        def runner(argv, on_line, timeout=None):
+            done = subprocess.run([real.find(argv[0]), *argv[1:]], capture_output=True, text=True, env=env, timeout=60)
+            for line in done.stdout.splitlines():
+                on_line("out", line)
+            return done.returncode
+        return runner
+
+    with_diff = real.tool_env(tmp_path / "a")
+    assert _helm_diff(runner_for(with_diff), 60) == []
+    without = {**with_diff, "HELM_PLUGINS": str(tmp_path / "no-plugins")}
+    assert "helm's diff plugin is not installed" in _helm_diff(runner_for(without), 60)[0]
