@@ -8,6 +8,7 @@ from pathlib import Path
 from composer import inert
 from composer.errors import Problem
 from composer.model import ClusterSettings, Placement
+from composer.nodegroups import CLASS_LABEL, tolerations
 from composer.routing import Routing
 
 LOCAL_PREFIXES = (".", "/", "oci://", "http://", "https://")
@@ -16,6 +17,37 @@ LOCAL_PREFIXES = (".", "/", "oci://", "http://", "https://")
 def _inline_labels(dotted: str, labels: dict[str, str]) -> dict:
     """``controller.podLabels`` + labels → ``{"controller": {"podLabels": labels}}``."""
     value: dict = dict(labels)
+    for part in reversed(dotted.split(".")):
+        value = {part: value}
+    return value
+
+
+def _node_class_values(p: Placement, r) -> tuple[list[dict], list[Problem]]:
+    """Values that hold a node-group release's pods to its node class: ``composer.io/node-class`` in the
+    chart's nodeSelector value and the class's tolerations in its tolerations value. A DaemonSet of the
+    general class runs on every Linux node it can (general and arm64), so it gets ``kubernetes.io/os:
+    linux`` and the arm64 toleration instead."""
+    w, node_class = p.workload, p.node_class or "general"
+    daemon_everywhere = w.kind == "DaemonSet" and node_class == "general"
+    selector = {"kubernetes.io/os": "linux"} if daemon_everywhere else {CLASS_LABEL: node_class}
+    tolerate = tolerations("arm64") if daemon_everywhere else tolerations(node_class)
+    values: list[dict] = []
+    if r.node_selector_value:
+        values.append(_inline_labels(r.node_selector_value, selector))
+    if tolerate and r.tolerations_value:
+        values.append(_inline_value(r.tolerations_value, tolerate))
+    if (not r.node_selector_value or (tolerate and not r.tolerations_value)) and node_class != "general":
+        line, col = w.source.locate("release")
+        missing = "nodeSelectorValue" if not r.node_selector_value else "tolerationsValue"
+        return values, [Problem(
+            f"this workload needs '{node_class}' nodes, but release.{missing} is false, so nothing sends its pods "
+            "there (or lets them past the class's taint)", w.source.path, line, col,
+            hint=f"name the chart value that sets the pods' {missing.removesuffix('Value')}, or set it in a values "
+                 "file and give the chart value here", check="placement")]
+    return values, []
+
+
+def _inline_value(dotted: str, value) -> dict:
     for part in reversed(dotted.split(".")):
         value = {part: value}
     return value
@@ -52,6 +84,10 @@ def helmfile(placements: list[Placement], routing: Routing, settings: ClusterSet
         values: list = [os.path.relpath(v, out_dir.resolve()) for v in r.values]
         if w.key in routing.labelled and r.pod_labels_value:
             values.append(_inline_labels(r.pod_labels_value, {key: value}))
+        if p.target == "nodegroup":
+            pinned, problem = _node_class_values(p, r)
+            values += pinned
+            problems += problem
         if values:
             release["values"] = values
         if r.needs:

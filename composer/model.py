@@ -110,6 +110,8 @@ class Release:
     values: tuple[Path, ...] = ()
     needs: tuple[str, ...] = ()  # normalised to namespace/name
     pod_labels_value: str = ""
+    node_selector_value: str = "nodeSelector"  # "" when the chart has no such value
+    tolerations_value: str = "tolerations"
     timeout: int | None = None
     values_templates: bool = False  # .gotmpl values files allowed (helmfile renders them as templates)
 

@@ -54,10 +54,21 @@ CATALOGUE = {t.name: t for t in (
     InstanceType("inf2.xlarge", 4, 16, 58, 1), InstanceType("inf2.8xlarge", 32, 128, 234, 1),
 )}
 
+# Every class but general is tainted, so a pod lands there only when it is sent there (its release gets
+# the class's nodeSelector and tolerations): Windows as AWS recommends (os=windows), arm64 so that
+# amd64-only images never land on it, accelerators so that only pods that use them take those nodes.
 TAINTS = {
+    "arm64": ({"key": "kubernetes.io/arch", "value": "arm64", "effect": "NoSchedule"},),
     "gpu": ({"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"},),
     "neuron": ({"key": "aws.amazon.com/neuron", "value": "true", "effect": "NoSchedule"},),
+    "windows": ({"key": "os", "value": "windows", "effect": "NoSchedule"},),
 }
+
+
+def tolerations(node_class: str) -> list[dict]:
+    """What a pod needs to tolerate to run on ``node_class``'s nodes."""
+    return [{"key": t["key"], "operator": "Equal", "value": t["value"], "effect": t["effect"]}
+            for t in TAINTS.get(node_class, ())]
 AMI_FAMILY = {"windows": "WindowsServer2022FullContainer"}
 CLASS_LABEL = "composer.io/node-class"
 # Per-pod floor when a workload requests nothing: what the scheduler cannot see still uses the node.

@@ -106,6 +106,8 @@ def build_workload(doc: dict, source: Source, base_dir: Path) -> Workload:
             chart=str(r["chart"]), version=str(r.get("version", "")), repository=str(r.get("repository", "")),
             values=tuple((base_dir / str(v)).resolve() for v in r.get("values") or ()),
             needs=needs, pod_labels_value=str(r.get("podLabelsValue", "")), timeout=r.get("timeout"),
+            node_selector_value=str(r.get("nodeSelectorValue", "nodeSelector") or ""),
+            tolerations_value=str(r.get("tolerationsValue", "tolerations") or ""),
             values_templates=bool(r.get("valuesTemplates", False)),
         )
     services = tuple(Service(type=str(s["type"]), field=f"workload.services[{i}]", name=str(s.get("name", "")),

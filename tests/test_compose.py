@@ -86,7 +86,39 @@ def test_helmfile_releases(tmp_path):
     assert release["labels"] == {"placement": "fargate"} and release["wait"] is True and release["timeout"] == 600
     pg = next(r for r in doc["releases"] if r["name"] == "postgres")
     assert pg["labels"] == {"placement": "nodegroup", "node-class": "general"} and "wait" not in pg
+    assert pg["values"] == [{"nodeSelector": {"composer.io/node-class": "general"}}]  # general: no taint to tolerate
     assert all(r["name"] != "vllm" for r in doc["releases"])  # no release section → not in helmfile
+
+
+def test_node_group_releases_are_held_to_their_node_class():
+    arm = workload("embed", "ml", release={"chart": "acme/embed", "repository": REPO, "nodeSelectorValue": "worker.nodeSelector",
+                                           "tolerationsValue": "worker.tolerations"},
+                   nodeSelector={"kubernetes.io/arch": "arm64"})
+    agent = workload("agent", "logging", kind="DaemonSet", release={"chart": "acme/agent", "repository": REPO},
+                     volumes=[{"name": "logs", "type": "hostPath"}])
+    win = workload("report", "legacy", release={"chart": "acme/report", "repository": REPO},
+                   nodeSelector={"kubernetes.io/os": "windows"})
+    _, groups, config, doc, problems = composed([arm, agent, win, *MIXED[1:3]])
+    assert not problems
+    releases = {r["name"]: r for r in doc["releases"]}
+    assert releases["embed"]["values"] == [
+        {"worker": {"nodeSelector": {"composer.io/node-class": "arm64"}}},
+        {"worker": {"tolerations": [{"key": "kubernetes.io/arch", "operator": "Equal", "value": "arm64",
+                                     "effect": "NoSchedule"}]}}]
+    assert releases["report"]["values"][1]["tolerations"][0]["key"] == "os"  # AWS's Windows taint
+    assert releases["agent"]["values"] == [  # a general DaemonSet runs on every Linux node class
+        {"nodeSelector": {"kubernetes.io/os": "linux"}},
+        {"tolerations": [{"key": "kubernetes.io/arch", "operator": "Equal", "value": "arm64", "effect": "NoSchedule"}]}]
+    taints = {slot(g["name"]): g.get("taints") for g in config["managedNodeGroups"]}
+    assert taints["ng-general"] is None and taints["ng-arm64"] and taints["ng-windows"]
+
+
+def test_a_release_that_cannot_take_its_node_class_is_an_error():
+    arm = workload("embed", "ml", release={"chart": "acme/embed", "repository": REPO, "tolerationsValue": False},
+                   nodeSelector={"kubernetes.io/arch": "arm64"})
+    placements, _ = classify_all([arm, *MIXED[1:3]])
+    problems = compose(settings(), placements, Path("."))[4]
+    assert len(problems) == 1 and "needs 'arm64' nodes, but release.tolerationsValue is false" in problems[0].message
 
 
 def test_conflicting_and_missing_repositories():

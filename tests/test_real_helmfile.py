@@ -71,8 +71,8 @@ def selectors_matching(cluster: dict, namespace: str, labels: dict) -> set[Selec
     return found
 
 
-def pod_templates(objects: list[dict]) -> dict[str, tuple[str, dict]]:
-    """{namespace/name: (kind, pod template labels)} of the workload objects among ``objects``."""
+def pod_templates(objects: list[dict]) -> dict[str, tuple[str, dict, dict]]:
+    """{namespace/name: (kind, pod template labels, pod template)} of the workload objects among ``objects``."""
     out = {}
     for obj in objects:
         if not isinstance(obj, dict) or obj.get("kind") not in POD_KINDS:
@@ -81,28 +81,56 @@ def pod_templates(objects: list[dict]) -> dict[str, tuple[str, dict]]:
         for step in POD_KINDS[obj["kind"]]:
             template = template[step]
         meta = obj["metadata"]
-        out[f"{meta['namespace']}/{meta['name']}"] = (obj["kind"], dict(template["metadata"].get("labels") or {}))
+        out[f"{meta['namespace']}/{meta['name']}"] = (obj["kind"], dict(template["metadata"].get("labels") or {}), template)
     return out
+
+
+def accepting_groups(cluster: dict, template: dict) -> set[str]:
+    """The node groups whose nodes would take this pod: its nodeSelector is among the group's labels
+    (plus the kubernetes.io/os and arch labels every node has) and it tolerates every taint."""
+    spec = template.get("spec") or {}
+    wanted = spec.get("nodeSelector") or {}
+    tolerated = spec.get("tolerations") or []
+
+    def tolerates(taint: dict) -> bool:
+        return any(t.get("operator") == "Exists" and not t.get("key") or
+                   (t.get("key") == taint["key"] and (t.get("operator") == "Exists" or t.get("value") == taint.get("value"))
+                    and t.get("effect", taint["effect"]) == taint["effect"]) for t in tolerated)
+
+    accepted = set()
+    for g in cluster.get("managedNodeGroups") or []:
+        windows = g.get("amiFamily", "").startswith("Windows")
+        labels = {**(g.get("labels") or {}), "kubernetes.io/os": "windows" if windows else "linux",
+                  "kubernetes.io/arch": "arm64" if g["instanceType"].split(".")[0].endswith("g") else "amd64"}
+        if all(labels.get(k) == v for k, v in wanted.items()) and all(tolerates(t) for t in g.get("taints") or []):
+            accepted.add(g["name"])
+    return accepted
 
 
 def misplaced(plan: Plan, objects: list[dict]) -> list[str]:
     """Every workload whose pods EKS would place other than the plan says (empty: all land right)."""
     pods = pod_templates(objects)
     key, value = plan.settings.routing_label
+    groups = {g["name"]: g["labels"]["composer.io/node-class"] for g in plan.cluster.get("managedNodeGroups") or []}
     wrong = []
     for p in plan.placements:
         w = p.workload
         if w.key not in pods:
             wrong.append(f"{w.key}: no workload object rendered")
             continue
-        kind, labels = pods[w.key]
+        kind, labels, template = pods[w.key]
         matched = selectors_matching(plan.cluster, w.namespace, labels)
         if p.target == "fargate":
             intended = {Selector(w.namespace, ((key, value),) if w.key in plan.routing.labelled else ())}
             if matched != intended:
                 wrong.append(f"{w.key}: planned for Fargate via {intended}, but EKS would match {matched or 'nothing'}")
-        elif matched:
+            continue
+        if matched:
             wrong.append(f"{w.key}: planned for nodes ({p.node_class}), but Fargate selectors {matched} match its pods")
+        classes = {groups[g] for g in accepting_groups(plan.cluster, template)}
+        everywhere = {"general", "arm64"} & set(groups.values()) if kind == "DaemonSet" and p.node_class == "general" else None
+        if classes != (everywhere or {p.node_class}):
+            wrong.append(f"{w.key}: planned for {p.node_class} nodes, but its pods would land on {sorted(classes) or 'none'}")
     return wrong
 
 
@@ -190,16 +218,10 @@ def read_back(server: real.ApiServer, namespaces: set[str]) -> list[dict]:
 
 
 def schedulable(cluster: dict):
-    """Would EKS run this pod template: a Fargate profile selects it, or a node group's labels carry
-    every entry of its nodeSelector."""
-    groups = [g.get("labels") or {} for g in (cluster.get("managedNodeGroups") or []) + (cluster.get("nodeGroups") or [])]
-
+    """Would EKS run this pod template: a Fargate profile selects it, or some node group takes it."""
     def check(namespace: str, template: dict) -> bool:
         labels = (template.get("metadata") or {}).get("labels") or {}
-        if selectors_matching(cluster, namespace, labels):
-            return True
-        wanted = (template.get("spec") or {}).get("nodeSelector") or {}
-        return any(all(g.get(k) == v for k, v in wanted.items()) for g in groups)
+        return bool(selectors_matching(cluster, namespace, labels) or accepting_groups(cluster, template))
     return check
 
 
@@ -239,3 +261,16 @@ def test_preflight_finds_the_real_helm_diff_plugin_and_misses_it_without(tmp_pat
     assert _helm_diff(runner_for(with_diff), 60) == []
     without = {**with_diff, "HELM_PLUGINS": str(tmp_path / "no-plugins")}
     assert "helm's diff plugin is not installed" in _helm_diff(runner_for(without), 60)[0]
+
+
+@real.needs("helmfile", "helm")
+def test_a_node_group_release_whose_chart_ignores_the_node_selector_is_caught(tmp_path):
+    """The oracle can fail: with nodeSelectorValue naming a value the chart does not read, the arm64
+    workload's pods carry no node-class selector and would be refused by every tainted group."""
+    profiles = estate_profiles()
+    for doc in profiles:
+        if doc["metadata"]["name"] == "embed":
+            doc["release"] = {**doc["release"], "nodeSelectorValue": "scheduling.nodeSelector"}
+    plan = planned(make_estate(tmp_path, profiles))
+    wrong = misplaced(plan, documents(helmfile(plan, tmp_path, "template", "--skip-deps")))
+    assert [w.split(":")[0] for w in wrong] == ["ml/embed"]
