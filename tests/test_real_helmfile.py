@@ -274,3 +274,39 @@ def test_a_node_group_release_whose_chart_ignores_the_node_selector_is_caught(tm
     plan = planned(make_estate(tmp_path, profiles))
     wrong = misplaced(plan, documents(helmfile(plan, tmp_path, "template", "--skip-deps")))
     assert [w.split(":")[0] for w in wrong] == ["ml/embed"]
+
+
+# ---------------------------------------------------------------- compose apply with the real helmfile and helm
+
+@real.needs("helmfile", "helm", "kube-apiserver", "etcd")
+def test_compose_apply_end_to_end_with_real_helmfile_into_a_real_api_server(tmp_path, apiserver):
+    """`compose apply` as a user runs it: eksctl is the fake (no AWS here), helmfile, helm and helm-diff are
+    real and install into a real kube-apiserver, where every pod lands as planned; a second apply finds
+    the cluster and the releases as planned and changes nothing."""
+    import os
+    import subprocess
+    import sys
+
+    root = make_estate(tmp_path / "estate")
+    fakes = tmp_path / "fakebin"
+    fakes.mkdir()
+    for name in ("eksctl", "_fakecloud.py"):  # the fake eksctl only: helmfile and helm are the real ones
+        shutil.copy(Path(__file__).parent / "fakebin" / name, fakes / name)
+    env = real.tool_env(tmp_path / "home")
+    env.update(PATH=os.pathsep.join([str(fakes), str(real.BIN), str(Path(sys.executable).parent), env["PATH"]]),
+               FAKE_CLOUD_DIR=str(tmp_path / "cloud"), KUBECONFIG=str(apiserver.kubeconfig), NO_COLOR="1")
+    plan = build_plan(root / "composer.yaml", sorted((root / "profiles").glob("*.yaml")))
+    namespaces = {p.workload.namespace for p in plan.placements}
+    runs = []
+    with real.Scheduler(apiserver, namespaces, schedulable(plan.cluster)):
+        for _ in range(2):
+            runs.append(subprocess.run([sys.executable, "-m", "composer", "apply", "--yes"], cwd=root, env=env,
+                                       capture_output=True, text=True, timeout=600))
+    first, second = runs
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
+    assert "Tools: eksctl 0.230.0, helmfile 1.8.0, helm 3.22.0" in first.stdout
+    assert "Apply complete: 3 step(s)" in first.stdout
+    assert misplaced(plan, read_back(apiserver, namespaces)) == []
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-2000:]
+    assert "Cluster changes: 0 to create, 0 to replace, 0 to resize, 0 to delete." in second.stdout
+    assert "Apply complete: 1 step(s), 0 changed something" in second.stdout  # helmfile: no changes
