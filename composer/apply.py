@@ -106,7 +106,9 @@ class Step:
 
     @property
     def command(self) -> str:
-        return shlex.join(self.argv)
+        """The command line as shown to people: paths under the current folder shown relative to it."""
+        here = str(Path.cwd()) + os.sep
+        return shlex.join(a.removeprefix(here) if a.startswith(here) else a for a in self.argv)
 
 
 @dataclass
@@ -269,18 +271,34 @@ def unwanted(cluster_config: dict, state: ClusterState) -> tuple[list[str], list
 
 
 
-def helmfile_base(helmfile_path: Path, options: ApplyOptions) -> tuple[str, ...]:
+def kubeconfig_path(cluster: str) -> Path:
+    """Where apply writes the kubeconfig of ``cluster`` for helmfile (beside its logs and locks). Absolute:
+    helmfile runs helm from the helmfile's own folder, where a relative path would name nothing, and helm
+    would silently fall back to localhost (found by the real-helmfile end-to-end test)."""
+    return Path.cwd() / ".compose" / f"kubeconfig-{cluster}"
+
+
+def helmfile_base(helmfile_path: Path, options: ApplyOptions, cluster: str) -> tuple[str, ...]:
     argv: tuple[str, ...] = ("helmfile", "--file", _path_arg(helmfile_path))
     if options.kube_context:
         argv += ("--kube-context", options.kube_context)
+    else:
+        argv += ("--kubeconfig", _path_arg(kubeconfig_path(cluster)))
     for selector in options.selectors:
         argv += ("--selector", selector)
     return argv
 
 
-def helmfile_steps(helmfile_path: Path, options: ApplyOptions) -> list[Step]:
-    base = helmfile_base(helmfile_path, options)
+def helmfile_steps(helmfile_path: Path, options: ApplyOptions, cluster: str, region: str) -> list[Step]:
+    """helmfile's steps, against this cluster only: with --kube-context, that context; otherwise a
+    kubeconfig eksctl writes for this cluster first, so the user's current context never decides."""
+    base = helmfile_base(helmfile_path, options, cluster)
     steps = []
+    if not options.kube_context:
+        path = kubeconfig_path(cluster)
+        steps.append(Step(f"write a kubeconfig for cluster {cluster} to .compose/{path.name} (helmfile uses it, not "
+                          "your current context)", ("eksctl", "utils", "write-kubeconfig", "--cluster", cluster, "--region", region,
+                                       "--kubeconfig", _path_arg(path))))
     if options.diff:
         steps.append(Step("show what helmfile would change", base + ("diff", "--suppress-secrets", "--detailed-exitcode"),
                           ok=(0, 2), changed=()))
@@ -316,7 +334,7 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
     if not state.exists:
         steps.append(Step(f"create cluster {name} ({len(groups)} node group(s), {len(profiles)} Fargate profile(s))",
                           ("eksctl", "create", "cluster", "-f", _path_arg(cluster_path)), changed=(0,)))
-        return steps + helmfile_steps(helmfile_path, options)
+        return steps + helmfile_steps(helmfile_path, options, name, region)
     todo = actions(cluster_config, state, options)
     for a in todo:
         if a.kind in ("replace", "delete", "resize") and not _NAME.fullmatch(a.name):
@@ -346,7 +364,7 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
         steps.append(Step(f"resize node group {a.name} ({a.detail})",
                           ("eksctl", "scale", "nodegroup", *where, "--name", a.name, "--nodes", str(desired),
                            "--nodes-min", str(low), "--nodes-max", str(high), "--wait"), changed=(0,)))
-    steps += helmfile_steps(helmfile_path, options)
+    steps += helmfile_steps(helmfile_path, options, name, region)
     for a in [a for a in by["replace"] + by["delete"] if a.what == "node group"]:
         why = f"replaced by {a.successor}" if a.kind == "replace" else "no longer wanted (--prune)"
         steps.append(Step(f"delete node group {a.name} ({why}; its nodes are drained first)",
@@ -380,7 +398,7 @@ def dry_run_outline(cluster_config: dict, cluster_path: Path, helmfile_path: Pat
             (f"eksctl scale nodegroup --cluster {name} --region {region} --name <group> --nodes N --nodes-min N "
              "--nodes-max N --wait", "when a group's planned sizes differ"),
         ]),
-        ("then", [(step.command, step.title) for step in helmfile_steps(helmfile_path, options)]
+        ("then", [(step.command, step.title) for step in helmfile_steps(helmfile_path, options, name, region)]
          + [(f"eksctl delete nodegroup --cluster {name} --region {region} --name <old> --drain --wait",
              "each group compose made that a new one replaces" + (", and (--prune) each one no longer wanted"
                                                                   if options.prune else ""))]),

@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from composer import cli
+from composer import apply as ap, cli
 from composer.cli import main
 from composer.routing import Selector, profile_name
 from composer.runner import TimedOut, ToolNotFound
@@ -26,7 +26,10 @@ GET_CLUSTER = ["eksctl", "get", "cluster", "--name", NAME, "--region", REGION, "
 GET_FP = ["eksctl", "get", "fargateprofile", "--cluster", NAME, "--region", REGION, "-o", "json"]
 GET_NG = ["eksctl", "get", "nodegroup", "--cluster", NAME, "--region", REGION, "-o", "json"]
 CREATE_CLUSTER = ["eksctl", "create", "cluster", "-f", "generated/cluster.yaml"]
-HELMFILE = ["helmfile", "--file", "generated/helmfile.yaml"]
+KUBECONFIG = ".compose/kubeconfig-test"
+WRITE_KUBECONFIG = ["eksctl", "utils", "write-kubeconfig", "--cluster", "test", "--region", "us-east-1",
+                    "--kubeconfig", KUBECONFIG]
+HELMFILE = ["helmfile", "--file", "generated/helmfile.yaml", "--kubeconfig", KUBECONFIG]
 HELMFILE_APPLY = HELMFILE + ["apply", "--suppress-secrets", "--detailed-exitcode"]
 ABSENT = ("Error: unable to describe control plane \"test\": operation error EKS: DescribeCluster, "
           "ResourceNotFoundException: No cluster found for name: test.")
@@ -57,6 +60,9 @@ def estate(tmp_path, monkeypatch):
     ])
     monkeypatch.chdir(root)
     monkeypatch.setattr(cli, "_runner", lambda: popen_runner)
+    # (the kubeconfig path is absolute in real runs, see test_the_kubeconfig_given_to_helmfile_is_absolute;
+    # relative here so that the expected command lines can be constants)
+    monkeypatch.setattr(ap, "kubeconfig_path", lambda cluster: Path(".compose") / f"kubeconfig-{cluster}")
     return root
 
 
@@ -64,6 +70,7 @@ def tools(fp, eksctl="0.230.0", helmfile="1.1.9", helm="v3.16.2+g13654a5"):
     fp.register(["eksctl", "version"], stdout=eksctl)
     fp.register(["helmfile", "--version"], stdout=f"helmfile version v{helmfile}")
     fp.register(["helm", "version", "--short"], stdout=helm)
+    fp.register(WRITE_KUBECONFIG, occurrences=5)
     fp.register(["helm", "plugin", "list"], stdout="NAME\tVERSION\tDESCRIPTION\ndiff\t3.13.2\tPreview helm upgrade changes as a diff\n")
 
 
@@ -115,7 +122,8 @@ def run(args, capsys):
 
 
 def commands(fp):
-    return [list(call) for call in fp.calls if list(call)[1:2] not in (["version"], ["--version"], ["plugin"])]
+    return [list(call) for call in fp.calls
+            if list(call)[1:2] not in (["version"], ["--version"], ["plugin"]) and list(call) != WRITE_KUBECONFIG]
 
 
 def test_new_cluster_writes_files_creates_cluster_then_releases(estate, fp, capsys):
@@ -128,7 +136,7 @@ def test_new_cluster_writes_files_creates_cluster_then_releases(estate, fp, caps
     assert commands(fp) == [GET_CLUSTER, CREATE_CLUSTER, HELMFILE_APPLY]
     assert (estate / "generated" / "cluster.yaml").is_file() and (estate / "generated" / "helmfile.yaml").is_file()
     assert "Cluster test: does not exist yet" in out and "$ eksctl create cluster -f generated/cluster.yaml" in out
-    assert "Apply complete: 3 step(s), 3 changed something" in out
+    assert "Apply complete: 4 step(s), 3 changed something" in out
     log = next((estate / ".compose" / "logs").glob("apply-*.log")).read_text()
     assert "$ eksctl create cluster -f generated/cluster.yaml" in log and "region is ready" in log
 
@@ -141,7 +149,7 @@ def test_existing_complete_cluster_only_converges_releases(estate, fp, capsys):
     code, out, _ = run(["--yes"], capsys)
     assert code == 0
     assert commands(fp) == [GET_CLUSTER, GET_FP, GET_NG, HELMFILE_APPLY]
-    assert "1 step(s):" in out and "Apply complete: 1 step(s), 0 changed something" in out
+    assert "2 step(s):" in out and "Apply complete: 2 step(s), 0 changed something" in out
 
 
 def test_partly_present_cluster_creates_only_what_is_missing(estate, fp, capsys):
@@ -176,10 +184,10 @@ def test_a_failing_step_stops_the_run_and_says_what_ran(failing, estate, fp, cap
     fp.register(HELMFILE_APPLY, **(bad if failing == "helmfile apply" else {}))
     code, out, _ = run(["--yes"], capsys)
     assert code == 4
-    failed_step = 2 if failing == "create cluster" else 3
+    failed_step = 2 if failing == "create cluster" else 4  # (3 writes the cluster's kubeconfig)
     assert f"Step {failed_step} failed (exit 1)" in out and "AccessDenied" in out and "second line of stderr" in out
-    assert f"Completed: {'1' if failed_step == 2 else '1, 2'}." in out
-    assert f"Not started: {'3' if failed_step == 2 else 'none'}." in out
+    assert f"Completed: {'1' if failed_step == 2 else '1, 2, 3'}." in out
+    assert f"Not started: {'3, 4' if failed_step == 2 else 'none'}." in out
     assert "Re-run `compose apply` to continue" in out
     if failing == "create cluster":
         assert HELMFILE_APPLY not in commands(fp)
@@ -248,7 +256,7 @@ def test_asks_on_a_terminal_and_only_yes_runs(answer, expected, estate, fp, caps
     prompts = []
     monkeypatch.setattr("builtins.input", lambda prompt: prompts.append(prompt) or answer)
     code, out, _ = run([], capsys)
-    assert code == expected and "Run these 3 step(s)? Only 'yes' is accepted" in prompts[0]
+    assert code == expected and "Run these 4 step(s)? Only 'yes' is accepted" in prompts[0]
     assert (CREATE_CLUSTER in commands(fp)) == (answer == "yes")
 
 
@@ -271,7 +279,8 @@ def test_helmfile_options_are_passed_through(estate, fp, capsys):
     tools(fp)
     existing(fp)
     assert main(["plan", "--write"]) == 0
-    base = HELMFILE + ["--kube-context", "ci@test.us-east-1.eksctl.io", "--selector", "namespace=shop"]
+    # with --kube-context, that context (and no kubeconfig of compose's)
+    base = HELMFILE[:3] + ["--kube-context", "ci@test.us-east-1.eksctl.io", "--selector", "namespace=shop"]
     diff = base + ["diff", "--suppress-secrets", "--detailed-exitcode"]
     apply = base + ["apply", "--suppress-secrets", "--detailed-exitcode", "--concurrency", "4"]
     fp.register(diff, returncode=2, stdout="shop/api has changed")
@@ -279,6 +288,7 @@ def test_helmfile_options_are_passed_through(estate, fp, capsys):
     code, out, _ = run(["--yes", "--diff", "--kube-context", "ci@test.us-east-1.eksctl.io",
                         "--selector", "namespace=shop", "--concurrency", "4"], capsys)
     assert code == 0 and commands(fp)[-2:] == [diff, apply] and "shop/api has changed" in out
+    assert WRITE_KUBECONFIG not in [list(c) for c in fp.calls]
 
 
 @pytest.mark.parametrize("args,text", [
@@ -410,9 +420,10 @@ def test_json_result_lists_steps_with_status_and_duration(estate, fp, capsys):
     code, out, _ = run(["--yes", "-o", "json"], capsys)
     data = json.loads(out)
     assert code == 4 and data["status"] == "failed" and data["format_version"] == "1"
-    assert [s["status"] for s in data["steps"]] == ["done", "done", "failed"]
-    assert data["steps"][1]["argv"] == CREATE_CLUSTER and data["steps"][2]["exit_code"] == 1
-    assert data["steps"][2]["stderr_tail"] == ["Error: UPGRADE FAILED: timed out waiting for the condition"]
+    assert [s["status"] for s in data["steps"]] == ["done", "done", "done", "failed"]
+    assert data["steps"][1]["argv"] == CREATE_CLUSTER and data["steps"][2]["argv"] == WRITE_KUBECONFIG
+    assert data["steps"][3]["exit_code"] == 1
+    assert data["steps"][3]["stderr_tail"] == ["Error: UPGRADE FAILED: timed out waiting for the condition"]
     assert all(isinstance(s["seconds"], float) for s in data["steps"]) and data["log"].endswith(".log")
 
 
@@ -429,7 +440,7 @@ def test_ctrl_c_during_a_step_reports_the_state(estate, fp, capsys, monkeypatch)
     monkeypatch.setattr(cli, "_runner", lambda: runner)
     code, out, _ = run(["--yes"], capsys)
     assert code == 130
-    assert "Interrupted during step 2" in out and "Completed: 1. Not started: 3." in out
+    assert "Interrupted during step 2" in out and "Completed: 1. Not started: 3, 4." in out
     assert HELMFILE_APPLY not in commands(fp)
 
 
@@ -552,3 +563,12 @@ def test_a_failed_eksctl_step_reports_the_reason_eksctl_logged_on_stdout(estate,
                 stderr="Error: failed to create cluster \"test\"")
     code, out, _ = run(["--yes"], capsys)
     assert code == 4 and "us-east-1e does not have sufficient capacity" in out and "failed to create cluster" in out
+
+
+def test_the_kubeconfig_given_to_helmfile_is_absolute(tmp_path, monkeypatch):
+    """helmfile runs helm from the helmfile's folder: a relative --kubeconfig would name nothing there and
+    helm would fall back to localhost:8080 (what the real helmfile did in the end-to-end test)."""
+    monkeypatch.chdir(tmp_path)
+    base = ap.helmfile_base(Path("generated/helmfile.yaml"), ap.ApplyOptions(), "shop")
+    path = base[base.index("--kubeconfig") + 1]
+    assert Path(path).is_absolute() and path == str(tmp_path / ".compose" / "kubeconfig-shop")

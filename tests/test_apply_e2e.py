@@ -61,8 +61,11 @@ def test_apply_twice_first_creates_then_does_nothing(cloud, capsys):
     out = capsys.readouterr().out
     assert changing(cloud) == [
         ["eksctl", "create", "cluster", "-f", "generated/cluster.yaml"],
-        ["helmfile", "--file", "generated/helmfile.yaml", "apply", "--suppress-secrets", "--detailed-exitcode"],
+        ["helmfile", "--file", "generated/helmfile.yaml", "--kubeconfig", str(Path.cwd() / ".compose/kubeconfig-shop-prod"),
+         "apply", "--suppress-secrets", "--detailed-exitcode"],
     ]
+    assert ["eksctl", "utils", "write-kubeconfig", "--cluster", "shop-prod", "--region", "us-east-1", "--kubeconfig",
+            str(Path.cwd() / ".compose/kubeconfig-shop-prod")] in calls(cloud)  # never the current context
     from composer.yamlio import load_file
 
     cluster = json.loads((cloud / "cluster.json").read_text())
@@ -73,7 +76,7 @@ def test_apply_twice_first_creates_then_does_nothing(cloud, capsys):
     releases = load_file(Path("generated/helmfile.yaml"))["releases"]
     assert sorted(json.loads((cloud / "releases.json").read_text())) == sorted(
         f"{r['namespace']}/{r['name']}" for r in releases) and len(releases) == 20  # 19 workloads + the log router
-    assert "Apply complete: 3 step(s), 3 changed something" in out
+    assert "Apply complete: 4 step(s), 3 changed something" in out
     # the files are the bytes `compose plan --write` writes
     written = {n: (Path("generated") / n).read_bytes() for n in ("cluster.yaml", "helmfile.yaml")}
     assert main(["plan", "--detailed-exitcode"]) == 0 and "unchanged" in capsys.readouterr().out
@@ -84,7 +87,7 @@ def test_apply_twice_first_creates_then_does_nothing(cloud, capsys):
     second = calls(cloud)[before:]
     assert not any(c[1] in ("create", "delete") for c in second)
     assert ["eksctl", "get", "fargateprofile", "--cluster", "shop-prod", "--region", "us-east-1", "-o", "json"] in second
-    assert "No affected releases" in out and "Apply complete: 1 step(s), 0 changed something" in out
+    assert "No affected releases" in out and "Apply complete: 2 step(s), 0 changed something" in out
     assert {n: (Path("generated") / n).read_bytes() for n in written} == written
 
 
@@ -92,15 +95,15 @@ def test_a_failure_midway_then_a_rerun_resumes(cloud, capsys, monkeypatch):
     monkeypatch.setenv("FAKE_FAIL", "helmfile --file")
     assert main(["apply", "--yes"]) == 4
     out = capsys.readouterr().out
-    assert "Step 3 failed (exit 1)" in out and "AccessDenied" in out
-    assert "Completed: 1, 2. Not started: none." in out
+    assert "Step 4 failed (exit 1)" in out and "AccessDenied" in out
+    assert "Completed: 1, 2, 3. Not started: none." in out
     assert (cloud / "cluster.json").exists() and not (cloud / "releases.json").exists()
 
     assert main(["apply", "--yes"]) == 0  # the fake fails only once
     out = capsys.readouterr().out
     creates = [c for c in calls(cloud) if c[1] == "create"]
     assert creates == [["eksctl", "create", "cluster", "-f", "generated/cluster.yaml"]]  # not attempted twice
-    assert "1 step(s):" in out and (cloud / "releases.json").exists()
+    assert "2 step(s):" in out and (cloud / "releases.json").exists()
 
 
 def test_node_group_failure_on_an_existing_cluster_then_resume(cloud, capsys, monkeypatch):
@@ -115,7 +118,7 @@ def test_node_group_failure_on_an_existing_cluster_then_resume(cloud, capsys, mo
     out = capsys.readouterr().out
     included = re.search(r"\$ eksctl create nodegroup -f generated/cluster.yaml --include (\S+)", out).group(1)
     assert [slot(n) for n in included.split(",")] == ["ng-arm64", "ng-general-large", "ng-gpu", "ng-windows"]
-    assert "Step 1 failed" in out and "Not started: 2." in out
+    assert "Step 1 failed" in out and "Not started: 2, 3." in out
     assert main(["apply", "--yes"]) == 0
     assert len(json.loads((cloud / "cluster.json").read_text())["nodegroups"]) == 5
 
@@ -157,8 +160,8 @@ def test_ctrl_c_reaches_the_running_command_and_the_report_says_where(cloud, tmp
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, out + err
     assert (cloud / "helmfile-got-sigint").exists()  # compose passed Ctrl-C on to helmfile
-    assert "Interrupted during step 3 (install or upgrade the Helm releases)" in out
-    assert "Completed: 1, 2. Not started: none." in out
+    assert "Interrupted during step 4 (install or upgrade the Helm releases)" in out
+    assert "Completed: 1, 2, 3. Not started: none." in out
     assert "Received interrupt" in out  # the child's last words were streamed
     assert "Traceback" not in err
 
@@ -187,7 +190,7 @@ def test_sigterm_and_sighup_are_passed_on_waited_for_and_reported(cloud, signum)
     assert process.returncode == 128 + signum, out + err
     # helmfile stops cleanly on SIGINT and SIGTERM only; it has its own session, so SIGHUP becomes SIGTERM
     assert (cloud / "helmfile-got-sigterm").exists()
-    assert (f"Interrupted during step 3 (install or upgrade the Helm releases) by {name}; "
+    assert (f"Interrupted during step 4 (install or upgrade the Helm releases) by {name}; "
             "the command was sent SIGTERM") in out
     assert "Traceback" not in err
     log = next(Path(".compose/logs").glob("apply-*.log"))

@@ -189,7 +189,7 @@ def test_values_files_and_local_charts_stay_inside_the_estate(field, tmp_path, c
 
 
 def test_a_path_never_reaches_a_command_line_as_an_option():
-    (step,) = [s for s in helmfile_steps(Path("-evil/helmfile.yaml"), ApplyOptions()) if "apply" in s.argv][:1]
+    (step,) = [s for s in helmfile_steps(Path("-evil/helmfile.yaml"), ApplyOptions(), "test", "us-east-1") if "apply" in s.argv][:1]
     assert "./-evil/helmfile.yaml" in step.argv and not any(a.startswith("-evil") for a in step.argv)
 
 

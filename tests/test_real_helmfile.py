@@ -294,7 +294,8 @@ def test_compose_apply_end_to_end_with_real_helmfile_into_a_real_api_server(tmp_
         shutil.copy(Path(__file__).parent / "fakebin" / name, fakes / name)
     env = real.tool_env(tmp_path / "home")
     env.update(PATH=os.pathsep.join([str(fakes), str(real.BIN), str(Path(sys.executable).parent), env["PATH"]]),
-               FAKE_CLOUD_DIR=str(tmp_path / "cloud"), KUBECONFIG=str(apiserver.kubeconfig), NO_COLOR="1")
+               FAKE_CLOUD_DIR=str(tmp_path / "cloud"), FAKE_KUBECONFIG=str(apiserver.kubeconfig), NO_COLOR="1")
+    env.pop("KUBECONFIG", None)  # helmfile must use the kubeconfig apply has eksctl write for this cluster
     plan = build_plan(root / "composer.yaml", sorted((root / "profiles").glob("*.yaml")))
     namespaces = {p.workload.namespace for p in plan.placements}
     runs = []
@@ -305,8 +306,8 @@ def test_compose_apply_end_to_end_with_real_helmfile_into_a_real_api_server(tmp_
     first, second = runs
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
     assert "Tools: eksctl 0.230.0, helmfile 1.8.0, helm 3.22.0" in first.stdout
-    assert "Apply complete: 3 step(s)" in first.stdout
+    assert "Apply complete: 4 step(s)" in first.stdout
     assert misplaced(plan, read_back(apiserver, namespaces)) == []
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-2000:]
     assert "Cluster changes: 0 to create, 0 to replace, 0 to resize, 0 to delete." in second.stdout
-    assert "Apply complete: 1 step(s), 0 changed something" in second.stdout  # helmfile: no changes
+    assert "Apply complete: 2 step(s), 0 changed something" in second.stdout  # helmfile: no changes
