@@ -298,12 +298,17 @@ def test_compose_apply_end_to_end_with_real_helmfile_into_a_real_api_server(tmp_
     env.pop("KUBECONFIG", None)  # helmfile must use the kubeconfig apply has eksctl write for this cluster
     plan = build_plan(root / "composer.yaml", sorted((root / "profiles").glob("*.yaml")))
     namespaces = {p.workload.namespace for p in plan.placements}
-    runs = []
+
+    def apply():
+        return subprocess.run([sys.executable, "-m", "composer", "apply", "--yes"], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=600)
+
     with real.Scheduler(apiserver, namespaces, schedulable(plan.cluster)):
-        for _ in range(2):
-            runs.append(subprocess.run([sys.executable, "-m", "composer", "apply", "--yes"], cwd=root, env=env,
-                                       capture_output=True, text=True, timeout=600))
-    first, second = runs
+        first, second = apply(), apply()
+        before = revisions(apiserver, namespaces)
+        (root / "values" / "report.yaml").write_text('schedule: "0 4 * * *"\n')  # one workload's input changes
+        third = apply()
+        after = revisions(apiserver, namespaces)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
     assert "Tools: eksctl 0.230.0, helmfile 1.8.0, helm 3.22.0" in first.stdout
     assert "Apply complete: 4 step(s)" in first.stdout
@@ -311,3 +316,16 @@ def test_compose_apply_end_to_end_with_real_helmfile_into_a_real_api_server(tmp_
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-2000:]
     assert "Cluster changes: 0 to create, 0 to replace, 0 to resize, 0 to delete." in second.stdout
     assert "Apply complete: 2 step(s), 0 changed something" in second.stdout  # helmfile: no changes
+    assert third.returncode == 0, third.stdout[-3000:] + third.stderr[-2000:]
+    assert {k for k in after if after[k] != before.get(k)} == {"batch/report"}  # exactly that release changed
+
+
+def revisions(server: real.ApiServer, namespaces: set[str]) -> dict[str, int]:
+    """{namespace/release: latest revision} from helm's release secrets in the API server."""
+    found: dict[str, int] = {}
+    for namespace in namespaces:
+        for item in server.get(f"/api/v1/namespaces/{namespace}/secrets?labelSelector=owner%3Dhelm")["items"]:
+            labels = item["metadata"]["labels"]
+            key = f"{namespace}/{labels['name']}"
+            found[key] = max(found.get(key, 0), int(labels["version"]))
+    return found
