@@ -250,3 +250,103 @@ class Scheduler:
             self.server.request("PATCH", f"{apps}/deployments/{meta['name']}/status", {"status": {
                 "observedGeneration": meta["generation"], "replicas": replicas, "readyReplicas": replicas,
                 "updatedReplicas": replicas, "availableReplicas": replicas}}, patch)
+
+
+# ---------------------------------------------------------------- the EKS API for real eksctl: moto + a proxy
+
+class MockEks:
+    """moto's EKS (and STS) on 127.0.0.1 behind a small proxy that answers the one call moto lacks and
+    every eksctl command makes first, DescribeClusterVersions (GET /cluster-versions), with the
+    versions EKS offers; everything else goes to moto unchanged. ``env`` points real eksctl at it."""
+
+    VERSIONS = ("1.30", "1.31", "1.32", "1.33", "1.34")
+
+    def __enter__(self) -> "MockEks":
+        import http.server
+        import threading
+        import urllib.error
+        import urllib.request
+
+        from moto.server import ThreadedMotoServer
+
+        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.moto.start()
+        host, port = self.moto.get_host_and_port()
+        upstream = f"http://{host}:{port}"
+        versions = self.VERSIONS
+
+        class Proxy(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _answer(self, code: int, body: bytes, headers) -> None:
+                self.send_response(code)
+                for k, v in headers:
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _forward(self) -> None:
+                import json
+
+                if self.command == "GET" and self.path.split("?")[0] == "/cluster-versions":
+                    body = json.dumps({"clusterVersions": [
+                        {"clusterVersion": v, "clusterType": "eks", "status": "STANDARD_SUPPORT",
+                         "versionStatus": "STANDARD_SUPPORT", "defaultVersion": v == "1.33"} for v in versions]}).encode()
+                    return self._answer(200, body, [("Content-Type", "application/json")])
+                length = int(self.headers.get("Content-Length") or 0)
+                data = self.rfile.read(length) if length else None
+                request = urllib.request.Request(upstream + self.path, data=data, method=self.command,
+                                                 headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as answer:
+                        body = answer.read()
+                        if self.command == "GET" and self.path.startswith("/clusters/") and self.path.count("/") == 2:
+                            body = with_real_ca(body)  # moto's CA is random bytes; eksctl parses it as PEM
+                        self._answer(answer.status, body, answer.getheaders())
+                except urllib.error.HTTPError as error:
+                    self._answer(error.code, error.read(), error.headers.items())
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _forward
+
+        ca = _self_signed_ca()
+
+        def with_real_ca(body: bytes) -> bytes:
+            import base64
+            import json
+
+            doc = json.loads(body)
+            if isinstance(doc.get("cluster"), dict):
+                doc["cluster"]["certificateAuthority"] = {"data": base64.b64encode(ca).decode()}
+            return json.dumps(doc).encode()
+
+        self.proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+        threading.Thread(target=self.proxy.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.proxy.server_address[1]}"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.proxy.shutdown()
+        self.moto.stop()
+
+    def env(self, home: Path) -> dict[str, str]:
+        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": self.url,
+                "AWS_EC2_METADATA_DISABLED": "true"}
+
+    def client(self):
+        import boto3
+
+        return boto3.client("eks", region_name="us-east-1", endpoint_url=self.url,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def _self_signed_ca() -> bytes:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=moto-eks",
+                        "-keyout", f"{tmp}/k.pem", "-out", f"{tmp}/c.pem"], check=True, capture_output=True)
+        return Path(f"{tmp}/c.pem").read_bytes()

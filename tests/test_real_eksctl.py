@@ -9,6 +9,7 @@ validate it, and the private-cluster, endpoint, access-entry and Fargate-profile
 
 from __future__ import annotations
 
+import shutil
 import string
 from pathlib import Path
 
@@ -197,3 +198,64 @@ def test_real_eksctl_parses_every_command_line_apply_can_run(tmp_path):
         for refusal in ("unknown flag", "unknown command", "unknown shorthand", "invalid argument", "accepts ",
                         "flag needs an argument", "if any flags in the group"):
             assert refusal not in text, (argv, text[-800:])
+
+
+# ---------------------------------------------------------------- real eksctl against a mocked EKS API
+
+def _mock_cluster(eks, config: dict, *, groups: dict, profiles: dict) -> None:
+    """An EKS cluster in moto named as ``config``'s, holding the given node groups and Fargate profiles."""
+    name = config["metadata"]["name"]
+    eks.create_cluster(name=name, roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={"subnetIds": ["subnet-1"]})
+    for group, (instance, low, high, labels) in groups.items():
+        eks.create_nodegroup(clusterName=name, nodegroupName=group, nodeRole="arn:aws:iam::123456789012:role/node",
+                             subnets=["subnet-1"], instanceTypes=[instance], labels=labels,
+                             scalingConfig={"minSize": low, "maxSize": high, "desiredSize": low})
+    for profile, (selectors, tags) in profiles.items():
+        eks.create_fargate_profile(fargateProfileName=profile, clusterName=name, selectors=selectors, tags=tags,
+                                   podExecutionRoleArn="arn:aws:iam::123456789012:role/pods", subnets=["subnet-1"])
+
+
+@real.needs("eksctl")
+def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypatch, capsys):
+    """compose's probes parse what the real eksctl prints (get cluster / fargateprofile / nodegroup as JSON,
+    get labels as a table), here from moto's EKS behind a proxy: the diff names every kind of action."""
+    import json
+    import os
+
+    from composer.cli import main
+    from composer.nodegroups import slot
+
+    plan = build_plan(ROOT / "composer.yaml", sorted((ROOT / "profiles").rglob("*.yaml")), tmp_path / "generated")
+    config = plan.cluster
+    groups = {g["name"]: g for g in config["managedNodeGroups"]}
+    general = next(n for n in groups if slot(n) == "ng-general")
+    gpu = next(n for n in groups if slot(n) == "ng-gpu")
+    ours = {"composer.io/managed-by": "fargate-composer"}
+    kept, *_ = config["fargateProfiles"]
+    with real.MockEks() as mock:
+        _mock_cluster(mock.client(), config, groups={
+            general: (groups[general]["instanceType"], groups[general]["minSize"], groups[general]["maxSize"],
+                      groups[general]["labels"]),                                                   # unchanged
+            gpu: (groups[gpu]["instanceType"], 0, 9, groups[gpu]["labels"]),                          # resize
+            "ng-arm64-0a1b2c": ("m6g.xlarge", 1, 2, {"composer.io/node-class": "arm64"}),             # replaced
+            "ng-data-team": ("r5.large", 1, 1, {"team": "data"}),                                     # foreign
+        }, profiles={
+            kept["name"]: (kept["selectors"], ours),                                                  # unchanged
+            "fp-0ld0ld00": ([{"namespace": "batch"}], ours),                                          # replaced
+            "fp-theirs": ([{"namespace": "theirs"}], {}),                                             # foreign
+        })
+        for key, value in mock.env(tmp_path).items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("PATH", f"{real.BIN}{os.pathsep}{os.environ['PATH']}")
+        for name in ("composer.yaml", "profiles", "values"):
+            (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, tmp_path / name)
+        monkeypatch.chdir(tmp_path)
+        code = main(["plan", "--refresh", "-o", "json"])
+    data = json.loads(capsys.readouterr().out)["cluster"]
+    assert code == 0 and data["exists"], data
+    kinds = {(a["what"], a["name"]): a["kind"] for a in data["actions"]}
+    assert kinds[("node group", general)] == "unchanged" and kinds[("node group", gpu)] == "resize"
+    assert kinds[("node group", "ng-arm64-0a1b2c")] == "replace" and kinds[("node group", "ng-data-team")] == "foreign"
+    assert kinds[("Fargate profile", kept["name"])] == "unchanged" and kinds[("Fargate profile", "fp-theirs")] == "foreign"
+    assert kinds[("Fargate profile", "fp-0ld0ld00")] == "replace"
+    assert sum(k == "create" for k in kinds.values()) == len(config["fargateProfiles"]) - 1 + len(groups) - 2
