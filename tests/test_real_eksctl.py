@@ -259,3 +259,53 @@ def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypa
     assert kinds[("Fargate profile", kept["name"])] == "unchanged" and kinds[("Fargate profile", "fp-theirs")] == "foreign"
     assert kinds[("Fargate profile", "fp-0ld0ld00")] == "replace"
     assert sum(k == "create" for k in kinds.values()) == len(config["fargateProfiles"]) - 1 + len(groups) - 2
+
+
+@real.needs("eksctl")
+def test_compose_apply_replaces_a_fargate_profile_through_the_real_eksctl(tmp_path, monkeypatch, capsys):
+    """compose apply on an existing (mocked) EKS cluster with the real eksctl for every eksctl call: the
+    changed profile's replacement is created before the old one is deleted, a profile compose did not
+    make is left alone, and a second apply finds nothing to change. helmfile and helm are the fakes
+    (no Kubernetes API behind moto); the planned node group already exists in the mock, so no node group
+    is created (that needs CloudFormation, which moto does not model for eksctl)."""
+    import os
+
+    from composer.cli import main
+    from tests.conftest import SETTINGS, profile_doc, write_estate
+
+    # (coreDNS on the node group: a profile selecting CoreDNS makes eksctl patch it through the Kubernetes
+    # API, which moto's cluster does not have; the general group then exists in the mock as planned)
+    settings_doc = {**SETTINGS, "metadata": {**SETTINGS["metadata"], "name": "shop"},
+                    "fargate": {"podExecutionRoleARN": "arn:aws:iam::123456789012:role/pods", "subnets": ["subnet-1"],
+                                "coreDNS": "nodegroup"}}
+    write_estate(tmp_path, [profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO}),
+                            profile_doc("report", "batch", kind="Job", release={"chart": "acme/job", "repository": REPO})],
+                 settings_doc)
+    fakes = tmp_path / "fakebin"
+    fakes.mkdir()
+    for name in ("helmfile", "helm", "_fakecloud.py"):
+        shutil.copy(Path(__file__).parent / "fakebin" / name, fakes / name)
+    ours = {"composer.io/managed-by": "fargate-composer"}
+    (group,) = build_plan(tmp_path / "composer.yaml", [tmp_path / "profiles"]).cluster["managedNodeGroups"]
+    with real.MockEks() as mock:
+        _mock_cluster(mock.client(), {"metadata": {"name": "shop"}}, groups={
+            group["name"]: (group["instanceType"], group["minSize"], group["maxSize"], group["labels"])}, profiles={
+            "fp-0ld0ld00": ([{"namespace": "batch"}], ours), "fp-theirs": ([{"namespace": "theirs"}], {})})
+        for key, value in mock.env(tmp_path).items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("PATH", os.pathsep.join([str(fakes), str(real.BIN), os.environ["PATH"]]))
+        monkeypatch.setenv("FAKE_CLOUD_DIR", str(tmp_path / "cloud"))
+        monkeypatch.chdir(tmp_path)
+        first = main(["apply", "--yes"])
+        out = capsys.readouterr().out
+        second = main(["apply", "--yes"])
+        again = capsys.readouterr().out
+        left = {p["fargateProfileName"] for p in [mock.client().describe_fargate_profile(
+            clusterName="shop", fargateProfileName=n)["fargateProfile"]
+            for n in mock.client().list_fargate_profiles(clusterName="shop")["fargateProfileNames"]]}
+    planned = {p["name"] for p in build_plan(tmp_path / "composer.yaml", [tmp_path / "profiles"]).cluster["fargateProfiles"]}
+    assert first == 0, out
+    assert "Tools: eksctl 0.215.0" in out and "-/+ Fargate profile fp-0ld0ld00: batch — replace" in out
+    assert out.index("$ eksctl create fargateprofile") < out.index("$ eksctl delete fargateprofile --cluster shop")
+    assert left == planned | {"fp-theirs"}
+    assert second == 0 and "Cluster changes: 0 to create, 0 to replace, 0 to resize, 0 to delete." in again
