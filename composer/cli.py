@@ -111,6 +111,10 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--check-generated", action="store_true",
                           help="also fail (printing the diff) when cluster.yaml or helmfile.yaml on disk differ from "
                                "what the profiles produce, like `terraform fmt -check`")
+    validate.add_argument("--render", action="store_true",
+                          help="also render each release whose chart is on disk with `helm template` and check that its "
+                               "pods carry the Fargate routing label, nodeSelector and tolerations the plan gives them "
+                               "(a chart that reads another value key places pods elsewhere, silently); needs helm")
     validate.add_argument("--out-dir", type=Path, help="folder of the generated files for --check-generated "
                                                          "(default: output.dir in composer.yaml, else ./generated)")
 
@@ -290,11 +294,21 @@ def cmd_validate(args) -> int:
 
     problems, count, stale = validate(args.config, _profile_paths(args), check_generated=args.check_generated,
                                       out_dir=args.out_dir)
+    notes: list[str] = []
+    if not problems and args.render:
+        from composer import rendercheck
+        from composer.plan import build_plan
+        from composer.runner import sh_runner
+
+        problems, notes = rendercheck.check_plan(build_plan(args.config, _profile_paths(args), args.out_dir),
+                                                 _runner() or sh_runner)
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
     if problems:
         _print_problems(problems, args)
         return EXIT_ERROR
     if args.output == "json":
-        print(json.dumps({"format_version": "1", "valid": not stale, "files": count, "problems": [],
+        print(json.dumps({"format_version": "1", "valid": not stale, "files": count, "problems": [], "notes": notes,
                           "stale": [{"file": str(c.path), "status": c.status, "diff": c.diff} for c in stale]},
                          indent=2))
     else:

@@ -376,3 +376,22 @@ def test_a_huge_float_quantity_is_a_short_bound_message(tmp_path, capsys, monkey
         {"name": "a", "resources": {"requests": {"memory": 1e308}}}])])
     code, _, err = run(["validate"], tmp_path, capsys, monkeypatch)
     assert code == 1 and "1e+308" in err and max(len(line) for line in err.splitlines()) < 250
+
+
+def test_validate_render_without_helm_or_local_charts_says_what_was_not_checked(tmp_path, capsys, monkeypatch):
+    from composer import cli
+
+    def no_helm(argv, on_line, timeout=None):
+        from composer.runner import ToolNotFound
+
+        raise ToolNotFound(argv[0])
+
+    (tmp_path / "charts" / "api").mkdir(parents=True)
+    (tmp_path / "charts" / "api" / "Chart.yaml").write_text("apiVersion: v2\nname: api\nversion: 1.0.0\n")
+    write_estate(tmp_path, [profile_doc("api", "shop", release={"chart": "../charts/api"}),
+                            profile_doc("web", "shop", release={"chart": "acme/web", "repository": REPO})])
+    monkeypatch.setattr(cli, "_runner", lambda: no_helm)
+    code, _, err = run(["validate", "--render"], tmp_path, capsys, monkeypatch)
+    assert code == 0
+    assert "note: shop/web: chart acme/web is not on disk; not rendered" in err
+    assert "note: helm is not installed: no release was rendered" in err

@@ -329,3 +329,41 @@ def revisions(server: real.ApiServer, namespaces: set[str]) -> dict[str, int]:
             key = f"{namespace}/{labels['name']}"
             found[key] = max(found.get(key, 0), int(labels["version"]))
     return found
+
+
+# ---------------------------------------------------------------- compose validate --render (real helm)
+
+@real.needs("helm")
+def test_validate_render_passes_charts_that_read_the_values_compose_writes(tmp_path, capsys, monkeypatch):
+    import os
+
+    from tests.conftest import run_cli
+
+    root = make_estate(tmp_path)
+    monkeypatch.setenv("PATH", f"{real.BIN}{os.pathsep}{os.environ['PATH']}")
+    code, out, err = run_cli(["validate", "--render"], root, capsys, monkeypatch)
+    assert code == 0 and "file(s) valid" in out and "note:" not in err, err
+
+
+@real.needs("helm")
+@pytest.mark.parametrize("field,value,culprit,message", [
+    ("podLabelsValue", "labels", "shop/checkout", "renders without the Fargate routing label composer.io/compute=fargate"),
+    ("nodeSelectorValue", "scheduling.nodeSelector", "ml/embed", "renders without nodeSelector composer.io/node-class=arm64"),
+    ("tolerationsValue", "scheduling.tolerations", "ml/embed", "renders without the toleration for kubernetes.io/arch=arm64"),
+])
+def test_validate_render_names_the_release_and_the_value_a_chart_does_not_read(field, value, culprit, message,
+                                                                                 tmp_path, capsys, monkeypatch):
+    import os
+
+    from tests.conftest import run_cli
+
+    profiles = estate_profiles()
+    for doc in profiles:
+        if f"{doc['metadata']['namespace']}/{doc['metadata']['name']}" == culprit:
+            doc["release"] = {**doc["release"], field: value}
+    root = make_estate(tmp_path, profiles)
+    monkeypatch.setenv("PATH", f"{real.BIN}{os.pathsep}{os.environ['PATH']}")
+    code, _, err = run_cli(["validate", "--render"], root, capsys, monkeypatch)
+    problems = [line for line in err.splitlines() if "[render]" in line]
+    assert code == 1 and len(problems) == 1, err
+    assert f"{culprit}: Deployment/" in problems[0] and message in problems[0] and f"'{value}'" in problems[0]
