@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_USAGE = 64  # sysexits' EX_USAGE: argparse's own 2 would read as "changes" under --detailed-exitcode
 
 EPILOG = """\
 exit codes:
@@ -22,6 +23,7 @@ exit codes:
   2    with --detailed-exitcode: success, and the generated files differ from those on disk
   3    internal error in compose itself (please report it)
   4    apply: a step failed (the report says what ran; re-run to continue)
+  64   usage error: an unknown option or a missing argument (never 2, which means "changes")
   130  interrupted (Ctrl-C); apply: 143 SIGTERM, 129 SIGHUP
 
 Run `compose COMMAND --help` for the options of each command.
@@ -52,10 +54,18 @@ examples:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits 64, not 2 (2 is "changes" under --detailed-exitcode)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     from composer import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="compose",
         description="Place EKS workloads on Fargate or managed node groups, and compose the eksctl "
                     "ClusterConfig and helmfile.yaml that put them there.",
@@ -317,10 +327,27 @@ def cmd_validate(args) -> int:
                 sys.stdout.write(change.diff)
         for change in stale:
             what = "does not exist" if change.status == "new" else "differs from what the profiles produce"
-            print(f"{change.path}: {what} (run `compose plan --write`) [check-generated]", file=sys.stderr)
+            line = 1 if change.status == "new" else _first_changed_line(change.diff)
+            print(f"{change.path}:{line}:1: {what} (run `compose plan --write`) [check-generated]", file=sys.stderr)
         if not stale:
             print(f"{count} file(s) valid." + (" Generated files are up to date." if args.check_generated else ""))
     return EXIT_ERROR if stale else EXIT_OK
+
+
+def _first_changed_line(diff: str) -> int:
+    """The first line of the file on disk that a unified diff changes (1 when it cannot tell)."""
+    import re
+
+    line = 0
+    for text in diff.splitlines():
+        hunk = re.match(r"@@ -(\d+)", text)
+        if hunk:
+            line = int(hunk.group(1))
+        elif line and text.startswith(" "):
+            line += 1
+        elif line and text[:1] in ("-", "+"):
+            return max(line, 1)
+    return 1
 
 
 def cmd_apply(args) -> int:

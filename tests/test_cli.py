@@ -149,3 +149,13 @@ def test_help_and_module_entry_point():
     assert "exit codes:" in result.stdout and "plan" in result.stdout
     result = subprocess.run([sys.executable, "-m", "composer", "plan", "--help"], capture_output=True, text=True, check=True)
     assert "--detailed-exitcode" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["plan", "--detailed-exitcode", "--wirte"], ["plan", "--out-dir"], ["nonsense"],
+                                  ["apply", "--probe-timeout", "soon"]])
+def test_a_usage_error_never_exits_2_which_means_changes(args, capsys):
+    from composer.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    assert exit_.value.code == 64 and "error:" in capsys.readouterr().err

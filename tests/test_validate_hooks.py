@@ -23,7 +23,7 @@ def estate(tmp_path):
 
 def test_check_generated_fails_until_written_and_again_after_a_profile_change(estate, capsys, monkeypatch):
     code, out, err = run(["validate", "--check-generated"], estate, capsys, monkeypatch)
-    assert code == 1 and "generated/cluster.yaml: does not exist (run `compose plan --write`)" in err
+    assert code == 1 and "generated/cluster.yaml:1:1: does not exist (run `compose plan --write`) [check-generated]" in err
     assert run(["plan", "--write"], estate, capsys, monkeypatch)[0] == 0
     code, out, err = run(["validate", "--check-generated"], estate, capsys, monkeypatch)
     assert code == 0 and "Generated files are up to date." in out
@@ -31,7 +31,9 @@ def test_check_generated_fails_until_written_and_again_after_a_profile_change(es
     profile.write_text(profile.read_text().replace("replicas: 2", "replicas: 5").replace("kind: Deployment", "kind: DaemonSet"))
     code, out, err = run(["validate", "--check-generated"], estate, capsys, monkeypatch)
     assert code == 1
-    assert "generated/cluster.yaml: differs from what the profiles produce" in err
+    first = re.search(r"generated/cluster.yaml:(\d+):1: differs from what the profiles produce", err)
+    lines = (estate / "generated" / "cluster.yaml").read_text().splitlines()
+    assert first and lines[int(first.group(1)) - 1] in [l[1:] for l in out.splitlines() if l.startswith("-") and not l.startswith("---")]
     assert out.startswith("--- a/cluster.yaml\n+++ b/cluster.yaml\n") and re.search(r"-  - name: fp-[0-9a-f]{8}\n", out)
     code, out, _ = run(["validate", "--check-generated", "-o", "json"], estate, capsys, monkeypatch)
     data = json.loads(out)
@@ -122,7 +124,7 @@ def test_pre_commit_try_repo_passes_a_good_estate_and_fails_a_bad_one(tmp_path):
     (work / "profiles" / "bad.yaml").unlink()
     git("add", "-A")
     code, output = try_repo("compose-check-generated")
-    assert code == 1 and "generated/cluster.yaml: does not exist" in output, output
+    assert code == 1 and "generated/cluster.yaml:1:1: does not exist" in output, output
 
 
 def test_validate_survives_every_kind_of_hostile_input_in_one_quick_run(estate, capsys, monkeypatch):
