@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from composer.eksctl import GENERATOR_TAG, MANAGED_TAG
+from composer.helmfile import MANAGED_LABEL, MANAGED_VALUE
 from composer import reconcile
 from composer.errors import ComposerError
 from composer.nodegroups import CLASS_LABEL
@@ -80,6 +81,8 @@ class ClusterState:
     nodegroups: dict = field(default_factory=dict)  # name → eksctl's nodegroup summary
     # node groups known to carry compose's node-class label (eksctl get labels; filled for unwanted ones)
     owned_groups: frozenset[str] = frozenset()
+    # namespace/name of the Helm releases compose installed (helm list by its label); None: not read
+    releases: frozenset[str] | None = None
 
     @property
     def fargate_profiles(self) -> frozenset[str]:
@@ -271,6 +274,33 @@ def unwanted(cluster_config: dict, state: ClusterState) -> tuple[list[str], list
 
 
 
+def _kube_args(options: ApplyOptions, cluster: str) -> tuple[str, ...]:
+    """How helm reaches this cluster: --kube-context when given, else the kubeconfig apply writes."""
+    if options.kube_context:
+        return ("--kube-context", options.kube_context)
+    return ("--kubeconfig", _path_arg(kubeconfig_path(cluster)))
+
+
+def probe_releases(runner: Runner, cluster: str, region: str, options: ApplyOptions,
+                   on_line: OnLine | None = None) -> frozenset[str]:
+    """namespace/name of every Helm release in the cluster that carries compose's label (helm list).
+    Writes this cluster's kubeconfig first (a local file), unless --kube-context names one."""
+    if not options.kube_context:
+        write = ("eksctl", "utils", "write-kubeconfig", "--cluster", cluster, "--region", region,
+                 "--kubeconfig", _path_arg(kubeconfig_path(cluster)))
+        code, _, err = _capture(runner, write, on_line, options.probe_timeout)
+        if code != 0:
+            raise ApplyError(f"`{shlex.join(write)}` exited {code}: {err.strip()[-300:]}")
+    argv = ("helm", "list", "--all-namespaces", "--selector", f"{MANAGED_LABEL}={MANAGED_VALUE}", "--output", "json",
+            *_kube_args(options, cluster))
+    code, out, err = _capture(runner, argv, on_line, options.probe_timeout)
+    if code != 0:
+        raise ApplyError(f"could not list the Helm releases compose installed: `{shlex.join(argv)}` exited {code}: "
+                         f"{err.strip()[-300:]}")
+    found = _items(out or "[]", argv)
+    return frozenset(f"{item.get('namespace')}/{name}" for name, item in found.items())
+
+
 def kubeconfig_path(cluster: str) -> Path:
     """Where apply writes the kubeconfig of ``cluster`` for helmfile (beside its logs and locks). Absolute:
     helmfile runs helm from the helmfile's own folder, where a relative path would name nothing, and helm
@@ -309,19 +339,22 @@ def helmfile_steps(helmfile_path: Path, options: ApplyOptions, cluster: str, reg
     return steps
 
 
-def actions(cluster_config: dict, state: ClusterState, options: ApplyOptions) -> list[reconcile.Action]:
-    """Per Fargate profile and node group, what apply will do (``composer.reconcile``); [] for a new cluster."""
+def actions(cluster_config: dict, state: ClusterState, options: ApplyOptions,
+            releases: frozenset[str] = frozenset()) -> list[reconcile.Action]:
+    """Per Fargate profile, node group and (removed) Helm release, what apply will do
+    (``composer.reconcile``); [] for a new cluster. ``releases``: the planned namespace/name keys."""
     if not state.exists:
         return []
     try:
         return (reconcile.fargate_actions(cluster_config, state.fargate)
-                + reconcile.nodegroup_actions(cluster_config, state.nodegroups, state.owned_groups, options.prune))
+                + reconcile.nodegroup_actions(cluster_config, state.nodegroups, state.owned_groups, options.prune)
+                + reconcile.release_actions(releases, state.releases, options.prune))
     except reconcile.NotReady as exc:
         raise ApplyError(str(exc)) from None
 
 
 def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, helmfile_path: Path,
-               options: ApplyOptions, write_title: str | None) -> list[Step]:
+               options: ApplyOptions, write_title: str | None, releases: frozenset[str] = frozenset()) -> list[Step]:
     """The commands still needed to reach the plan from ``state``, in order: new Fargate profiles before
     the ones they replace are deleted, node groups created and scaled before the releases move onto
     them, replaced node groups drained and deleted after."""
@@ -335,10 +368,12 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
         steps.append(Step(f"create cluster {name} ({len(groups)} node group(s), {len(profiles)} Fargate profile(s))",
                           ("eksctl", "create", "cluster", "-f", _path_arg(cluster_path)), changed=(0,)))
         return steps + helmfile_steps(helmfile_path, options, name, region)
-    todo = actions(cluster_config, state, options)
+    todo = actions(cluster_config, state, options, releases)
     for a in todo:
-        if a.kind in ("replace", "delete", "resize") and not _NAME.fullmatch(a.name):
-            raise ApplyError(f"refusing to pass {a.name!r} (reported by eksctl) to an eksctl command")
+        parts = a.name.split("/", 1) if a.what == "Helm release" else [a.name]
+        if a.kind in ("replace", "delete", "resize") and not all(_NAME.fullmatch(p) for p in parts):
+            tool = "helm" if a.what == "Helm release" else "eksctl"
+            raise ApplyError(f"refusing to pass {a.name!r} (reported by {tool}) to a {tool} command")
     by = {kind: [a for a in todo if a.kind == kind] for kind in ("create", "replace", "resize", "delete")}
     where = ("--cluster", name, "--region", region)
     new_profiles = [a.name for a in by["create"] if a.what == "Fargate profile"]
@@ -365,6 +400,11 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
                           ("eksctl", "scale", "nodegroup", *where, "--name", a.name, "--nodes", str(desired),
                            "--nodes-min", str(low), "--nodes-max", str(high), "--wait"), changed=(0,)))
     steps += helmfile_steps(helmfile_path, options, name, region)
+    for a in [a for a in by["delete"] if a.what == "Helm release"]:
+        namespace, release = a.name.split("/", 1)
+        steps.append(Step(f"uninstall Helm release {a.name} (its profile is gone; --prune)",
+                          ("helm", "uninstall", release, "--namespace", namespace, "--wait", *_kube_args(options, name)),
+                          changed=(0,), destructive=True))
     for a in [a for a in by["replace"] + by["delete"] if a.what == "node group"]:
         why = f"replaced by {a.successor}" if a.kind == "replace" else "no longer wanted (--prune)"
         steps.append(Step(f"delete node group {a.name} ({why}; its nodes are drained first)",

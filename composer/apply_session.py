@@ -36,6 +36,10 @@ class Session:
     # ---------------------------------------------------------------- helpers
 
     @property
+    def planned_releases(self) -> frozenset[str]:
+        return frozenset(f"{r['namespace']}/{r['name']}" for r in self.plan.helmfile.get("releases", []))
+
+    @property
     def cluster_path(self) -> Path:
         return self.plan.out_dir / CLUSTER_FILE
 
@@ -113,8 +117,10 @@ class Session:
         if old_groups:  # whose are they? only compose's own may ever be pruned
             state = dataclasses.replace(state, owned_groups=ap.probe_owned_groups(
                 self.runner, name, region, old_groups, timeout=self.options.probe_timeout))
+        if state.exists:  # the Helm releases compose installed, to find those whose profile is gone
+            state = dataclasses.replace(state, releases=ap.probe_releases(self.runner, name, region, self.options))
         steps = ap.plan_steps(self.plan.cluster, state, self.cluster_path, self.helmfile_path, self.options,
-                              self._write_title())
+                              self._write_title(), self.planned_releases)
         self._show_steps(state, steps)
         if not self._confirmed(steps):
             return EXIT_ERROR
@@ -129,7 +135,7 @@ class Session:
         if state.exists:
             from composer import reconcile
 
-            todo = ap.actions(self.plan.cluster, state, self.options)
+            todo = ap.actions(self.plan.cluster, state, self.options, self.planned_releases)
             for line in reconcile.lines(todo):
                 self.say(line, style="yellow" if line.lstrip().startswith(("-", "!", "?")) else None)
             self.say(f"Cluster changes: {reconcile.summary(todo)}.")

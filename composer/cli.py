@@ -280,7 +280,9 @@ def _refresh(plan, args):
         if old_groups:
             state = dataclasses.replace(state, owned_groups=ap.probe_owned_groups(
                 runner, name, region, old_groups, timeout=options.probe_timeout))
-        return True, ap.actions(plan.cluster, state, options)
+        state = dataclasses.replace(state, releases=ap.probe_releases(runner, name, region, options))
+        planned = frozenset(f"{r['namespace']}/{r['name']}" for r in plan.helmfile.get("releases", []))
+        return True, ap.actions(plan.cluster, state, options, planned)
     except ap.ApplyError as exc:
         raise ComposerError(Problem(f"--refresh: {exc}", str(args.config), check="refresh")) from None
 

@@ -12,6 +12,7 @@ from composer.nodegroups import CLASS_LABEL, tolerations
 from composer.routing import Routing
 
 LOCAL_PREFIXES = (".", "/", "oci://", "http://", "https://")
+MANAGED_LABEL, MANAGED_VALUE = "composer.io/managed-by", "fargate-composer"
 
 
 def _inline_labels(dotted: str, labels: dict[str, str]) -> dict:
@@ -80,7 +81,8 @@ def helmfile(placements: list[Placement], routing: Routing, settings: ClusterSet
         release: dict = {"name": w.name, "namespace": w.namespace, "chart": chart}
         if r.version:
             release["version"] = r.version
-        release["labels"] = {"placement": p.target, **({"node-class": p.node_class} if p.node_class else {})}
+        release["labels"] = {"placement": p.target, **({"node-class": p.node_class} if p.node_class else {}),
+                             MANAGED_LABEL: MANAGED_VALUE}
         values: list = [os.path.relpath(v, out_dir.resolve()) for v in r.values]
         if w.key in routing.labelled and r.pod_labels_value:
             values.append(_inline_labels(r.pod_labels_value, {key: value}))
@@ -109,5 +111,8 @@ def helmfile(placements: list[Placement], routing: Routing, settings: ClusterSet
     doc: dict = {}
     if repositories:
         doc["repositories"] = [{"name": name, "url": url} for name, (url, _) in sorted(repositories.items())]
+    # helmfile passes each release's labels on to helm (helm >= 3.13 stores them with the release), so
+    # `helm list --selector composer.io/managed-by=fargate-composer` finds what compose installed
+    doc["helmDefaults"] = {"syncReleaseLabels": True}
     doc["releases"] = releases
     return doc, problems

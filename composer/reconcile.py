@@ -114,6 +114,14 @@ def nodegroup_actions(config: dict, existing: dict[str, dict], owned: frozenset[
     return actions
 
 
+def release_actions(planned: frozenset[str], installed: frozenset[str] | None, prune: bool) -> list[Action]:
+    """Releases compose installed (helm's stored label) whose profile is gone: uninstalled with --prune,
+    else listed. A release is never touched on name alone: only with compose's label."""
+    if installed is None:
+        return []
+    return [Action("delete" if prune else "keep", "Helm release", key) for key in sorted(installed - planned)]
+
+
 def scale_target(config: dict, name: str, existing: dict) -> tuple[int, int, int]:
     """(desired, min, max) for ``eksctl scale nodegroup``: the planned bounds, and the current desired
     count kept when it lies within them (an autoscaler may have set it)."""

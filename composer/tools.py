@@ -24,8 +24,8 @@ TOOLS = (
     Tool("helmfile", ("helmfile", "--version"), (1, 0, 0),
          "helmfile 1.x reads a plain helmfile.yaml as YAML (templating only for .gotmpl files)",
          "https://helmfile.readthedocs.io/en/latest/#installation"),
-    Tool("helm", ("helm", "version", "--short"), (3, 2, 0),
-         "helmfile calls helm; --create-namespace needs helm 3.2",
+    Tool("helm", ("helm", "version", "--short"), (3, 13, 0),
+         "helmfile calls helm; 3.13 stores release labels, by which apply finds the releases it installed",
          "https://helm.sh/docs/intro/install/"),
 )
 

@@ -70,7 +70,7 @@ def tools(fp, eksctl="0.230.0", helmfile="1.1.9", helm="v3.16.2+g13654a5"):
     fp.register(["eksctl", "version"], stdout=eksctl)
     fp.register(["helmfile", "--version"], stdout=f"helmfile version v{helmfile}")
     fp.register(["helm", "version", "--short"], stdout=helm)
-    fp.register(WRITE_KUBECONFIG, occurrences=5)
+    fp.register(WRITE_KUBECONFIG, occurrences=10)
     fp.register(["helm", "plugin", "list"], stdout="NAME\tVERSION\tDESCRIPTION\ndiff\t3.13.2\tPreview helm upgrade changes as a diff\n")
 
 
@@ -90,7 +90,12 @@ def ng() -> str:
     return next(g["name"] for g in planned()["managedNodeGroups"] if g["name"].startswith("ng-general-"))
 
 
-def existing(fp, profiles=(FP1,), groups=None, foreign=(), status=None, sizes=None, selectors=None):
+HELM_LIST = ["helm", "list", "--all-namespaces", "--selector", "composer.io/managed-by=fargate-composer", "--output", "json",
+             "--kubeconfig", KUBECONFIG]
+
+
+def existing(fp, profiles=(FP1,), groups=None, foreign=(), status=None, sizes=None, selectors=None, releases=None,
+             kube_context=None):
     """An existing cluster as real eksctl shows it: profiles and groups with the planned content when
     the plan has them (``groups`` defaults to the planned general group); names in ``foreign`` were
     made by someone else (a Fargate profile without compose's tag, a node group without its label)."""
@@ -109,6 +114,11 @@ def existing(fp, profiles=(FP1,), groups=None, foreign=(), status=None, sizes=No
         summaries.append({"Cluster": NAME, "Name": g, "Status": status.get(g, "ACTIVE"), "InstanceType": plan["instanceType"],
                           "MinSize": low, "MaxSize": high, "DesiredCapacity": plan["desiredCapacity"]})
     fp.register(GET_NG, stdout=json.dumps(summaries))
+    installed = [("shop", "api"), ("data", "pg")] if releases is None else releases  # what helm list shows
+    fp.register(WRITE_KUBECONFIG)
+    listing = HELM_LIST[:-2] + ["--kube-context", kube_context] if kube_context else HELM_LIST
+    fp.register(listing, stdout=json.dumps([{"name": n, "namespace": ns, "revision": "1", "status": "deployed",
+                                               "chart": f"{n}-1.0.0", "app_version": "1.0"} for ns, n in installed]))
     for g in groups:  # eksctl get labels prints a table (it has no -o json)
         labels = "team=data" if g in foreign else "composer.io/node-class=general"
         fp.register(["eksctl", "get", "labels", "--cluster", NAME, "--region", REGION, "--nodegroup", g],
@@ -123,7 +133,7 @@ def run(args, capsys):
 
 def commands(fp):
     return [list(call) for call in fp.calls
-            if list(call)[1:2] not in (["version"], ["--version"], ["plugin"]) and list(call) != WRITE_KUBECONFIG]
+            if list(call)[1:2] not in (["version"], ["--version"], ["plugin"], ["list"]) and list(call) != WRITE_KUBECONFIG]
 
 
 def test_new_cluster_writes_files_creates_cluster_then_releases(estate, fp, capsys):
@@ -277,7 +287,7 @@ def test_dry_run_runs_nothing_and_writes_nothing(estate, fp, capsys):
 
 def test_helmfile_options_are_passed_through(estate, fp, capsys):
     tools(fp)
-    existing(fp)
+    existing(fp, kube_context="ci@test.us-east-1.eksctl.io")
     assert main(["plan", "--write"]) == 0
     # with --kube-context, that context (and no kubeconfig of compose's)
     base = HELMFILE[:3] + ["--kube-context", "ci@test.us-east-1.eksctl.io", "--selector", "namespace=shop"]
@@ -572,3 +582,21 @@ def test_the_kubeconfig_given_to_helmfile_is_absolute(tmp_path, monkeypatch):
     base = ap.helmfile_base(Path("generated/helmfile.yaml"), ap.ApplyOptions(), "shop")
     path = base[base.index("--kubeconfig") + 1]
     assert Path(path).is_absolute() and path == str(tmp_path / ".compose" / "kubeconfig-shop")
+
+
+def test_a_release_whose_profile_is_gone_is_listed_and_uninstalled_only_with_prune(estate, fp, capsys):
+    """helm list finds the releases compose installed (by the label helmfile stores with them); one whose
+    profile was deleted is kept and listed, and uninstalled with --prune after the others are applied."""
+    tools(fp)
+    existing(fp, releases=[("shop", "api"), ("data", "pg"), ("shop", "old-worker")])
+    fp.register(HELMFILE_APPLY, occurrences=2)
+    code, out, _ = run(["--yes"], capsys)
+    assert code == 0 and "  ! Helm release shop/old-worker — no longer wanted, kept (--prune deletes it)" in out
+    assert not any(c[:2] == ["helm", "uninstall"] for c in commands(fp))
+    tools(fp)
+    existing(fp, releases=[("shop", "api"), ("data", "pg"), ("shop", "old-worker")])
+    uninstall = ["helm", "uninstall", "old-worker", "--namespace", "shop", "--wait", "--kubeconfig", KUBECONFIG]
+    fp.register(uninstall)
+    code, out, _ = run(["--yes", "--prune"], capsys)
+    assert code == 0 and commands(fp)[-2:] == [HELMFILE_APPLY, uninstall]
+    assert "uninstall Helm release shop/old-worker" in out

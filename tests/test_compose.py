@@ -83,9 +83,11 @@ def test_helmfile_releases(tmp_path):
     assert doc["repositories"] == [{"name": "acme", "url": REPO}, {"name": "bitnami", "url": "https://charts.bitnami.com/bitnami"}]
     release = next(r for r in doc["releases"] if r["name"] == "checkout")
     assert release["values"] == ["../values/checkout.yaml", {"server": {"podLabels": {"composer.io/compute": "fargate"}}}]
-    assert release["labels"] == {"placement": "fargate"} and release["wait"] is True and release["timeout"] == 600
+    ours = {"composer.io/managed-by": "fargate-composer"}  # stored with the release by helm (syncReleaseLabels)
+    assert release["labels"] == {"placement": "fargate", **ours} and release["wait"] is True and release["timeout"] == 600
+    assert doc["helmDefaults"] == {"syncReleaseLabels": True}
     pg = next(r for r in doc["releases"] if r["name"] == "postgres")
-    assert pg["labels"] == {"placement": "nodegroup", "node-class": "general"} and "wait" not in pg
+    assert pg["labels"] == {"placement": "nodegroup", "node-class": "general", **ours} and "wait" not in pg
     assert pg["values"] == [{"nodeSelector": {"composer.io/node-class": "general"}}]  # general: no taint to tolerate
     assert all(r["name"] != "vllm" for r in doc["releases"])  # no release section → not in helmfile
 

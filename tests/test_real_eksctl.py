@@ -218,7 +218,8 @@ def _mock_cluster(eks, config: dict, *, groups: dict, profiles: dict) -> None:
 @real.needs("eksctl")
 def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypatch, capsys):
     """compose's probes parse what the real eksctl prints (get cluster / fargateprofile / nodegroup as JSON,
-    get labels as a table), here from moto's EKS behind a proxy: the diff names every kind of action."""
+    get labels as a table, utils write-kubeconfig), here from moto's EKS behind a proxy: the diff names
+    every kind of action. (helm is the fake: moto's cluster has no Kubernetes API.)"""
     import json
     import os
 
@@ -246,7 +247,13 @@ def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypa
         })
         for key, value in mock.env(tmp_path).items():
             monkeypatch.setenv(key, value)
-        monkeypatch.setenv("PATH", f"{real.BIN}{os.pathsep}{os.environ['PATH']}")
+        # helm is the fake (moto's cluster has no Kubernetes API for `helm list`); eksctl is the real one
+        fakes = tmp_path / "fakebin"
+        fakes.mkdir()
+        for name in ("helm", "_fakecloud.py"):
+            shutil.copy(Path(__file__).parent / "fakebin" / name, fakes / name)
+        monkeypatch.setenv("PATH", os.pathsep.join([str(fakes), str(real.BIN), os.environ["PATH"]]))
+        monkeypatch.setenv("FAKE_CLOUD_DIR", str(tmp_path / "cloud"))
         for name in ("composer.yaml", "profiles", "values"):
             (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, tmp_path / name)
         monkeypatch.chdir(tmp_path)

@@ -304,20 +304,32 @@ def test_compose_apply_end_to_end_with_real_helmfile_into_a_real_api_server(tmp_
                               capture_output=True, text=True, timeout=600)
 
     with real.Scheduler(apiserver, namespaces, schedulable(plan.cluster)):
-        first, second = apply(), apply()
+        first = apply()
+        installed = read_back(apiserver, namespaces)
+        second = apply()
         before = revisions(apiserver, namespaces)
         (root / "values" / "report.yaml").write_text('schedule: "0 4 * * *"\n')  # one workload's input changes
         third = apply()
         after = revisions(apiserver, namespaces)
+        (root / "profiles" / "ml-embed.yaml").unlink()  # a workload leaves the estate
+        fourth = apply()
+        fifth = subprocess.run([sys.executable, "-m", "composer", "apply", "--yes", "--prune"], cwd=root, env=env,
+                               capture_output=True, text=True, timeout=600)
+        gone = revisions(apiserver, namespaces)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
     assert "Tools: eksctl 0.230.0, helmfile 1.8.0, helm 3.22.0" in first.stdout
     assert "Apply complete: 4 step(s)" in first.stdout
-    assert misplaced(plan, read_back(apiserver, namespaces)) == []
+    assert misplaced(plan, installed) == []
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-2000:]
     assert "Cluster changes: 0 to create, 0 to replace, 0 to resize, 0 to delete." in second.stdout
     assert "Apply complete: 2 step(s), 0 changed something" in second.stdout  # helmfile: no changes
     assert third.returncode == 0, third.stdout[-3000:] + third.stderr[-2000:]
     assert {k for k in after if after[k] != before.get(k)} == {"batch/report"}  # exactly that release changed
+    # helm stored compose's label with each release (helmfile's syncReleaseLabels), so the release of a removed
+    # profile is found: kept and listed without --prune, uninstalled with it
+    assert fourth.returncode == 0 and "! Helm release ml/embed — no longer wanted, kept (--prune deletes it)" in fourth.stdout
+    assert fifth.returncode == 0, fifth.stdout[-3000:] + fifth.stderr[-2000:]
+    assert "ml/embed" in after and "ml/embed" not in gone and set(gone) == set(after) - {"ml/embed"}
 
 
 def revisions(server: real.ApiServer, namespaces: set[str]) -> dict[str, int]:
