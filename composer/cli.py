@@ -130,12 +130,15 @@ def _parser() -> argparse.ArgumentParser:
 
     apply = sub.add_parser(
         "apply", help="create or update the cluster with eksctl, then the releases with helmfile",
-        description="Write cluster.yaml and helmfile.yaml (the same bytes as `compose plan --write`), ask eksctl "
-                    "what already exists, and run only the missing steps: `eksctl create cluster -f` for a new "
-                    "cluster; `eksctl create fargateprofile -f` / `create nodegroup -f --include` for missing "
-                    "parts of an existing one; then `helmfile apply`. Shows the exact commands and asks before "
-                    "running them. A failed or interrupted run can be re-run: it picks up where it stopped. "
-                    "Needs eksctl >= 0.128.0, helmfile >= 1.0 and helm >= 3.2 on PATH, and AWS credentials.",
+        description="Write cluster.yaml and helmfile.yaml (the same bytes as `compose plan --write`), read what "
+                    "the cluster has (eksctl get …, helm list), and make it match the plan: `eksctl create cluster "
+                    "-f` for a new cluster; for an existing one, new Fargate profiles before the ones they replace "
+                    "are deleted, new node groups, sizes changed in place, then `helmfile apply` (with a kubeconfig "
+                    "written for this cluster), then replaced node groups drained and deleted. Deletes only what "
+                    "compose created; unwanted node groups and releases only with --prune. Shows each change and "
+                    "the exact commands and asks before running them. A failed or interrupted run can be re-run: it "
+                    "picks up where it stopped. Needs eksctl >= 0.128.0, helmfile >= 1.0, helm >= 3.13 with the "
+                    "helm-diff plugin on PATH, and AWS credentials.",
         epilog=APPLY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     common(apply)
     apply.add_argument("--out-dir", type=Path, help="folder for cluster.yaml and helmfile.yaml "
