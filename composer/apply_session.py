@@ -32,6 +32,7 @@ class Session:
     is_terminal: Callable[[], bool] = lambda: sys.stdin.isatty()
     ask: Callable[[str], str] = lambda prompt: input(prompt)
     log_path: Path | None = None
+    heartbeat_seconds: float = 60.0  # without a live display: a line after this long without output
 
     # ---------------------------------------------------------------- helpers
 
@@ -179,8 +180,12 @@ class Session:
                                 console=live_console, transient=True, disable=self.json_output)
             task_ids: dict[int, int] = {}
 
+            live = not self.json_output and bool(getattr(self.console, "is_terminal", False))
+            beat = Heartbeat(lambda text: self.say(text), self.heartbeat_seconds, enabled=not live)
+
             def on_start(index: int, step: ap.Step) -> None:
                 header = f"[{index + 1}/{len(steps)}] {step.title}"
+                beat.start(f"step {index + 1} ({step.title})")
                 self._log(log, header + (f"\n$ {step.command}" if step.argv else ""))
                 self.say(f"\n{header}", style="bold")
                 if step.argv:
@@ -190,6 +195,7 @@ class Session:
                 task_ids[index] = progress.add_task(header)
 
             def on_line(step: ap.Step, stream: str, text: str) -> None:
+                beat.touch()
                 self._log(log, f"{stream}: {text}")
                 if self.json_output:
                     print(text, file=sys.stderr)
@@ -197,7 +203,7 @@ class Session:
                     progress.console.print(text, markup=False, highlight=False, soft_wrap=True,
                                            style="dim red" if stream == "err" else None)
 
-            with progress:
+            with progress, beat:
                 results = ap.execute(steps, self.runner, lambda: write(self.plan), on_start, on_line)
             for result in results:
                 self._log(log, f"step {result.step.title!r}: {result.status}"
@@ -280,3 +286,48 @@ def private_log(path: Path) -> Iterator[TextIO]:
     os.fchmod(fd, 0o600)
     with os.fdopen(fd, "a", encoding="utf-8") as log:
         yield log
+
+
+class Heartbeat:
+    """Without a live display (a CI log, ``-o json``), a step that prints nothing for minutes (eksctl
+    waiting on CloudFormation, helm waiting for pods) looks hung: after each ``interval`` of silence,
+    say that it is still running and for how long. On a terminal the spinner shows the elapsed time."""
+
+    def __init__(self, say: Callable[[str], None], interval: float, enabled: bool = True):
+        import threading
+
+        self.say, self.interval, self.enabled = say, interval, enabled
+        self.title, self.started, self.last = "", 0.0, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "Heartbeat":
+        if self.enabled:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def start(self, title: str) -> None:
+        import time
+
+        self.title, self.started = title, time.monotonic()
+        self.last = self.started
+
+    def touch(self) -> None:
+        import time
+
+        self.last = time.monotonic()
+
+    def _run(self) -> None:
+        import time
+
+        while not self._stop.wait(min(self.interval / 4, 5.0)):
+            now = time.monotonic()
+            if self.title and now - self.last >= self.interval:
+                minutes, seconds = divmod(int(now - self.started), 60)
+                self.say(f"… still running: {self.title}, {minutes}m{seconds:02d}s so far")
+                self.last = now

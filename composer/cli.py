@@ -368,7 +368,8 @@ def cmd_apply(args) -> int:
         options.check()
         plan = build_plan(args.config, _profile_paths(args), args.out_dir)
         session = Session(plan, options, _runner() or sh_runner, _console(args), json_output=args.output == "json",
-                          assume_yes=args.yes, log_path=args.log_file)
+                          assume_yes=args.yes, log_path=args.log_file,
+                          heartbeat_seconds=float(os.environ.get("COMPOSE_HEARTBEAT_SECONDS") or 60))
         return session.dry_run() if args.dry_run else session.run()
     except ApplyError as exc:
         print(f"error: {exc}\nNothing was run or written.", file=sys.stderr)

@@ -600,3 +600,14 @@ def test_a_release_whose_profile_is_gone_is_listed_and_uninstalled_only_with_pru
     code, out, _ = run(["--yes", "--prune"], capsys)
     assert code == 0 and commands(fp)[-2:] == [HELMFILE_APPLY, uninstall]
     assert "uninstall Helm release shop/old-worker" in out
+
+
+def test_a_silent_long_step_says_it_is_alive_when_no_terminal_shows_a_spinner(estate, fp, capsys, monkeypatch):
+    tools(fp)
+    fp.register(GET_CLUSTER, returncode=1, stderr=ABSENT)
+    fp.register(CREATE_CLUSTER, stdout="ready", wait=1.5)  # silent for 1.5 s, like eksctl waiting on CloudFormation
+    fp.register(HELMFILE_APPLY)
+    monkeypatch.setenv("COMPOSE_HEARTBEAT_SECONDS", "0.4")
+    code, out, _ = run(["--yes"], capsys)
+    assert code == 0 and "… still running: step 2 (create cluster test" in out
+    assert "still running: step 4" not in out  # a quick step says nothing
