@@ -301,6 +301,23 @@ def probe_releases(runner: Runner, cluster: str, region: str, options: ApplyOpti
     return frozenset(f"{item.get('namespace')}/{name}" for name, item in found.items())
 
 
+def read_cluster(runner: Runner, cluster_config: dict, planned_releases: frozenset[str],
+                 options: ApplyOptions) -> ClusterState:
+    """Everything apply decides from, read-only: the cluster, its Fargate profiles and node groups, whose
+    the unwanted node groups are, and the Helm releases compose installed."""
+    import dataclasses
+
+    name, region = cluster_config["metadata"]["name"], cluster_config["metadata"]["region"]
+    state = probe(runner, name, region, timeout=options.probe_timeout)
+    if not state.exists:
+        return state
+    old_groups = unwanted(cluster_config, state)[1]
+    if old_groups:  # whose are they? only compose's own may ever be pruned
+        state = dataclasses.replace(state, owned_groups=probe_owned_groups(runner, name, region, old_groups,
+                                                                           timeout=options.probe_timeout))
+    return dataclasses.replace(state, releases=probe_releases(runner, name, region, options))
+
+
 def kubeconfig_path(cluster: str) -> Path:
     """Where apply writes the kubeconfig of ``cluster`` for helmfile (beside its logs and locks). Absolute:
     helmfile runs helm from the helmfile's own folder, where a relative path would name nothing, and helm

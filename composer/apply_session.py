@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import json
 import sys
@@ -33,6 +32,7 @@ class Session:
     ask: Callable[[str], str] = lambda prompt: input(prompt)
     log_path: Path | None = None
     heartbeat_seconds: float = 60.0  # without a live display: a line after this long without output
+    saved_plan: dict | None = None  # from `compose plan --refresh --out`: apply runs only if it still holds
 
     # ---------------------------------------------------------------- helpers
 
@@ -113,15 +113,20 @@ class Session:
         name, region = self.plan.settings.name, self.plan.settings.region
         self.say("Tools: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
         self.say(f"Checking what exists in cluster {name} ({region}) …")
-        state = ap.probe(self.runner, name, region, timeout=self.options.probe_timeout)
-        old_groups = ap.unwanted(self.plan.cluster, state)[1]
-        if old_groups:  # whose are they? only compose's own may ever be pruned
-            state = dataclasses.replace(state, owned_groups=ap.probe_owned_groups(
-                self.runner, name, region, old_groups, timeout=self.options.probe_timeout))
-        if state.exists:  # the Helm releases compose installed, to find those whose profile is gone
-            state = dataclasses.replace(state, releases=ap.probe_releases(self.runner, name, region, self.options))
+        state = ap.read_cluster(self.runner, self.plan.cluster, self.planned_releases, self.options)
         steps = ap.plan_steps(self.plan.cluster, state, self.cluster_path, self.helmfile_path, self.options,
                               self._write_title(), self.planned_releases)
+        if self.saved_plan is not None:
+            from composer import savedplan
+
+            changed = savedplan.differences(self.saved_plan, self.plan, state, steps)
+            if changed:
+                for reason in changed:
+                    self.say(f"error: {reason}", error=True)
+                self.say("The saved plan no longer describes what apply would do. Nothing was run or written; "
+                         "make a new one with `compose plan --refresh --out FILE`.", error=True)
+                return EXIT_ERROR
+            self.say(f"Saved plan {self.saved_plan['path']}: inputs and cluster unchanged since it was made.")
         self._show_steps(state, steps)
         if not self._confirmed(steps):
             return EXIT_ERROR

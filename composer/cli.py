@@ -101,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
                            "--detailed-exitcode too. Without it the plan is offline")
     plan.add_argument("--probe-timeout", type=float, default=120.0, metavar="SECONDS",
                       help="with --refresh: limit for each read-only eksctl call (default 120)")
+    plan.add_argument("--out", type=Path, metavar="FILE",
+                      help="with --refresh: save the plan (its commands, and fingerprints of the inputs and the cluster) "
+                           "for `compose apply --plan FILE`, which runs it only if nothing changed since")
 
     cost = sub.add_parser(
         "cost", help="show what each workload costs a month where it is placed, and where it could go",
@@ -155,6 +158,9 @@ def _parser() -> argparse.ArgumentParser:
     apply.add_argument("--concurrency", type=int, help="helmfile apply --concurrency (0 = unlimited)")
     apply.add_argument("--selector", "-l", action="append", default=[], metavar="KEY=VALUE",
                        help="helmfile --selector, repeatable (e.g. namespace=shop)")
+    apply.add_argument("--plan", type=Path, metavar="FILE", dest="saved_plan",
+                       help="run a plan saved by `compose plan --refresh --out FILE`, and only if the inputs and the "
+                            "cluster are as they were then (else nothing runs)")
     apply.add_argument("--probe-timeout", type=float, default=120.0, metavar="SECONDS",
                        help="limit for each tool version check and read-only eksctl probe (default 120)")
     apply.add_argument("--log-file", type=Path, help="log of the whole run (default: .compose/logs/apply-<time>.log)")
@@ -221,6 +227,9 @@ def cmd_plan(args) -> int:
     from composer.plan import build_plan, write
     from composer.render import as_json, print_plan
 
+    if args.out and not args.refresh:
+        print("error: --out saves what --refresh reads from the cluster; use it with --refresh", file=sys.stderr)
+        return EXIT_USAGE
     plan = build_plan(args.config, _profile_paths(args), args.out_dir)
     cloud = _refresh(plan, args) if args.refresh else None
     was_torn = plan.torn
@@ -265,8 +274,6 @@ def cmd_plan(args) -> int:
 
 def _refresh(plan, args):
     """(cluster exists, actions) from the read-only probes, as apply would decide them."""
-    import dataclasses
-
     from composer import apply as ap
     from composer.errors import ComposerError, Problem
     from composer.runner import sh_runner
@@ -275,17 +282,16 @@ def _refresh(plan, args):
     options = ap.ApplyOptions(probe_timeout=args.probe_timeout)
     try:
         options.check()
-        name, region = plan.settings.name, plan.settings.region
-        state = ap.probe(runner, name, region, timeout=options.probe_timeout)
-        if not state.exists:
-            return False, []
-        old_groups = ap.unwanted(plan.cluster, state)[1]
-        if old_groups:
-            state = dataclasses.replace(state, owned_groups=ap.probe_owned_groups(
-                runner, name, region, old_groups, timeout=options.probe_timeout))
-        state = dataclasses.replace(state, releases=ap.probe_releases(runner, name, region, options))
         planned = frozenset(f"{r['namespace']}/{r['name']}" for r in plan.helmfile.get("releases", []))
-        return True, ap.actions(plan.cluster, state, options, planned)
+        state = ap.read_cluster(runner, plan.cluster, planned, options)
+        if args.out:
+            from composer import savedplan
+            from composer.plan import CLUSTER_FILE, HELMFILE_FILE
+
+            steps = ap.plan_steps(plan.cluster, state, plan.out_dir / CLUSTER_FILE, plan.out_dir / HELMFILE_FILE,
+                                  options, None, planned)
+            savedplan.save(args.out, plan, state, steps)
+        return state.exists, ap.actions(plan.cluster, state, options, planned)
     except ap.ApplyError as exc:
         raise ComposerError(Problem(f"--refresh: {exc}", str(args.config), check="refresh")) from None
 
@@ -367,9 +373,14 @@ def cmd_apply(args) -> int:
     try:
         options.check()
         plan = build_plan(args.config, _profile_paths(args), args.out_dir)
+        saved = None
+        if args.saved_plan is not None:
+            from composer import savedplan
+
+            saved = savedplan.load(args.saved_plan)
         session = Session(plan, options, _runner() or sh_runner, _console(args), json_output=args.output == "json",
                           assume_yes=args.yes, log_path=args.log_file,
-                          heartbeat_seconds=float(os.environ.get("COMPOSE_HEARTBEAT_SECONDS") or 60))
+                          heartbeat_seconds=float(os.environ.get("COMPOSE_HEARTBEAT_SECONDS") or 60), saved_plan=saved)
         return session.dry_run() if args.dry_run else session.run()
     except ApplyError as exc:
         print(f"error: {exc}\nNothing was run or written.", file=sys.stderr)

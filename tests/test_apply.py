@@ -611,3 +611,50 @@ def test_a_silent_long_step_says_it_is_alive_when_no_terminal_shows_a_spinner(es
     code, out, _ = run(["--yes"], capsys)
     assert code == 0 and "… still running: step 2 (create cluster test" in out
     assert "still running: step 4" not in out  # a quick step says nothing
+
+
+# ---------------------------------------------------------------- saved plans
+
+def test_a_saved_plan_runs_when_nothing_changed_and_never_when_something_did(estate, fp, capsys):
+    existing(fp, groups=("ng-general-0a1b2c",))
+    assert main(["plan", "--refresh", "--out", "plan.json"]) == 0
+    capsys.readouterr()
+    saved = json.loads((estate / "plan.json").read_text())
+    assert saved["commands"][0] == ["eksctl", "create", "nodegroup", "-f", "generated/cluster.yaml", "--include", ng()]
+    # the cluster changed since: someone scaled the old group
+    tools(fp)
+    existing(fp, groups=("ng-general-0a1b2c",), sizes={"ng-general-0a1b2c": (1, 9)})
+    code, _, err = run(["--yes", "--plan", "plan.json"], capsys)
+    assert code == 1 and "the cluster changed since the plan was saved" in err and "Nothing was run" in err
+    assert not any(c[1] in ("create", "delete", "scale") or c[0] == "helmfile" for c in commands(fp))
+    # the inputs changed since: a profile was edited
+    profile = estate / "profiles" / "shop-api.yaml"
+    original = profile.read_text()
+    profile.write_text(original.replace("replicas: 2", "replicas: 4"))
+    tools(fp)
+    existing(fp, groups=("ng-general-0a1b2c",))
+    code, _, err = run(["--yes", "--plan", "plan.json"], capsys)
+    assert code == 1 and "the inputs changed since the plan was saved" in err
+    # as it was: the saved commands run
+    profile.write_text(original)
+    tools(fp)
+    existing(fp, groups=("ng-general-0a1b2c",))
+    create_ng = ["eksctl", "create", "nodegroup", "-f", "generated/cluster.yaml", "--include", ng()]
+    fp.register(create_ng)
+    fp.register(HELMFILE_APPLY)
+    fp.register(delete_ng("ng-general-0a1b2c"))
+    code, out, _ = run(["--yes", "--plan", "plan.json"], capsys)
+    assert code == 0 and "Saved plan plan.json: inputs and cluster unchanged since it was made." in out
+    assert commands(fp)[-3:] == [create_ng, HELMFILE_APPLY, delete_ng("ng-general-0a1b2c")]
+
+
+@pytest.mark.parametrize("content", ["not json", '{"format": "other"}', "[]"])
+def test_apply_plan_with_a_file_that_is_not_a_saved_plan_is_a_clear_error(content, estate, capsys):
+    (estate / "plan.json").write_text(content)
+    code, _, err = run(["--yes", "--plan", "plan.json"], capsys)
+    assert code == 1 and "plan.json: not a saved plan" in err and "Traceback" not in err
+
+
+def test_out_needs_refresh(estate, capsys):
+    assert main(["plan", "--out", "plan.json"]) == 64
+    assert "use it with --refresh" in capsys.readouterr().err
