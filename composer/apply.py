@@ -83,6 +83,8 @@ class ClusterState:
     owned_groups: frozenset[str] = frozenset()
     # namespace/name of the Helm releases compose installed (helm list by its label); None: not read
     releases: frozenset[str] | None = None
+    # the cluster lacks the IAM OIDC provider its config asks for (a `create cluster` stopped halfway)
+    oidc_missing: bool = False
 
     @property
     def fargate_profiles(self) -> frozenset[str]:
@@ -315,7 +317,25 @@ def read_cluster(runner: Runner, cluster_config: dict, planned_releases: frozens
     if old_groups:  # whose are they? only compose's own may ever be pruned
         state = dataclasses.replace(state, owned_groups=probe_owned_groups(runner, name, region, old_groups,
                                                                            timeout=options.probe_timeout))
-    return dataclasses.replace(state, releases=probe_releases(runner, name, region, options))
+    state = dataclasses.replace(state, releases=probe_releases(runner, name, region, options))
+    if (cluster_config.get("iam") or {}).get("withOIDC"):
+        state = dataclasses.replace(state, oidc_missing=probe_oidc_missing(runner, name, region, options))
+    return state
+
+
+def oidc_command(cluster: str, region: str, approve: bool) -> tuple[str, ...]:
+    return ("eksctl", "utils", "associate-iam-oidc-provider", "--cluster", cluster, "--region", region,
+            *(("--approve",) if approve else ()))
+
+
+def probe_oidc_missing(runner: Runner, cluster: str, region: str, options: ApplyOptions) -> bool:
+    """Does the cluster lack its IAM OIDC provider? eksctl's associate command without --approve only says
+    what it would do (and that it is already associated when it is)."""
+    argv = oidc_command(cluster, region, approve=False)
+    code, out, err = _capture(runner, argv, None, options.probe_timeout)
+    if code != 0:
+        raise ApplyError(f"`{shlex.join(argv)}` exited {code}: {err.strip()[-300:]}")
+    return "already associated" not in out + err
 
 
 def kubeconfig_path(cluster: str) -> Path:
@@ -395,6 +415,9 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
     where = ("--cluster", name, "--region", region)
     new_profiles = [a.name for a in by["create"] if a.what == "Fargate profile"]
     old_profiles = [a for a in by["replace"] + by["delete"] if a.what == "Fargate profile"]
+    if state.oidc_missing:  # an interrupted `create cluster` leaves it out, and no later create step adds it
+        steps.append(Step(f"create the IAM OIDC provider of cluster {name} (IRSA needs it)",
+                          oidc_command(name, region, approve=True), changed=(0,)))
     if new_profiles:
         note = (f"; until {', '.join(a.name for a in old_profiles)} is deleted next, EKS may schedule new pods of the "
                 "namespaces both select with either" if old_profiles else "")

@@ -273,6 +273,8 @@ class MockEks:
         self.moto.start()
         host, port = self.moto.get_host_and_port()
         upstream = f"http://{host}:{port}"
+        # moto keeps its state per process, across servers: each test starts from an empty AWS
+        urllib.request.urlopen(urllib.request.Request(f"{upstream}/moto-api/reset", method="POST"), timeout=30).read()
         versions = self.VERSIONS
 
         class Proxy(http.server.BaseHTTPRequestHandler):

@@ -90,12 +90,15 @@ def ng() -> str:
     return next(g["name"] for g in planned()["managedNodeGroups"] if g["name"].startswith("ng-general-"))
 
 
+OIDC_CHECK = ["eksctl", "utils", "associate-iam-oidc-provider", "--cluster", NAME, "--region", REGION]
+OIDC_ANSWER = {"present": f'[ℹ]  IAM Open ID Connect provider is already associated with cluster "{NAME}" in "{REGION}"',
+               "missing": f'[ℹ]  (plan) would create IAM Open ID Connect provider for cluster "{NAME}" in "{REGION}"'}
 HELM_LIST = ["helm", "list", "--all-namespaces", "--selector", "composer.io/managed-by=fargate-composer", "--output", "json",
              "--kubeconfig", KUBECONFIG]
 
 
 def existing(fp, profiles=(FP1,), groups=None, foreign=(), status=None, sizes=None, selectors=None, releases=None,
-             kube_context=None):
+             kube_context=None, oidc="present"):
     """An existing cluster as real eksctl shows it: profiles and groups with the planned content when
     the plan has them (``groups`` defaults to the planned general group); names in ``foreign`` were
     made by someone else (a Fargate profile without compose's tag, a node group without its label)."""
@@ -116,6 +119,7 @@ def existing(fp, profiles=(FP1,), groups=None, foreign=(), status=None, sizes=No
     fp.register(GET_NG, stdout=json.dumps(summaries))
     installed = [("shop", "api"), ("data", "pg")] if releases is None else releases  # what helm list shows
     fp.register(WRITE_KUBECONFIG)
+    fp.register(OIDC_CHECK, stdout=OIDC_ANSWER[oidc])
     listing = HELM_LIST[:-2] + ["--kube-context", kube_context] if kube_context else HELM_LIST
     fp.register(listing, stdout=json.dumps([{"name": n, "namespace": ns, "revision": "1", "status": "deployed",
                                                "chart": f"{n}-1.0.0", "app_version": "1.0"} for ns, n in installed]))
@@ -133,7 +137,8 @@ def run(args, capsys):
 
 def commands(fp):
     return [list(call) for call in fp.calls
-            if list(call)[1:2] not in (["version"], ["--version"], ["plugin"], ["list"]) and list(call) != WRITE_KUBECONFIG]
+            if list(call)[1:2] not in (["version"], ["--version"], ["plugin"], ["list"])
+            and list(call) not in (WRITE_KUBECONFIG, OIDC_CHECK)]
 
 
 def test_new_cluster_writes_files_creates_cluster_then_releases(estate, fp, capsys):
@@ -658,3 +663,16 @@ def test_apply_plan_with_a_file_that_is_not_a_saved_plan_is_a_clear_error(conten
 def test_out_needs_refresh(estate, capsys):
     assert main(["plan", "--out", "plan.json"]) == 64
     assert "use it with --refresh" in capsys.readouterr().err
+
+
+def test_a_cluster_missing_its_oidc_provider_gets_it_before_anything_else(estate, fp, capsys):
+    """After a `create cluster` stopped halfway the cluster exists without the IAM OIDC provider its config
+    asks for, and no create fargateprofile/nodegroup adds it: apply does, first."""
+    tools(fp)
+    existing(fp, oidc="missing")
+    create_oidc = OIDC_CHECK + ["--approve"]
+    fp.register(create_oidc)
+    fp.register(HELMFILE_APPLY)
+    code, out, _ = run(["--yes"], capsys)
+    assert code == 0 and commands(fp) == [GET_CLUSTER, GET_FP, GET_NG, create_oidc, HELMFILE_APPLY]
+    assert "create the IAM OIDC provider of cluster test" in out

@@ -202,10 +202,17 @@ def test_real_eksctl_parses_every_command_line_apply_can_run(tmp_path):
 
 # ---------------------------------------------------------------- real eksctl against a mocked EKS API
 
-def _mock_cluster(eks, config: dict, *, groups: dict, profiles: dict) -> None:
+def _mock_cluster(eks, config: dict, *, groups: dict, profiles: dict, oidc: bool = True) -> None:
     """An EKS cluster in moto named as ``config``'s, holding the given node groups and Fargate profiles."""
     name = config["metadata"]["name"]
     eks.create_cluster(name=name, roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={"subnetIds": ["subnet-1"]})
+    if oidc:  # the cluster's IAM OIDC provider, as `create cluster` with iam.withOIDC leaves it
+        import boto3
+
+        issuer = eks.describe_cluster(name=name)["cluster"]["identity"]["oidc"]["issuer"]
+        boto3.client("iam", region_name="us-east-1", endpoint_url=eks.meta.endpoint_url, aws_access_key_id="testing",
+                     aws_secret_access_key="testing").create_open_id_connect_provider(
+            Url=issuer, ClientIDList=["sts.amazonaws.com"], ThumbprintList=["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"])
     for group, (instance, low, high, labels) in groups.items():
         eks.create_nodegroup(clusterName=name, nodegroupName=group, nodeRole="arn:aws:iam::123456789012:role/node",
                              subnets=["subnet-1"], instanceTypes=[instance], labels=labels,
@@ -316,3 +323,23 @@ def test_compose_apply_replaces_a_fargate_profile_through_the_real_eksctl(tmp_pa
     assert out.index("$ eksctl create fargateprofile") < out.index("$ eksctl delete fargateprofile --cluster shop")
     assert left == planned | {"fp-theirs"}
     assert second == 0 and "Cluster changes: 0 to create, 0 to replace, 0 to resize, 0 to delete." in again
+
+
+
+@real.needs("eksctl")
+def test_the_oidc_probe_reads_the_real_eksctl_both_ways(tmp_path):
+    """compose asks `eksctl utils associate-iam-oidc-provider` without --approve (which only says what it
+    would do) whether the provider exists; the answer is read right for a cluster with and without it."""
+    from composer.apply import ApplyOptions, probe_oidc_missing
+
+    def runner(argv, on_line, timeout=None):
+        done = real.run(list(argv), env, timeout=timeout)
+        for line in (done.stdout + done.stderr).splitlines():
+            on_line("out", line)
+        return done.returncode
+
+    for oidc in (True, False):  # (one mock each: moto gives every cluster of an account the same issuer)
+        with real.MockEks() as mock:
+            env = mock.env(tmp_path)
+            _mock_cluster(mock.client(), {"metadata": {"name": "shop"}}, groups={}, profiles={}, oidc=oidc)
+            assert probe_oidc_missing(runner, "shop", "us-east-1", ApplyOptions()) is (not oidc)
