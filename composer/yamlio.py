@@ -250,7 +250,88 @@ _AMBIGUOUS = re.compile(
 
 
 def dump(data: Any, header: str = "") -> str:
-    """Dump plain data (dicts, lists, scalars) as block YAML, keeping key order; deterministic."""
+    """Dump plain data (dicts, lists, scalars) as block YAML, keeping key order; deterministic.
+
+    The shapes compose writes (mappings, lists of scalars or mappings, simple strings, integers and
+    booleans) go through a small emitter that writes exactly what ruamel.yaml writes for them, ten
+    times faster; anything else (None, floats, nested lists, strings with line breaks or unusual
+    characters) goes through ruamel.yaml itself. A test holds the two byte-identical."""
+    lines: list[str] = []
+    if isinstance(data, dict) and data and _fast_mapping(data, 0, lines):
+        head = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()) if header else ""
+        return head + "\n".join(lines) + "\n"
+    return _ruamel_dump(data, header)
+
+
+# Strings the fast emitter writes plain (ruamel writes them plain too): no spaces, no characters that
+# mean something to YAML, short enough never to be folded.
+_PLAIN = re.compile(r"[A-Za-z0-9_./@+=-][A-Za-z0-9_./@+=:-]{0,199}")
+# Strings it writes single-quoted when dump's rule asks for quotes: printable ASCII, no line breaks.
+_QUOTABLE = re.compile(r"[ -~]{0,200}")
+
+
+def _fast_scalar(value: Any) -> str | None:
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if not isinstance(value, str):
+        return None
+    if not value or _AMBIGUOUS.match(value) or value != value.strip() or value[0] in "!&*@`%|>'\"{[#,?-:":
+        return "'" + value.replace("'", "''") + "'" if _QUOTABLE.fullmatch(value) and value else None
+    if _PLAIN.fullmatch(value) and not value.endswith(":") and value[0] not in "-":
+        return value
+    return None
+
+
+def _fast_mapping(data: dict, indent: int, lines: list[str], first_prefix: str | None = None) -> bool:
+    """Append ``data``'s lines at ``indent``; the first line may start with ``first_prefix`` (a list's
+    "- "). False when some value needs ruamel.yaml."""
+    pad = " " * indent
+    for index, (key, value) in enumerate(data.items()):
+        lead = first_prefix if index == 0 and first_prefix is not None else pad
+        name = _fast_scalar(key) if isinstance(key, str) else None
+        if name is None:
+            return False
+        if isinstance(value, dict):
+            if not value:
+                lines.append(f"{lead}{name}: {{}}")
+            else:
+                lines.append(f"{lead}{name}:")
+                if not _fast_mapping(value, indent + 2, lines):
+                    return False
+        elif isinstance(value, list):
+            if not value:
+                lines.append(f"{lead}{name}: []")
+            else:
+                lines.append(f"{lead}{name}:")
+                if not _fast_sequence(value, indent + 2, lines):
+                    return False
+        else:
+            text = _fast_scalar(value)
+            if text is None:
+                return False
+            lines.append(f"{lead}{name}: {text}")
+    return True
+
+
+def _fast_sequence(items: list, indent: int, lines: list[str]) -> bool:
+    pad = " " * indent
+    for item in items:
+        if isinstance(item, dict) and item:
+            if not _fast_mapping(item, indent + 2, lines, first_prefix=f"{pad}- "):
+                return False
+        elif isinstance(item, (dict, list)):
+            return False  # empty mappings and nested lists: ruamel's layout
+        else:
+            text = _fast_scalar(item)
+            if text is None:
+                return False
+            lines.append(f"{pad}- {text}")
+    return True
+
+
+def _ruamel_dump(data: Any, header: str = "") -> str:
     from ruamel.yaml import YAML
     from ruamel.yaml.representer import RoundTripRepresenter
     from ruamel.yaml.scalarstring import SingleQuotedScalarString

@@ -199,3 +199,28 @@ def test_numbers_no_input_can_mean_are_refused_with_a_short_message(text):
     assert message.startswith("p.yaml:1:4: ") and ("finite" in message or "out of range" in message)
     assert len(message) < 200
     assert yamlio.load("a: 9223372036854775807\n", "p.yaml") == {"a": 2**63 - 1}
+
+
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+_words = st.sampled_from(["name", "a", "fp-1", "composer.io/node-class", "on", "yes", "1.0", "0x1F", "12:30", "-x",
+                          "it's", "two words", "a: b", "x #y", "", "~", "null", "*star", "&amp", "ünï", "tab\there",
+                          "line\nbreak", "https://charts.acme.example/stable", "3.4.1", "v1", "true", "@at", "a,b"])
+_scalars = st.one_of(_words, st.integers(-10**6, 10**12), st.booleans(), st.none(), st.floats(allow_nan=False))
+_docs = st.dictionaries(_words, st.recursive(_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(_words, inner, max_size=3)), max_leaves=10), min_size=1, max_size=5)
+
+
+@hsettings(max_examples=400, deadline=None)
+@given(_docs)
+def test_the_fast_emitter_writes_exactly_what_ruamel_writes(doc):
+    """dump() takes a fast path for compose's usual shapes; its bytes must be ruamel.yaml's, and
+    anything it does not handle falls back to ruamel.yaml itself."""
+    assert yamlio.dump(doc, "header\\n\\nline") == yamlio._ruamel_dump(doc, "header\\n\\nline")
+
+
+def test_the_fast_emitter_takes_the_usual_shapes():
+    lines: list[str] = []
+    doc = {"releases": [{"name": "api", "labels": {"placement": "fargate"}, "values": [{"podLabels": {"a": "b"}}],
+                         "wait": True, "timeout": 600}], "empty": {}, "none": []}
+    assert yamlio._fast_mapping(doc, 0, lines) and yamlio.dump(doc) == yamlio._ruamel_dump(doc)
