@@ -11,8 +11,9 @@ kill left behind are removed by the next write (only ours: ``.<file name>.<rando
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
+
+from composer import yamlio
 
 MARKER = ".compose-writing"
 
@@ -25,7 +26,7 @@ def write_set(out_dir: Path, files: dict[str, str]) -> None:
     staged: list[tuple[str, Path]] = []
     try:
         for name, text in files.items():
-            staged.append((_stage(out_dir / name, text), out_dir / name))
+            staged.append((yamlio.stage(out_dir / name, text), out_dir / name))
         marker = out_dir / MARKER
         marker.write_text("".join(f"{name}\n" for name in files), encoding="utf-8")
         for tmp, target in staged:
@@ -56,24 +57,6 @@ def remove_strays(out_dir: Path, names) -> None:
                     stray.unlink()
                 except OSError:
                     pass
-
-
-def _stage(target: Path, text: str) -> str:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return tmp
 
 
 def _sync_dirs(folders) -> None:

@@ -258,9 +258,13 @@ def dump(data: Any, header: str = "") -> str:
     characters) goes through ruamel.yaml itself. A test holds the two byte-identical."""
     lines: list[str] = []
     if isinstance(data, dict) and data and _fast_mapping(data, 0, lines):
-        head = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()) if header else ""
-        return head + "\n".join(lines) + "\n"
+        return _comment(header) + "\n".join(lines) + "\n"
     return _ruamel_dump(data, header)
+
+
+def _comment(header: str) -> str:
+    """``header`` as YAML comment lines (a blank line becomes a bare ``#``)."""
+    return "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
 
 
 # Strings the fast emitter writes plain (ruamel writes them plain too): no spaces, no characters that
@@ -356,14 +360,14 @@ def _ruamel_dump(data: Any, header: str = "") -> str:
     y.width = 4096
     y.indent(mapping=2, sequence=4, offset=2)
     out = io.StringIO()
-    if header:
-        out.write("".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()))
+    out.write(_comment(header))
     y.dump(data, out)
     return out.getvalue()
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+def stage(path: Path, text: str) -> str:
+    """Write ``text`` in full to a synced temporary beside ``path`` (``.<name>.<random>.tmp``) and return
+    its name; nothing is left behind when that fails."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -372,10 +376,24 @@ def write_atomic(path: Path, text: str) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
+    except BaseException:
+        _unlink(tmp)
+        raise
+    return tmp
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+    tmp = stage(path, text)
+    try:
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _unlink(tmp)
         raise

@@ -227,10 +227,10 @@ def _estate_with_old_set(tmp_path, capsys, monkeypatch) -> dict[str, str]:
 
 
 def test_a_full_disk_replaces_nothing_and_leaves_no_temporaries(tmp_path, capsys, monkeypatch):
-    from composer import fileset
+    from composer import yamlio
 
     old = _estate_with_old_set(tmp_path, capsys, monkeypatch)
-    real_stage, calls = fileset._stage, []
+    real_stage, calls = yamlio.stage, []
 
     def stage(target, text):
         calls.append(target.name)
@@ -238,7 +238,7 @@ def test_a_full_disk_replaces_nothing_and_leaves_no_temporaries(tmp_path, capsys
             raise OSError(28, "No space left on device", str(target))
         return real_stage(target, text)
 
-    monkeypatch.setattr(fileset, "_stage", stage)
+    monkeypatch.setattr(yamlio, "stage", stage)
     code, _, err = run(["plan", "--write"], tmp_path, capsys, monkeypatch)
     assert code == 1 and "No space left on device; nothing was replaced" in err and "Traceback" not in err
     assert {p.name: p.read_text() for p in (tmp_path / "generated").iterdir()} == old
