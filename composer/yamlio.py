@@ -297,20 +297,14 @@ def _fast_mapping(data: dict, indent: int, lines: list[str], first_prefix: str |
         name = _fast_scalar(key) if isinstance(key, str) else None
         if name is None:
             return False
-        if isinstance(value, dict):
-            if not value:
-                lines.append(f"{lead}{name}: {{}}")
-            else:
-                lines.append(f"{lead}{name}:")
-                if not _fast_mapping(value, indent + 2, lines):
-                    return False
-        elif isinstance(value, list):
-            if not value:
-                lines.append(f"{lead}{name}: []")
-            else:
-                lines.append(f"{lead}{name}:")
-                if not _fast_sequence(value, indent + 2, lines):
-                    return False
+        if isinstance(value, (dict, list)):
+            if not value:  # empty collections stay in flow style
+                lines.append(f"{lead}{name}: {'{}' if isinstance(value, dict) else '[]'}")
+                continue
+            lines.append(f"{lead}{name}:")
+            nested = _fast_mapping if isinstance(value, dict) else _fast_sequence
+            if not nested(value, indent + 2, lines):
+                return False
         else:
             text = _fast_scalar(value)
             if text is None:
