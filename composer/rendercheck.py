@@ -65,7 +65,6 @@ def pod_templates(objects: list) -> list[tuple[str, dict]]:
 
 def problems_of(placement: Placement, want: Expected, objects: list) -> list[Problem]:
     """Each way the rendered pods miss what the plan needs, at the profile field that should have set it."""
-    w = placement.workload
     templates = pod_templates(objects)
     if not templates:
         return [_at(placement, "release.chart", "the chart rendered no Deployment, StatefulSet, DaemonSet, Job, "
@@ -76,28 +75,34 @@ def problems_of(placement: Placement, want: Expected, objects: list) -> list[Pro
         spec = template.get("spec") or {}
         missing = {k: v for k, v in want.labels.items() if labels.get(k) != v}
         if missing:
-            value = w.release.pod_labels_value if w.release else ""
-            out.append(_at(placement, "release.podLabelsValue",
-                           f"{name} renders without the Fargate routing label {_pairs(missing)}, so no Fargate profile "
-                           f"selects its pods and they run on a node instead: the chart does not read '{value}'",
-                           "set release.podLabelsValue to the chart value that sets pod labels"))
+            out.append(_unread(placement, "podLabelsValue", "that sets pod labels",
+                               f"{name} renders without the Fargate routing label {_pairs(missing)}, so no Fargate "
+                               "profile selects its pods and they run on a node instead"))
         selector = spec.get("nodeSelector") or {}
         absent = {k: v for k, v in want.node_selector.items() if selector.get(k) != v}
         if absent:
-            value = w.release.node_selector_value if w.release else ""
-            out.append(_at(placement, "release.nodeSelectorValue",
-                           f"{name} renders without nodeSelector {_pairs(absent)}, so its pods are not held to their "
-                           f"node class: the chart does not read '{value}'",
-                           "set release.nodeSelectorValue to the chart value for the pods' nodeSelector"))
+            out.append(_unread(placement, "nodeSelectorValue", "for the pods' nodeSelector",
+                               f"{name} renders without nodeSelector {_pairs(absent)}, so its pods are not held to "
+                               "their node class"))
         have = {_key(t) for t in spec.get("tolerations") or [] if isinstance(t, dict)}
         lacking = [t for t in want.tolerations if t not in have and not _tolerated_by_exists(t, spec)]
         if lacking:
-            value = w.release.tolerations_value if w.release else ""
-            out.append(_at(placement, "release.tolerationsValue",
-                           f"{name} renders without the toleration for {lacking[0][0]}={lacking[0][2]}, so its pods "
-                           f"cannot start on their node class: the chart does not read '{value}'",
-                           "set release.tolerationsValue to the chart value for the pods' tolerations"))
+            out.append(_unread(placement, "tolerationsValue", "for the pods' tolerations",
+                               f"{name} renders without the toleration for {lacking[0][0]}={lacking[0][2]}, so its "
+                               "pods cannot start on their node class"))
     return out
+
+
+_RELEASE_ATTRIBUTE = {"podLabelsValue": "pod_labels_value", "nodeSelectorValue": "node_selector_value",
+                      "tolerationsValue": "tolerations_value"}
+
+
+def _unread(placement: Placement, field: str, purpose: str, what: str) -> Problem:
+    """``what`` went wrong because the chart does not read the value key ``release.<field>`` names."""
+    release = placement.workload.release
+    value = getattr(release, _RELEASE_ATTRIBUTE[field]) if release else ""
+    return _at(placement, f"release.{field}", f"{what}: the chart does not read '{value}'",
+               f"set release.{field} to the chart value {purpose}")
 
 
 def _tolerated_by_exists(wanted: tuple, spec: dict) -> bool:
