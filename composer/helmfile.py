@@ -15,9 +15,8 @@ LOCAL_PREFIXES = (".", "/", "oci://", "http://", "https://")
 MANAGED_LABEL, MANAGED_VALUE = "composer.io/managed-by", "fargate-composer"
 
 
-def _inline_labels(dotted: str, labels: dict[str, str]) -> dict:
-    """``controller.podLabels`` + labels → ``{"controller": {"podLabels": labels}}``."""
-    value: dict = dict(labels)
+def _inline(dotted: str, value) -> dict:
+    """``controller.podLabels`` + value → ``{"controller": {"podLabels": value}}``: an inline helmfile value."""
     for part in reversed(dotted.split(".")):
         value = {part: value}
     return value
@@ -34,9 +33,9 @@ def _node_class_values(p: Placement, r) -> tuple[list[dict], list[Problem]]:
     tolerate = tolerations("arm64") if daemon_everywhere else tolerations(node_class)
     values: list[dict] = []
     if r.node_selector_value:
-        values.append(_inline_labels(r.node_selector_value, selector))
+        values.append(_inline(r.node_selector_value, selector))
     if tolerate and r.tolerations_value:
-        values.append(_inline_value(r.tolerations_value, tolerate))
+        values.append(_inline(r.tolerations_value, tolerate))
     if (not r.node_selector_value or (tolerate and not r.tolerations_value)) and node_class != "general":
         line, col = w.source.locate("release")
         missing = "nodeSelectorValue" if not r.node_selector_value else "tolerationsValue"
@@ -46,12 +45,6 @@ def _node_class_values(p: Placement, r) -> tuple[list[dict], list[Problem]]:
             hint=f"name the chart value that sets the pods' {missing.removesuffix('Value')}, or set it in a values "
                  "file and give the chart value here", check="placement")]
     return values, []
-
-
-def _inline_value(dotted: str, value) -> dict:
-    for part in reversed(dotted.split(".")):
-        value = {part: value}
-    return value
 
 
 def helmfile(placements: list[Placement], routing: Routing, settings: ClusterSettings, out_dir: Path
@@ -85,7 +78,7 @@ def helmfile(placements: list[Placement], routing: Routing, settings: ClusterSet
                              MANAGED_LABEL: MANAGED_VALUE}
         values: list = [os.path.relpath(v, out_dir.resolve()) for v in r.values]
         if w.key in routing.labelled and r.pod_labels_value:
-            values.append(_inline_labels(r.pod_labels_value, {key: value}))
+            values.append(_inline(r.pod_labels_value, {key: value}))
         if p.target == "nodegroup":
             pinned, problem = _node_class_values(p, r)
             values += pinned
