@@ -383,7 +383,7 @@ def actions(cluster_config: dict, state: ClusterState, options: ApplyOptions,
     if not state.exists:
         return []
     try:
-        return (reconcile.fargate_actions(cluster_config, state.fargate)
+        return (reconcile.fargate_actions(cluster_config, state.fargate, state.owned_profiles)
                 + reconcile.nodegroup_actions(cluster_config, state.nodegroups, state.owned_groups, options.prune)
                 + reconcile.release_actions(releases, state.releases, options.prune))
     except reconcile.NotReady as exc:

@@ -50,9 +50,8 @@ def _status_problem(what: str, name: str, status: str) -> str:
             "again (compose does not build on a broken one)")
 
 
-def fargate_actions(config: dict, existing: dict[str, dict]) -> list[Action]:
+def fargate_actions(config: dict, existing: dict[str, dict], owned: frozenset[str]) -> list[Action]:
     planned = {p["name"]: p for p in config.get("fargateProfiles") or []}
-    owned = {n for n, p in existing.items() if (p.get("tags") or {}).get("composer.io/managed-by") == "fargate-composer"}
     actions, problems = [], []
     for name in planned:
         if name not in existing:
