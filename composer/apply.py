@@ -303,8 +303,7 @@ def probe_releases(runner: Runner, cluster: str, region: str, options: ApplyOpti
     return frozenset(f"{item.get('namespace')}/{name}" for name, item in found.items())
 
 
-def read_cluster(runner: Runner, cluster_config: dict, planned_releases: frozenset[str],
-                 options: ApplyOptions) -> ClusterState:
+def read_cluster(runner: Runner, cluster_config: dict, options: ApplyOptions) -> ClusterState:
     """Everything apply decides from, read-only: the cluster, its Fargate profiles and node groups, whose
     the unwanted node groups are, and the Helm releases compose installed."""
     import dataclasses

@@ -37,10 +37,6 @@ class Session:
     # ---------------------------------------------------------------- helpers
 
     @property
-    def planned_releases(self) -> frozenset[str]:
-        return frozenset(f"{r['namespace']}/{r['name']}" for r in self.plan.helmfile.get("releases", []))
-
-    @property
     def cluster_path(self) -> Path:
         return self.plan.out_dir / CLUSTER_FILE
 
@@ -113,9 +109,9 @@ class Session:
         name, region = self.plan.settings.name, self.plan.settings.region
         self.say("Tools: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
         self.say(f"Checking what exists in cluster {name} ({region}) …")
-        state = ap.read_cluster(self.runner, self.plan.cluster, self.planned_releases, self.options)
+        state = ap.read_cluster(self.runner, self.plan.cluster, self.options)
         steps = ap.plan_steps(self.plan.cluster, state, self.cluster_path, self.helmfile_path, self.options,
-                              self._write_title(), self.planned_releases)
+                              self._write_title(), self.plan.release_keys)
         if self.saved_plan is not None:
             from composer import savedplan
 
@@ -141,7 +137,7 @@ class Session:
         if state.exists:
             from composer import reconcile
 
-            todo = ap.actions(self.plan.cluster, state, self.options, self.planned_releases)
+            todo = ap.actions(self.plan.cluster, state, self.options, self.plan.release_keys)
             for line in reconcile.lines(todo):
                 self.say(line, style="yellow" if line.lstrip().startswith(("-", "!", "?")) else None)
             self.say(f"Cluster changes: {reconcile.summary(todo)}.")

@@ -282,8 +282,8 @@ def _refresh(plan, args):
     options = ap.ApplyOptions(probe_timeout=args.probe_timeout)
     try:
         options.check()
-        planned = frozenset(f"{r['namespace']}/{r['name']}" for r in plan.helmfile.get("releases", []))
-        state = ap.read_cluster(runner, plan.cluster, planned, options)
+        planned = plan.release_keys
+        state = ap.read_cluster(runner, plan.cluster, options)
         if args.out:
             from composer import savedplan
             from composer.plan import CLUSTER_FILE, HELMFILE_FILE
@@ -313,16 +313,15 @@ def cmd_cost(args) -> int:
 def cmd_validate(args) -> int:
     from composer.validate import validate
 
-    problems, count, stale = validate(args.config, _profile_paths(args), check_generated=args.check_generated,
-                                      out_dir=args.out_dir)
+    problems, count, plan = validate(args.config, _profile_paths(args), need_plan=args.check_generated or args.render,
+                                     out_dir=args.out_dir)
+    stale = [c for c in plan.changes if c.status != "unchanged"] if plan and args.check_generated else []
     notes: list[str] = []
-    if not problems and args.render:
+    if plan and args.render:
         from composer import rendercheck
-        from composer.plan import build_plan
         from composer.runner import sh_runner
 
-        problems, notes = rendercheck.check_plan(build_plan(args.config, _profile_paths(args), args.out_dir),
-                                                 _runner() or sh_runner)
+        problems, notes = rendercheck.check_plan(plan, _runner() or sh_runner)
         for note in notes:
             print(f"note: {note}", file=sys.stderr)
     if problems:
