@@ -40,6 +40,12 @@ class ComposerError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+def short(value: object, limit: int = 24) -> str:
+    """A value as a message shows it: a long one cut in the middle, with its length."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else f"{text[:10]}…{text[-8:]} ({len(text)} characters)"
+
+
 def fail(message: str, path: str = "", line: int = 0, col: int = 0, hint: str = "", check: str = "") -> ComposerError:
     """Build a single-problem error (``raise fail(...)``)."""
     return ComposerError(Problem(message, path, line, col, hint, check))

@@ -13,6 +13,8 @@ import math
 import re
 from fractions import Fraction
 
+from composer.errors import short
+
 _SUFFIX = {
     "": Fraction(1), "n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000),
     "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
@@ -62,12 +64,6 @@ def _bounded(amount: Fraction, shown: object) -> Fraction:
     if 10**9 % amount.denominator:
         amount = Fraction(math.ceil(amount * 10**9), 10**9)  # Kubernetes rounds up to nano-units
     return amount
-
-
-def short(value: object, limit: int = 24) -> str:
-    """A value as it may appear in a message: long ones cut in the middle."""
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else f"{text[:10]}…{text[-8:]} ({len(text)} characters)"
 
 
 def fmt_cpu(cores: Fraction | float) -> str:

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from composer.errors import short
+
 TAG = "tag:yaml.org,2002:"
 STR, INT, FLOAT, BOOL, NULL, MAP, SEQ, MERGE = (TAG + t for t in ("str", "int", "float", "bool", "null", "map",
                                                                    "seq", "merge"))
@@ -96,13 +98,9 @@ def _float(text: str) -> float:
     return float(s)
 
 
-def _short(text: str, limit: int = 24) -> str:
-    return text if len(text) <= limit else f"{text[:10]}…{text[-8:]} ({len(text)} characters)"
-
-
 def _range_error(node: Any, what: str, hint: str = "use a smaller number, or quote it if you meant text"):
     mark = node.start_mark
-    return TreeError(f"{_short(node.value)} {what}", mark.line + 1, mark.column + 1, hint=hint)
+    return TreeError(f"{short(node.value)} {what}", mark.line + 1, mark.column + 1, hint=hint)
 
 
 def _scalar(node: Any, yaml11: bool = False) -> Any:
@@ -128,7 +126,7 @@ def _scalar(node: Any, yaml11: bool = False) -> Any:
             return number
     except (KeyError, ValueError):
         mark = node.start_mark
-        raise TreeError(f"cannot read {_short(value)!r} as {tag.removeprefix(TAG)}", mark.line + 1, mark.column + 1,
+        raise TreeError(f"cannot read {short(value)!r} as {tag.removeprefix(TAG)}", mark.line + 1, mark.column + 1,
                         hint="remove the explicit tag or fix the value") from None
     if tag == MERGE:
         return "<<"
