@@ -377,16 +377,23 @@ def test_a_changed_fargate_profile_is_created_before_the_old_one_is_deleted(esta
     assert "EKS may schedule new pods of the namespaces both select with either" in out
 
 
+def register_general_replacement(fp) -> list[list[str]]:
+    """The commands that replace the old general group ng-general-0a1b2c, registered: the new group,
+    the releases, then the old group drained and deleted."""
+    replacement = [["eksctl", "create", "nodegroup", "-f", "generated/cluster.yaml", "--include", ng()],
+                   HELMFILE_APPLY, delete_ng("ng-general-0a1b2c")]
+    for argv in replacement:
+        fp.register(argv)
+    return replacement
+
+
 def test_a_changed_node_group_is_replaced_and_the_old_one_drained_after_the_releases(estate, fp, capsys):
     tools(fp)
     existing(fp, groups=("ng-general-0a1b2c",))
-    create_ng = ["eksctl", "create", "nodegroup", "-f", "generated/cluster.yaml", "--include", ng()]
-    fp.register(create_ng)
-    fp.register(HELMFILE_APPLY)
-    fp.register(delete_ng("ng-general-0a1b2c"))
+    replacement = register_general_replacement(fp)
     code, out, _ = run(["--yes"], capsys)
     assert code == 0
-    assert commands(fp)[-3:] == [create_ng, HELMFILE_APPLY, delete_ng("ng-general-0a1b2c")]
+    assert commands(fp)[-3:] == replacement
     assert f"-/+ node group ng-general-0a1b2c: m5.large × 2–3 — replace (replaced by {ng()})" in out
     assert "Cluster changes: 1 to create, 1 to replace, 0 to resize, 0 to delete." in out
 
@@ -644,13 +651,10 @@ def test_a_saved_plan_runs_when_nothing_changed_and_never_when_something_did(est
     profile.write_text(original)
     tools(fp)
     existing(fp, groups=("ng-general-0a1b2c",))
-    create_ng = ["eksctl", "create", "nodegroup", "-f", "generated/cluster.yaml", "--include", ng()]
-    fp.register(create_ng)
-    fp.register(HELMFILE_APPLY)
-    fp.register(delete_ng("ng-general-0a1b2c"))
+    replacement = register_general_replacement(fp)
     code, out, _ = run(["--yes", "--plan", "plan.json"], capsys)
     assert code == 0 and "Saved plan plan.json: inputs and cluster unchanged since it was made." in out
-    assert commands(fp)[-3:] == [create_ng, HELMFILE_APPLY, delete_ng("ng-general-0a1b2c")]
+    assert commands(fp)[-3:] == replacement
 
 
 @pytest.mark.parametrize("content", ["not json", '{"format": "other"}', "[]"])
