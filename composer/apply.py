@@ -191,10 +191,6 @@ def _capture(runner: Runner, argv: Sequence[str], on_line: OnLine | None,
 MAX_PROBE_BYTES = 8 * 1024 * 1024
 
 
-def _names(text: str, argv: Sequence[str]) -> frozenset[str]:
-    return frozenset(_items(text, argv))
-
-
 def _items(text: str, argv: Sequence[str]) -> dict[str, dict]:
     """{name: object} of eksctl's ``get … -o json`` answer: a list of objects, each with a string name
     (``[]`` when there are none). Any other shape is an error, never "nothing exists"."""
@@ -267,13 +263,9 @@ def wanted(cluster_config: dict) -> tuple[list[str], list[str]]:
             [g["name"] for g in cluster_config.get("managedNodeGroups", [])])
 
 
-def unwanted(cluster_config: dict, state: ClusterState) -> tuple[list[str], list[str]]:
-    """What exists in the cluster but is no longer declared (candidates for --prune)."""
-    profiles, groups = wanted(cluster_config)
-    return sorted(state.fargate_profiles - set(profiles)), sorted(state.node_groups - set(groups))
-
-
-
+def unwanted_groups(cluster_config: dict, state: ClusterState) -> list[str]:
+    """Node groups that exist but are no longer declared (whose they are is asked next)."""
+    return sorted(state.node_groups - set(wanted(cluster_config)[1]))
 
 
 def _kube_args(options: ApplyOptions, cluster: str) -> tuple[str, ...]:
@@ -312,7 +304,7 @@ def read_cluster(runner: Runner, cluster_config: dict, options: ApplyOptions) ->
     state = probe(runner, name, region, timeout=options.probe_timeout)
     if not state.exists:
         return state
-    old_groups = unwanted(cluster_config, state)[1]
+    old_groups = unwanted_groups(cluster_config, state)
     if old_groups:  # whose are they? only compose's own may ever be pruned
         state = dataclasses.replace(state, owned_groups=probe_owned_groups(runner, name, region, old_groups,
                                                                            timeout=options.probe_timeout))
