@@ -6,6 +6,8 @@ import contextlib
 import datetime as dt
 import json
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, TextIO
@@ -295,8 +297,6 @@ class Heartbeat:
     say that it is still running and for how long. On a terminal the spinner shows the elapsed time."""
 
     def __init__(self, say: Callable[[str], None], interval: float, enabled: bool = True):
-        import threading
-
         self.say, self.interval, self.enabled = say, interval, enabled
         self.title, self.started, self.last = "", 0.0, 0.0
         self._stop = threading.Event()
@@ -313,19 +313,13 @@ class Heartbeat:
             self._thread.join(timeout=5)
 
     def start(self, title: str) -> None:
-        import time
-
         self.title, self.started = title, time.monotonic()
         self.last = self.started
 
     def touch(self) -> None:
-        import time
-
         self.last = time.monotonic()
 
     def _run(self) -> None:
-        import time
-
         while not self._stop.wait(min(self.interval / 4, 5.0)):
             now = time.monotonic()
             if self.title and now - self.last >= self.interval:
