@@ -85,6 +85,8 @@ class ClusterState:
     releases: frozenset[str] | None = None
     # the cluster lacks the IAM OIDC provider its config asks for (a `create cluster` stopped halfway)
     oidc_missing: bool = False
+    # pods off Fargate in the namespaces the planned Fargate profiles select (kubectl get pods)
+    pods: tuple[reconcile.Pod, ...] = ()
 
     @property
     def fargate_profiles(self) -> frozenset[str]:
@@ -309,9 +311,72 @@ def read_cluster(runner: Runner, cluster_config: dict, options: ApplyOptions) ->
         state = dataclasses.replace(state, owned_groups=probe_owned_groups(runner, name, region, old_groups,
                                                                            timeout=options.probe_timeout))
     state = dataclasses.replace(state, releases=probe_releases(runner, name, region, options))
+    if cluster_config.get("fargateProfiles"):  # (after probe_releases, which writes the kubeconfig)
+        state = dataclasses.replace(state, pods=probe_pods(runner, cluster_config, options))
     if (cluster_config.get("iam") or {}).get("withOIDC"):
         state = dataclasses.replace(state, oidc_missing=probe_oidc_missing(runner, name, region, options))
     return state
+
+
+def _kubectl_args(options: ApplyOptions, cluster: str) -> tuple[str, ...]:
+    if options.kube_context:
+        return ("--context", options.kube_context)
+    return ("--kubeconfig", _path_arg(kubeconfig_path(cluster)))
+
+
+def _kubectl_items(runner: Runner, argv: tuple[str, ...], options: ApplyOptions) -> list[dict]:
+    code, out, err = _capture(runner, argv, None, options.probe_timeout)
+    if code != 0:
+        raise ApplyError(f"`{shlex.join(argv)}` exited {code}: {err.strip()[-300:]}")
+    if len(out) > MAX_PROBE_BYTES:
+        raise ApplyError(f"`{shlex.join(argv)}` printed more than {MAX_PROBE_BYTES:,} bytes; refusing to read it")
+    try:
+        found = json.loads(out)
+    except (json.JSONDecodeError, RecursionError):
+        raise ApplyError(f"`{shlex.join(argv)}` printed something that is not JSON: {out[:200]!r}") from None
+    items = found.get("items") if isinstance(found, dict) else None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ApplyError(f"`{shlex.join(argv)}` printed no list of items; is this kubectl?")
+    return items
+
+
+def _controller(obj: dict) -> tuple[str, str] | None:
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if isinstance(ref, dict) and ref.get("controller") and isinstance(ref.get("name"), str):
+            return str(ref.get("kind", "")), ref["name"]
+    return None
+
+
+def probe_pods(runner: Runner, cluster_config: dict, options: ApplyOptions) -> tuple[reconcile.Pod, ...]:
+    """Pods that are not on Fargate (``spec.schedulerName`` is not EKS's fargate-scheduler) and still run,
+    in each namespace a planned Fargate profile selects, each with the workload that would recreate it
+    (a ReplicaSet's pods belong to its Deployment). Read with kubectl, one namespace at a time."""
+    name = cluster_config["metadata"]["name"]
+    namespaces = sorted({s["namespace"] for p in cluster_config.get("fargateProfiles") or [] for s in p["selectors"]})
+    pods = []
+    for namespace in namespaces:
+        if not _NAME.fullmatch(namespace):
+            continue
+        where = ("--namespace", namespace, "--output", "json", *_kubectl_args(options, name))
+        found = _kubectl_items(runner, ("kubectl", "get", "pods", "--field-selector",
+                                        "spec.schedulerName!=fargate-scheduler,status.phase!=Succeeded,"
+                                        "status.phase!=Failed", *where), options)
+        if not found:
+            continue
+        owners: dict[str, str] = {}
+        if any((_controller(p) or ("",))[0] == "ReplicaSet" for p in found):
+            for rs in _kubectl_items(runner, ("kubectl", "get", "replicasets", *where), options):
+                owner = _controller(rs)
+                if owner and owner[0] == "Deployment":
+                    owners[str((rs.get("metadata") or {}).get("name"))] = f"deployment/{owner[1]}"
+        for pod in found:
+            meta = pod.get("metadata") or {}
+            labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+            kind, owner = _controller(pod) or ("Pod", str(meta.get("name", "?")))
+            workload = owners.get(owner) if kind == "ReplicaSet" else None
+            pods.append(reconcile.Pod(namespace, tuple(sorted((str(k), str(v)) for k, v in labels.items())),
+                                      workload or f"{kind.lower()}/{owner}"))
+    return tuple(pods)
 
 
 def oidc_command(cluster: str, region: str, approve: bool) -> tuple[str, ...]:
@@ -376,7 +441,8 @@ def actions(cluster_config: dict, state: ClusterState, options: ApplyOptions,
     try:
         return (reconcile.fargate_actions(cluster_config, state.fargate, state.owned_profiles)
                 + reconcile.nodegroup_actions(cluster_config, state.nodegroups, state.owned_groups, options.prune)
-                + reconcile.release_actions(releases, state.releases, options.prune))
+                + reconcile.release_actions(releases, state.releases, options.prune)
+                + reconcile.restart_actions(cluster_config, state.pods))
     except reconcile.NotReady as exc:
         raise ApplyError(str(exc)) from None
 
@@ -398,9 +464,9 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
         return steps + helmfile_steps(helmfile_path, options, name, region)
     todo = actions(cluster_config, state, options, releases)
     for a in todo:
-        parts = a.name.split("/", 1) if a.what == "Helm release" else [a.name]
-        if a.kind in ("replace", "delete", "resize") and not all(_NAME.fullmatch(p) for p in parts):
-            tool = "helm" if a.what == "Helm release" else "eksctl"
+        parts = a.name.split("/") if a.what in ("Helm release", "workload") else [a.name]
+        if a.kind in ("replace", "delete", "resize", "restart") and not all(_NAME.fullmatch(p) for p in parts):
+            tool = {"Helm release": "helm", "workload": "kubectl"}.get(a.what, "eksctl")
             raise ApplyError(f"refusing to pass {a.name!r} (reported by {tool}) to a {tool} command")
     by = {kind: [a for a in todo if a.kind == kind] for kind in ("create", "replace", "resize", "delete")}
     where = ("--cluster", name, "--region", region)
@@ -431,6 +497,16 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
                           ("eksctl", "scale", "nodegroup", *where, "--name", a.name, "--nodes", str(desired),
                            "--nodes-min", str(low), "--nodes-max", str(high), "--wait"), changed=(0,)))
     steps += helmfile_steps(helmfile_path, options, name, region)
+    restarts: dict[str, list[str]] = {}
+    for a in todo:
+        if a.kind == "restart":
+            namespace, workload = a.name.split("/", 1)
+            restarts.setdefault(namespace, []).append(workload)
+    for namespace, workloads in restarts.items():
+        steps.append(Step(f"restart {', '.join(workloads)} in namespace {namespace} (pods on EC2 nodes that a Fargate "
+                          "profile selects; EKS places a pod only when it is created)",
+                          ("kubectl", "rollout", "restart", *workloads, "--namespace", namespace,
+                           *_kubectl_args(options, name)), changed=(0,)))
     for a in [a for a in by["delete"] if a.what == "Helm release"]:
         namespace, release = a.name.split("/", 1)
         steps.append(Step(f"uninstall Helm release {a.name} (its profile is gone; --prune)",
@@ -468,9 +544,16 @@ def dry_run_outline(cluster_config: dict, cluster_path: Path, helmfile_path: Pat
              f"when one of {', '.join(groups) or '-'} is missing"),
             (f"eksctl scale nodegroup --cluster {name} --region {region} --name <group> --nodes N --nodes-min N "
              "--nodes-max N --wait", "when a group's planned sizes differ"),
+            (Step("", ("kubectl", "get", "pods", "--field-selector", "spec.schedulerName!=fargate-scheduler,"
+                       "status.phase!=Succeeded,status.phase!=Failed", "--namespace", "<ns>", "--output", "json",
+                       *_kubectl_args(options, name))).command,
+             "each namespace a Fargate profile selects: pods still on EC2 (and their ReplicaSets' owners)"),
         ]),
         ("then", [(step.command, step.title) for step in helmfile_steps(helmfile_path, options, name, region)]
-         + [(f"eksctl delete nodegroup --cluster {name} --region {region} --name <old> --drain --wait",
+         + [(Step("", ("kubectl", "rollout", "restart", "<deployment/x>", "--namespace", "<ns>",
+                       *_kubectl_args(options, name))).command,
+             "Deployments and StatefulSets with pods on EC2 that a Fargate profile selects (never Jobs)"),
+            (f"eksctl delete nodegroup --cluster {name} --region {region} --name <old> --drain --wait",
              "each group compose made that a new one replaces" + (", and (--prune) each one no longer wanted"
                                                                   if options.prune else ""))]),
     ]

@@ -16,7 +16,7 @@ from composer import apply as ap
 from composer.plan import CLUSTER_FILE, HELMFILE_FILE, Plan, write
 from composer.render import summary
 from composer.runner import Runner, forwarded, signum_of, stop_signals
-from composer.tools import preflight
+from composer.tools import preflight, tools_for
 
 EXIT_OK, EXIT_ERROR, EXIT_STEP_FAILED, EXIT_INTERRUPTED = 0, 1, 4, 130
 STATE_DIR = Path(".compose")  # compose's own working state, beside composer.yaml: logs and locks
@@ -101,7 +101,7 @@ class Session:
                 return 128 + signum_of(interrupt)
 
     def _run(self) -> int:
-        versions, problems = preflight(self.runner, timeout=self.options.probe_timeout)
+        versions, problems = preflight(self.runner, tools_for(self.plan.cluster), timeout=self.options.probe_timeout)
         if problems:
             for problem in problems:
                 self.say(f"error: {problem}", error=True)

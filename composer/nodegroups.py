@@ -69,7 +69,12 @@ def tolerations(node_class: str) -> list[dict]:
     """What a pod needs to tolerate to run on ``node_class``'s nodes."""
     return [{"key": t["key"], "operator": "Equal", "value": t["value"], "effect": t["effect"]}
             for t in TAINTS.get(node_class, ())]
-AMI_FAMILY = {"windows": "WindowsServer2022FullContainer"}
+# Linux groups name AmazonLinux2023 explicitly: EKS 1.33 has no AL2 AMIs, and eksctl made AL2023 its
+# default for every version only in 0.219.0 (for 1.33 from about 0.209.0), so an older eksctl would
+# otherwise pick AL2 and fail.
+AMI_FAMILY = {"general": "AmazonLinux2023", "arm64": "AmazonLinux2023", "gpu": "AmazonLinux2023",
+              "neuron": "AmazonLinux2023", "windows": "WindowsServer2022FullContainer"}
+DEFAULT_AMI_FAMILY = "AmazonLinux2023"  # eksctl's default: left out of content names (see content_name)
 CLASS_LABEL = "composer.io/node-class"
 # Per-pod floor when a workload requests nothing: what the scheduler cannot see still uses the node.
 FLOOR_CPU, FLOOR_MEMORY = Fraction(1, 10), Fraction(128 * MIB)
@@ -224,7 +229,9 @@ def content_name(g: NodeGroup) -> str:
     old one (sizes are not in it: they change in place with ``eksctl scale nodegroup``)."""
     import hashlib
 
-    content = repr((g.instance_type, AMI_FAMILY.get(g.node_class), ((CLASS_LABEL, g.node_class),),
+    family = AMI_FAMILY.get(g.node_class)
+    family = None if family == DEFAULT_AMI_FAMILY else family  # named explicitly since, same AMIs: no replace
+    content = repr((g.instance_type, family, ((CLASS_LABEL, g.node_class),),
                     TAINTS.get(g.node_class), g.volume_size))
     return f"{g.name}-{hashlib.sha256(content.encode()).hexdigest()[:6]}"
 

@@ -15,6 +15,12 @@ json``, plus which node groups carry compose's label) in, actions out.
 * A node group compose created (labelled) whose slot (``ng-general``, …) has a new group is
   **replace**d: drained and deleted after the releases are applied. One with no successor is
   **delete**d only with ``--prune``; until then it is listed.
+* A Deployment or StatefulSet with a pod that runs off Fargate although a planned profile selects it
+  is **restart**ed after the releases are applied (``kubectl rollout restart``): EKS matches a pod to a
+  profile only when the pod is created, so pods started before their profile existed (a namespace
+  that moves from node groups to Fargate, or a run interrupted after creating the profile) stay on
+  EC2 until they are recreated. Jobs and bare pods are never restarted, only listed: a Job in flight
+  would lose its work.
 * Anything else in the cluster is **foreign**: listed, never touched.
 * A status other than ACTIVE on anything compose would build on or touch stops the run with what
   to do (an operation in flight: wait; a failed one: fix or delete it), never "exists" for "ready".
@@ -31,7 +37,9 @@ IN_FLIGHT = {"CREATING", "UPDATING", "DELETING"}
 
 @dataclass(frozen=True)
 class Action:
-    kind: str  # create | replace | resize | delete | unchanged | foreign | keep (unwanted, waits for --prune)
+    # create | replace | resize | delete | unchanged | foreign | keep (unwanted, waits for --prune)
+    # | restart (a workload's pods move to Fargate) | stays (a Job's or bare pod's, never restarted)
+    kind: str
     what: str  # "Fargate profile" | "node group"
     name: str
     detail: str = ""
@@ -121,6 +129,39 @@ def release_actions(planned: frozenset[str], installed: frozenset[str] | None, p
     return [Action("delete" if prune else "keep", "Helm release", key) for key in sorted(installed - planned)]
 
 
+@dataclass(frozen=True)
+class Pod:
+    """A running pod that is not on Fargate, as the probe reduces it: where it is, its labels, and the
+    workload that would recreate it (``deployment/x``, ``statefulset/y``, ``job/z``; ``pod/p`` if none)."""
+    namespace: str
+    labels: tuple[tuple[str, str], ...]
+    owner: str
+
+
+RESTARTABLE = ("deployment/", "statefulset/")
+
+
+def restart_actions(config: dict, pods: tuple[Pod, ...]) -> list[Action]:
+    """Workloads with pods off Fargate that a planned Fargate profile selects: restarted (Deployments and
+    StatefulSets), or listed (Jobs and bare pods, which a restart would kill mid-run)."""
+    selectors = [(p["name"], s["namespace"], (s.get("labels") or {}).items())
+                 for p in config.get("fargateProfiles") or [] for s in p["selectors"]]
+    found: dict[tuple[str, str], tuple[str, int]] = {}
+    for pod in pods:
+        labels = dict(pod.labels)
+        profile = next((name for name, namespace, wanted in selectors
+                        if namespace == pod.namespace and all(labels.get(k) == v for k, v in wanted)), None)
+        if profile is not None:
+            key = (pod.namespace, pod.owner)
+            found[key] = (profile, found.get(key, ("", 0))[1] + 1)
+    actions = []
+    for (namespace, owner), (profile, count) in sorted(found.items()):
+        kind = "restart" if owner.startswith(RESTARTABLE) else "stays"
+        actions.append(Action(kind, "workload", f"{namespace}/{owner}",
+                              f"{count} pod(s) on EC2 nodes that Fargate profile {profile} selects"))
+    return actions
+
+
 def scale_target(config: dict, name: str, existing: dict) -> tuple[int, int, int]:
     """(desired, min, max) for ``eksctl scale nodegroup``: the planned bounds, and the current desired
     count kept when it lies within them (an autoscaler may have set it)."""
@@ -131,9 +172,12 @@ def scale_target(config: dict, name: str, existing: dict) -> tuple[int, int, int
     return desired, g["minSize"], g["maxSize"]
 
 
-SYMBOLS = {"create": "+", "replace": "-/+", "resize": "~", "delete": "-", "keep": "!", "foreign": "?"}
+SYMBOLS = {"create": "+", "replace": "-/+", "resize": "~", "delete": "-", "keep": "!", "foreign": "?",
+           "restart": "<>", "stays": "!"}
 WORDS = {"create": "create", "replace": "replace", "resize": "resize", "delete": "delete",
-         "keep": "no longer wanted, kept (--prune deletes it)", "foreign": "not managed by compose, left alone"}
+         "keep": "no longer wanted, kept (--prune deletes it)", "foreign": "not managed by compose, left alone",
+         "restart": "rollout restart, so its pods are recreated on Fargate",
+         "stays": "left on EC2 until it is recreated (Jobs and bare pods are never restarted)"}
 
 
 def lines(actions: list[Action]) -> list[str]:
@@ -149,9 +193,9 @@ def lines(actions: list[Action]) -> list[str]:
 
 
 def summary(actions: list[Action]) -> str:
-    count = {k: sum(a.kind == k for a in actions) for k in ("create", "replace", "resize", "delete")}
+    count = {k: sum(a.kind == k for a in actions) for k in ("create", "replace", "resize", "delete", "restart")}
     return (f"{count['create']} to create, {count['replace']} to replace, {count['resize']} to resize, "
-            f"{count['delete']} to delete")
+            f"{count['delete']} to delete" + (f", {count['restart']} to restart" if count["restart"] else ""))
 
 
 def _selectors(profile: dict) -> str:

@@ -27,7 +27,43 @@ TOOLS = (
     Tool("helm", ("helm", "version", "--short"), (3, 13, 0),
          "helmfile calls helm; 3.13 stores release labels, by which apply finds the releases it installed",
          "https://helm.sh/docs/intro/install/"),
+    Tool("kubectl", ("kubectl", "version", "--client"), (1, 15, 0),
+         "apply finds pods that must move to Fargate and restarts their workloads (`kubectl rollout restart`, "
+         "new in 1.15)", "https://kubernetes.io/docs/tasks/tools/"),
 )
+
+# The oldest eksctl for what a ClusterConfig asks of it (release notes of eksctl-io/eksctl):
+# explicit `amiFamily: AmazonLinux2023` needs 0.176.0 (AL2023 AMIs), GPU and Neuron groups on AL2023
+# need 0.192.0 (accelerated AL2023 AMIs); Kubernetes 1.31 is known from 0.191.0, and from 0.202.0
+# eksctl asks EKS (DescribeClusterVersions, eksctl PR #8144) instead of a built-in list, so any later
+# version that EKS offers works.
+_EKSCTL_FOR_KUBERNETES = ((31, (0, 191, 0)), (32, (0, 202, 0)))
+
+
+def eksctl_minimum(cluster_config: dict) -> tuple[tuple[int, int, int], str]:
+    """The oldest eksctl that can build ``cluster_config``, and why."""
+    needs = [(TOOLS[0].minimum, TOOLS[0].why)]
+    families = {g.get("amiFamily") for g in cluster_config.get("managedNodeGroups") or []}
+    if "AmazonLinux2023" in families:
+        needs.append(((0, 176, 0), "0.176.0 is the first release with AmazonLinux2023 node groups"))
+    if any(g.get("amiFamily") == "AmazonLinux2023" and "composer.io/node-class" in (g.get("labels") or {})
+           and g["labels"]["composer.io/node-class"] in ("gpu", "neuron")
+           for g in cluster_config.get("managedNodeGroups") or []):
+        needs.append(((0, 192, 0), "0.192.0 is the first release with GPU/Neuron AmazonLinux2023 AMIs"))
+    version = str((cluster_config.get("metadata") or {}).get("version") or "")
+    minor = int(version.split(".")[1]) if re.fullmatch(r"1\.\d+", version) else None
+    for first_minor, release in _EKSCTL_FOR_KUBERNETES:
+        if minor is not None and minor >= first_minor:
+            needs.append((release, f"Kubernetes {version} needs eksctl >= {_dotted(release)}"))
+    return max(needs)
+
+
+def tools_for(cluster_config: dict) -> tuple[Tool, ...]:
+    """TOOLS, with the eksctl minimum this ClusterConfig needs."""
+    import dataclasses
+
+    minimum, why = eksctl_minimum(cluster_config)
+    return (dataclasses.replace(TOOLS[0], minimum=minimum, why=why),) + TOOLS[1:]
 
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 

@@ -17,6 +17,7 @@ import pytest
 
 from composer import apply as ap, cli
 from composer.cli import main
+from composer.nodegroups import AMI_FAMILY
 from composer.routing import Selector, profile_name
 from composer.runner import TimedOut, ToolNotFound
 from tests.conftest import REPO, profile_doc, settings, write_estate
@@ -66,10 +67,11 @@ def estate(tmp_path, monkeypatch):
     return root
 
 
-def tools(fp, eksctl="0.230.0", helmfile="1.1.9", helm="v3.16.2+g13654a5"):
+def tools(fp, eksctl="0.230.0", helmfile="1.1.9", helm="v3.16.2+g13654a5", kubectl="1.34.4"):
     fp.register(["eksctl", "version"], stdout=eksctl)
     fp.register(["helmfile", "--version"], stdout=f"helmfile version v{helmfile}")
     fp.register(["helm", "version", "--short"], stdout=helm)
+    fp.register(["kubectl", "version", "--client"], stdout=f"Client Version: v{kubectl}\nKustomize Version: v5.7.1")
     fp.register(WRITE_KUBECONFIG, occurrences=10)
     fp.register(["helm", "plugin", "list"], stdout="NAME\tVERSION\tDESCRIPTION\ndiff\t3.13.2\tPreview helm upgrade changes as a diff\n")
 
@@ -98,7 +100,7 @@ HELM_LIST = ["helm", "list", "--all-namespaces", "--selector", "composer.io/mana
 
 
 def existing(fp, profiles=(FP1,), groups=None, foreign=(), status=None, sizes=None, selectors=None, releases=None,
-             kube_context=None, oidc="present"):
+             kube_context=None, oidc="present", pods=None):
     """An existing cluster as real eksctl shows it: profiles and groups with the planned content when
     the plan has them (``groups`` defaults to the planned general group); names in ``foreign`` were
     made by someone else (a Fargate profile without compose's tag, a node group without its label)."""
@@ -123,10 +125,24 @@ def existing(fp, profiles=(FP1,), groups=None, foreign=(), status=None, sizes=No
     listing = HELM_LIST[:-2] + ["--kube-context", kube_context] if kube_context else HELM_LIST
     fp.register(listing, stdout=json.dumps([{"name": n, "namespace": ns, "revision": "1", "status": "deployed",
                                                "chart": f"{n}-1.0.0", "app_version": "1.0"} for ns, n in installed]))
+    kube = ["--context", kube_context] if kube_context else ["--kubeconfig", ".compose/kubeconfig-test"]
+    for namespace in sorted({s["namespace"] for p in config.get("fargateProfiles", []) for s in p["selectors"]}):
+        found = (pods or {}).get(namespace, [])
+        fp.register(kubectl_get_pods(namespace, kube),
+                    stdout=found if isinstance(found, str) else json.dumps({"kind": "List", "items": found}))
+        if not isinstance(found, str) and any(ref.get("kind") == "ReplicaSet" for p in found for ref in p["metadata"].get("ownerReferences", [])):
+            fp.register(["kubectl", "get", "replicasets", "--namespace", namespace, "--output", "json", *kube],
+                        stdout=json.dumps({"kind": "List", "items": (pods or {}).get(f"{namespace}/replicasets", [])}))
     for g in groups:  # eksctl get labels prints a table (it has no -o json)
         labels = "team=data" if g in foreign else "composer.io/node-class=general"
         fp.register(["eksctl", "get", "labels", "--cluster", NAME, "--region", REGION, "--nodegroup", g],
                     stdout=f"CLUSTER\tNODEGROUP\tLABELS\n{NAME}\t{g}\t{labels}\n")
+
+
+def kubectl_get_pods(namespace, kube):
+    return ["kubectl", "get", "pods", "--field-selector",
+            "spec.schedulerName!=fargate-scheduler,status.phase!=Succeeded,status.phase!=Failed",
+            "--namespace", namespace, "--output", "json", *kube]
 
 
 def run(args, capsys):
@@ -138,7 +154,8 @@ def run(args, capsys):
 def commands(fp):
     return [list(call) for call in fp.calls
             if list(call)[1:2] not in (["version"], ["--version"], ["plugin"], ["list"])
-            and list(call) not in (WRITE_KUBECONFIG, OIDC_CHECK)]
+            and list(call) not in (WRITE_KUBECONFIG, OIDC_CHECK) and list(call)[:3] != ["kubectl", "get", "pods"]
+            and list(call)[:3] != ["kubectl", "get", "replicasets"]]
 
 
 def test_new_cluster_writes_files_creates_cluster_then_releases(estate, fp, capsys):
@@ -234,6 +251,7 @@ def test_missing_tool_stops_before_any_step(estate, fp, capsys):
         raise FileNotFoundError("helm")
 
     fp.register(["helm", "version", "--short"], callback=not_installed)
+    fp.register(["kubectl", "version", "--client"], stdout="Client Version: v1.34.4")
     code, out, err = run(["--yes"], capsys)
     assert code == 1
     assert "helm is not installed (not found on PATH); install it: https://helm.sh/docs/intro/install/" in err
@@ -243,8 +261,25 @@ def test_missing_tool_stops_before_any_step(estate, fp, capsys):
 def test_too_old_eksctl_is_refused_with_the_reason(estate, fp, capsys):
     tools(fp, eksctl="0.127.0")
     code, _, err = run(["--yes"], capsys)
-    assert code == 1 and "eksctl 0.127.0 is too old: eksctl >= 0.128.0 is needed" in err
-    assert "skips profiles that already exist" in err and commands(fp) == []
+    assert code == 1 and "eksctl 0.127.0 is too old: eksctl >= 0.202.0 is needed" in err
+    assert "Kubernetes 1.33 needs eksctl >= 0.202.0" in err and commands(fp) == []
+
+
+def test_the_eksctl_minimum_follows_what_the_cluster_config_asks():
+    from composer.tools import eksctl_minimum
+
+    def config(version=None, *classes):
+        groups = [{"name": f"ng-{c}", "amiFamily": AMI_FAMILY[c], "labels": {"composer.io/node-class": c}}
+                  for c in classes]
+        return {"metadata": {"name": "x", **({"version": version} if version else {})}, "managedNodeGroups": groups}
+
+    assert eksctl_minimum(config()) == ((0, 128, 0), eksctl_minimum(config())[1])
+    assert "skips profiles that already exist" in eksctl_minimum(config())[1]
+    assert eksctl_minimum(config(None, "general"))[0] == (0, 176, 0)
+    assert eksctl_minimum(config(None, "general", "gpu"))[0] == (0, 192, 0)
+    assert eksctl_minimum(config("1.31", "windows"))[0] == (0, 191, 0)
+    assert eksctl_minimum(config("1.35", "general"))[0] == (0, 202, 0)
+    assert eksctl_minimum(config("1.30", "neuron"))[0] == (0, 192, 0)
 
 
 def test_refuses_without_a_terminal_and_without_yes(estate, fp, capsys, monkeypatch):
@@ -571,6 +606,7 @@ def test_a_missing_helm_diff_plugin_is_refused_before_anything_runs(estate, fp, 
     fp.register(["helmfile", "--version"], stdout="helmfile version v1.1.9")
     fp.register(["helm", "version", "--short"], stdout="v3.16.2+g13654a5")
     fp.register(["helm", "plugin", "list"], stdout="NAME\tVERSION\tDESCRIPTION\n")
+    fp.register(["kubectl", "version", "--client"], stdout="Client Version: v1.34.4")
     code, _, err = run(["--yes"], capsys)
     assert code == 1 and "helm's diff plugin is not installed" in err and "helm plugin install" in err
     assert not commands(fp) and not (estate / "generated").exists()
@@ -680,3 +716,57 @@ def test_a_cluster_missing_its_oidc_provider_gets_it_before_anything_else(estate
     code, out, _ = run(["--yes"], capsys)
     assert code == 0 and commands(fp) == [GET_CLUSTER, GET_FP, GET_NG, create_oidc, HELMFILE_APPLY]
     assert "create the IAM OIDC provider of cluster test" in out
+
+
+def test_restart_actions_pick_exactly_the_workloads_whose_pods_a_fargate_profile_selects():
+    from composer.reconcile import Pod, restart_actions
+
+    config = {"fargateProfiles": [{"name": "fp-a", "selectors": [{"namespace": "shop"},
+                                                                 {"namespace": "data", "labels": {"fargate": "yes"}}]}]}
+    pods = (Pod("shop", (("app", "api"),), "deployment/api"), Pod("shop", (), "deployment/api"),
+            Pod("shop", (), "statefulset/cache"), Pod("shop", (), "job/export-1"), Pod("shop", (), "pod/debug"),
+            Pod("data", (("fargate", "yes"),), "deployment/loader"),
+            Pod("data", (("fargate", "no"),), "deployment/pg-proxy"),  # not selected: its labels differ
+            Pod("other", (), "deployment/x"))  # no profile selects the namespace
+    got = {(a.kind, a.name, a.detail) for a in restart_actions(config, pods)}
+    assert got == {("restart", "shop/deployment/api", "2 pod(s) on EC2 nodes that Fargate profile fp-a selects"),
+                   ("restart", "shop/statefulset/cache", "1 pod(s) on EC2 nodes that Fargate profile fp-a selects"),
+                   ("stays", "shop/job/export-1", "1 pod(s) on EC2 nodes that Fargate profile fp-a selects"),
+                   ("stays", "shop/pod/debug", "1 pod(s) on EC2 nodes that Fargate profile fp-a selects"),
+                   ("restart", "data/deployment/loader", "1 pod(s) on EC2 nodes that Fargate profile fp-a selects")}
+
+
+def _pod(name, owner_kind, owner, scheduler="default-scheduler"):
+    return {"metadata": {"name": name, "namespace": "shop", "labels": {"app": "api"},
+                         "ownerReferences": [{"kind": owner_kind, "name": owner, "controller": True}]},
+            "spec": {"schedulerName": scheduler}, "status": {"phase": "Running"}}
+
+
+@pytest.mark.parametrize("kube_context", [None, "prod-admin"])
+def test_pods_left_on_ec2_are_restarted_after_the_releases_with_the_same_cluster_access(estate, fp, capsys,
+                                                                                       kube_context):
+    tools(fp)
+    existing(fp, kube_context=kube_context, pods={
+        "shop": [_pod("api-5f-1", "ReplicaSet", "api-5f"), _pod("nightly-1", "Job", "nightly")],
+        "shop/replicasets": [{"metadata": {"name": "api-5f", "namespace": "shop", "ownerReferences": [
+            {"kind": "Deployment", "name": "api", "controller": True}]}}]})
+    helmfile = HELMFILE_APPLY if not kube_context else [
+        "helmfile", "--file", "generated/helmfile.yaml", "--kube-context", kube_context, "apply",
+        "--suppress-secrets", "--detailed-exitcode"]
+    fp.register(helmfile, returncode=0)
+    kube = ["--context", kube_context] if kube_context else ["--kubeconfig", ".compose/kubeconfig-test"]
+    restart = ["kubectl", "rollout", "restart", "deployment/api", "--namespace", "shop", *kube]
+    fp.register(restart, stdout="deployment.apps/api restarted")
+    args = ["--yes"] + (["--kube-context", kube_context] if kube_context else [])
+    code, out, _ = run(args, capsys)
+    assert code == 0, out
+    assert commands(fp)[-2:] == [helmfile, restart]  # after the releases; the Job is never restarted
+    assert "! workload shop/job/nightly" in out and "never restarted" in out
+
+
+def test_a_malformed_kubectl_answer_stops_apply_before_any_step(estate, fp, capsys):
+    tools(fp)
+    existing(fp, pods={"shop": "<html>proxy error"})
+    code, _, err = run(["--yes"], capsys)
+    assert code == 1 and "printed something that is not JSON" in err and "Nothing was run or written." in err
+    assert not any(c[1] in ("create", "delete", "rollout") or "apply" in c for c in commands(fp))

@@ -129,7 +129,7 @@ def test_too_old_tools_are_refused_before_anything_runs(cloud, capsys, monkeypat
     err = capsys.readouterr().err
     assert "helmfile 0.169.2 is too old: helmfile >= 1.0.0 is needed" in err
     assert [c[:2] for c in calls(cloud)] == [["eksctl", "version"], ["helmfile", "--version"], ["helm", "version"],
-                                             ["helm", "plugin"]]  # read-only checks only
+                                             ["kubectl", "version"], ["helm", "plugin"]]  # read-only checks only
     assert not Path("generated").exists()
 
 
@@ -225,3 +225,102 @@ def test_the_fake_eksctl_refuses_an_invalid_cluster_config_like_the_real_one(clo
                    "managedNodeGroups: [{name: ng, minSize: many}]\n")
     result = subprocess.run(["eksctl", "create", "cluster", "-f", str(bad)], capture_output=True, text=True)
     assert result.returncode == 1 and "ClusterConfig is invalid" in result.stderr
+
+
+def _profiles(cloud: Path) -> dict:
+    return json.loads((cloud / "cluster.json").read_text())["fargate"]
+
+
+def _seed_pod_off_fargate(cloud: Path) -> None:
+    """email-worker's pod in notifications, selected by a Fargate profile but started on a node (as when the
+    profile was created after the pod: EKS places a pod only when it is created)."""
+    selector = next(s for p in _profiles(cloud).values() for s in p["selectors"] if s["namespace"] == "notifications")
+    labels = {**(selector.get("labels") or {}), "app.kubernetes.io/name": "email-worker"}
+    rs = {"metadata": {"name": "email-worker-7d9f", "namespace": "notifications", "ownerReferences": [
+        {"kind": "Deployment", "name": "email-worker", "controller": True}]}}
+    pod = {"metadata": {"name": "email-worker-7d9f-x2", "namespace": "notifications", "labels": labels,
+                        "ownerReferences": [{"kind": "ReplicaSet", "name": "email-worker-7d9f", "controller": True}]},
+           "spec": {"schedulerName": "default-scheduler"}, "status": {"phase": "Running"}}
+    job = {"metadata": {"name": "export-1-abc", "namespace": "notifications", "labels": labels,
+                        "ownerReferences": [{"kind": "Job", "name": "export-1", "controller": True}]},
+           "spec": {"schedulerName": "default-scheduler"}, "status": {"phase": "Running"}}
+    (cloud / "pods.json").write_text(json.dumps([pod, job]))
+    (cloud / "replicasets.json").write_text(json.dumps([rs]))
+
+
+def _add_fargate_namespace() -> None:
+    """A new Fargate workload in a new namespace that joins an existing profile's bucket: that one profile
+    changes (a new name, so a replace), the rest stay."""
+    from composer.plan import build_plan
+
+    text = Path("profiles/notifications/email-worker.yaml").read_text()
+    before = len(build_plan(Path("composer.yaml"), [Path("profiles")]).cluster["fargateProfiles"])
+    Path("profiles/reports").mkdir()
+    for n in range(50):
+        Path("profiles/reports/report-api.yaml").write_text(
+            text.replace("{name: email-worker, namespace: notifications}", f"{{name: report-api, namespace: reports{n}}}"))
+        if len(build_plan(Path("composer.yaml"), [Path("profiles")]).cluster["fargateProfiles"]) == before:
+            return
+    raise AssertionError("no namespace name joined an existing profile")
+
+
+def _check_replaced_safely(cloud: Path) -> None:
+    """The cluster has exactly the planned profiles, and no profile was deleted before every planned profile
+    sharing one of its namespaces existed (create-before-delete)."""
+    from composer.yamlio import load_file
+
+    planned = {p["name"]: {s["namespace"] for s in p["selectors"]}
+               for p in load_file(Path("generated/cluster.yaml"))["fargateProfiles"]}
+    assert sorted(_profiles(cloud)) == sorted(planned)
+    events = json.loads((cloud / "cluster.json").read_text())["events"]
+    created: set[str] = set()
+    gone: dict[str, set[str]] = {}
+    for verb, name in events:
+        if verb == "create":
+            created.add(name)
+        else:
+            gone[name] = {n for n, spaces in planned.items() if n not in created}
+    assert gone, "a profile should have been replaced"
+    assert all(not waiting for waiting in gone.values()), f"deleted before its successor existed: {gone}"
+
+
+def test_a_changed_fargate_profile_is_replaced_and_stray_pods_restarted(cloud, capsys):
+    assert main(["apply", "--yes"]) == 0
+    _seed_pod_off_fargate(cloud)
+    _add_fargate_namespace()
+    capsys.readouterr()
+    assert main(["plan", "--refresh", "--no-diff"]) == 0
+    out = capsys.readouterr().out
+    assert "<> workload notifications/deployment/email-worker: 1 pod(s) on EC2 nodes" in out
+    assert "! workload notifications/job/export-1" in out and "never restarted" in out
+    assert "1 to create, 1 to replace, 0 to resize, 0 to delete, 1 to restart." in out
+    assert main(["apply", "--yes"]) == 0
+    _check_replaced_safely(cloud)
+    steps = [c for c in calls(cloud) if c[1] in ("create", "delete", "rollout") or "apply" in c]
+    assert [c[:3] for c in steps[-4:]] == [["eksctl", "create", "fargateprofile"], ["eksctl", "delete", "fargateprofile"],
+                                           ["helmfile", "--file", "generated/helmfile.yaml"], ["kubectl", "rollout", "restart"]]
+    assert steps[-1][3:6] == ["deployment/email-worker", "--namespace", "notifications"]  # never the Job
+    pods = json.loads((cloud / "pods.json").read_text())
+    assert [p["spec"]["schedulerName"] for p in pods] == ["fargate-scheduler", "default-scheduler"]
+    assert main(["apply", "--yes"]) == 0  # and then nothing is left to do
+    assert "Cluster changes: 0 to create, 0 to replace, 0 to resize, 0 to delete." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["fails", "interrupted-after-acting"])
+@pytest.mark.parametrize("point", ["eksctl create fargateprofile", "eksctl delete fargateprofile", "helmfile",
+                                   "kubectl rollout restart"])
+def test_a_replace_stopped_at_any_step_is_finished_by_a_rerun(cloud, capsys, monkeypatch, point, after):
+    assert main(["apply", "--yes"]) == 0
+    _seed_pod_off_fargate(cloud)
+    _add_fargate_namespace()
+    monkeypatch.setenv("FAKE_FAIL", point if point != "helmfile" else "helmfile --file generated/helmfile.yaml")
+    if after:
+        monkeypatch.setenv("FAKE_FAIL_AFTER", "1")
+    assert main(["apply", "--yes"]) == 4  # a step failed
+    assert (cloud / "failed-once").exists()  # the failure point was reached
+    capsys.readouterr()
+    assert main(["apply", "--yes"]) == 0, capsys.readouterr()
+    _check_replaced_safely(cloud)
+    assert json.loads((cloud / "pods.json").read_text())[0]["spec"]["schedulerName"] == "fargate-scheduler"
+    assert main(["apply", "--yes"]) == 0
+    assert "0 to create, 0 to replace, 0 to resize, 0 to delete." in capsys.readouterr().out

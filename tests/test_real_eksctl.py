@@ -254,10 +254,10 @@ def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypa
         })
         for key, value in mock.env(tmp_path).items():
             monkeypatch.setenv(key, value)
-        # helm is the fake (moto's cluster has no Kubernetes API for `helm list`); eksctl is the real one
+        # helm and kubectl are fakes (moto's cluster has no Kubernetes API); eksctl is the real one
         fakes = tmp_path / "fakebin"
         fakes.mkdir()
-        for name in ("helm", "_fakecloud.py"):
+        for name in ("helm", "kubectl", "_fakecloud.py"):
             shutil.copy(Path(__file__).parent / "fakebin" / name, fakes / name)
         monkeypatch.setenv("PATH", os.pathsep.join([str(fakes), str(real.BIN), os.environ["PATH"]]))
         monkeypatch.setenv("FAKE_CLOUD_DIR", str(tmp_path / "cloud"))
@@ -297,7 +297,7 @@ def test_compose_apply_replaces_a_fargate_profile_through_the_real_eksctl(tmp_pa
                  settings_doc)
     fakes = tmp_path / "fakebin"
     fakes.mkdir()
-    for name in ("helmfile", "helm", "_fakecloud.py"):
+    for name in ("helmfile", "helm", "kubectl", "_fakecloud.py"):
         shutil.copy(Path(__file__).parent / "fakebin" / name, fakes / name)
     ours = {"composer.io/managed-by": "fargate-composer"}
     (group,) = build_plan(tmp_path / "composer.yaml", [tmp_path / "profiles"]).cluster["managedNodeGroups"]

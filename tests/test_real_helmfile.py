@@ -379,3 +379,67 @@ def test_validate_render_names_the_release_and_the_value_a_chart_does_not_read(f
     problems = [line for line in err.splitlines() if "[render]" in line]
     assert code == 1 and len(problems) == 1, err
     assert f"{culprit}: Deployment/" in problems[0] and message in problems[0] and f"'{value}'" in problems[0]
+
+
+def _pod_of(server: real.ApiServer, namespace: str, deployment: str, scheduler: str) -> None:
+    """A running pod of ``deployment`` (through its ReplicaSet, as the controller would make it), placed
+    by ``scheduler``: default-scheduler is a pod that started on a node before its Fargate profile existed."""
+    apps = f"/apis/apps/v1/namespaces/{namespace}"
+    dep = server.get(f"{apps}/deployments/{deployment}")
+    rs = next(r for r in server.get(f"{apps}/replicasets")["items"]
+              if any(ref["uid"] == dep["metadata"]["uid"] for ref in r["metadata"].get("ownerReferences") or ()))
+    try:  # (no controller-manager here to create the namespace's default service account)
+        server.request("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts",
+                       {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}})
+    except OSError:
+        pass  # already there
+    server.request("POST", f"/api/v1/namespaces/{namespace}/pods", {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": f"{rs['metadata']['name']}-x1", "labels": dep["spec"]["template"]["metadata"]["labels"],
+                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs["metadata"]["name"],
+                                          "uid": rs["metadata"]["uid"], "controller": True}]},
+        "spec": {"schedulerName": scheduler, "automountServiceAccountToken": False,
+                 "containers": [{"name": "web", "image": "nginx"}]}})
+
+
+def _restarted(server: real.ApiServer, namespace: str, deployment: str) -> bool:
+    dep = server.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{deployment}")
+    return "kubectl.kubernetes.io/restartedAt" in (dep["spec"]["template"]["metadata"].get("annotations") or {})
+
+
+@real.needs("helmfile", "helm", "kubectl", "kube-apiserver", "etcd")
+def test_pods_left_on_nodes_are_restarted_through_real_kubectl(tmp_path, apiserver):
+    """A Fargate workload whose pod runs on a node (it started before its profile existed) is found by real
+    kubectl's field selector and owner lookup and restarted with `kubectl rollout restart`, seen on the
+    server as the restartedAt annotation; a node-group workload in the same namespace is left alone."""
+    import os
+    import subprocess
+    import sys
+
+    root = make_estate(tmp_path / "estate")
+    fakes = tmp_path / "fakebin"
+    fakes.mkdir()
+    for name in ("eksctl", "_fakecloud.py"):
+        shutil.copy(Path(__file__).parent / "fakebin" / name, fakes / name)
+    env = real.tool_env(tmp_path / "home")
+    env.update(PATH=os.pathsep.join([str(fakes), str(real.BIN), str(Path(sys.executable).parent), env["PATH"]]),
+               FAKE_CLOUD_DIR=str(tmp_path / "cloud"), FAKE_KUBECONFIG=str(apiserver.kubeconfig), NO_COLOR="1")
+    env.pop("KUBECONFIG", None)
+    plan = build_plan(root / "composer.yaml", sorted((root / "profiles").glob("*.yaml")))
+    namespaces = {p.workload.namespace for p in plan.placements}
+
+    def apply():
+        return subprocess.run([sys.executable, "-m", "composer", "apply", "--yes"], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=600)
+
+    with real.Scheduler(apiserver, namespaces, schedulable(plan.cluster)):
+        first = apply()
+        assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
+        _pod_of(apiserver, "shop", "checkout", "default-scheduler")  # Fargate workload, on a node
+        _pod_of(apiserver, "shop", "admin", "default-scheduler")     # node-group workload, rightly on a node
+        second = apply()
+        restarted = _restarted(apiserver, "shop", "checkout"), _restarted(apiserver, "shop", "admin")
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-2000:]
+    assert "<> workload shop/deployment/checkout: 1 pod(s) on EC2 nodes" in second.stdout
+    assert "$ kubectl rollout restart deployment/checkout --namespace shop --kubeconfig" in second.stdout
+    assert restarted == (True, False)

@@ -3,7 +3,9 @@
 The fakes keep a tiny "cloud" in $FAKE_CLOUD_DIR (cluster.json, releases.json), append every argv to
 calls.jsonl, and behave like the real tools where compose depends on it: exit codes, the
 "No cluster found" message, skipping existing Fargate profiles, refusing an invalid ClusterConfig.
-$FAKE_FAIL="eksctl create nodegroup" makes the command whose argv starts with those words fail once.
+$FAKE_FAIL="eksctl create nodegroup" makes the command whose argv starts with those words fail once;
+with $FAKE_FAIL_AFTER=1 it does its work first and then dies as if interrupted (exit 130), which is
+what a Ctrl-C or a lost connection after the cloud acted looks like to compose.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ def maybe_fail(tool: str, argv: list[str]) -> None:
     marker = STATE / "failed-once"
     if wanted and [tool, *argv][: len(wanted)] == wanted and not marker.exists():
         marker.write_text("1")
+        if os.environ.get("FAKE_FAIL_AFTER"):
+            import atexit
+
+            atexit.register(lambda: (sys.stdout.flush(), print("^C interrupted", file=sys.stderr), os._exit(130)))
+            return
         print("Error: waiter state transitioned to Failure", file=sys.stderr)
         print("Error: failed to create nodegroup: AccessDenied: not authorized to perform ec2:RunInstances",
               file=sys.stderr)

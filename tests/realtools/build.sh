@@ -4,11 +4,11 @@
 # module proxy at the versions pinned in versions.env; nothing here is part of the product.
 #
 # Output: $COMPOSER_REALTOOLS (default ~/.cache/fargate-composer/realtools)
-#   bin/            helm helmfile eksctl eksctl-validate kube-apiserver etcd
+#   bin/            helm helmfile eksctl eksctl-validate kube-apiserver etcd kubectl
 #   helm-plugins/   diff/ (plugin.yaml + bin/diff), installed by hand so no network is needed
 #   go/             GOMODCACHE and GOCACHE, kept between runs so a warm run takes seconds
 # A tool is rebuilt only when its stamp (pinned version + hash of our own sources) changes.
-# Usage: tests/realtools/build.sh [tool ...]     (tools: helm helm-diff helmfile kube eksctl; default all)
+# Usage: tests/realtools/build.sh [tool ...]     (tools: helm helm-diff helmfile kube kubectl eksctl; default all)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -97,11 +97,12 @@ build_helmfile() {
 
 # k8s.io/kubernetes replaces every staging module with a local path, so it cannot be installed directly:
 # a wrapper module requires it and points each staging module at its published version instead.
-build_kube() {
-    local stamp="kube $KUBERNETES_VERSION"
-    up_to_date kube "$stamp" && [[ -x "$bin/kube-apiserver" && -x "$bin/etcd" ]] && return 0
-    log "building kube-apiserver $KUBERNETES_VERSION and etcd"
-    local gomod staging w="$src/kube-$KUBERNETES_VERSION"
+# kube_module: a module in $src that requires k8s.io/kubernetes at the pinned version, its staging
+# modules replaced by their published versions (as Kubernetes' own go.mod does with ./staging paths);
+# sets $w (the folder) and $ld (version ldflags, as Kubernetes' build sets them).
+kube_module() {
+    local gomod staging
+    w="$src/kube-$KUBERNETES_VERSION"
     gomod="$(mod_file "k8s.io/kubernetes@$KUBERNETES_VERSION")"
     staging="v0.${KUBERNETES_VERSION#v1.}"
     rm -rf "$w" && mkdir -p "$w"
@@ -119,15 +120,34 @@ build_kube() {
     echo 'package kube' >"$w/kube.go"
     local major minor
     IFS=. read -r major minor _ <<<"${KUBERNETES_VERSION#v}"
-    local ld="-s -w"
+    ld="-s -w"
     for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
         ld+=" -X $p.gitVersion=$KUBERNETES_VERSION -X $p.gitMajor=$major -X $p.gitMinor=$minor"
         ld+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
     done
+}
+
+build_kube() {
+    local stamp="kube $KUBERNETES_VERSION"
+    up_to_date kube "$stamp" && [[ -x "$bin/kube-apiserver" && -x "$bin/etcd" ]] && return 0
+    log "building kube-apiserver $KUBERNETES_VERSION and etcd"
+    local w ld
+    kube_module
     (cd "$w" && go build -trimpath -ldflags "$ld" -o "$bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
     # etcd at the version Kubernetes itself requires (its server module has a main package).
     (cd "$w" && go build -trimpath -ldflags "-s -w" -o "$bin/etcd" go.etcd.io/etcd/server/v3)
     mark kube "$stamp"
+}
+
+# kubectl: `compose apply` reads pods and runs `kubectl rollout restart` with it; the tests run the real one.
+build_kubectl() {
+    local stamp="kubectl $KUBERNETES_VERSION"
+    up_to_date kubectl "$stamp" && [[ -x "$bin/kubectl" ]] && return 0
+    log "building kubectl $KUBERNETES_VERSION"
+    local w ld
+    kube_module
+    (cd "$w" && go build -trimpath -ldflags "$ld" -o "$bin/kubectl" k8s.io/kubernetes/cmd/kubectl)
+    mark kubectl "$stamp"
 }
 
 # eksctl's go.mod pins the Kubernetes modules with replace lines, so both eksctl and our validator are
@@ -153,15 +173,16 @@ build_eksctl() {
 
 main() {
     local tools=("$@") start=$SECONDS
-    [[ ${#tools[@]} -gt 0 ]] || tools=(helm helm-diff helmfile kube eksctl)
+    [[ ${#tools[@]} -gt 0 ]] || tools=(helm helm-diff helmfile kube kubectl eksctl)
     for t in "${tools[@]}"; do
         case "$t" in
             helm) build_helm ;;
             helm-diff) build_helm_diff ;;
             helmfile) build_helmfile ;;
             kube) build_kube ;;
+            kubectl) build_kubectl ;;
             eksctl) build_eksctl ;;
-            *) echo "build.sh: unknown tool '$t' (known: helm helm-diff helmfile kube eksctl)" >&2; return 2 ;;
+            *) echo "build.sh: unknown tool '$t' (known: helm helm-diff helmfile kube kubectl eksctl)" >&2; return 2 ;;
         esac
     done
     log "ready in $((SECONDS - start))s: $bin (disk: $(du -sh "$root" | cut -f1))"
