@@ -87,6 +87,8 @@ class ClusterState:
     oidc_missing: bool = False
     # pods off Fargate in the namespaces the planned Fargate profiles select (kubectl get pods)
     pods: tuple[reconcile.Pod, ...] = ()
+    # name → eksctl's add-on summary (eksctl get addon -o json); None: not read (the plan names none)
+    addons: dict | None = None
 
     @property
     def fargate_profiles(self) -> frozenset[str]:
@@ -166,6 +168,7 @@ def probe_commands(name: str, region: str) -> dict[str, tuple[str, ...]]:
         "cluster": ("eksctl", "get", "cluster", "--name", name, "--region", region, "-o", "json"),
         "fargate": ("eksctl", "get", "fargateprofile", "--cluster", name, "--region", region, "-o", "json"),
         "nodegroups": ("eksctl", "get", "nodegroup", "--cluster", name, "--region", region, "-o", "json"),
+        "addons": ("eksctl", "get", "addon", "--cluster", name, "--region", region, "-o", "json"),
     }
 
 
@@ -310,6 +313,12 @@ def read_cluster(runner: Runner, cluster_config: dict, options: ApplyOptions) ->
     if old_groups:  # whose are they? only compose's own may ever be pruned
         state = dataclasses.replace(state, owned_groups=probe_owned_groups(runner, name, region, old_groups,
                                                                            timeout=options.probe_timeout))
+    if cluster_config.get("addons"):
+        argv = probe_commands(name, region)["addons"]
+        code, out, err = _capture(runner, argv, None, options.probe_timeout)
+        if code != 0:
+            raise ApplyError(f"`{shlex.join(argv)}` exited {code}: {err.strip()[-300:]}")
+        state = dataclasses.replace(state, addons=_items(out or "[]", argv))
     state = dataclasses.replace(state, releases=probe_releases(runner, name, region, options))
     if cluster_config.get("fargateProfiles"):  # (after probe_releases, which writes the kubeconfig)
         state = dataclasses.replace(state, pods=probe_pods(runner, cluster_config, options))
@@ -441,6 +450,7 @@ def actions(cluster_config: dict, state: ClusterState, options: ApplyOptions,
     try:
         return (reconcile.fargate_actions(cluster_config, state.fargate, state.owned_profiles)
                 + reconcile.nodegroup_actions(cluster_config, state.nodegroups, state.owned_groups, options.prune)
+                + reconcile.addon_actions(cluster_config, state.addons)
                 + reconcile.release_actions(releases, state.releases, options.prune)
                 + reconcile.restart_actions(cluster_config, state.pods))
     except reconcile.NotReady as exc:
@@ -468,7 +478,7 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
         if a.kind in ("replace", "delete", "resize", "restart") and not all(_NAME.fullmatch(p) for p in parts):
             tool = {"Helm release": "helm", "workload": "kubectl"}.get(a.what, "eksctl")
             raise ApplyError(f"refusing to pass {a.name!r} (reported by {tool}) to a {tool} command")
-    by = {kind: [a for a in todo if a.kind == kind] for kind in ("create", "replace", "resize", "delete")}
+    by = {kind: [a for a in todo if a.kind == kind] for kind in ("create", "replace", "resize", "update", "delete")}
     where = ("--cluster", name, "--region", region)
     new_profiles = [a.name for a in by["create"] if a.what == "Fargate profile"]
     old_profiles = [a for a in by["replace"] + by["delete"] if a.what == "Fargate profile"]
@@ -480,6 +490,14 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
                 "namespaces both select with either" if old_profiles else "")
         steps.append(Step(f"create Fargate profile(s) {', '.join(new_profiles)}{note}",
                           ("eksctl", "create", "fargateprofile", "-f", _path_arg(cluster_path)), changed=(0,)))
+    new_addons = [a.name for a in by["create"] if a.what == "add-on"]
+    if new_addons:  # (after the profiles: CoreDNS on Fargate needs its profile to run)
+        steps.append(Step(f"create add-on(s) {', '.join(new_addons)} (eksctl skips those present)",
+                          ("eksctl", "create", "addon", "-f", _path_arg(cluster_path)), changed=(0,)))
+    changed_addons = [a for a in by["update"] if a.what == "add-on"]
+    if changed_addons:
+        steps.append(Step("update add-on configuration: " + "; ".join(f"{a.name} {a.detail}" for a in changed_addons),
+                          ("eksctl", "update", "addon", "-f", _path_arg(cluster_path)), changed=(0,)))
     for a in old_profiles:
         why = (f"replaced by {a.successor}; its pods are recreated there" if a.kind == "replace"
                else "no Fargate workload uses its namespaces any more; its pods are recreated elsewhere")
@@ -540,6 +558,12 @@ def dry_run_outline(cluster_config: dict, cluster_path: Path, helmfile_path: Pat
              f"when one of {', '.join(profiles) or '-'} is missing (names carry content: a change is a new name)"),
             (f"eksctl delete fargateprofile --cluster {name} --region {region} --name <old> --wait",
              "each profile compose made that the plan no longer has, after the new ones exist"),
+            (join(commands["addons"]), "existing add-ons (status, configuration)"),
+            (join(("eksctl", "create", "addon", "-f", _path_arg(cluster_path))),
+             f"when one of {', '.join(a['name'] for a in cluster_config.get('addons') or []) or '-'} is missing "
+             "(eksctl skips those present)"),
+            (join(("eksctl", "update", "addon", "-f", _path_arg(cluster_path))),
+             "when an add-on lacks the configuration the plan sets (CoreDNS's computeType: Fargate)"),
             (join(("eksctl", "create", "nodegroup", "-f", _path_arg(cluster_path), "--include")) + " <missing,...>",
              f"when one of {', '.join(groups) or '-'} is missing"),
             (f"eksctl scale nodegroup --cluster {name} --region {region} --name <group> --nodes N --nodes-min N "

@@ -11,6 +11,18 @@ GENERATOR_TAG = "fargate-composer"
 # groups are recognised by their composer.io/node-class label, since eksctl shows no node-group tags).
 MANAGED_TAG = "composer.io/managed-by"
 
+# The core networking add-ons, named so that apply can create any that an interrupted `create cluster`
+# left out (`eksctl create addon -f` skips those present). With CoreDNS on Fargate, its add-on says so:
+# computeType Fargate makes EKS drop the `eks.amazonaws.com/compute-type: ec2` annotation from CoreDNS's
+# pods itself, and keeps it so across add-on updates, where a patched Deployment would be reverted.
+CORE_ADDONS = ("vpc-cni", "kube-proxy", "coredns")
+COREDNS_ON_FARGATE = '{"computeType":"Fargate"}'
+
+
+def addons(coredns_on_fargate: bool) -> list[dict]:
+    return [{"name": name, **({"configurationValues": COREDNS_ON_FARGATE}
+                              if name == "coredns" and coredns_on_fargate else {})} for name in CORE_ADDONS]
+
 
 def cluster_config(settings: ClusterSettings, routing: Routing, node_groups: list[NodeGroup]) -> dict:
     metadata: dict = {"name": settings.name, "region": settings.region}
@@ -21,6 +33,7 @@ def cluster_config(settings: ClusterSettings, routing: Routing, node_groups: lis
     if settings.availability_zones:
         config["availabilityZones"] = list(settings.availability_zones)
     config["iam"] = {"withOIDC": True}
+    config["addons"] = addons(routing.coredns_on_fargate)
     if routing.profiles:
         profiles = []
         for profile in routing.profiles:

@@ -21,6 +21,10 @@ json``, plus which node groups carry compose's label) in, actions out.
   that moves from node groups to Fargate, or a run interrupted after creating the profile) stay on
   EC2 until they are recreated. Jobs and bare pods are never restarted, only listed: a Job in flight
   would lose its work.
+* A core add-on the plan names (``addons``) that the cluster lacks, or whose creation failed, is
+  **create**d (``eksctl create addon -f`` skips those present: an interrupted ``create cluster`` leaves
+  them out, and no later step adds them); one whose configuration lacks what the plan sets (CoreDNS's
+  ``computeType: Fargate``) is **update**d. Other add-ons are not compose's: never listed or touched.
 * Anything else in the cluster is **foreign**: listed, never touched.
 * A status other than ACTIVE on anything compose would build on or touch stops the run with what
   to do (an operation in flight: wait; a failed one: fix or delete it), never "exists" for "ready".
@@ -37,7 +41,8 @@ IN_FLIGHT = {"CREATING", "UPDATING", "DELETING"}
 
 @dataclass(frozen=True)
 class Action:
-    # create | replace | resize | delete | unchanged | foreign | keep (unwanted, waits for --prune)
+    # create | replace | resize | update (an add-on's configuration) | delete | unchanged | foreign | keep
+    # (unwanted, waits for --prune)
     # | restart (a workload's pods move to Fargate) | stays (a Job's or bare pod's, never restarted)
     kind: str
     what: str  # "Fargate profile" | "node group"
@@ -121,6 +126,40 @@ def nodegroup_actions(config: dict, existing: dict[str, dict], owned: frozenset[
     return actions
 
 
+def addon_actions(config: dict, existing: dict[str, dict] | None) -> list[Action]:
+    """The planned add-ons against ``eksctl get addon -o json`` (Name, Status, ConfigurationValues)."""
+    if existing is None:
+        return []
+    actions, problems = [], []
+    for addon in config.get("addons") or []:
+        name, wanted = addon["name"], _json_object(addon.get("configurationValues", ""))
+        have = existing.get(name)
+        status = str((have or {}).get("Status", ""))
+        if have is None or status == "CREATE_FAILED":
+            actions.append(Action("create", "add-on", name, addon.get("configurationValues", "")
+                                  + (" (its creation failed before)" if have else "")))
+        elif status in IN_FLIGHT:
+            problems.append(_status_problem("add-on", name, status))
+        elif any(_json_object(have.get("ConfigurationValues") or "").get(k) != v for k, v in wanted.items()):
+            actions.append(Action("update", "add-on", name,
+                                  f"{have.get('ConfigurationValues') or 'default'} → {addon['configurationValues']}"))
+        else:  # (DEGRADED counts as present: e.g. CoreDNS before any node or profile can run it)
+            actions.append(Action("unchanged", "add-on", name, status))
+    if problems:
+        raise NotReady("; ".join(problems))
+    return actions
+
+
+def _json_object(text: str) -> dict:
+    import json
+
+    try:
+        value = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError:
+        return {}  # (eksctl also accepts YAML; compose writes JSON and reads what EKS stores, which is JSON)
+    return value if isinstance(value, dict) else {}
+
+
 def release_actions(planned: frozenset[str], installed: frozenset[str] | None, prune: bool) -> list[Action]:
     """Releases compose installed (helm's stored label) whose profile is gone: uninstalled with --prune,
     else listed. A release is never touched on name alone: only with compose's label."""
@@ -172,9 +211,9 @@ def scale_target(config: dict, name: str, existing: dict) -> tuple[int, int, int
     return desired, g["minSize"], g["maxSize"]
 
 
-SYMBOLS = {"create": "+", "replace": "-/+", "resize": "~", "delete": "-", "keep": "!", "foreign": "?",
+SYMBOLS = {"create": "+", "replace": "-/+", "resize": "~", "update": "~", "delete": "-", "keep": "!", "foreign": "?",
            "restart": "<>", "stays": "!"}
-WORDS = {"create": "create", "replace": "replace", "resize": "resize", "delete": "delete",
+WORDS = {"create": "create", "replace": "replace", "resize": "resize", "update": "update in place", "delete": "delete",
          "keep": "no longer wanted, kept (--prune deletes it)", "foreign": "not managed by compose, left alone",
          "restart": "rollout restart, so its pods are recreated on Fargate",
          "stays": "left on EC2 until it is recreated (Jobs and bare pods are never restarted)"}
@@ -193,9 +232,9 @@ def lines(actions: list[Action]) -> list[str]:
 
 
 def summary(actions: list[Action]) -> str:
-    count = {k: sum(a.kind == k for a in actions) for k in ("create", "replace", "resize", "delete", "restart")}
+    count = {k: sum(a.kind == k for a in actions) for k in ("create", "replace", "resize", "update", "delete", "restart")}
     return (f"{count['create']} to create, {count['replace']} to replace, {count['resize']} to resize, "
-            f"{count['delete']} to delete" + (f", {count['restart']} to restart" if count["restart"] else ""))
+            f"{count['delete']} to delete" + "".join(f", {count[k]} to {k}" for k in ("update", "restart") if count[k]))
 
 
 def _selectors(profile: dict) -> str:

@@ -55,6 +55,11 @@ def state_fingerprint(state) -> str:
                            g.get("DesiredCapacity")] for n, g in sorted(state.nodegroups.items())},
         "owned_groups": sorted(state.owned_groups),
         "releases": None if state.releases is None else sorted(state.releases),
+        "oidc_missing": state.oidc_missing,
+        # which workloads have pods off Fargate (pod names churn by themselves; their owners do not)
+        "pods": sorted({(p.namespace, p.labels, p.owner) for p in state.pods}),
+        "addons": None if state.addons is None else {n: [a.get("Status"), a.get("ConfigurationValues")]
+                                                     for n, a in sorted(state.addons.items())},
     }
     return hashlib.sha256(json.dumps(view, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -255,9 +255,12 @@ class Scheduler:
 # ---------------------------------------------------------------- the EKS API for real eksctl: moto + a proxy
 
 class MockEks:
-    """moto's EKS (and STS) on 127.0.0.1 behind a small proxy that answers the one call moto lacks and
+    """moto's EKS (and STS) on 127.0.0.1 behind a small proxy that answers the calls moto lacks: the one
     every eksctl command makes first, DescribeClusterVersions (GET /cluster-versions), with the
-    versions EKS offers; everything else goes to moto unchanged. ``env`` points real eksctl at it."""
+    versions EKS offers, and the add-on reads ``eksctl get addon`` makes (ListAddons, DescribeAddon,
+    DescribeAddonVersions; shapes from the EKS API reference) over the add-ons a test puts in
+    ``addons`` ({cluster: {name: {"status": …, "configurationValues": …}}}); everything else goes to
+    moto unchanged. ``env`` points real eksctl at it."""
 
     VERSIONS = ("1.30", "1.31", "1.32", "1.33", "1.34")
 
@@ -276,6 +279,34 @@ class MockEks:
         # moto keeps its state per process, across servers: each test starts from an empty AWS
         urllib.request.urlopen(urllib.request.Request(f"{upstream}/moto-api/reset", method="POST"), timeout=30).read()
         versions = self.VERSIONS
+        self.addons: dict[str, dict[str, dict]] = {}
+        addons = self.addons
+
+        def addon_answer(path: str):
+            """(code, body) for an add-on read, or None when the path is not one."""
+            import json
+            import urllib.parse
+
+            route, _, query = path.partition("?")
+            parts = route.strip("/").split("/")
+            if parts == ["addons", "supported-versions"]:
+                name = urllib.parse.parse_qs(query).get("addonName", [""])[0]
+                return 200, {"addons": [{"addonName": name, "type": "networking", "addonVersions": [{
+                    "addonVersion": "v1.0.0-eksbuild.1", "architecture": ["amd64", "arm64"],
+                    "compatibilities": [{"clusterVersion": v, "defaultVersion": True} for v in versions],
+                    "requiresConfiguration": False}]}]}
+            if len(parts) in (3, 4) and parts[0] == "clusters" and parts[2] == "addons":
+                have = addons.get(parts[1], {})
+                if len(parts) == 3:
+                    return 200, {"addons": sorted(have), "nextToken": None}
+                if parts[3] not in have:
+                    return 404, {"message": f"No addon: {parts[3]} found in cluster: {parts[1]}"}
+                a = have[parts[3]]
+                return 200, {"addon": {"addonName": parts[3], "clusterName": parts[1], "status": a["status"],
+                                       "addonVersion": "v1.0.0-eksbuild.1", "health": {"issues": []},
+                                       "configurationValues": a.get("configurationValues", ""),
+                                       "addonArn": f"arn:aws:eks:us-east-1:123456789012:addon/{parts[1]}/{parts[3]}/x"}}
+            return None
 
         class Proxy(http.server.BaseHTTPRequestHandler):
             def log_message(self, *args) -> None:
@@ -298,6 +329,13 @@ class MockEks:
                         {"clusterVersion": v, "clusterType": "eks", "status": "STANDARD_SUPPORT",
                          "versionStatus": "STANDARD_SUPPORT", "defaultVersion": v == "1.33"} for v in versions]}).encode()
                     return self._answer(200, body, [("Content-Type", "application/json")])
+                answer = addon_answer(self.path) if self.command == "GET" else None
+                if answer is not None:
+                    code, doc = answer
+                    headers = [("Content-Type", "application/json")]
+                    if code == 404:
+                        headers.append(("x-amzn-ErrorType", "ResourceNotFoundException"))
+                    return self._answer(code, json.dumps(doc).encode(), headers)
                 length = int(self.headers.get("Content-Length") or 0)
                 data = self.rfile.read(length) if length else None
                 request = urllib.request.Request(upstream + self.path, data=data, method=self.command,

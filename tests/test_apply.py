@@ -25,6 +25,7 @@ from tests.conftest import REPO, profile_doc, settings, write_estate
 NAME, REGION = "test", "us-east-1"  # tests/conftest SETTINGS
 GET_CLUSTER = ["eksctl", "get", "cluster", "--name", NAME, "--region", REGION, "-o", "json"]
 GET_FP = ["eksctl", "get", "fargateprofile", "--cluster", NAME, "--region", REGION, "-o", "json"]
+GET_ADDON = ["eksctl", "get", "addon", "--cluster", NAME, "--region", REGION, "-o", "json"]
 GET_NG = ["eksctl", "get", "nodegroup", "--cluster", NAME, "--region", REGION, "-o", "json"]
 CREATE_CLUSTER = ["eksctl", "create", "cluster", "-f", "generated/cluster.yaml"]
 KUBECONFIG = ".compose/kubeconfig-test"
@@ -100,7 +101,7 @@ HELM_LIST = ["helm", "list", "--all-namespaces", "--selector", "composer.io/mana
 
 
 def existing(fp, profiles=(FP1,), groups=None, foreign=(), status=None, sizes=None, selectors=None, releases=None,
-             kube_context=None, oidc="present", pods=None):
+             kube_context=None, oidc="present", pods=None, addons=None):
     """An existing cluster as real eksctl shows it: profiles and groups with the planned content when
     the plan has them (``groups`` defaults to the planned general group); names in ``foreign`` were
     made by someone else (a Fargate profile without compose's tag, a node group without its label)."""
@@ -119,6 +120,10 @@ def existing(fp, profiles=(FP1,), groups=None, foreign=(), status=None, sizes=No
         summaries.append({"Cluster": NAME, "Name": g, "Status": status.get(g, "ACTIVE"), "InstanceType": plan["instanceType"],
                           "MinSize": low, "MaxSize": high, "DesiredCapacity": plan["desiredCapacity"]})
     fp.register(GET_NG, stdout=json.dumps(summaries))
+    if addons is None:  # the planned add-ons, ACTIVE, configured as planned
+        addons = [{"Name": a["name"], "Version": "v1.0.0-eksbuild.1", "Status": "ACTIVE",
+                   "ConfigurationValues": a.get("configurationValues", "")} for a in config.get("addons", [])]
+    fp.register(GET_ADDON, stdout=json.dumps(addons))
     installed = [("shop", "api"), ("data", "pg")] if releases is None else releases  # what helm list shows
     fp.register(WRITE_KUBECONFIG)
     fp.register(OIDC_CHECK, stdout=OIDC_ANSWER[oidc])
@@ -155,7 +160,7 @@ def commands(fp):
     return [list(call) for call in fp.calls
             if list(call)[1:2] not in (["version"], ["--version"], ["plugin"], ["list"])
             and list(call) not in (WRITE_KUBECONFIG, OIDC_CHECK) and list(call)[:3] != ["kubectl", "get", "pods"]
-            and list(call)[:3] != ["kubectl", "get", "replicasets"]]
+            and list(call)[:3] != ["kubectl", "get", "replicasets"] and list(call) != GET_ADDON]
 
 
 def test_new_cluster_writes_files_creates_cluster_then_releases(estate, fp, capsys):
@@ -770,3 +775,36 @@ def test_a_malformed_kubectl_answer_stops_apply_before_any_step(estate, fp, caps
     code, _, err = run(["--yes"], capsys)
     assert code == 1 and "printed something that is not JSON" in err and "Nothing was run or written." in err
     assert not any(c[1] in ("create", "delete", "rollout") or "apply" in c for c in commands(fp))
+
+
+def test_addon_actions_create_the_missing_update_the_misconfigured_and_wait_for_busy_ones():
+    from composer.reconcile import NotReady, addon_actions
+
+    fargate = '{"computeType":"Fargate"}'
+    config = {"addons": [{"name": "vpc-cni"}, {"name": "kube-proxy"}, {"name": "coredns", "configurationValues": fargate}]}
+
+    def kinds(existing):
+        return {a.name: a.kind for a in addon_actions(config, existing)}
+
+    assert addon_actions(config, None) == []  # not read: nothing decided
+    assert kinds({}) == {"vpc-cni": "create", "kube-proxy": "create", "coredns": "create"}
+    assert kinds({"vpc-cni": {"Status": "CREATE_FAILED"}, "kube-proxy": {"Status": "DEGRADED"},
+                  "coredns": {"Status": "ACTIVE", "ConfigurationValues": '{"computeType": "Fargate", "replicaCount": 3}'}}) == {
+        "vpc-cni": "create", "kube-proxy": "unchanged", "coredns": "unchanged"}  # (other keys of the user's are kept)
+    assert kinds({"vpc-cni": {"Status": "ACTIVE"}, "kube-proxy": {"Status": "ACTIVE"},
+                  "coredns": {"Status": "ACTIVE", "ConfigurationValues": "replicaCount: 3"}})["coredns"] == "update"
+    with pytest.raises(NotReady, match="add-on coredns is UPDATING: an earlier operation is still running"):
+        addon_actions(config, {"coredns": {"Status": "UPDATING"}})
+
+
+def test_add_ons_an_interrupted_create_cluster_left_out_are_created_after_the_profiles(estate, fp, capsys):
+    tools(fp)
+    existing(fp, addons=[{"Name": "vpc-cni", "Status": "ACTIVE", "ConfigurationValues": ""}])
+    fp.register(HELMFILE_APPLY, returncode=0)
+    create = ["eksctl", "create", "addon", "-f", "generated/cluster.yaml"]
+    fp.register(create, stdout='"vpc-cni" addon is already present on the cluster, as an EKS managed addon, skipping creation')
+    code, out, _ = run(["--yes"], capsys)
+    assert code == 0, out
+    assert "+ add-on kube-proxy — create" in out and "+ add-on coredns — create" in out
+    changing = [c for c in commands(fp) if c[1] in ("create", "update", "delete") or "apply" in c]
+    assert changing == [create, HELMFILE_APPLY]

@@ -181,14 +181,18 @@ def test_real_eksctl_parses_every_command_line_apply_can_run(tmp_path):
         {"namespace": "batch"}], "tags": {"composer.io/managed-by": "fargate-composer"}}},
         {group["name"]: {"Name": group["name"], "Status": "ACTIVE", "MinSize": 0, "MaxSize": 9, "DesiredCapacity": 1},
          "ng-general-0a1b2c": {"Name": "ng-general-0a1b2c", "Status": "ACTIVE"}},
-        owned_groups=frozenset({"ng-general-0a1b2c"}))
+        owned_groups=frozenset({"ng-general-0a1b2c"}),
+        addons={"vpc-cni": {"Name": "vpc-cni", "Status": "ACTIVE"},  # kube-proxy missing: create addon
+                "coredns": {"Name": "coredns", "Status": "ACTIVE", "ConfigurationValues": ""}})
+    config = {**config, "addons": [a if a["name"] != "coredns" else {**a, "configurationValues": '{"computeType":"Fargate"}'}
+                                   for a in config["addons"]]}  # coredns configured otherwise: update addon
     steps = plan_steps(config, state, tmp_path / "cluster.yaml", tmp_path / "helmfile.yaml", ApplyOptions(), None)
     (tmp_path / "cluster.yaml").write_text(dump(config))
     argvs = [list(s.argv) for s in steps if s.argv and s.argv[0] == "eksctl"] + [list(c) for c in probe_commands(name, region).values()]
     argvs.append(["eksctl", "get", "labels", "--cluster", name, "--region", region, "--nodegroup", group["name"]])
     kinds = {tuple(a[1:3]) for a in argvs}
     assert {("create", "fargateprofile"), ("delete", "fargateprofile"), ("create", "nodegroup"), ("scale", "nodegroup"),
-            ("delete", "nodegroup"), ("get", "labels")} <= kinds
+            ("delete", "nodegroup"), ("get", "labels"), ("get", "addon"), ("create", "addon"), ("update", "addon")} <= kinds
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "AWS_ACCESS_KEY_ID": "AKIAFAKE", "AWS_SECRET_ACCESS_KEY": "fake",
            "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"}
     for argv in argvs:
@@ -252,6 +256,8 @@ def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypa
             "fp-0ld0ld00": ([{"namespace": "batch"}], ours),                                          # replaced
             "fp-theirs": ([{"namespace": "theirs"}], {}),                                             # foreign
         })
+        # vpc-cni ACTIVE, kube-proxy DEGRADED (present), coredns missing (an interrupted create cluster)
+        mock.addons[config["metadata"]["name"]] = {"vpc-cni": {"status": "ACTIVE"}, "kube-proxy": {"status": "DEGRADED"}}
         for key, value in mock.env(tmp_path).items():
             monkeypatch.setenv(key, value)
         # helm and kubectl are fakes (moto's cluster has no Kubernetes API); eksctl is the real one
@@ -272,7 +278,9 @@ def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypa
     assert kinds[("node group", "ng-arm64-0a1b2c")] == "replace" and kinds[("node group", "ng-data-team")] == "foreign"
     assert kinds[("Fargate profile", kept["name"])] == "unchanged" and kinds[("Fargate profile", "fp-theirs")] == "foreign"
     assert kinds[("Fargate profile", "fp-0ld0ld00")] == "replace"
-    assert sum(k == "create" for k in kinds.values()) == len(config["fargateProfiles"]) - 1 + len(groups) - 2
+    assert kinds[("add-on", "vpc-cni")] == kinds[("add-on", "kube-proxy")] == "unchanged"
+    assert kinds[("add-on", "coredns")] == "create"
+    assert sum(k == "create" for k in kinds.values()) == len(config["fargateProfiles"]) - 1 + len(groups) - 2 + 1
 
 
 @real.needs("eksctl")
@@ -305,6 +313,7 @@ def test_compose_apply_replaces_a_fargate_profile_through_the_real_eksctl(tmp_pa
         _mock_cluster(mock.client(), {"metadata": {"name": "shop"}}, groups={
             group["name"]: (group["instanceType"], group["minSize"], group["maxSize"], group["labels"])}, profiles={
             "fp-0ld0ld00": ([{"namespace": "batch"}], ours), "fp-theirs": ([{"namespace": "theirs"}], {})})
+        mock.addons["shop"] = {a: {"status": "ACTIVE"} for a in ("vpc-cni", "kube-proxy", "coredns")}
         for key, value in mock.env(tmp_path).items():
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("PATH", os.pathsep.join([str(fakes), str(real.BIN), os.environ["PATH"]]))
