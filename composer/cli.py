@@ -240,7 +240,7 @@ def cmd_plan(args) -> int:
               file=sys.stderr)
     from composer import reconcile
 
-    cloud_changes = bool(cloud and cloud[0] and any(a.kind not in ("unchanged", "foreign", "keep", "stays") for a in cloud[1]))
+    cloud_changes = bool(cloud and cloud[0] and any(a.kind in reconcile.CHANGES for a in cloud[1]))
     if args.output == "json":
         result = as_json(plan)
         result["written"] = [str(p) for p in written]

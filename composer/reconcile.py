@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from composer.nodegroups import slot
 
 IN_FLIGHT = {"CREATING", "UPDATING", "DELETING"}
+CHANGES = ("create", "replace", "resize", "update", "delete", "restart")  # kinds apply acts on (the rest are listed)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Action:
     # create | replace | resize | update (an add-on's configuration) | delete | unchanged | foreign | keep
     # (unwanted, waits for --prune)
     # | restart (a workload's pods move to Fargate) | stays (a Job's or bare pod's, never restarted)
+    # | outdated (an add-on with a newer version: listed only)
     kind: str
     what: str  # "Fargate profile" | "node group"
     name: str
@@ -143,6 +145,8 @@ def addon_actions(config: dict, existing: dict[str, dict] | None) -> list[Action
         elif any(_json_object(have.get("ConfigurationValues") or "").get(k) != v for k, v in wanted.items()):
             actions.append(Action("update", "add-on", name,
                                   f"{have.get('ConfigurationValues') or 'default'} → {addon['configurationValues']}"))
+        elif have.get("NewerVersion"):  # listed, not upgraded: an add-on upgrade is the cluster owner's call
+            actions.append(Action("outdated", "add-on", name, f"{have.get('Version', '?')} → {have['NewerVersion']}"))
         else:  # (DEGRADED counts as present: e.g. CoreDNS before any node or profile can run it)
             actions.append(Action("unchanged", "add-on", name, status))
     if problems:
@@ -212,11 +216,13 @@ def scale_target(config: dict, name: str, existing: dict) -> tuple[int, int, int
 
 
 SYMBOLS = {"create": "+", "replace": "-/+", "resize": "~", "update": "~", "delete": "-", "keep": "!", "foreign": "?",
-           "restart": "<>", "stays": "!"}
+           "restart": "<>", "stays": "!", "outdated": "!"}
 WORDS = {"create": "create", "replace": "replace", "resize": "resize", "update": "update in place", "delete": "delete",
          "keep": "no longer wanted, kept (--prune deletes it)", "foreign": "not managed by compose, left alone",
          "restart": "rollout restart, so its pods are recreated on Fargate",
-         "stays": "left on EC2 until it is recreated (Jobs and bare pods are never restarted)"}
+         "stays": "left on EC2 until it is recreated (Jobs and bare pods are never restarted)",
+         "outdated": "a newer version exists; compose does not upgrade add-ons by itself "
+                     "(eksctl update addon --name NAME --version latest)"}
 
 
 def lines(actions: list[Action]) -> list[str]:
@@ -232,7 +238,7 @@ def lines(actions: list[Action]) -> list[str]:
 
 
 def summary(actions: list[Action]) -> str:
-    count = {k: sum(a.kind == k for a in actions) for k in ("create", "replace", "resize", "update", "delete", "restart")}
+    count = {k: sum(a.kind == k for a in actions) for k in CHANGES}
     return (f"{count['create']} to create, {count['replace']} to replace, {count['resize']} to resize, "
             f"{count['delete']} to delete" + "".join(f", {count[k]} to {k}" for k in ("update", "restart") if count[k]))
 

@@ -793,6 +793,7 @@ def test_addon_actions_create_the_missing_update_the_misconfigured_and_wait_for_
         "vpc-cni": "create", "kube-proxy": "unchanged", "coredns": "unchanged"}  # (other keys of the user's are kept)
     assert kinds({"vpc-cni": {"Status": "ACTIVE"}, "kube-proxy": {"Status": "ACTIVE"},
                   "coredns": {"Status": "ACTIVE", "ConfigurationValues": "replicaCount: 3"}})["coredns"] == "update"
+    assert kinds({"vpc-cni": {"Status": "ACTIVE", "Version": "v1.19.0", "NewerVersion": "v1.20.1"}})["vpc-cni"] == "outdated"
     with pytest.raises(NotReady, match="add-on coredns is UPDATING: an earlier operation is still running"):
         addon_actions(config, {"coredns": {"Status": "UPDATING"}})
 
