@@ -324,3 +324,32 @@ def test_a_replace_stopped_at_any_step_is_finished_by_a_rerun(cloud, capsys, mon
     assert json.loads((cloud / "pods.json").read_text())[0]["spec"]["schedulerName"] == "fargate-scheduler"
     assert main(["apply", "--yes"]) == 0
     assert "0 to create, 0 to replace, 0 to resize, 0 to delete." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["fails", "interrupted-after-acting"])
+@pytest.mark.parametrize("point", ["eksctl create nodegroup", "helmfile", "eksctl delete nodegroup"])
+def test_a_node_group_replace_stopped_at_any_step_is_finished_by_a_rerun(cloud, capsys, monkeypatch, point, after):
+    """The general group's instance type changes: a new group is created, the releases applied, then the old
+    group drained and deleted. Stopped at any of these steps, a re-run finishes the job, and the old group is
+    never deleted while its successor does not exist."""
+    assert main(["apply", "--yes"]) == 0
+    old = next(n for n in json.loads((cloud / "cluster.json").read_text())["nodegroups"] if slot(n) == "ng-general")
+    Path("composer.yaml").write_text(Path("composer.yaml").read_text().replace(
+        "general: {instanceType: m6i.xlarge}", "general: {instanceType: m6i.2xlarge}"))
+    monkeypatch.setenv("FAKE_FAIL", point if point != "helmfile" else "helmfile --file generated/helmfile.yaml")
+    if after:
+        monkeypatch.setenv("FAKE_FAIL_AFTER", "1")
+    assert main(["apply", "--yes"]) == 4
+    groups = json.loads((cloud / "cluster.json").read_text())["nodegroups"]
+    assert old in groups or any(slot(n) == "ng-general" and n != old for n in groups)  # never without a general group
+    capsys.readouterr()
+    assert main(["apply", "--yes"]) == 0, capsys.readouterr()
+    groups = json.loads((cloud / "cluster.json").read_text())["nodegroups"]
+    general = [n for n in groups if slot(n) == "ng-general"]
+    assert len(general) == 1 and general[0] != old and groups[general[0]]["InstanceType"] == "m6i.2xlarge"
+    order = [c[1:3] + [c[c.index("--name") + 1] if "--name" in c else c[-1]] for c in calls(cloud)
+             if c[:1] == ["eksctl"] and c[1:3] in (["create", "nodegroup"], ["delete", "nodegroup"])]
+    first_delete = next(i for i, c in enumerate(order) if c[:2] == ["delete", "nodegroup"])
+    assert any(c[:2] == ["create", "nodegroup"] for c in order[:first_delete])  # created before the delete
+    assert main(["apply", "--yes"]) == 0
+    assert "0 to create, 0 to replace, 0 to resize, 0 to delete." in capsys.readouterr().out
