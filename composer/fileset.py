@@ -32,7 +32,7 @@ def write_set(out_dir: Path, files: dict[str, str]) -> None:
         for tmp, target in staged:
             os.replace(tmp, target)
         staged = []
-        _sync_dirs({(out_dir / name).parent for name in files})
+        yamlio.sync_folders({(out_dir / name).parent for name in files})
         marker.unlink()
     finally:
         for tmp, _ in staged:
@@ -59,16 +59,3 @@ def remove_strays(out_dir: Path, names) -> None:
                     pass
 
 
-def _sync_dirs(folders) -> None:
-    """Make the renames durable (a folder's entries are synced through the folder itself)."""
-    for folder in folders:
-        try:
-            fd = os.open(folder, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)

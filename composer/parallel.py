@@ -40,7 +40,7 @@ def map_chunks(stage: Callable[[Sequence[T]], R], items: Sequence[T], jobs: int 
     """
     jobs = jobs or default_jobs(len(items))
     if jobs <= 1 or len(items) < 2:
-        with _gc_paused():
+        with gc_paused():
             return [stage(items)]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -93,7 +93,7 @@ def _culprit(stage: Callable[[Sequence[T]], R], items: Sequence[T]) -> WorkerDie
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """The stages build many small acyclic trees: the cycle collector only costs time meanwhile."""
     enabled = gc.isenabled()
     gc.disable()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,9 +34,12 @@ def classify_scanned(result: ScanResult, out_dir: Path) -> tuple[list[Item], lis
     for scanned in result.scanned:
         meta = scanned.profile["metadata"]
         path = out_dir / meta["namespace"] / f"{meta['name']}.yaml"
-        text = yamlio.dump(scanned.profile, HEADER.format(source=scanned.profile["provenance"]["source"]))
+        # The profile as plan reads it: the tree loading its text gives, which the emitter records as it
+        # writes (a test holds them equal), so that thousands of profiles are not parsed again.
+        text, doc = yamlio.dump_with_tree(scanned.profile, HEADER.format(source=scanned.profile["provenance"]["source"]))
+        if doc is None:
+            doc = yamlio.load(text, str(path))
         item = Item(scanned, path, text)
-        doc = yamlio.load(text, str(path))
         found = schema.validate("profile", doc, str(path))
         if found:  # a manifest value the profile format cannot hold, e.g. an invalid quantity
             source = scanned.profile["provenance"]["source"]
@@ -55,16 +59,27 @@ def classify_scanned(result: ScanResult, out_dir: Path) -> tuple[list[Item], lis
 
 
 def write_profiles(items: list[Item], force: bool) -> None:
-    """Write new profiles; rewrite a differing one only with ``force``. Atomic per file."""
+    """Write new profiles; rewrite a differing one only with ``force``. Each file is replaced atomically
+    (a reader sees the old profile or the new one); files are not synced one by one (that cost a
+    millisecond or more each): all data is flushed once at the end, then the folders, which makes the
+    renames durable."""
+    folders = set()
     for item in items:
-        old = item.path.read_text(encoding="utf-8") if item.path.is_file() else None
+        try:
+            old = item.path.read_text(encoding="utf-8")
+        except (FileNotFoundError, IsADirectoryError):
+            old = None
         if old == item.text:
             item.status = "unchanged"
         elif old is not None and not force:
             item.status = "kept (differs; --force overwrites)"
         else:
-            yamlio.write_atomic(item.path, item.text)
+            yamlio.write_atomic(item.path, item.text, sync=False)
+            folders.add(item.path.parent)
             item.status = "new" if old is None else "overwritten"
+    if folders:
+        os.sync()  # the data of every file written, in one call, before their folders' entries
+        yamlio.sync_folders(sorted(folders))
 
 
 def report_json(items: list[Item], result: ScanResult, files: int, out_dir: Path | None) -> str:

@@ -269,7 +269,8 @@ def _comment(header: str) -> str:
 
 # Strings the fast emitter writes plain (ruamel writes them plain too): no spaces, no characters that
 # mean something to YAML, short enough never to be folded.
-_PLAIN = re.compile(r"[A-Za-z0-9_./@+=-][A-Za-z0-9_./@+=:-]{0,199}")
+# ("[" and "]" are flow indicators, which only flow context forbids: ruamel writes "volumes[0]" plain.)
+_PLAIN = re.compile(r"[A-Za-z0-9_./@+=-][A-Za-z0-9_./@+=:\[\]-]{0,199}")
 # Strings it writes single-quoted when dump's rule asks for quotes: printable ASCII, no line breaks.
 _QUOTABLE = re.compile(r"[ -~]{0,200}")
 
@@ -288,37 +289,53 @@ def _fast_scalar(value: Any) -> str | None:
     return None
 
 
-def _fast_mapping(data: dict, indent: int, lines: list[str], first_prefix: str | None = None) -> bool:
+def _fast_mapping(data: dict, indent: int, lines: list[str], first_prefix: str | None = None,
+                  tree: Any = None) -> bool:
     """Append ``data``'s lines at ``indent``; the first line may start with ``first_prefix`` (a list's
-    "- "). False when some value needs ruamel.yaml."""
+    "- "). False when some value needs ruamel.yaml. With ``tree`` (a yamltree ``Map``), also fill it as
+    loading the text would: the same values, with the positions where this writes them."""
     pad = " " * indent
     for index, (key, value) in enumerate(data.items()):
         lead = first_prefix if index == 0 and first_prefix is not None else pad
         name = _fast_scalar(key) if isinstance(key, str) else None
         if name is None:
             return False
+        line, after = len(lines), indent + len(name) + 2  # the key's line; a scalar value's column
         if isinstance(value, (dict, list)):
             if not value:  # empty collections stay in flow style
                 lines.append(f"{lead}{name}: {'{}' if isinstance(value, dict) else '[]'}")
+                if tree is not None:
+                    tree[key], tree.pos[key] = _branch(value), (line, indent, line, after)
                 continue
             lines.append(f"{lead}{name}:")
-            nested = _fast_mapping if isinstance(value, dict) else _fast_sequence
-            if not nested(value, indent + 2, lines):
+            child = _branch(value) if tree is not None else None
+            if isinstance(value, dict):  # a nested mapping starts at its first key; a list at its "- "
+                ok, start = _fast_mapping(value, indent + 2, lines, tree=child), (line + 1, indent + 2)
+            else:
+                ok, start = _fast_sequence(value, indent + 2, lines, child), (line + 1, indent + 2)
+            if not ok:
                 return False
+            if tree is not None:
+                tree[key], tree.pos[key] = child, (line, indent, *start)
         else:
             text = _fast_scalar(value)
             if text is None:
                 return False
             lines.append(f"{lead}{name}: {text}")
+            if tree is not None:
+                tree[key], tree.pos[key] = value, (line, indent, line, after)
     return True
 
 
-def _fast_sequence(items: list, indent: int, lines: list[str]) -> bool:
+def _fast_sequence(items: list, indent: int, lines: list[str], tree: Any = None) -> bool:
     pad = " " * indent
     for item in items:
+        line = len(lines)
         if isinstance(item, dict) and item:
-            if not _fast_mapping(item, indent + 2, lines, first_prefix=f"{pad}- "):
+            child = _branch(item) if tree is not None else None
+            if not _fast_mapping(item, indent + 2, lines, first_prefix=f"{pad}- ", tree=child):
                 return False
+            value = child
         elif isinstance(item, (dict, list)):
             return False  # empty mappings and nested lists: ruamel's layout
         else:
@@ -326,7 +343,29 @@ def _fast_sequence(items: list, indent: int, lines: list[str]) -> bool:
             if text is None:
                 return False
             lines.append(f"{pad}- {text}")
+            value = item
+        if tree is not None:
+            tree.append(value)
+            tree.pos.append((line, indent + 2))
     return True
+
+
+def _branch(value: Any) -> Any:
+    from composer.yamltree import Map, Seq
+
+    node = Map() if isinstance(value, dict) else Seq()
+    node.pos = {} if isinstance(value, dict) else []
+    return node
+
+
+def dump_with_tree(data: dict, header: str = "") -> tuple[str, Any]:
+    """``dump(data, header)`` and, when the fast emitter wrote it, the tree ``load`` would build from
+    that text (values and positions, the header's lines counted), without parsing it; else ``None``."""
+    lines = _comment(header).splitlines()
+    tree = _branch(data)
+    if data and _fast_mapping(data, 0, lines, tree=tree):
+        return "\n".join(lines) + "\n", tree
+    return dump(data, header), None
 
 
 def _ruamel_dump(data: Any, header: str = "") -> str:
@@ -359,17 +398,34 @@ def _ruamel_dump(data: Any, header: str = "") -> str:
     return out.getvalue()
 
 
-def stage(path: Path, text: str) -> str:
-    """Write ``text`` in full to a synced temporary beside ``path`` (``.<name>.<random>.tmp``) and return
-    its name; nothing is left behind when that fails."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def stage(path: Path, text: str, sync: bool = True) -> str:
+    """Write ``text`` in full to a new temporary beside ``path`` (``.<name>.<random>.tmp``, mode 0644
+    less the umask, as any new file), synced unless ``sync`` is false, and return its name; nothing is
+    left behind when that fails. The folder is created when missing (tried first: scan writes
+    thousands of files into a few folders, and each needless check is a system call)."""
+    import secrets
+
+    data = text.encode("utf-8")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = os.path.join(path.parent, f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(tmp, flags, 0o644)
+            break
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            continue
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            if sync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
     except BaseException:
         _unlink(tmp)
         raise
@@ -383,11 +439,28 @@ def _unlink(path: str) -> None:
         pass
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    tmp = stage(path, text)
+def write_atomic(path: Path, text: str, sync: bool = True) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``: a reader
+    sees the old file or the new one, never part of it. With ``sync`` false the data is not flushed
+    here: a caller writing many files syncs their folders once at the end (``sync_folders``)."""
+    tmp = stage(path, text, sync)
     try:
         os.replace(tmp, path)
     except BaseException:
         _unlink(tmp)
         raise
+
+
+def sync_folders(folders) -> None:
+    """Make the renames in ``folders`` durable (a folder's entries are synced through the folder itself)."""
+    for folder in folders:
+        try:
+            fd = os.open(folder, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)

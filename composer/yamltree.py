@@ -103,8 +103,21 @@ def _range_error(node: Any, what: str, hint: str = "use a smaller number, or quo
     return TreeError(f"{short(node.value)} {what}", mark.line + 1, mark.column + 1, hint=hint)
 
 
+def _tag(node: Any) -> str | None:
+    """``node.tag``, without its cost: ruamel's property renders the Tag object to text on every call
+    (a third of scan's parsing time); the text is kept on the Tag, which the composer shares per tag."""
+    tag = node.ctag
+    if tag is None:
+        return None
+    try:
+        return tag.composer_text
+    except AttributeError:
+        tag.composer_text = text = str(tag)
+        return text
+
+
 def _scalar(node: Any, yaml11: bool = False) -> Any:
-    tag, value = node.tag, node.value
+    tag, value = _tag(node), node.value
     if tag in _TEXT_TAGS:
         if node.style == ">":  # ruamel's pure scanner marks fold points with BEL for round-tripping
             return value.replace("\a", "")
@@ -171,7 +184,7 @@ class Builder:
         return result
 
     def _sequence(self, node: Any, depth: int) -> tuple[Seq, int]:
-        if node.tag not in (SEQ, None):
+        if _tag(node) not in (SEQ, None):
             raise _tag_error(node)
         out, size = Seq(), 1
         out.pos = []
@@ -183,7 +196,7 @@ class Builder:
         return out, size
 
     def _mapping(self, node: Any, depth: int) -> tuple[Map, int]:
-        if node.tag not in (MAP, None):
+        if _tag(node) not in (MAP, None):
             raise _tag_error(node)
         out, size = Map(), 1
         out.pos = {}
@@ -195,7 +208,7 @@ class Builder:
             key = _scalar(key_node, self.yaml11)
             value, n = self.build(value_node, depth + 1)
             size += n + 1
-            if key_node.tag == MERGE:
+            if _tag(key_node) == MERGE:
                 merges.append((value_node, value))
                 continue
             if key in out:

@@ -205,7 +205,8 @@ from hypothesis import given, settings as hsettings, strategies as st  # noqa: E
 
 _words = st.sampled_from(["name", "a", "fp-1", "composer.io/node-class", "on", "yes", "1.0", "0x1F", "12:30", "-x",
                           "it's", "two words", "a: b", "x #y", "", "~", "null", "*star", "&amp", "ünï", "tab\there",
-                          "line\nbreak", "https://charts.acme.example/stable", "3.4.1", "v1", "true", "@at", "a,b"])
+                          "line\nbreak", "https://charts.acme.example/stable", "3.4.1", "v1", "true", "@at", "a,b",
+                          "workload.volumes[0]", "a[", "x]", "[0]", "a[0]:", "k[1]: v", "a]b"])
 _scalars = st.one_of(_words, st.integers(-10**6, 10**12), st.booleans(), st.none(), st.floats(allow_nan=False))
 _docs = st.dictionaries(_words, st.recursive(_scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=3), st.dictionaries(_words, inner, max_size=3)), max_leaves=10), min_size=1, max_size=5)
@@ -242,3 +243,26 @@ def test_generated_files_are_byte_identical_with_and_without_the_fast_emitter(tm
     monkeypatch.setattr(yamlio, "_fast_mapping", lambda *args, **kwargs: False)
     slow = [build_plan(c, p, tmp_path / "out").files for c, p in estates]
     assert fast == slow and all(len(f) >= 2 for f in fast)
+
+
+@hsettings(max_examples=400, deadline=None)
+@given(_docs)
+def test_the_tree_the_fast_emitter_records_is_the_one_loading_its_text_builds(doc):
+    """dump_with_tree gives scan the profile's positions without parsing what it wrote: they must be
+    exactly those that loading the text gives, for every position of every node."""
+    text, tree = yamlio.dump_with_tree(doc, "header\\n\\nline")
+    assert text == yamlio.dump(doc, "header\\n\\nline")
+    if tree is None:
+        return
+    loaded = yamlio.load(text, "t.yaml")
+
+    def same(a, b):
+        assert a == b and type(a) is type(b) and getattr(a, "pos", None) == getattr(b, "pos", None)
+        if isinstance(a, dict):
+            for k in a:
+                same(a[k], b[k])
+        elif isinstance(a, list):
+            for x, y in zip(a, b):
+                same(x, y)
+
+    same(tree, loaded)
