@@ -1,3 +1,3 @@
-from composer.cli import main
+from composer.cli import run
 
-raise SystemExit(main())
+run()

@@ -392,17 +392,21 @@ def _runner():
 
 
 def cmd_scan(args) -> int:
+    from composer.parallel import gc_paused
+
+    with gc_paused():  # many small acyclic trees: the cycle collector would only cost time (a third, at 10,000)
+        return _scan(args)
+
+
+def _scan(args) -> int:
     from composer.errors import ComposerError
     from composer.manifests import read_objects
     from composer.scan import derive
     from composer.scan_report import classify_scanned, print_report, report_json, write_profiles
 
-    from composer.parallel import gc_paused
-
-    with gc_paused():  # many small acyclic trees: the cycle collector would only cost time (a third, at 10,000)
-        objects, problems, files = read_objects(args.inputs)
-        result = derive(objects, args.namespace)
-        items, found = classify_scanned(result, args.out_dir)
+    objects, problems, files = read_objects(args.inputs)
+    result = derive(objects, args.namespace)
+    items, found = classify_scanned(result, args.out_dir)
     out_dir = None if args.dry_run else args.out_dir
     problems += found
     if problems:
@@ -421,6 +425,19 @@ def cmd_schema(args) -> int:
 
     print(json.dumps(for_draft(args.name, args.draft), indent=2))
     return EXIT_OK
+
+
+def run() -> None:
+    """The ``compose`` command: ``main``, then exit without tearing down the heap object by object (a
+    plan or scan of 10,000 workloads leaves hundreds of MB that the OS frees at once; freeing them
+    one by one took 0.4 s). Output is flushed first; files compose writes are closed where written."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed pipe (| head): nothing left to tell it
+    os._exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:

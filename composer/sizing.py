@@ -41,9 +41,19 @@ def accelerator_devices(w: Workload) -> int:
 
 def pod_requests(containers: tuple[Container, ...], init: tuple[Container, ...], resource: str) -> Fraction:
     """max(largest init container, sum of long-running containers incl. native sidecars)."""
-    running = sum((c.request(resource) or Fraction(0) for c in containers + tuple(i for i in init if i.sidecar)), Fraction(0))
-    init_max = max((c.request(resource) or Fraction(0) for c in init if not c.sidecar), default=Fraction(0))
+    running = init_max = ZERO
+    for c in containers:
+        running += c.request(resource) or ZERO
+    for c in init:
+        request = c.request(resource) or ZERO
+        if c.sidecar:
+            running += request
+        elif request > init_max:
+            init_max = request
     return max(running, init_max)
+
+
+ZERO = Fraction(0)
 
 
 def round_up(cpu: Fraction, memory_gib: Fraction) -> tuple[Fraction, Fraction] | None:
