@@ -126,18 +126,45 @@ def print_advice(advice, console) -> None:
         console.print(f"  {a.rule} {escape(a.key)}: {escape(a.message)}", highlight=False, soft_wrap=True)
 
 
+def _print_stacked(ordered: list[Placement], title: str, console) -> None:
+    """The plan table for narrow terminals: a heading per placement, one line per workload."""
+    from rich.markup import escape
+
+    console.print(title)
+    for target, heading in (("fargate", "[green]Fargate[/]"), ("nodegroup", "[yellow]Node groups[/]")):
+        rows = [p for p in ordered if p.target == target]
+        if not rows:
+            continue
+        console.print(f"{heading} ({len(rows)})")
+        for p in rows:
+            where = p.fargate_size.label() if target == "fargate" else f"nodes {p.node_class}"
+            reasons = reasons_cell(p, 3) if p.reasons else ""
+            console.print(f"  {escape(p.workload.key)} · {p.workload.kind} · {where}" + (f" · {reasons}" if reasons else ""),
+                          highlight=False)
+
+
 def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"Plan for cluster {plan.settings.name} ({plan.settings.region})", title_justify="left")
+    from rich.measure import Measurement
+
+    title = f"Plan for cluster {plan.settings.name} ({plan.settings.region})"
+    ordered = sorted(plan.placements, key=lambda p: (p.target != "fargate", p.workload.namespace, p.workload.name))
+    table = Table(title=title, title_justify="left")
     for column in ("release", "namespace", "kind", "placement", "reasons", "Fargate size"):
         table.add_column(column, no_wrap=True, overflow="ellipsis")
-    for p in sorted(plan.placements, key=lambda p: (p.target != "fargate", p.workload.namespace, p.workload.name)):
+    for p in ordered:
         size = p.fargate_size.label() if p.target == "fargate" else "[dim]–[/]"
         table.add_row(escape(p.workload.name), escape(p.workload.namespace), p.workload.kind, placement_cell(p),
                       reasons_cell(p, 2), size)
-    console.print(table)
+    # A terminal too narrow for the whole table (80 columns) gets one line per workload instead of
+    # a table whose every cell is cut to "Farga…".
+    narrow = Measurement.get(console, console.options.update(width=10_000), table).maximum > console.width
+    if narrow:
+        _print_stacked(ordered, title, console)
+    else:
+        console.print(table)
     console.print(summary(plan))
 
     explained = sorted((p for p in plan.placements if p.reasons), key=lambda p: (p.target != "nodegroup", p.workload.key))
@@ -145,11 +172,19 @@ def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
         console.print("\n[bold]Why[/] (block: moves the workload to a node group; advice: shown only)")
         for p in explained:
             console.print(f"  [bold]{escape(p.workload.key)}[/] [dim]{escape(p.workload.source.path)}[/]")
+            grid = Table.grid(padding=(0, 1))  # (narrow: messages wrap under themselves, not at column 0)
+            grid.add_column(no_wrap=True)
+            grid.add_column()
             for r in p.reasons:
                 loc = f":{r.line}:{r.col}" if r.line else ""
                 scanned = p.workload.manifest_line(r.field)
                 loc += f" ← {scanned}" if scanned else ""
-                console.print(f"    {r.rule} {r.severity:<6} {escape(r.message)} [dim]{escape(loc)}[/]")
+                if narrow:
+                    grid.add_row(f"   {r.rule} {r.severity:<6}", f"{escape(r.message)} [dim]{escape(loc)}[/]")
+                else:
+                    console.print(f"    {r.rule} {r.severity:<6} {escape(r.message)} [dim]{escape(loc)}[/]")
+            if narrow:
+                console.print(grid)
 
     console.print("\n[bold]Fargate profiles[/]")
     for fp in plan.routing.profiles:

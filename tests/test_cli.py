@@ -159,3 +159,33 @@ def test_a_usage_error_never_exits_2_which_means_changes(args, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(args)
     assert exit_.value.code == 64 and "error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_the_plan_stays_readable_on_narrow_terminals(columns, monkeypatch, capsys):
+    """No cell cut to "Farga…": a terminal narrower than the table gets one line per workload, and the
+    reasons wrap under themselves. Every workload appears in full, with its placement."""
+    from composer.cli import main
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    assert main(["plan", "--no-diff"]) == 0
+    out = capsys.readouterr().out
+    head = out.split("\nWhy", 1)[0]
+    assert "…" not in head and "┃" not in head  # stacked, nothing truncated
+    assert "Fargate (7)" in head and "Node groups (13)" in head
+    assert "  analytics/spark-aggregate-32g · Job · 8 vCPU / 36 GB + 49 GiB disk" in head
+    assert "  legacy/windows-reporting · Deployment · nodes windows · FG009" in head
+    why = out.split("\nWhy", 1)[1].split("\nFargate profiles", 1)[0]
+    assert all(len(line.rstrip()) <= columns for line in why.splitlines())
+    assert not any(line.startswith("the largest") for line in why.splitlines())  # never wrapped to column 0
+
+
+def test_a_wide_terminal_keeps_the_plan_table(monkeypatch, capsys):
+    from composer.cli import main
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["plan", "--no-diff"]) == 0
+    head = capsys.readouterr().out.split("\nWhy", 1)[0]
+    assert "┃ release" in head and "…" not in head and "8 vCPU / 36 GB + 49 GiB disk" in head
