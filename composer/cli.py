@@ -26,7 +26,8 @@ exit codes:
   64   usage error: an unknown option or a missing argument (never 2, which means "changes")
   130  interrupted (Ctrl-C); apply: 143 SIGTERM, 129 SIGHUP
 
-Run `compose COMMAND --help` for the options of each command.
+Run `compose COMMAND --help` for the options of each command. The same command is installed as
+`fargate-compose` (Debian's and Ubuntu's mailcap package has a `compose` of its own).
 """
 
 
@@ -70,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Place EKS workloads on Fargate or managed node groups, and compose the eksctl "
                     "ClusterConfig and helmfile.yaml that put them there.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"compose {__version__}")
+    parser.add_argument("--version", action="version", version=f"compose {__version__} (fargate-composer)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def common(p: argparse.ArgumentParser) -> None:

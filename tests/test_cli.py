@@ -189,3 +189,15 @@ def test_a_wide_terminal_keeps_the_plan_table(monkeypatch, capsys):
     assert main(["plan", "--no-diff"]) == 0
     head = capsys.readouterr().out.split("\nWhy", 1)[0]
     assert "┃ release" in head and "…" not in head and "8 vCPU / 36 GB + 49 GiB disk" in head
+
+
+def test_compose_is_also_installed_under_an_unambiguous_name():
+    """Debian's mailcap has a `compose` too: fargate-compose is the same command."""
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["compose"] == scripts["fargate-compose"] == "composer.cli:run"
+    done = subprocess.run([sys.executable, "-m", "composer", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and "(fargate-composer)" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "composer", "--help"], capture_output=True, text=True)
+    assert "fargate-compose" in done.stdout and "mailcap" in done.stdout
