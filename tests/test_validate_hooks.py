@@ -126,6 +126,17 @@ def test_pre_commit_try_repo_passes_a_good_estate_and_fails_a_bad_one(tmp_path):
     code, output = try_repo("compose-check-generated")
     assert code == 1 and "generated/cluster.yaml:1:1: does not exist" in output, output
 
+    # generated files committed, as the README says: the hook passes, and fails on a stale one
+    subprocess.run([sys.executable, "-m", "composer", "plan", "--write"], cwd=work, env=env, check=True, capture_output=True)
+    git("add", "-A")
+    code, output = try_repo("compose-check-generated")
+    assert code == 0 and "Passed" in output, output
+    api = work / "profiles" / "shop-api.yaml"
+    api.write_text(api.read_text().replace("namespace: shop", "namespace: store"))  # a new Fargate namespace
+    git("add", "-A")
+    code, output = try_repo("compose-check-generated")
+    assert code == 1 and re.search(r"generated/(cluster|helmfile)\.yaml:\d+:1: differs", output), output
+
 
 def test_validate_survives_every_kind_of_hostile_input_in_one_quick_run(estate, capsys, monkeypatch):
     import time
@@ -150,3 +161,13 @@ def test_validate_survives_every_kind_of_hostile_input_in_one_quick_run(estate, 
                        ("bomb.yaml", "expands to more than"), ("deep.yaml", "nests deeper than 64 levels")):
         assert any(line.startswith(f"profiles/{name}:") and text in line for line in err.splitlines()), (name, err)
     assert "Traceback" not in err and "5 problems found" in err
+
+
+def test_the_repositorys_committed_generated_files_are_up_to_date(capsys, monkeypatch):
+    """The repository commits generated/ for its example estate, as the README tells users to: what the
+    compose-check-generated hook checks holds for the repository itself (run `compose plan --write`)."""
+    from composer.cli import main
+
+    monkeypatch.chdir(ROOT)
+    assert not any(line.strip() == "/generated/" for line in (ROOT / ".gitignore").read_text().splitlines())
+    assert main(["validate", "--check-generated"]) == 0, capsys.readouterr().err
