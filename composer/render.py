@@ -126,6 +126,14 @@ def print_advice(advice, console) -> None:
         console.print(f"  {a.rule} {escape(a.key)}: {escape(a.message)}", highlight=False, soft_wrap=True)
 
 
+def fits(table, console) -> bool:
+    """Does ``table`` fit the terminal whole? A narrower one (80 columns) gets one line per row instead
+    of a table whose every cell is cut to "Farga…"."""
+    from rich.measure import Measurement
+
+    return Measurement.get(console, console.options.update(width=10_000), table).maximum <= console.width
+
+
 def _print_stacked(ordered: list[Placement], title: str, console) -> None:
     """The plan table for narrow terminals: a heading per placement, one line per workload."""
     from rich.markup import escape
@@ -140,14 +148,12 @@ def _print_stacked(ordered: list[Placement], title: str, console) -> None:
             where = p.fargate_size.label() if target == "fargate" else f"nodes {p.node_class}"
             reasons = reasons_cell(p, 3) if p.reasons else ""
             console.print(f"  {escape(p.workload.key)} · {p.workload.kind} · {where}" + (f" · {reasons}" if reasons else ""),
-                          highlight=False)
+                          highlight=False, soft_wrap=True)
 
 
 def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
     from rich.markup import escape
     from rich.table import Table
-
-    from rich.measure import Measurement
 
     title = f"Plan for cluster {plan.settings.name} ({plan.settings.region})"
     ordered = sorted(plan.placements, key=lambda p: (p.target != "fargate", p.workload.namespace, p.workload.name))
@@ -158,9 +164,7 @@ def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
         size = p.fargate_size.label() if p.target == "fargate" else "[dim]–[/]"
         table.add_row(escape(p.workload.name), escape(p.workload.namespace), p.workload.kind, placement_cell(p),
                       reasons_cell(p, 2), size)
-    # A terminal too narrow for the whole table (80 columns) gets one line per workload instead of
-    # a table whose every cell is cut to "Farga…".
-    narrow = Measurement.get(console, console.options.update(width=10_000), table).maximum > console.width
+    narrow = not fits(table, console)
     if narrow:
         _print_stacked(ordered, title, console)
     else:

@@ -105,7 +105,7 @@ def print_report(items: list[Item], result: ScanResult, files: int, out_dir: Pat
     from rich.markup import escape
     from rich.table import Table
 
-    from composer.render import placement_cell, reasons_cell
+    from composer.render import fits, placement_cell, reasons_cell
 
     table = Table(title="Scanned workloads", title_justify="left")
     for column in ("workload", "namespace", "kind", "placement", "reasons", "manifest"):
@@ -115,7 +115,15 @@ def print_report(items: list[Item], result: ScanResult, files: int, out_dir: Pat
         p = i.placement
         table.add_row(escape(p.workload.name), escape(p.workload.namespace), p.workload.kind, placement_cell(p),
                       reasons_cell(p, 3), escape(i.scanned.profile["provenance"]["source"]))
-    console.print(table)
+    if fits(table, console):
+        console.print(table)
+    else:  # one line per workload rather than cells cut short
+        console.print("Scanned workloads")
+        for i in ordered:
+            p = i.placement
+            reasons = f" · {reasons_cell(p, 3)}" if p.reasons else ""
+            console.print(f"  {escape(p.workload.key)} · {p.workload.kind} · {placement_cell(p)}{reasons} "
+                          f"[dim]← {escape(i.scanned.profile['provenance']['source'])}[/]", highlight=False, soft_wrap=True)
 
     def say(text: str) -> None:
         console.print(text, soft_wrap=True, highlight=False)

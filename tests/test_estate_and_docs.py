@@ -116,3 +116,17 @@ def test_readme_shows_the_real_apply_dry_run(capsys, monkeypatch, tmp_path):
     out = capsys.readouterr().out
     actual = "\n".join(line for line in out.splitlines() if not line.startswith("Not found on PATH")).strip()
     assert shown.strip() == actual
+
+
+def test_readme_shows_the_real_offline_scan_of_the_shipped_rendered_chart(capsys, monkeypatch):
+    """The README's scan example runs offline on examples/storefront-rendered.yaml and prints exactly
+    what the README shows (at 100 columns, without colour)."""
+    from composer.cli import main
+
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split("$ compose scan examples/storefront-rendered.yaml --dry-run\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert main(["scan", "examples/storefront-rendered.yaml", "--dry-run"]) == 0
+    assert capsys.readouterr().out.strip() == shown.strip()
