@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 
 from composer import rules, schema
@@ -12,7 +14,7 @@ from composer.profiles import find_profiles, load_all
 from composer.rules._selectors import allowed
 from composer.sizing import is_gpu, is_neuron
 
-FORCED = Reason("PL001", "forced-nodegroup", "block", "profile sets placement: nodegroup", "placement", "", 0, 0)
+FORCED = Reason("PL001", "forced-nodegroup", "block", "profile sets placement: nodegroup", "placement", "", 0, 0, "profile")
 
 
 def node_class(w: Workload) -> NodeClass:
@@ -45,7 +47,7 @@ def classify(w: Workload) -> tuple[Placement, list[Problem]]:
                                 check="forced-placement"))
     if w.placement == "nodegroup":
         line, col = w.source.locate("placement")
-        forced = Reason(FORCED.rule, FORCED.name, FORCED.severity, FORCED.message, FORCED.field, FORCED.url, line, col)
+        forced = dataclasses.replace(FORCED, line=line, col=col)
         return Placement(w, "nodegroup", (forced, *blocking), size, node_class(w), forced=True), problems
     if blocking:  # advice about Fargate is noise for a workload that will not run there
         return Placement(w, "nodegroup", tuple(blocking), size, node_class(w)), problems

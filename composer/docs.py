@@ -17,12 +17,17 @@ def rules_markdown() -> str:
         "`placement: fargate` an error); **advice** rules are shown in the plan for Fargate workloads but never",
         "move them. `PL001` is not a rule: it marks a profile that sets `placement: nodegroup` itself.",
         "",
-        "| id | name | severity | summary |",
-        "|---|---|---|---|",
+        "Evidence: **documented** (AWS states it), **observed** (public reports of Fargate refusing or",
+        "mishandling it), **inferred** (follows from what AWS documents, but nobody states it: `compose plan`",
+        "marks these reasons `(inferred)`, and JSON output carries `evidence`, so you know what to double-check).",
+        "",
+        "| id | name | severity | evidence | summary |",
+        "|---|---|---|---|---|",
     ]
-    lines += [f"| [{r.id}](#{r.id.lower()}-{r.name}) | `{r.name}` | {r.severity} | {r.title} |" for r in RULES]
+    lines += [f"| [{r.id}](#{r.id.lower()}-{r.name}) | `{r.name}` | {r.severity} | {r.evidence} | {r.title} |" for r in RULES]
     for r in RULES:
-        lines += ["", f"## {r.id} {r.name}", "", f"**{r.title}** ({r.severity})", "", r.doc, "", f"Source: <{r.url}>"]
+        lines += ["", f"## {r.id} {r.name}", "", f"**{r.title}** ({r.severity}; {r.evidence})", "", r.doc, "",
+                  f"Source: <{r.url}>"]
     return "\n".join(lines) + "\n"
 
 

@@ -187,6 +187,7 @@ class Reason:
     url: str
     line: int = 0
     col: int = 0
+    evidence: str = "documented"  # documented | observed | inferred (composer.rules); "profile" for PL001
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ def summary(plan: Plan) -> str:
 
 def as_json(plan: Plan) -> dict[str, Any]:
     def reason(r, w):
-        return {"rule": r.rule, "name": r.name, "severity": r.severity, "message": r.message, "field": r.field,
+        return {"rule": r.rule, "name": r.name, "severity": r.severity, "evidence": r.evidence, "message": r.message,
+                "field": r.field,
                 "url": r.url, "path": w.source.path, "line": r.line, "column": r.col,
                 "manifest": w.manifest_line(r.field) or None}
 
@@ -126,6 +127,11 @@ def print_advice(advice, console) -> None:
         console.print(f"  {a.rule} {escape(a.key)}: {escape(a.message)}", highlight=False, soft_wrap=True)
 
 
+def evidence_mark(r) -> str:
+    """Rich markup before a reason's message: which reasons rest on inference or field reports only."""
+    return {"inferred": "[magenta](inferred)[/] ", "observed": "[cyan](observed)[/] "}.get(r.evidence, "")
+
+
 def fits(table, console) -> bool:
     """Does ``table`` fit the terminal whole? A narrower one (80 columns) gets one line per row instead
     of a table whose every cell is cut to "Farga…"."""
@@ -174,6 +180,8 @@ def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
     explained = sorted((p for p in plan.placements if p.reasons), key=lambda p: (p.target != "nodegroup", p.workload.key))
     if explained:
         console.print("\n[bold]Why[/] (block: moves the workload to a node group; advice: shown only)")
+        if any(r.evidence == "inferred" for p in explained for r in p.reasons):
+            console.print("  [magenta](inferred)[/]: follows from what AWS documents but is not stated by AWS: double-check it")
         for p in explained:
             console.print(f"  [bold]{escape(p.workload.key)}[/] [dim]{escape(p.workload.source.path)}[/]")
             grid = Table.grid(padding=(0, 1))  # (narrow: messages wrap under themselves, not at column 0)
@@ -183,10 +191,11 @@ def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
                 loc = f":{r.line}:{r.col}" if r.line else ""
                 scanned = p.workload.manifest_line(r.field)
                 loc += f" ← {scanned}" if scanned else ""
+                message = evidence_mark(r) + escape(r.message)
                 if narrow:
-                    grid.add_row(f"   {r.rule} {r.severity:<6}", f"{escape(r.message)} [dim]{escape(loc)}[/]")
+                    grid.add_row(f"   {r.rule} {r.severity:<6}", f"{message} [dim]{escape(loc)}[/]")
                 else:
-                    console.print(f"    {r.rule} {r.severity:<6} {escape(r.message)} [dim]{escape(loc)}[/]")
+                    console.print(f"    {r.rule} {r.severity:<6} {message} [dim]{escape(loc)}[/]")
             if narrow:
                 console.print(grid)
 

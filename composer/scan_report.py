@@ -92,7 +92,7 @@ def report_json(items: list[Item], result: ScanResult, files: int, out_dir: Path
             "placement": i.placement.target, "node_class": i.placement.node_class,
             "profile": str(i.path) if out_dir else None, "status": i.status or None,
             "evidence": i.scanned.evidence,
-            "reasons": [{"rule": r.rule, "name": r.name, "severity": r.severity, "message": r.message,
+            "reasons": [{"rule": r.rule, "name": r.name, "severity": r.severity, "evidence": r.evidence, "message": r.message,
                          "field": r.field, "url": r.url, "manifest": i.placement.workload.manifest_line(r.field) or None}
                         for r in i.placement.reasons],
         } for i in items],
@@ -105,7 +105,7 @@ def print_report(items: list[Item], result: ScanResult, files: int, out_dir: Pat
     from rich.markup import escape
     from rich.table import Table
 
-    from composer.render import fits, placement_cell, reasons_cell
+    from composer.render import evidence_mark, fits, placement_cell, reasons_cell
 
     table = Table(title="Scanned workloads", title_justify="left")
     for column in ("workload", "namespace", "kind", "placement", "reasons", "manifest"):
@@ -135,13 +135,15 @@ def print_report(items: list[Item], result: ScanResult, files: int, out_dir: Pat
     explained = [i for i in ordered if i.placement.reasons or i.scanned.evidence]
     if explained:
         say("\n[bold]Why[/] (each reason with the manifest line it comes from)")
+        if any(r.evidence == "inferred" for i in explained for r in i.placement.reasons):
+            say("  [magenta](inferred)[/]: follows from what AWS documents but is not stated by AWS: double-check it")
     for i in explained:
         p = i.placement
         say(f"  [bold]{escape(p.workload.key)}[/] [dim]{escape(i.scanned.profile['provenance']['object'])} "
                       f"at {escape(i.scanned.profile['provenance']['source'])}[/]")
         for r in p.reasons:
             line = p.workload.manifest_line(r.field)
-            say(f"    {r.rule} {r.severity:<6} {escape(r.message)}" + (f" [dim]← {escape(line)}[/]" if line else ""))
+            say(f"    {r.rule} {r.severity:<6} {evidence_mark(r)}{escape(r.message)}" + (f" [dim]← {escape(line)}[/]" if line else ""))
         for fact in i.scanned.evidence:
             say(f"    [dim]evidence: {escape(fact)}[/]")
     for note in result.notes:

@@ -144,3 +144,27 @@ def test_node_classes():
     assert node_class(workload(nodeSelector={"kubernetes.io/arch": "arm64"})) == "arm64"
     assert node_class(workload(nodeSelector={"kubernetes.io/os": "windows"})) == "windows"
     assert node_class(workload(kind="DaemonSet")) == "general"
+
+
+def test_every_rule_states_its_evidence_and_every_reason_carries_it():
+    assert {r.evidence for r in rules.RULES} <= {"documented", "observed", "inferred"}
+    assert {r.evidence for r in rules.RULES} == {"documented", "observed", "inferred"}  # all three occur
+    placement, _ = classify(workload(volumes=[{"name": "logs", "type": "hostPath"}]))
+    (reason,) = [r for r in placement.reasons if r.rule == "FG015"]
+    assert reason.evidence == "inferred" and rules.BY_ID["FG015"].evidence == "inferred"
+    placement, _ = classify(workload(kind="DaemonSet"))
+    assert {r.evidence for r in placement.reasons if r.rule == "FG001"} == {"documented"}
+
+
+def test_plan_marks_inferred_reasons_and_json_carries_the_evidence(tmp_path, capsys, monkeypatch):
+    import json
+
+    from tests.conftest import REPO, profile_doc, run_cli, write_estate
+
+    estate = write_estate(tmp_path, [profile_doc("agent", "logs", release={"chart": "acme/a", "repository": REPO},
+                                                 volumes=[{"name": "logs", "type": "hostPath"}])])
+    code, out, _ = run_cli(["plan", "--no-diff"], estate, capsys, monkeypatch)
+    assert code == 0 and "FG015 block  (inferred) " in out and "(inferred): follows from what AWS documents" in out
+    code, out, _ = run_cli(["plan", "--no-diff", "-o", "json"], estate, capsys, monkeypatch)
+    (w,) = json.loads(out)["workloads"]
+    assert {r["rule"]: r["evidence"] for r in w["reasons"]}["FG015"] == "inferred"

@@ -1,8 +1,10 @@
 """The Fargate rules: one module per rule, a stable id, one ``check`` function, a plain registry.
 
 Each rule module defines ``ID``, ``NAME``, ``SEVERITY`` (``block`` keeps the workload off Fargate,
-``advice`` is shown but never moves it), ``URL`` (the AWS document behind the rule) and
-``check(workload)``, which yields ``(field, message)`` pairs. The module docstring is the rule's
+``advice`` is shown but never moves it), ``EVIDENCE`` (``documented``: AWS states it; ``observed``:
+public reports of Fargate refusing or mishandling it; ``inferred``: follows from what AWS documents
+but nobody states it, so a platform engineer should double-check), ``URL`` (the AWS document behind
+the rule) and ``check(workload)``, which yields ``(field, message)`` pairs. The module docstring is the rule's
 documentation; ``docs/rules.md`` is generated from it (``python -m composer.docs``).
 """
 
@@ -28,6 +30,7 @@ class Rule:
     id: str
     name: str
     severity: str
+    evidence: str
     url: str
     title: str
     doc: str
@@ -36,13 +39,14 @@ class Rule:
     @classmethod
     def from_module(cls, module: ModuleType) -> "Rule":
         title, _, body = (module.__doc__ or "").strip().partition("\n")
-        return cls(module.ID, module.NAME, module.SEVERITY, module.URL, title.strip(), body.strip(), module.check)
+        return cls(module.ID, module.NAME, module.SEVERITY, module.EVIDENCE, module.URL, title.strip(), body.strip(),
+                   module.check)
 
     def reasons(self, workload: Workload) -> list[Reason]:
         out = []
         for field, message in self.check(workload):
             line, col = workload.source.locate(field)
-            out.append(Reason(self.id, self.name, self.severity, message, field, self.url, line, col))
+            out.append(Reason(self.id, self.name, self.severity, message, field, self.url, line, col, self.evidence))
         return out
 
 
@@ -53,6 +57,9 @@ RULES: tuple[Rule, ...] = tuple(sorted((Rule.from_module(m) for m in (
     instance_metadata, pod_identity, pod_size, ephemeral_storage,
     job_ttl, network_policy, affinity_ignored, default_size, slow_start,
 )), key=lambda r: r.id))
+
+EVIDENCE_LEVELS = ("documented", "observed", "inferred")
+assert all(rule.evidence in EVIDENCE_LEVELS for rule in RULES)
 
 BY_ID = {rule.id: rule for rule in RULES}
 BY_NAME = {rule.name: rule for rule in RULES}

@@ -9,6 +9,7 @@ from composer.model import key_field
 from composer.rules._docs import FARGATE as URL
 
 ID, NAME, SEVERITY = "FG007", "accelerators", "block"
+EVIDENCE = "documented"
 
 STANDARD = {"cpu", "memory", "ephemeral-storage"}
 

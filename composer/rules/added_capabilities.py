@@ -10,6 +10,7 @@ github.com/aws/containers-roadmap/issues/1102 (SYS_PTRACE), frappe/frappe_docker
 from composer.rules._docs import FARGATE as URL
 
 ID, NAME, SEVERITY = "FG003", "added-capabilities", "block"
+EVIDENCE = "observed"
 
 
 def check(w):

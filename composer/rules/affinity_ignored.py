@@ -7,6 +7,7 @@ pods do not apply there. Spread across zones through the Fargate profile's subne
 from composer.rules._docs import PROFILE as URL
 
 ID, NAME, SEVERITY = "FA103", "affinity-ignored", "advice"
+EVIDENCE = "documented"
 
 
 def check(w):

@@ -9,6 +9,7 @@ from composer.rules._docs import FARGATE as URL
 from composer.rules._selectors import allowed
 
 ID, NAME, SEVERITY = "FG008", "arm64-only", "block"
+EVIDENCE = "documented"
 
 
 def check(w):

@@ -9,6 +9,7 @@ Fluent Bit log router (namespace ``aws-observability``).
 from composer.rules._docs import FARGATE as URL
 
 ID, NAME, SEVERITY = "FG001", "daemonset", "block"
+EVIDENCE = "documented"
 
 
 def check(w):

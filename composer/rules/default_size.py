@@ -8,6 +8,7 @@ as Guaranteed QoS).
 from composer.rules._docs import POD_CONFIG as URL
 
 ID, NAME, SEVERITY = "FA104", "default-size", "advice"
+EVIDENCE = "documented"
 
 
 def check(w):

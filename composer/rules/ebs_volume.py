@@ -10,6 +10,7 @@ from composer.rules._docs import EBS as URL
 from composer.storage import volume_backend
 
 ID, NAME, SEVERITY = "FG014", "ebs-volume", "block"
+EVIDENCE = "documented"
 
 
 def check(w):

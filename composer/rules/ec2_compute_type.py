@@ -9,6 +9,7 @@ from composer.model import key_field
 from composer.rules._docs import PROFILE as URL
 
 ID, NAME, SEVERITY = "FG010", "ec2-compute-type", "block"
+EVIDENCE = "inferred"
 
 KEY = "eks.amazonaws.com/compute-type"
 

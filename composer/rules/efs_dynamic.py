@@ -10,6 +10,7 @@ from composer.rules._docs import EFS as URL
 from composer.storage import volume_backend
 
 ID, NAME, SEVERITY = "FG016", "efs-dynamic", "block"
+EVIDENCE = "documented"
 
 
 def check(w):

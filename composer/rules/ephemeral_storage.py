@@ -9,6 +9,7 @@ from composer.rules._docs import POD_CONFIG as URL
 from composer.sizing import EPHEMERAL_MAX_GIB, ephemeral_need_gib
 
 ID, NAME, SEVERITY = "FG021", "ephemeral-storage", "block"
+EVIDENCE = "documented"
 
 
 def check(w):

@@ -8,6 +8,7 @@ privileged bans, and are refused for the same reason.
 from composer.rules._docs import FARGATE as URL
 
 ID, NAME, SEVERITY = "FG006", "host-namespaces", "block"
+EVIDENCE = "inferred"
 
 
 def check(w):

@@ -8,6 +8,7 @@ host-networked daemons belong on a node group.
 from composer.rules._docs import FARGATE as URL
 
 ID, NAME, SEVERITY = "FG004", "host-network", "block"
+EVIDENCE = "documented"
 
 
 def check(w):

@@ -9,6 +9,7 @@ Use emptyDir for scratch space or EFS for shared files.
 from composer.rules._docs import FARGATE as URL
 
 ID, NAME, SEVERITY = "FG015", "host-path", "block"
+EVIDENCE = "inferred"
 
 
 def check(w):

@@ -7,6 +7,7 @@ the pod through a ClusterIP Service, or an NLB/ALB with IP targets, instead.
 from composer.rules._docs import FARGATE as URL
 
 ID, NAME, SEVERITY = "FG005", "host-ports", "block"
+EVIDENCE = "documented"
 
 
 def check(w):

@@ -9,6 +9,7 @@ their ClusterIP Service and are not affected.
 from composer.rules._docs import ALB as URL
 
 ID, NAME, SEVERITY = "FG013", "ingress-instance-targets", "block"
+EVIDENCE = "documented"
 
 
 def check(w):

@@ -9,6 +9,7 @@ explicitly and use IAM roles for service accounts (IRSA), or run the workload on
 from composer.rules._docs import FARGATE as URL
 
 ID, NAME, SEVERITY = "FG018", "instance-metadata", "block"
+EVIDENCE = "documented"
 
 
 def check(w):

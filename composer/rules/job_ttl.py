@@ -9,6 +9,7 @@ and ``failedJobsHistoryLimit: 0``) has its pods deleted with them and needs no T
 from composer.rules._docs import FARGATE as URL
 
 ID, NAME, SEVERITY = "FA101", "job-ttl", "advice"
+EVIDENCE = "documented"
 
 
 def check(w):

@@ -10,6 +10,7 @@ Fargate pod. An NLB with IP targets through the AWS Load Balancer Controller wor
 from composer.rules._docs import NLB as URL
 
 ID, NAME, SEVERITY = "FG012", "lb-instance-targets", "block"
+EVIDENCE = "documented"
 
 
 def check(w):

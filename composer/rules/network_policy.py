@@ -8,6 +8,7 @@ it on a node group (``placement: nodegroup``).
 from composer.rules._docs import NETWORK_POLICY as URL
 
 ID, NAME, SEVERITY = "FA102", "network-policy", "advice"
+EVIDENCE = "documented"
 
 
 def check(w):

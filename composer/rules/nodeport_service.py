@@ -12,6 +12,7 @@ Fargate example (the 2048 game: ``type: NodePort`` with ``alb.ingress.kubernetes
 from composer.rules._docs import FARGATE as URL
 
 ID, NAME, SEVERITY = "FG011", "nodeport-service", "block"
+EVIDENCE = "documented"
 
 
 def check(w):

@@ -8,6 +8,7 @@ or keep the workload on a node group.
 from composer.rules._docs import POD_IDENTITY as URL
 
 ID, NAME, SEVERITY = "FG019", "pod-identity", "block"
+EVIDENCE = "documented"
 
 
 def check(w):

@@ -9,6 +9,7 @@ combination. The largest is 16 vCPU with 120 GB; anything above cannot be schedu
 from composer.rules._docs import POD_CONFIG as URL
 
 ID, NAME, SEVERITY = "FG020", "pod-size", "block"
+EVIDENCE = "documented"
 
 
 def check(w):

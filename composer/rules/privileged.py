@@ -9,6 +9,7 @@ unprivileged alternative such as kaniko or a userspace VPN).
 from composer.rules._docs import FARGATE as URL
 
 ID, NAME, SEVERITY = "FG002", "privileged", "block"
+EVIDENCE = "documented"
 
 
 def check(w):

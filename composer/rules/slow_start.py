@@ -10,6 +10,7 @@ run on Fargate if the wait is acceptable.
 from composer.rules._docs import FARGATE as URL
 
 ID, NAME, SEVERITY = "FA105", "slow-start", "advice"
+EVIDENCE = "observed"
 
 FAST_SECONDS = 60
 FREQUENT_ROLLOUTS = 24

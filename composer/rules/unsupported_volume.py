@@ -10,6 +10,7 @@ from composer.rules._docs import FSX as URL
 from composer.storage import volume_backend
 
 ID, NAME, SEVERITY = "FG017", "unsupported-volume", "block"
+EVIDENCE = "documented"
 
 
 def check(w):

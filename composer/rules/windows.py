@@ -8,6 +8,7 @@ from composer.rules._docs import WINDOWS as URL
 from composer.rules._selectors import allowed
 
 ID, NAME, SEVERITY = "FG009", "windows", "block"
+EVIDENCE = "documented"
 
 
 def check(w):
