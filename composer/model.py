@@ -138,6 +138,8 @@ class Workload:
     aws_credentials: str = "none"
     node_selector: Mapping[str, str] = field(default_factory=dict)
     pod_labels: Mapping[str, str] = field(default_factory=dict)
+    pod_annotations: Mapping[str, str] = field(default_factory=dict)
+    runtime_class: str = ""
     affinity: Mapping[str, Any] = field(default_factory=dict)
     network_policy: bool = False
     ttl_seconds_after_finished: int | None = None

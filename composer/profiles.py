@@ -139,6 +139,8 @@ def build_workload(doc: dict, source: Source, base_dir: Path) -> Workload:
         aws_credentials=str(spec.get("awsCredentials", "none")),
         node_selector={str(k): str(v) for k, v in (spec.get("nodeSelector") or {}).items()},
         pod_labels={str(k): str(v) for k, v in (spec.get("podLabels") or {}).items()},
+        pod_annotations={str(k): str(v) for k, v in (spec.get("podAnnotations") or {}).items()},
+        runtime_class=str(spec.get("runtimeClassName", "")),
         affinity=plain(spec.get("affinity") or {}),
         network_policy=bool(spec.get("networkPolicy", False)),
         ttl_seconds_after_finished=spec.get("ttlSecondsAfterFinished"),

@@ -284,6 +284,14 @@ def _derive_workload(obj: Obj, index: Index, notes: list[str]) -> Scanned | None
     if isinstance(spec.get("nodeSelector"), dict) and spec["nodeSelector"]:
         w["nodeSelector"] = {str(k): str(v) for k, v in spec["nodeSelector"].items()}
         mark("workload.nodeSelector", "spec", "nodeSelector")
+    annotations = _get(template, "metadata", "annotations", default={}) or {}
+    kept = {k: str(v) for k, v in annotations.items() if k in RULE_ANNOTATIONS} if isinstance(annotations, dict) else {}
+    if kept:
+        w["podAnnotations"] = kept
+        fields["workload.podAnnotations"] = obj.at(*tpath, "metadata", "annotations")
+    if isinstance(spec.get("runtimeClassName"), str) and spec["runtimeClassName"]:
+        w["runtimeClassName"] = spec["runtimeClassName"]
+        mark("workload.runtimeClassName", "spec", "runtimeClassName")
     if isinstance(spec.get("affinity"), dict) and spec["affinity"]:
         w["affinity"] = plain(spec["affinity"])
         mark("workload.affinity", "spec", "affinity")
@@ -363,6 +371,24 @@ def _int(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
 
 
+# The pod annotations a rule reads; other annotations (checksums, prometheus.io/…) stay out of profiles.
+RULE_ANNOTATIONS = frozenset({"eks.amazonaws.com/compute-type"})
+# Flags that make a server listen on a port (--secure-port=10250, --port 10250, --metrics-port=…).
+_PORT_FLAG = re.compile(r"--(?:[a-z]+-)*port(?:=|$)")
+
+
+def _arg_ports(c: dict) -> list[int]:
+    """Ports a container's command line makes it listen on: ``--secure-port=10250`` or ``--port 10250``."""
+    args = [str(a) for a in (c.get("command") or []) + (c.get("args") or []) if isinstance(a, (str, int))]
+    ports = []
+    for i, arg in enumerate(args):
+        if _PORT_FLAG.match(arg):
+            value = arg.split("=", 1)[1] if "=" in arg else (args[i + 1] if i + 1 < len(args) else "")
+            if value.isdigit() and 0 < int(value) < 65536:
+                ports.append(int(value))
+    return ports
+
+
 def _containers(items: Any, init: bool = False) -> list[dict]:
     out = []
     for c in items or []:
@@ -375,6 +401,7 @@ def _containers(items: Any, init: bool = False) -> list[dict]:
             entry["resources"] = resources
         ports = [p["containerPort"] for p in c.get("ports") or []
                  if isinstance(p, dict) and isinstance(p.get("containerPort"), int) and 0 < p["containerPort"] < 65536]
+        ports += [p for p in _arg_ports(c) if p not in ports]
         if ports:
             entry["ports"] = ports
         if init and c.get("restartPolicy") == "Always":

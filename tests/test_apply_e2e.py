@@ -75,7 +75,7 @@ def test_apply_twice_first_creates_then_does_nothing(cloud, capsys):
 
     releases = load_file(Path("generated/helmfile.yaml"))["releases"]
     assert sorted(json.loads((cloud / "releases.json").read_text())) == sorted(
-        f"{r['namespace']}/{r['name']}" for r in releases) and len(releases) == 20  # 19 workloads + the log router
+        f"{r['namespace']}/{r['name']}" for r in releases) and len(releases) == 22  # 21 workloads + the log router
     assert "Apply complete: 4 step(s), 3 changed something" in out
     # the files are the bytes `compose plan --write` writes
     written = {n: (Path("generated") / n).read_bytes() for n in ("cluster.yaml", "helmfile.yaml")}

@@ -67,6 +67,25 @@ CASES = {
     "FG021": ([dict(name="render", containers=[{"name": "r", "resources": {"requests": {"ephemeral-storage": "200Gi"}}}]),
                dict(name="scratch", volumes=[{"name": "s", "type": "emptyDir", "sizeLimit": "180Gi"}])],
               [dict(name="render", containers=[{"name": "r", "resources": {"requests": {"ephemeral-storage": "175Gi"}}}])]),
+    # metrics-server's upstream manifest (--secure-port=10250 with containerPort 10250) and a webhook on it
+    "FG022": ([dict(name="metrics-server", containers=[{"name": "metrics-server", "ports": [10250]}]),
+               dict(name="webhook", initContainers=[{"name": "certs"}], containers=[{"name": "a", "ports": [8080, 10250]}])],
+              [dict(name="metrics-server", containers=[{"name": "metrics-server", "ports": [10251]}])]),
+    "FG023": ([dict(name="batch", nodeSelector={"karpenter.sh/capacity-type": "spot"}),
+               dict(name="mng-spot", nodeSelector={"eks.amazonaws.com/capacityType": "SPOT"}),
+               dict(name="affine", affinity={"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                   "nodeSelectorTerms": [{"matchExpressions": [
+                       {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot"]}]}]}}})],
+              [dict(name="either", affinity={"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                   "nodeSelectorTerms": [{"matchExpressions": [
+                       {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot", "on-demand"]}]}]}}}),
+               dict(name="on-demand", nodeSelector={"eks.amazonaws.com/capacityType": "ON_DEMAND"})]),
+    "FG024": ([dict(name="sandboxed", runtimeClassName="gvisor"), dict(name="kata", runtimeClassName="kata-qemu")],
+              [dict(name="plain")]),
+    "FG025": ([dict(name="coredns", podAnnotations={"eks.amazonaws.com/compute-type": "ec2"}),
+               dict(name="both", podAnnotations={"eks.amazonaws.com/compute-type": "ec2"}, hostNetwork=True)],
+              [dict(name="moved", podAnnotations={"eks.amazonaws.com/compute-type": "fargate"}),
+               dict(name="other", podAnnotations={"prometheus.io/scrape": "true"})]),
     "FA101": ([dict(name="cleanup", kind="CronJob", schedule="0 * * * *"), dict(name="once", kind="Job")],
               [dict(name="cleanup", kind="CronJob", ttlSecondsAfterFinished=60),
                dict(name="no-history", kind="CronJob", successfulJobsHistoryLimit=0, failedJobsHistoryLimit=0)]),
@@ -168,3 +187,9 @@ def test_plan_marks_inferred_reasons_and_json_carries_the_evidence(tmp_path, cap
     code, out, _ = run_cli(["plan", "--no-diff", "-o", "json"], estate, capsys, monkeypatch)
     (w,) = json.loads(out)["workloads"]
     assert {r["rule"]: r["evidence"] for r in w["reasons"]}["FG015"] == "inferred"
+
+
+def test_the_compute_type_annotation_is_reported_even_when_other_rules_block():
+    placement, _ = classify(workload(name="both", podAnnotations={"eks.amazonaws.com/compute-type": "ec2"},
+                                     hostNetwork=True, kind="DaemonSet"))
+    assert {"FG001", "FG004", "FG025"} <= {r.rule for r in placement.reasons}

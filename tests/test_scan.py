@@ -422,3 +422,52 @@ spec: {podSelector: {matchExpressions: [{key: tier, operator: In, values: [front
     other = policy.replace("values: [front, edge]", "values: [back]")
     found, _ = scan(deployment(extra=other), tmp_path)
     assert "networkPolicy" not in found["shop/web"][2]["workload"]
+
+
+METRICS_SERVER = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: metrics-server, namespace: kube-system}
+spec:
+  selector: {matchLabels: {k8s-app: metrics-server}}
+  template:
+    metadata:
+      labels: {k8s-app: metrics-server}
+      annotations: {checksum/config: 3f2a9c, eks.amazonaws.com/compute-type: ec2}
+    spec:
+      containers:
+      - name: metrics-server
+        image: registry.k8s.io/metrics-server/metrics-server:v0.7.2
+        args: [--cert-dir=/tmp, --secure-port=10250, --kubelet-preferred-address-types=InternalIP]
+        resources: {requests: {cpu: 100m, memory: 200Mi}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: webhook, namespace: kube-system}
+spec:
+  selector: {matchLabels: {app: webhook}}
+  template:
+    metadata: {labels: {app: webhook}}
+    spec:
+      runtimeClassName: kata-qemu
+      containers:
+      - name: webhook
+        image: example/webhook:1.0
+        command: [/webhook, --port, "10251"]
+        resources: {requests: {cpu: 100m, memory: 64Mi}}
+"""
+
+
+def test_ports_from_arguments_rule_annotations_and_runtime_classes_are_scanned(tmp_path):
+    """metrics-server as upstream deploys it listens on 10250 through --secure-port (no containerPort
+    needed for scan to see it), and an annotated pod keeps its compute-type annotation; other
+    annotations (checksums) stay out of the profile."""
+    found, _ = scan(METRICS_SERVER, tmp_path)
+    target, rules, profile, w = found["kube-system/metrics-server"]
+    assert profile["workload"]["containers"][0]["ports"] == [10250]
+    assert profile["workload"]["podAnnotations"] == {"eks.amazonaws.com/compute-type": "ec2"}
+    assert {"FG022", "FG025"} <= set(rules) and target == "nodegroup"
+    assert w.manifest_line("workload.podAnnotations").endswith(":9")
+    target, rules, profile, _ = found["kube-system/webhook"]
+    assert profile["workload"]["containers"][0]["ports"] == [10251]  # --port 10251: not the reserved one
+    assert profile["workload"]["runtimeClassName"] == "kata-qemu" and rules == ["FG024"] and target == "nodegroup"
