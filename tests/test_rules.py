@@ -19,8 +19,11 @@ MULTI_ARCH_AFFINITY = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringEx
 CASES = {
     "FG001": ([dict(name="fluent-bit", kind="DaemonSet")], [dict(name="fluent-bit-aggregator", kind="Deployment")]),
     "FG002": ([dict(name="dind", privileged=True)], [dict(name="kaniko", privileged=False)]),
-    "FG003": ([dict(name="istio-init", capabilities=["NET_ADMIN", "NET_RAW"]), dict(name="app", capabilities=["CHOWN"])],
-              [dict(name="app", capabilities=[])]),
+    "FG003": ([dict(name="istio-init", capabilities=["NET_ADMIN", "NET_RAW"]), dict(name="app", capabilities=["CHOWN"]),
+               dict(name="mixed", capabilities=["NET_BIND_SERVICE", "SYS_ADMIN"])],
+              [dict(name="app", capabilities=[]),
+               # EKS's CoreDNS (which AWS runs on Fargate) and ingress-nginx's controller add only this one
+               dict(name="coredns", capabilities=["NET_BIND_SERVICE"]), dict(name="prefixed", capabilities=["CAP_NET_BIND_SERVICE"])]),
     "FG004": ([dict(name="node-local-dns", hostNetwork=True)], [dict(name="coredns", hostNetwork=False)]),
     "FG005": ([dict(name="exporter", hostPorts=[9100])], [dict(name="exporter")]),
     "FG006": ([dict(name="profiler", hostPID=True), dict(name="shm", hostIPC=True)], [dict(name="web")]),
@@ -193,3 +196,9 @@ def test_the_compute_type_annotation_is_reported_even_when_other_rules_block():
     placement, _ = classify(workload(name="both", podAnnotations={"eks.amazonaws.com/compute-type": "ec2"},
                                      hostNetwork=True, kind="DaemonSet"))
     assert {"FG001", "FG004", "FG025"} <= {r.rule for r in placement.reasons}
+
+
+def test_added_capabilities_say_which_refusals_are_inferred():
+    (reason,) = [r for r in rules.evaluate(workload(capabilities=["NET_BIND_SERVICE", "SYS_TIME", "NET_ADMIN"]))
+                 if r.rule == "FG003"]
+    assert "(SYS_TIME, NET_ADMIN)" in reason.message and "refusal of SYS_TIME is inferred" in reason.message
