@@ -170,7 +170,7 @@ def _parser() -> argparse.ArgumentParser:
         "scan", help="derive workload profiles from Kubernetes manifests (files, folders, or - for stdin)",
         description="Read Kubernetes YAML (files, folders searched for *.yaml/*.yml, multi-document files, "
                     "kind: List, or - for standard input, e.g. `helm template my-release chart/ | compose scan -`), "
-                    "write one workload profile per Deployment, StatefulSet, DaemonSet, Job, CronJob, ReplicaSet "
+                    "write one workload profile per Deployment, StatefulSet, DaemonSet, Job, CronJob, ReplicaSet, ReplicationController "
                     "or bare Pod, and show where each would run and why, each reason with the manifest line it "
                     "comes from. Services, Ingresses, PVCs, StorageClasses, ServiceAccounts and NetworkPolicies in "
                     "the input are linked to the workloads; other objects are skipped and counted.",

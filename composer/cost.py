@@ -29,7 +29,7 @@ from composer.quantity import GIB
 from composer.sizing import EPHEMERAL_DEFAULT_GIB, pod_requests
 
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24
-ALWAYS_ON = ("Deployment", "StatefulSet", "ReplicaSet")  # a bare Pod is usually a one-off
+ALWAYS_ON = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController")  # a bare Pod is usually a one-off
 CLEARLY_CHEAPER = 1.5  # FA201: Fargate costs at least this many times the node share …
 WORTH_MENTIONING = 20.0  # … and the difference is at least this many dollars a month
 SURGE = 1.25  # rolling updates briefly run 25% more pods (the Deployment default maxSurge)

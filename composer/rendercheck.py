@@ -22,7 +22,7 @@ from composer.model import Placement
 from composer.nodegroups import CLASS_LABEL, tolerations
 
 POD_TEMPLATE = {"Deployment": ("spec", "template"), "StatefulSet": ("spec", "template"),
-                "DaemonSet": ("spec", "template"), "ReplicaSet": ("spec", "template"), "Job": ("spec", "template"),
+                "DaemonSet": ("spec", "template"), "ReplicaSet": ("spec", "template"), "ReplicationController": ("spec", "template"), "Job": ("spec", "template"),
                 "CronJob": ("spec", "jobTemplate", "spec", "template"), "Pod": ()}
 
 

@@ -29,7 +29,8 @@ from typing import Any, Iterator
 from composer import yamlio
 from composer.yamltree import plain
 
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "Pod")
+# ReplicationController: ReplicaSet's predecessor, still found in real manifests; the same shape
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "ReplicationController", "Pod")
 USED_KINDS = {"Service", "Ingress", "IngressClass", "PersistentVolumeClaim", "StorageClass", "ServiceAccount",
               "NetworkPolicy", "Namespace"}
 IMDS_ADDRESSES = ("169.254.169.254", "fd00:ec2::254")
@@ -231,7 +232,7 @@ def _derive_workload(obj: Obj, index: Index, notes: list[str]) -> Scanned | None
     def mark(profile_field: str, *path: Any) -> None:
         fields[profile_field] = obj.at(*tpath, *path) if path and path[0] == "spec" else obj.at(*path)
 
-    if kind in ("Deployment", "StatefulSet", "ReplicaSet"):
+    if kind in ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"):
         w["replicas"] = _int(_get(doc, "spec", "replicas"), 1)
     elif kind == "Job":
         w["replicas"] = _int(_get(doc, "spec", "parallelism"), 1)

@@ -471,3 +471,36 @@ def test_ports_from_arguments_rule_annotations_and_runtime_classes_are_scanned(t
     target, rules, profile, _ = found["kube-system/webhook"]
     assert profile["workload"]["containers"][0]["ports"] == [10251]  # --port 10251: not the reserved one
     assert profile["workload"]["runtimeClassName"] == "kata-qemu" and rules == ["FG024"] and target == "nodegroup"
+
+
+def test_a_replication_controller_is_a_workload_like_a_replica_set_and_skipped_kinds_are_named(tmp_path, capsys, monkeypatch):
+    text = """\
+    apiVersion: v1
+    kind: ReplicationController
+    metadata: {name: redis-master, namespace: guestbook}
+    spec:
+      replicas: 1
+      selector: {app: redis, role: master}
+      template:
+        metadata: {labels: {app: redis, role: master}}
+        spec:
+          containers:
+          - name: master
+            image: redis:7
+            resources: {requests: {cpu: 100m, memory: 100Mi}}
+            ports: [{containerPort: 6379}]
+    ---
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: redis-config, namespace: guestbook}
+    data: {maxmemory: 2mb}
+    """
+    found, result = scan(text, tmp_path)
+    target, rules, profile, w = found["guestbook/redis-master"]
+    assert profile["workload"]["kind"] == "ReplicationController" and profile["workload"]["replicas"] == 1
+    assert target == "fargate" and w.kind == "ReplicationController"
+    assert result.skipped == {"ConfigMap": 1}
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["scan", "m.yaml", "--dry-run"]) == 0
+    assert "1 other object(s) skipped: ConfigMap 1" in capsys.readouterr().out  # by name, not only counted
