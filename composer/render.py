@@ -94,7 +94,17 @@ def print_cost(report, console) -> None:
                       {"fargate": "Fargate", "nodegroup": "nodes"}.get(c.other or "", "[dim]not allowed[/]"),
                       money(c.other_monthly), f"{c.hours_per_day:.1f}" + ("*" if c.note else ""),
                       f"{c.break_even_hours:.1f}" if c.break_even_hours else "")
-    console.print(table)
+    if fits(table, console):
+        console.print(table)
+    else:  # a narrow terminal: one line per workload rather than cells cut short
+        console.print(table.title)
+        for c in sorted(report.workloads, key=lambda c: (c.placement != "fargate", c.key)):
+            other = {"fargate": "Fargate", "nodegroup": "nodes"}.get(c.other or "")
+            line = (f"  {escape(c.key)}: {'Fargate' if c.placement == 'fargate' else 'nodes'} ${money(c.monthly)}"
+                    + (f", on {other} ${money(c.other_monthly)}" if other else ", no other placement allowed")
+                    + f", {c.hours_per_day:.1f}{'*' if c.note else ''} h/day"
+                    + (f", break-even {c.break_even_hours:.1f} h/day" if c.break_even_hours else ""))
+            console.print(line, highlight=False, soft_wrap=True)
     groups = ", ".join(f"{g.name} {g.desired} × {g.instance_type} ${money(g.monthly)}" for g in report.groups)
     console.print(f"Fargate ${money(report.fargate_monthly)} + node groups ${money(report.nodegroups_monthly)}"
                   f" ({escape(groups) or 'none'}) = [bold]${money(report.total_monthly)}[/] a month", highlight=False,

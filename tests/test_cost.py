@@ -176,3 +176,16 @@ def test_cost_command_prints_the_cost_table_only(tmp_path, capsys, monkeypatch):
     assert main(["cost", "-o", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["currency"] == "USD" and data["workloads"][0]["workload"] == "web/api"
+
+
+def test_the_cost_table_stays_readable_on_an_80_column_terminal(monkeypatch, capsys):
+    from composer.cli import main
+    from tests.conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["cost"]) == 0
+    out = capsys.readouterr().out
+    assert "…" not in out and "┃" not in out
+    assert "  analytics/spark-aggregate-32g: Fargate $355.57, on nodes $280.32, 24.0* h/day, break-even 18.9 h/day" in out
+    assert "  data/postgres: nodes $70.08, no other placement allowed, 24.0 h/day" in out
