@@ -196,16 +196,21 @@ def _capture(runner: Runner, argv: Sequence[str], on_line: OnLine | None,
 MAX_PROBE_BYTES = 8 * 1024 * 1024
 
 
+def _json(text: str, command: str):
+    """A probe's JSON answer, bounded in size; anything else is an ``ApplyError`` naming ``command``."""
+    if len(text) > MAX_PROBE_BYTES:
+        raise ApplyError(f"`{command}` printed more than {MAX_PROBE_BYTES:,} bytes; refusing to read it")
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise ApplyError(f"`{command}` printed something that is not JSON: {text[:200]!r}") from None
+
+
 def _items(text: str, argv: Sequence[str]) -> dict[str, dict]:
     """{name: object} of eksctl's ``get … -o json`` answer: a list of objects, each with a string name
     (``[]`` when there are none). Any other shape is an error, never "nothing exists"."""
     command = " ".join(argv)
-    if len(text) > MAX_PROBE_BYTES:
-        raise ApplyError(f"`{command}` printed more than {MAX_PROBE_BYTES:,} bytes; refusing to read it")
-    try:
-        items = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        raise ApplyError(f"`{command}` printed something that is not JSON: {text[:200]!r}") from None
+    items = _json(text, command)
     if not isinstance(items, list):
         raise ApplyError(f"`{command}` printed {type(items).__name__}, not a list of objects; is this eksctl?")
     named = {}
@@ -327,6 +332,10 @@ def read_cluster(runner: Runner, cluster_config: dict, options: ApplyOptions) ->
     return state
 
 
+# Pods EKS's Fargate scheduler did not place, and that still run (what probe_pods reads).
+OFF_FARGATE = "spec.schedulerName!=fargate-scheduler,status.phase!=Succeeded,status.phase!=Failed"
+
+
 def _kubectl_args(options: ApplyOptions, cluster: str) -> tuple[str, ...]:
     if options.kube_context:
         return ("--context", options.kube_context)
@@ -337,12 +346,7 @@ def _kubectl_items(runner: Runner, argv: tuple[str, ...], options: ApplyOptions)
     code, out, err = _capture(runner, argv, None, options.probe_timeout)
     if code != 0:
         raise ApplyError(f"`{shlex.join(argv)}` exited {code}: {err.strip()[-300:]}")
-    if len(out) > MAX_PROBE_BYTES:
-        raise ApplyError(f"`{shlex.join(argv)}` printed more than {MAX_PROBE_BYTES:,} bytes; refusing to read it")
-    try:
-        found = json.loads(out)
-    except (json.JSONDecodeError, RecursionError):
-        raise ApplyError(f"`{shlex.join(argv)}` printed something that is not JSON: {out[:200]!r}") from None
+    found = _json(out, shlex.join(argv))
     items = found.get("items") if isinstance(found, dict) else None
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise ApplyError(f"`{shlex.join(argv)}` printed no list of items; is this kubectl?")
@@ -367,9 +371,7 @@ def probe_pods(runner: Runner, cluster_config: dict, options: ApplyOptions) -> t
         if not _NAME.fullmatch(namespace):
             continue
         where = ("--namespace", namespace, "--output", "json", *_kubectl_args(options, name))
-        found = _kubectl_items(runner, ("kubectl", "get", "pods", "--field-selector",
-                                        "spec.schedulerName!=fargate-scheduler,status.phase!=Succeeded,"
-                                        "status.phase!=Failed", *where), options)
+        found = _kubectl_items(runner, ("kubectl", "get", "pods", "--field-selector", OFF_FARGATE, *where), options)
         if not found:
             continue
         owners: dict[str, str] = {}
@@ -568,8 +570,7 @@ def dry_run_outline(cluster_config: dict, cluster_path: Path, helmfile_path: Pat
              f"when one of {', '.join(groups) or '-'} is missing"),
             (f"eksctl scale nodegroup --cluster {name} --region {region} --name <group> --nodes N --nodes-min N "
              "--nodes-max N --wait", "when a group's planned sizes differ"),
-            (Step("", ("kubectl", "get", "pods", "--field-selector", "spec.schedulerName!=fargate-scheduler,"
-                       "status.phase!=Succeeded,status.phase!=Failed", "--namespace", "<ns>", "--output", "json",
+            (Step("", ("kubectl", "get", "pods", "--field-selector", OFF_FARGATE, "--namespace", "<ns>", "--output", "json",
                        *_kubectl_args(options, name))).command,
              "each namespace a Fargate profile selects: pods still on EC2 (and their ReplicaSets' owners)"),
         ]),

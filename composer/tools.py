@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from composer.nodegroups import CLASS_LABEL
 from composer.runner import Runner, TimedOut, ToolNotFound
 
 
@@ -46,8 +47,7 @@ def eksctl_minimum(cluster_config: dict) -> tuple[tuple[int, int, int], str]:
     families = {g.get("amiFamily") for g in cluster_config.get("managedNodeGroups") or []}
     if "AmazonLinux2023" in families:
         needs.append(((0, 176, 0), "0.176.0 is the first release with AmazonLinux2023 node groups"))
-    if any(g.get("amiFamily") == "AmazonLinux2023" and "composer.io/node-class" in (g.get("labels") or {})
-           and g["labels"]["composer.io/node-class"] in ("gpu", "neuron")
+    if any(g.get("amiFamily") == "AmazonLinux2023" and (g.get("labels") or {}).get(CLASS_LABEL) in ("gpu", "neuron")
            for g in cluster_config.get("managedNodeGroups") or []):
         needs.append(((0, 192, 0), "0.192.0 is the first release with GPU/Neuron AmazonLinux2023 AMIs"))
     version = str((cluster_config.get("metadata") or {}).get("version") or "")

@@ -9,11 +9,10 @@ Fargate means removing it.
 
 from composer.model import key_field
 from composer.rules._docs import FARGATE_GETTING_STARTED as URL
+from composer.rules.ec2_compute_type import KEY  # the node label and the pod annotation share their name
 
 ID, NAME, SEVERITY = "FG025", "ec2-compute-annotation", "block"
 EVIDENCE = "documented"
-
-KEY = "eks.amazonaws.com/compute-type"
 
 
 def check(w):
