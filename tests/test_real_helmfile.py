@@ -278,11 +278,9 @@ def test_a_node_group_release_whose_chart_ignores_the_node_selector_is_caught(tm
 
 # ---------------------------------------------------------------- compose apply with the real helmfile and helm
 
-@real.needs("helmfile", "helm", "kube-apiserver", "etcd")
-def test_compose_apply_end_to_end_with_real_helmfile_into_a_real_api_server(tmp_path, apiserver):
-    """`compose apply` as a user runs it: eksctl is the fake (no AWS here), helmfile, helm and helm-diff are
-    real and install into a real kube-apiserver, where every pod lands as planned; a second apply finds
-    the cluster and the releases as planned and changes nothing."""
+def _applying(tmp_path: Path, apiserver: real.ApiServer):
+    """(estate root, its plan, apply(*options)): `compose apply --yes` run as a user runs it, with the fake
+    eksctl (no AWS here) and the real helmfile, helm and kubectl on PATH, into ``apiserver``."""
     import os
     import subprocess
     import sys
@@ -290,18 +288,27 @@ def test_compose_apply_end_to_end_with_real_helmfile_into_a_real_api_server(tmp_
     root = make_estate(tmp_path / "estate")
     fakes = tmp_path / "fakebin"
     fakes.mkdir()
-    for name in ("eksctl", "_fakecloud.py"):  # the fake eksctl only: helmfile and helm are the real ones
+    for name in ("eksctl", "_fakecloud.py"):  # the fake eksctl only: helmfile, helm and kubectl are real
         shutil.copy(Path(__file__).parent / "fakebin" / name, fakes / name)
     env = real.tool_env(tmp_path / "home")
     env.update(PATH=os.pathsep.join([str(fakes), str(real.BIN), str(Path(sys.executable).parent), env["PATH"]]),
                FAKE_CLOUD_DIR=str(tmp_path / "cloud"), FAKE_KUBECONFIG=str(apiserver.kubeconfig), NO_COLOR="1")
     env.pop("KUBECONFIG", None)  # helmfile must use the kubeconfig apply has eksctl write for this cluster
     plan = build_plan(root / "composer.yaml", sorted((root / "profiles").glob("*.yaml")))
-    namespaces = {p.workload.namespace for p in plan.placements}
 
-    def apply():
-        return subprocess.run([sys.executable, "-m", "composer", "apply", "--yes"], cwd=root, env=env,
+    def apply(*options: str):
+        return subprocess.run([sys.executable, "-m", "composer", "apply", "--yes", *options], cwd=root, env=env,
                               capture_output=True, text=True, timeout=600)
+    return root, plan, apply
+
+
+@real.needs("helmfile", "helm", "kube-apiserver", "etcd")
+def test_compose_apply_end_to_end_with_real_helmfile_into_a_real_api_server(tmp_path, apiserver):
+    """`compose apply` as a user runs it: eksctl is the fake (no AWS here), helmfile, helm and helm-diff are
+    real and install into a real kube-apiserver, where every pod lands as planned; a second apply finds
+    the cluster and the releases as planned and changes nothing."""
+    root, plan, apply = _applying(tmp_path, apiserver)
+    namespaces = {p.workload.namespace for p in plan.placements}
 
     with real.Scheduler(apiserver, namespaces, schedulable(plan.cluster)):
         first = apply()
@@ -313,8 +320,7 @@ def test_compose_apply_end_to_end_with_real_helmfile_into_a_real_api_server(tmp_
         after = revisions(apiserver, namespaces)
         (root / "profiles" / "ml-embed.yaml").unlink()  # a workload leaves the estate
         fourth = apply()
-        fifth = subprocess.run([sys.executable, "-m", "composer", "apply", "--yes", "--prune"], cwd=root, env=env,
-                               capture_output=True, text=True, timeout=600)
+        fifth = apply("--prune")
         gone = revisions(apiserver, namespaces)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
     assert "Tools: eksctl 0.230.0, helmfile 1.8.0, helm 3.22.0" in first.stdout
@@ -412,25 +418,8 @@ def test_pods_left_on_nodes_are_restarted_through_real_kubectl(tmp_path, apiserv
     """A Fargate workload whose pod runs on a node (it started before its profile existed) is found by real
     kubectl's field selector and owner lookup and restarted with `kubectl rollout restart`, seen on the
     server as the restartedAt annotation; a node-group workload in the same namespace is left alone."""
-    import os
-    import subprocess
-    import sys
-
-    root = make_estate(tmp_path / "estate")
-    fakes = tmp_path / "fakebin"
-    fakes.mkdir()
-    for name in ("eksctl", "_fakecloud.py"):
-        shutil.copy(Path(__file__).parent / "fakebin" / name, fakes / name)
-    env = real.tool_env(tmp_path / "home")
-    env.update(PATH=os.pathsep.join([str(fakes), str(real.BIN), str(Path(sys.executable).parent), env["PATH"]]),
-               FAKE_CLOUD_DIR=str(tmp_path / "cloud"), FAKE_KUBECONFIG=str(apiserver.kubeconfig), NO_COLOR="1")
-    env.pop("KUBECONFIG", None)
-    plan = build_plan(root / "composer.yaml", sorted((root / "profiles").glob("*.yaml")))
+    root, plan, apply = _applying(tmp_path, apiserver)
     namespaces = {p.workload.namespace for p in plan.placements}
-
-    def apply():
-        return subprocess.run([sys.executable, "-m", "composer", "apply", "--yes"], cwd=root, env=env,
-                              capture_output=True, text=True, timeout=600)
 
     with real.Scheduler(apiserver, namespaces, schedulable(plan.cluster)):
         first = apply()
