@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -184,6 +185,14 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--force", action="store_true", help="overwrite profiles that differ from what scan derives")
     scan.add_argument("-n", "--namespace", default="default",
                       help="namespace of objects that name none (default: default, as kubectl would)")
+    scan.add_argument("--assume-claims", choices=("unknown", "efs-static", "ebs"), default="unknown",
+                      help="storage of PersistentVolumeClaims that are not in the input: unknown (default; they keep "
+                           "the workload off Fargate, saying so), efs-static (pre-created EFS volumes, which Fargate "
+                           "mounts) or ebs")
+    scan.add_argument("--kubernetes-version", metavar="X.Y", type=_minor_version,
+                      help="the cluster's Kubernetes version, which decides the default StorageClass of claims that "
+                           "name none (gp2 on EKS clusters created before 1.30, none after); default: metadata.version "
+                           "of ./composer.yaml, else taken as a cluster created now")
     scan.add_argument("--format", choices=("table", "json"), default="table", help="table for people, json for machines")
     scan.add_argument("--no-color", action="store_true", help="plain output (also when NO_COLOR is set)")
 
@@ -400,13 +409,15 @@ def cmd_scan(args) -> int:
 
 
 def _scan(args) -> int:
+    from composer.claims import ClaimOptions
     from composer.errors import ComposerError
     from composer.manifests import read_objects
     from composer.scan import derive
     from composer.scan_report import classify_scanned, print_report, report_json, write_profiles
 
     objects, problems, files = read_objects(args.inputs)
-    result = derive(objects, args.namespace)
+    options = ClaimOptions(args.assume_claims, args.kubernetes_version or _settings_version(Path("composer.yaml")))
+    result = derive(objects, args.namespace, options)
     items, found = classify_scanned(result, args.out_dir)
     out_dir = None if args.dry_run else args.out_dir
     problems += found
@@ -419,6 +430,26 @@ def _scan(args) -> int:
     else:
         print_report(items, result, files, out_dir, _console(args))
     return EXIT_OK
+
+
+def _minor_version(text: str) -> str:
+    if not re.fullmatch(r"[1-9][0-9]?\.[0-9]{1,3}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Kubernetes version such as 1.33")
+    return text
+
+
+def _settings_version(path: Path) -> str:
+    """``metadata.version`` of composer.yaml when it is there and readable; scan does not need it otherwise."""
+    from composer import yamlio
+    from composer.errors import ComposerError
+
+    if not path.is_file():
+        return ""
+    try:
+        version = (yamlio.load_file(path).get("metadata") or {}).get("version")
+    except (ComposerError, AttributeError, OSError):
+        return ""
+    return version if isinstance(version, str) and re.fullmatch(r"[0-9]+\.[0-9]+", version) else ""
 
 
 def cmd_schema(args) -> int:

@@ -9,7 +9,7 @@ from typing import Iterable
 from composer import yamlio
 from composer.errors import ComposerError, Problem, fail
 from composer.walk import yaml_files
-from composer.scan import Obj
+from composer.kobjects import Obj
 
 MAX_BYTES = 64 * 1024 * 1024  # `helm template` of a large umbrella chart runs to a few MB
 MAX_NODES = 5_000_000  # per document, after alias expansion (large CRDs are big)

@@ -100,6 +100,8 @@ class Volume:
     provisioner: str = ""
     provisioning: str = ""
     size_limit: Fraction | None = None
+    claim_name: str = ""
+    unresolved: str = ""  # claim-not-in-input | no-default-class: storage unknown (composer.claims)
 
 
 @dataclass(frozen=True)

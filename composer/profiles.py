@@ -123,7 +123,8 @@ def build_workload(doc: dict, source: Source, base_dir: Path) -> Workload:
         size_limit = _resources({"sizeLimit": v["sizeLimit"]}, field, where, doc)["sizeLimit"] if "sizeLimit" in v else None
         volumes.append(Volume(name=str(v["name"]), type=str(v["type"]), field=field,
                               storage_class=str(v.get("storageClass", "")), provisioner=str(v.get("provisioner", "")),
-                              provisioning=str(v.get("provisioning", default_provisioning)), size_limit=size_limit))
+                              provisioning=str(v.get("provisioning", default_provisioning)), size_limit=size_limit,
+                              claim_name=str(v.get("claimName", "")), unresolved=str(v.get("unresolved", ""))))
     kind = str(spec["kind"])
     return Workload(
         name=str(meta["name"]), namespace=namespace, kind=kind, source=source,

@@ -8,8 +8,9 @@ themselves, never from names:
 * Services whose selector matches the pod labels (same namespace), with the load-balancer kind
   and target type from ``spec.loadBalancerClass`` and the AWS annotations; Ingresses followed to
   those Services, with their class and ALB target type;
-* PersistentVolumeClaims resolved to their StorageClass and its provisioner (from the input,
-  else the default class, else EKS's ``gp2``), and StatefulSet ``volumeClaimTemplates``;
+* PersistentVolumeClaims resolved to the PersistentVolume they bind to, else their StorageClass and
+  its provisioner (``composer.claims``: static vs dynamic EFS, the default class by EKS version,
+  claims not in the input), and StatefulSet ``volumeClaimTemplates``;
 * IRSA from the ServiceAccount's ``eks.amazonaws.com/role-arn``; NetworkPolicies selecting the pods;
 * instance-metadata use only from evidence: ``169.254.169.254`` in env/args/command, or a known
   controller (``KNOWN_IMDS_USERS``) started without the flags that spare it IMDS;
@@ -26,15 +27,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from composer import yamlio
+from composer import claims
+from composer.kobjects import Index, Obj, get as _get
 from composer.yamltree import plain
 
 # ReplicationController: ReplicaSet's predecessor, still found in real manifests; the same shape
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "ReplicationController", "Pod")
-USED_KINDS = {"Service", "Ingress", "IngressClass", "PersistentVolumeClaim", "StorageClass", "ServiceAccount",
-              "NetworkPolicy", "Namespace"}
+USED_KINDS = {"Service", "Ingress", "IngressClass", "PersistentVolumeClaim", "PersistentVolume", "StorageClass",
+              "ServiceAccount", "NetworkPolicy", "Namespace"}
 IMDS_ADDRESSES = ("169.254.169.254", "fd00:ec2::254")
-EKS_DEFAULT_CLASS = "gp2"  # the default StorageClass EKS creates (ebs, in-tree provisioner)
 ALB_CONTROLLER = "ingress.k8s.aws/alb"
 
 
@@ -62,31 +63,6 @@ KNOWN_IMDS_USERS = (
 )
 
 
-@dataclass(frozen=True)
-class Obj:
-    """One Kubernetes object from the input."""
-
-    doc: dict
-    file: str
-    line: int  # 1-based line where the object starts
-
-    @property
-    def kind(self) -> str:
-        return str(self.doc.get("kind", ""))
-
-    @property
-    def name(self) -> str:
-        return str((self.doc.get("metadata") or {}).get("name", ""))
-
-    def namespace(self, default: str) -> str:
-        return str((self.doc.get("metadata") or {}).get("namespace") or default)
-
-    def at(self, *path: Any) -> str:
-        """``file:line`` of the key at ``path`` inside this object."""
-        line, _ = yamlio.locate(self.doc, list(path), key=True)
-        return f"{self.file}:{line}"
-
-
 @dataclass
 class Scanned:
     """A derived profile document and what it was derived from."""
@@ -104,17 +80,6 @@ class ScanResult:
 
 
 # ---------------------------------------------------------------- small helpers
-
-def _get(node: Any, *path: Any, default: Any = None) -> Any:
-    for step in path:
-        if isinstance(node, dict) and step in node:
-            node = node[step]
-        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
-            node = node[step]
-        else:
-            return default
-    return node
-
 
 _LABEL = re.compile(r"[^a-z0-9-]+")
 
@@ -154,32 +119,6 @@ def _selects(selector: Any, labels: dict) -> bool:
     return all(str(labels.get(k)) == str(v) for k, v in (match or {}).items())
 
 
-# ---------------------------------------------------------------- the index of helper objects
-
-class Index:
-    """Services, Ingresses, claims, classes … by namespace, for linking to workloads."""
-
-    def __init__(self, objects: list[Obj], default_namespace: str) -> None:
-        self.ns = default_namespace
-        self.by_kind: dict[str, list[Obj]] = {}
-        for obj in objects:
-            self.by_kind.setdefault(obj.kind, []).append(obj)
-
-    def all(self, kind: str, namespace: str | None = None) -> list[Obj]:
-        objs = self.by_kind.get(kind, [])
-        return [o for o in objs if namespace is None or o.namespace(self.ns) == namespace]
-
-    def find(self, kind: str, name: str, namespace: str | None = None) -> Obj | None:
-        return next((o for o in self.all(kind, namespace) if o.name == name), None)
-
-    def default_class(self) -> str:
-        for sc in self.all("StorageClass"):
-            annotations = _get(sc.doc, "metadata", "annotations", default={}) or {}
-            if str(annotations.get("storageclass.kubernetes.io/is-default-class", "")).lower() == "true":
-                return sc.name
-        return EKS_DEFAULT_CLASS
-
-
 # ---------------------------------------------------------------- derivation
 
 def _template_path(kind: str) -> tuple:
@@ -190,7 +129,8 @@ def _template_path(kind: str) -> tuple:
     return ("spec", "template")
 
 
-def derive(objects: list[Obj], default_namespace: str = "default") -> ScanResult:
+def derive(objects: list[Obj], default_namespace: str = "default",
+           options: claims.ClaimOptions = claims.ClaimOptions()) -> ScanResult:
     """Profiles for every workload object; other kinds are used for linking or counted as skipped."""
     index = Index(objects, default_namespace)
     skipped: Counter = Counter()
@@ -202,7 +142,7 @@ def derive(objects: list[Obj], default_namespace: str = "default") -> ScanResult
             if obj.kind == "Pod" and _get(obj.doc, "metadata", "ownerReferences"):
                 skipped["Pod (owned by a controller)"] += 1
                 continue
-            item = _derive_workload(obj, index, notes)
+            item = _derive_workload(obj, index, options, notes)
             if item is None:
                 skipped[f"{obj.kind} (no pod spec)"] += 1
                 continue
@@ -216,7 +156,7 @@ def derive(objects: list[Obj], default_namespace: str = "default") -> ScanResult
     return ScanResult(scanned, skipped, notes)
 
 
-def _derive_workload(obj: Obj, index: Index, notes: list[str]) -> Scanned | None:
+def _derive_workload(obj: Obj, index: Index, options: claims.ClaimOptions, notes: list[str]) -> Scanned | None:
     kind, doc = obj.kind, obj.doc
     tpath = _template_path(kind)
     template = _get(doc, *tpath) if tpath else doc
@@ -300,7 +240,7 @@ def _derive_workload(obj: Obj, index: Index, notes: list[str]) -> Scanned | None
     # volumes
     volumes = []
     for i, v in enumerate(spec.get("volumes") or []):
-        volume = _volume(v, namespace, index, evidence, f"{obj.at(*tpath, 'spec', 'volumes', i)}")
+        volume = _volume(v, namespace, index, options, evidence, f"{obj.at(*tpath, 'spec', 'volumes', i)}")
         if volume is None:
             notes.append(f"{obj.at(*tpath, 'spec', 'volumes', i)}: volume {v.get('name')!r} of {kind} "
                          f"{namespace}/{obj.name}: type not modelled, left out")
@@ -309,12 +249,9 @@ def _derive_workload(obj: Obj, index: Index, notes: list[str]) -> Scanned | None
         volumes.append(volume)
     if kind == "StatefulSet":
         for i, claim in enumerate(_get(doc, "spec", "volumeClaimTemplates", default=[]) or []):
-            sc = _get(claim, "spec", "storageClassName") or index.default_class()
-            volume = {"name": profile_name(str(_get(claim, "metadata", "name", default=f"claim-{i}"))),
-                      "type": "persistentVolumeClaim", "storageClass": str(sc), "provisioning": "dynamic"}
-            provisioner = _provisioner(index, str(sc))
-            if provisioner:
-                volume["provisioner"] = provisioner
+            fields, why = claims.storage_class(claims.claim_class(claim), index, options)
+            volume = _claim_volume(profile_name(str(_get(claim, "metadata", "name", default=f"claim-{i}"))),
+                                   fields, why, evidence)
             fields[f"workload.volumes[{len(volumes)}]"] = obj.at("spec", "volumeClaimTemplates", i)
             volumes.append(volume)
     if volumes:
@@ -373,7 +310,7 @@ def _int(value: Any, default: int) -> int:
 
 
 # The pod annotations a rule reads; other annotations (checksums, prometheus.io/…) stay out of profiles.
-RULE_ANNOTATIONS = frozenset({"eks.amazonaws.com/compute-type"})
+RULE_ANNOTATIONS = frozenset({"eks.amazonaws.com/compute-type", "sidecar.istio.io/status", "k8s.v1.cni.cncf.io/networks"})
 # Flags that make a server listen on a port (--secure-port=10250, --port 10250, --metrics-port=…).
 _PORT_FLAG = re.compile(r"--(?:[a-z]+-)*port(?:=|$)")
 
@@ -411,15 +348,11 @@ def _containers(items: Any, init: bool = False) -> list[dict]:
     return out
 
 
-def _provisioner(index: Index, class_name: str) -> str:
-    sc = index.find("StorageClass", class_name)
-    return str(_get(sc.doc, "provisioner", default="")) if sc is not None else ""
-
-
 CSI_TYPES = {"ebs.csi.aws.com": "awsElasticBlockStore", "efs.csi.aws.com": "efs", "fsx.csi.aws.com": "fsxLustre"}
 
 
-def _volume(v: Any, namespace: str, index: Index, evidence: list[str], where: str) -> dict | None:
+def _volume(v: Any, namespace: str, index: Index, options: claims.ClaimOptions, evidence: list[str],
+            where: str) -> dict | None:
     if not isinstance(v, dict):
         return None
     name = profile_name(str(v.get("name", "volume")))[:63]
@@ -445,29 +378,20 @@ def _volume(v: Any, namespace: str, index: Index, evidence: list[str], where: st
             return out
         return None
     if "ephemeral" in v:  # generic ephemeral volume: a PVC per pod
-        sc = _get(v, "ephemeral", "volumeClaimTemplate", "spec", "storageClassName") or index.default_class()
-        return _claim_volume(name, str(sc), "dynamic", index)
+        template = _get(v, "ephemeral", "volumeClaimTemplate", default={})
+        fields, why = claims.storage_class(claims.claim_class(template), index, options)
+        return _claim_volume(name, fields, why, evidence)
     if "persistentVolumeClaim" in v:
         claim_name = str(_get(v, "persistentVolumeClaim", "claimName", default=""))
-        claim = index.find("PersistentVolumeClaim", claim_name, namespace)
-        if claim is None:  # unknown storage: kept, so the rules treat it as storage Fargate cannot mount
-            evidence.append(f"PersistentVolumeClaim {claim_name} ({where}) is not in the input, so its storage is "
-                            "unknown; scan it together with its claim (and StorageClass) to decide")
-            return {"name": name, "type": "persistentVolumeClaim", "provisioning": "dynamic"}
-        sc = _get(claim.doc, "spec", "storageClassName")
-        static = bool(_get(claim.doc, "spec", "volumeName"))
-        if sc == "":  # explicitly no class: bound to a pre-created PersistentVolume
-            return {"name": name, "type": "persistentVolumeClaim", "provisioning": "static"}
-        return _claim_volume(name, str(sc or index.default_class()), "static" if static else "dynamic", index)
+        fields, why = claims.claim(claim_name, namespace, index, options, where)
+        return _claim_volume(name, fields, why, evidence)
     return None
 
 
-def _claim_volume(name: str, storage_class: str, provisioning: str, index: Index) -> dict:
-    out = {"name": name, "type": "persistentVolumeClaim", "storageClass": storage_class, "provisioning": provisioning}
-    provisioner = _provisioner(index, storage_class)
-    if provisioner:
-        out["provisioner"] = provisioner
-    return out
+def _claim_volume(name: str, fields: dict, why: str, evidence: list[str]) -> dict:
+    if why:
+        evidence.append(f"volume {name}: {why}")
+    return {"name": name, "type": "persistentVolumeClaim", **fields}
 
 
 def _service(svc: Obj) -> dict:

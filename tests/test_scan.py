@@ -9,6 +9,7 @@ import textwrap
 import pytest
 
 from composer import yamlio
+from composer.claims import ClaimOptions
 from composer.cli import main
 from composer.manifests import read_objects
 from composer.scan import derive
@@ -16,13 +17,13 @@ from composer.scan_report import classify_scanned
 from tests.conftest import SETTINGS
 
 
-def scan(text: str, tmp_path, name: str = "m.yaml"):
+def scan(text: str, tmp_path, name: str = "m.yaml", options: ClaimOptions = ClaimOptions()):
     """Derive and classify ``text``; returns {namespace/name: (placement, rule ids, profile, workload)}."""
     path = tmp_path / name
     path.write_text(textwrap.dedent(text))
     objects, problems, _ = read_objects([str(path)])
     assert not problems
-    result = derive(objects)
+    result = derive(objects, options=options)
     items, problems = classify_scanned(result, tmp_path / "profiles")
     assert not problems, problems
     return {i.placement.workload.key: (i.placement.target, [r.rule for r in i.placement.reasons], i.scanned.profile,
@@ -204,6 +205,7 @@ apiVersion: storage.k8s.io/v1
 kind: StorageClass
 metadata: {name: efs-dynamic}
 provisioner: efs.csi.aws.com
+parameters: {provisioningMode: efs-ap, fileSystemId: fs-0123456789abcdef0, directoryPerms: "700"}
 """
 
 
@@ -211,8 +213,8 @@ def test_volumes_resolve_claims_through_storage_classes(tmp_path):
     found, result = scan(deployment(VOLUMES, CLAIMS), tmp_path)
     target, rules, profile, w = found["shop/web"]
     volumes = {v["name"]: v for v in profile["workload"]["volumes"]}
-    assert volumes["data"] == {"name": "data", "type": "persistentVolumeClaim", "storageClass": "fast",
-                               "provisioning": "dynamic", "provisioner": "ebs.csi.aws.com"}
+    assert volumes["data"] == {"name": "data", "type": "persistentVolumeClaim", "claimName": "data",
+                               "storageClass": "fast", "provisioning": "dynamic", "provisioner": "ebs.csi.aws.com"}
     assert volumes["shared"]["provisioner"] == "efs.csi.aws.com"
     assert volumes["inline-efs"] == {"name": "inline-efs", "type": "efs", "provisioning": "static"}
     assert volumes["cache"]["sizeLimit"] == "200Gi" and volumes["logs"]["path"] == "/var/log"
@@ -221,16 +223,137 @@ def test_volumes_resolve_claims_through_storage_classes(tmp_path):
     assert w.manifest_line("workload.volumes[3]").endswith("m.yaml:14")  # the "data" volume
 
 
-def test_claims_not_in_the_input_are_unknown_storage_and_defaults_apply(tmp_path):
+def test_a_claim_not_in_the_input_is_said_so_and_assumptions_are_the_users(tmp_path, capsys, monkeypatch):
     missing = deployment("volumes: [{name: data, persistentVolumeClaim: {claimName: elsewhere}}]")
     found, _ = scan(missing, tmp_path)
-    assert found["shop/web"][1] == ["FG017"]
-    assert any("not in the input" in e for e in found["shop/web"][2]["provenance"]["evidence"])
-    unnamed = missing.replace("claimName: elsewhere", "claimName: data") + \
-        "---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data, namespace: shop}\nspec: {}\n"
-    found, _ = scan(unnamed, tmp_path)
-    assert found["shop/web"][2]["workload"]["volumes"][0]["storageClass"] == "gp2"  # EKS's default class: EBS
+    target, rules, profile, w = found["shop/web"]
+    assert (target, rules) == ("nodegroup", ["FG017"])
+    assert profile["workload"]["volumes"][0] == {"name": "data", "type": "persistentVolumeClaim",
+                                                 "claimName": "elsewhere", "unresolved": "claim-not-in-input"}
+    assert any("claim elsewhere" in e and "not in the input" in e for e in profile["provenance"]["evidence"])
+    # the user decides: pre-created EFS (Fargate mounts it) or EBS
+    found, _ = scan(missing, tmp_path, options=ClaimOptions("efs-static"))
+    assert found["shop/web"][:2] == ("fargate", [])
+    assert any("assumed efs-static" in e for e in found["shop/web"][2]["provenance"]["evidence"])
+    found, _ = scan(missing, tmp_path, options=ClaimOptions("ebs"))
     assert found["shop/web"][1] == ["FG014"]
+    # and the CLI says it in the reason, not "a claim on no storage class"
+    (tmp_path / "m.yaml").write_text(textwrap.dedent(missing))
+    monkeypatch.chdir(tmp_path)
+    assert main(["scan", "m.yaml", "--dry-run", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    message = out["workloads"][0]["reasons"][0]["message"]
+    assert "claim 'elsewhere' is not in the input" in message and "--assume-claims" in message
+    assert main(["scan", "m.yaml", "--dry-run", "--assume-claims", "efs-static", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["workloads"][0]["placement"] == "fargate"
+
+
+UNNAMED_CLAIM = deployment("volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]") + \
+    "---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data, namespace: shop}\n" \
+    "spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 8Gi}}}\n"
+
+
+@pytest.mark.parametrize("version,volume,rule,evidence", [
+    ("1.29", {"storageClass": "gp2", "provisioning": "dynamic"}, "FG014", "gp2 (EBS), the default of clusters created before 1.30"),
+    ("1.33", {"unresolved": "no-default-class"}, "FG017", "created at 1.30 or later have none (Kubernetes 1.33)"),
+    ("", {"unresolved": "no-default-class"}, "FG017", "(Kubernetes unknown)"),
+])
+def test_a_claim_without_a_class_gets_the_default_of_the_eks_version(version, volume, rule, evidence, tmp_path):
+    found, _ = scan(UNNAMED_CLAIM, tmp_path, options=ClaimOptions(kubernetes_version=version))
+    target, rules, profile, _ = found["shop/web"]
+    assert profile["workload"]["volumes"][0] == {"name": "data", "type": "persistentVolumeClaim", "claimName": "data", **volume}
+    assert rules == [rule]
+    assert any(evidence in e for e in profile["provenance"]["evidence"])
+
+
+def test_the_beta_class_annotation_names_the_class_as_kubernetes_reads_it(tmp_path):
+    text = UNNAMED_CLAIM.replace("metadata: {name: data, namespace: shop}\nspec",
+                                 "metadata: {name: data, namespace: shop, annotations: "
+                                 "{volume.beta.kubernetes.io/storage-class: efs-sc}}\nspec")
+    text += "---\napiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: efs-sc}\nprovisioner: efs.csi.aws.com\n"
+    found, _ = scan(text, tmp_path, options=ClaimOptions(kubernetes_version="1.29"))
+    assert found["shop/web"][2]["workload"]["volumes"][0]["storageClass"] == "efs-sc"
+    assert found["shop/web"][:2] == ("fargate", [])  # an EFS class without provisioningMode: static
+
+
+def test_a_default_class_in_the_input_wins_over_the_version(tmp_path):
+    text = UNNAMED_CLAIM + textwrap.dedent("""\
+        ---
+        apiVersion: storage.k8s.io/v1
+        kind: StorageClass
+        metadata:
+          name: efs-ap
+          annotations: {storageclass.kubernetes.io/is-default-class: "true"}
+        provisioner: efs.csi.aws.com
+        parameters: {provisioningMode: efs-ap, fileSystemId: fs-0a1b2c3d4e5f67890}
+        """)
+    found, _ = scan(text, tmp_path, options=ClaimOptions(kubernetes_version="1.29"))
+    assert found["shop/web"][2]["workload"]["volumes"][0]["storageClass"] == "efs-ap"
+    assert found["shop/web"][1] == ["FG016"]  # dynamic EFS
+
+
+# As in aws-efs-csi-driver's examples/kubernetes/static_provisioning (specs/storageclass.yaml, pv.yaml, claim.yaml):
+# a class that names the driver and nothing else, a PV with the file system as volumeHandle, a claim of the class.
+EFS_STATIC = """\
+---
+kind: StorageClass
+apiVersion: storage.k8s.io/v1
+metadata: {name: efs-sc}
+provisioner: efs.csi.aws.com
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: efs-pv}
+spec:
+  capacity: {storage: 5Gi}
+  volumeMode: Filesystem
+  accessModes: [ReadWriteMany]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: efs-sc
+  csi: {driver: efs.csi.aws.com, volumeHandle: fs-4af69aab}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: efs-claim, namespace: shop}
+spec:
+  accessModes: [ReadWriteMany]
+  storageClassName: efs-sc
+  resources: {requests: {storage: 5Gi}}
+"""
+EFS_POD = deployment("volumes: [{name: persistent-storage, persistentVolumeClaim: {claimName: efs-claim}}]")
+
+
+def test_static_efs_from_the_persistent_volume_runs_on_fargate(tmp_path):
+    found, _ = scan(EFS_POD + EFS_STATIC, tmp_path)
+    target, rules, profile, _ = found["shop/web"]
+    assert profile["workload"]["volumes"][0] == {"name": "persistent-storage", "type": "persistentVolumeClaim",
+                                                 "claimName": "efs-claim", "provisioning": "static",
+                                                 "storageClass": "efs-sc", "provisioner": "efs.csi.aws.com"}
+    assert (target, rules) == ("fargate", [])
+    assert any("bound to PersistentVolume efs-pv" in e for e in profile["provenance"]["evidence"])
+
+
+@pytest.mark.parametrize("change,rules,evidence", [
+    # no PV in the input, and the class has no provisioningMode: it provisions nothing, so the claim is static
+    (lambda t: t.replace("csi: {driver: efs.csi.aws.com, volumeHandle: fs-4af69aab}", "csi: {driver: efs.csi.aws.com, volumeHandle: fs-4af69aab}\n  claimRef: {name: other, namespace: shop}"),
+     [], "has no provisioningMode"),
+    # the class provisions access points: dynamic, which Fargate cannot use
+    (lambda t: t.replace("provisioner: efs.csi.aws.com\n", "provisioner: efs.csi.aws.com\nparameters: {provisioningMode: efs-ap, fileSystemId: fs-4af69aab}\n", 1)
+                .replace("storageClassName: efs-sc\n  csi", "storageClassName: other\n  csi"), ["FG016"], ""),
+    # the PV names the claim (claimRef), whatever the class says
+    (lambda t: t.replace("storageClassName: efs-sc\n  csi", "claimRef: {name: efs-claim, namespace: shop}\n  csi")
+                .replace("provisioner: efs.csi.aws.com\n", "provisioner: efs.csi.aws.com\nparameters: {provisioningMode: efs-ap, fileSystemId: fs-1}\n", 1),
+     [], "bound to PersistentVolume efs-pv"),
+    # the claim names an EBS PV by volumeName
+    (lambda t: t.replace("csi: {driver: efs.csi.aws.com, volumeHandle: fs-4af69aab}", "csi: {driver: ebs.csi.aws.com, volumeHandle: vol-0123456789abcdef0}")
+                .replace("storageClassName: efs-sc\n  resources", "storageClassName: efs-sc\n  volumeName: efs-pv\n  resources"),
+     ["FG014"], "bound to PersistentVolume efs-pv"),
+])
+def test_efs_provisioning_is_read_from_the_objects(change, rules, evidence, tmp_path):
+    found, _ = scan(EFS_POD + change(EFS_STATIC), tmp_path)
+    profile = found["shop/web"][2]
+    assert found["shop/web"][1] == rules, profile["workload"]["volumes"]
+    assert not evidence or any(evidence in e for e in profile["provenance"]["evidence"])
 
 
 def test_statefulset_claim_templates(tmp_path):
@@ -504,3 +627,28 @@ def test_a_replication_controller_is_a_workload_like_a_replica_set_and_skipped_k
     monkeypatch.setenv("COLUMNS", "200")
     assert main(["scan", "m.yaml", "--dry-run"]) == 0
     assert "1 other object(s) skipped: ConfigMap 1" in capsys.readouterr().out  # by name, not only counted
+
+
+# Pods as the meshes' injectors leave them (istio's injection template: istio-validation with istio-cni, istio-init
+# with NET_ADMIN/NET_RAW without; linkerd's proxy injector: linkerd-network-validator with linkerd-cni, linkerd-init
+# otherwise). FG026 catches CNI mode; FG003 the sidecar mode's init container.
+@pytest.mark.parametrize("init,annotations,rule", [
+    ("- {name: istio-validation, image: docker.io/istio/proxyv2:1.26.1, args: [istio-iptables, --run-validation],\n"
+     "   securityContext: {capabilities: {drop: [ALL]}, runAsUser: 1337}}",
+     "sidecar.istio.io/status: '{\"initContainers\":[\"istio-validation\"],\"containers\":[\"istio-proxy\"]}'", "FG026"),
+    ("- {name: linkerd-network-validator, image: cr.l5d.io/linkerd/proxy:edge-25.1.1,\n"
+     "   securityContext: {capabilities: {drop: [ALL]}, runAsUser: 65534}}", "linkerd.io/inject: enabled", "FG026"),
+    ("- {name: istio-init, image: docker.io/istio/proxyv2:1.26.1, args: [istio-iptables, -p, '15001'],\n"
+     "   securityContext: {capabilities: {add: [NET_ADMIN, NET_RAW], drop: [ALL]}, runAsUser: 0}}",
+     "sidecar.istio.io/status: '{\"initContainers\":[\"istio-init\"],\"containers\":[\"istio-proxy\"]}'", "FG003"),
+    ("- {name: linkerd-init, image: cr.l5d.io/linkerd/proxy-init:v2.4.1,\n"
+     "   securityContext: {capabilities: {add: [NET_ADMIN, NET_RAW]}, privileged: false}}", "linkerd.io/inject: enabled", "FG003"),
+])
+def test_meshed_pods_stay_off_fargate_in_cni_and_sidecar_mode(init, annotations, rule, tmp_path):
+    text = deployment().replace("    metadata: {labels: {app: web, tier: front}}\n    spec:\n",
+                                f"    metadata:\n      labels: {{app: web, tier: front}}\n      annotations:\n        {annotations}\n"
+                                f"    spec:\n      initContainers:\n{textwrap.indent(init, '      ')}\n")
+    found, _ = scan(text, tmp_path)
+    target, rules, profile, w = found["shop/web"]
+    assert (target, rules) == ("nodegroup", [rule])
+    assert "istio" in " ".join(w.pod_annotations) or "linkerd" in w.init_containers[0].name

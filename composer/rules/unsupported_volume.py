@@ -2,8 +2,10 @@
 
 FSx for Lustre is not supported on Fargate, and a PersistentVolumeClaim backed by any provisioner
 other than EFS (static) needs a CSI node plugin, which runs as a DaemonSet and therefore only on
-nodes. Claims whose storage class or provisioner cannot be resolved are treated the same way:
-name the ``provisioner`` in the profile to classify them.
+nodes. Claims whose storage cannot be told are treated the same way, and the message says why:
+the claim is not in the scanned input (scan it too, or ``compose scan --assume-claims
+efs-static|ebs``), it names no StorageClass on a cluster without a default class (EKS clusters
+created at 1.30 or later have none), or the profile names neither class nor ``provisioner``.
 """
 
 from composer.rules._docs import FSX as URL
@@ -12,12 +14,21 @@ from composer.storage import volume_backend
 ID, NAME, SEVERITY = "FG017", "unsupported-volume", "block"
 EVIDENCE = "documented"
 
+UNKNOWN = {
+    "claim-not-in-input": "claim '{claim}' is not in the input, so its storage is unknown; scan the file that defines "
+                          "it, or rerun scan with --assume-claims efs-static|ebs",
+    "no-default-class": "claim '{claim}' names no StorageClass and the cluster has no default class (EKS clusters "
+                        "created at 1.30 or later have none); name the class",
+}
+
 
 def check(w):
     for v in w.volumes:
         backend = volume_backend(v)
         if backend == "fsx":
             yield f"{v.field}", f"volume '{v.name}' is FSx for Lustre, which Fargate does not support"
+        elif backend == "other" and v.unresolved in UNKNOWN:
+            yield f"{v.field}", f"volume '{v.name}': " + UNKNOWN[v.unresolved].format(claim=v.claim_name or v.name)
         elif backend == "other":
-            what = v.provisioner or (f"storage class '{v.storage_class}'" if v.storage_class else "no storage class")
+            what = v.provisioner or (f"storage class '{v.storage_class}'" if v.storage_class else "no storage class or provisioner")
             yield (f"{v.field}", f"volume '{v.name}' is a claim on {what}; only EFS (static) mounts on Fargate")
