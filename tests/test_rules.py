@@ -89,6 +89,14 @@ CASES = {
                dict(name="both", podAnnotations={"eks.amazonaws.com/compute-type": "ec2"}, hostNetwork=True)],
               [dict(name="moved", podAnnotations={"eks.amazonaws.com/compute-type": "fargate"}),
                dict(name="other", podAnnotations={"prometheus.io/scrape": "true"})]),
+    # the init containers istio's and linkerd's injectors add in CNI mode, and istio's status annotation
+    "FG026": ([dict(name="reviews", initContainers=[{"name": "istio-validation"}]),
+               dict(name="emoji", initContainers=[{"name": "linkerd-network-validator"}]),
+               dict(name="ratings", podAnnotations={"sidecar.istio.io/status": '{"initContainers":["istio-validation"],'
+                                                    '"containers":["istio-proxy"],"volumes":["istio-envoy"]}'}),
+               dict(name="multus", podAnnotations={"k8s.v1.cni.cncf.io/networks": "istio-cni"})],
+              [dict(name="sidecar-mode", podAnnotations={"sidecar.istio.io/status": '{"initContainers":["istio-init"]}'}),
+               dict(name="plain", initContainers=[{"name": "migrate"}])]),
     "FA101": ([dict(name="cleanup", kind="CronJob", schedule="0 * * * *"), dict(name="once", kind="Job")],
               [dict(name="cleanup", kind="CronJob", ttlSecondsAfterFinished=60),
                dict(name="no-history", kind="CronJob", successfulJobsHistoryLimit=0, failedJobsHistoryLimit=0)]),

@@ -20,7 +20,7 @@ from composer.rules import (
     ebs_volume, ec2_compute_type, efs_dynamic, ephemeral_storage, host_namespaces, host_network,
     host_path, host_ports, ingress_instance_targets, instance_metadata, job_ttl, lb_instance_targets,
     network_policy, nodeport_service, pod_identity, pod_size, privileged, slow_start, unsupported_volume, windows,
-    reserved_port, spot_capacity, runtime_class, ec2_compute_annotation,
+    reserved_port, spot_capacity, runtime_class, ec2_compute_annotation, mesh_cni,
 )
 
 Check = Callable[[Workload], Iterable[tuple[str, str]]]
@@ -57,7 +57,7 @@ RULES: tuple[Rule, ...] = tuple(sorted((Rule.from_module(m) for m in (
     ingress_instance_targets, ebs_volume, host_path, efs_dynamic, unsupported_volume,
     instance_metadata, pod_identity, pod_size, ephemeral_storage,
     job_ttl, network_policy, affinity_ignored, default_size, slow_start,
-    reserved_port, spot_capacity, runtime_class, ec2_compute_annotation,
+    reserved_port, spot_capacity, runtime_class, ec2_compute_annotation, mesh_cni,
 )), key=lambda r: r.id))
 
 EVIDENCE_LEVELS = ("documented", "observed", "inferred")
