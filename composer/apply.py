@@ -89,6 +89,8 @@ class ClusterState:
     pods: tuple[reconcile.Pod, ...] = ()
     # name → eksctl's add-on summary (eksctl get addon -o json); None: not read (the plan names none)
     addons: dict | None = None
+    # namespace/name of the service accounts that carry an IAM role (kubectl); None: not read (the plan names none)
+    service_accounts: frozenset[str] | None = None
 
     @property
     def fargate_profiles(self) -> frozenset[str]:
@@ -329,7 +331,31 @@ def read_cluster(runner: Runner, cluster_config: dict, options: ApplyOptions) ->
         state = dataclasses.replace(state, pods=probe_pods(runner, cluster_config, options))
     if (cluster_config.get("iam") or {}).get("withOIDC"):
         state = dataclasses.replace(state, oidc_missing=probe_oidc_missing(runner, name, region, options))
+    if (cluster_config.get("iam") or {}).get("serviceAccounts"):
+        state = dataclasses.replace(state, service_accounts=probe_service_accounts(runner, cluster_config, options))
     return state
+
+
+ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"  # what eksctl sets on an IRSA service account, and pods read
+
+
+def probe_service_accounts(runner: Runner, cluster_config: dict, options: ApplyOptions) -> frozenset[str]:
+    """namespace/name of the planned service accounts that exist with an IAM role annotation, read with
+    kubectl in each of their namespaces (eksctl lists only the roles it made, not accounts given a role)."""
+    name = cluster_config["metadata"]["name"]
+    namespaces = sorted({sa["metadata"]["namespace"] for sa in cluster_config["iam"]["serviceAccounts"]})
+    found = set()
+    for namespace in namespaces:
+        if not _NAME.fullmatch(namespace):
+            continue
+        argv = ("kubectl", "get", "serviceaccounts", "--namespace", namespace, "--output", "json",
+                *_kubectl_args(options, name))
+        for item in _kubectl_items(runner, argv, options):
+            meta = item.get("metadata") or {}
+            annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
+            if annotations.get(ROLE_ANNOTATION):
+                found.add(f"{namespace}/{meta.get('name')}")
+    return frozenset(found)
 
 
 # Pods EKS's Fargate scheduler did not place, and that still run (what probe_pods reads).
@@ -453,6 +479,7 @@ def actions(cluster_config: dict, state: ClusterState, options: ApplyOptions,
         return (reconcile.fargate_actions(cluster_config, state.fargate, state.owned_profiles)
                 + reconcile.nodegroup_actions(cluster_config, state.nodegroups, state.owned_groups, options.prune)
                 + reconcile.addon_actions(cluster_config, state.addons)
+                + reconcile.service_account_actions(cluster_config, state.service_accounts)
                 + reconcile.release_actions(releases, state.releases, options.prune)
                 + reconcile.restart_actions(cluster_config, state.pods))
     except reconcile.NotReady as exc:
@@ -511,6 +538,12 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
         steps.append(Step(f"create node group(s) {', '.join(new_groups)}",
                           ("eksctl", "create", "nodegroup", "-f", _path_arg(cluster_path),
                            "--include", ",".join(new_groups)), changed=(0,)))
+    new_accounts = [a.name for a in by["create"] if a.what == "IAM service account"]
+    if new_accounts:  # before the releases whose pods use them
+        steps.append(Step(f"create IAM service account(s) {', '.join(new_accounts)} (eksctl makes each role and "
+                          "annotates the account)",
+                          ("eksctl", "create", "iamserviceaccount", "-f", _path_arg(cluster_path), "--include",
+                           ",".join(new_accounts), "--override-existing-serviceaccounts", "--approve"), changed=(0,)))
     for a in by["resize"]:
         desired, low, high = reconcile.scale_target(cluster_config, a.name, state.nodegroups[a.name])
         steps.append(Step(f"resize node group {a.name} ({a.detail})",
@@ -570,6 +603,14 @@ def dry_run_outline(cluster_config: dict, cluster_path: Path, helmfile_path: Pat
              f"when one of {', '.join(groups) or '-'} is missing"),
             (f"eksctl scale nodegroup --cluster {name} --region {region} --name <group> --nodes N --nodes-min N "
              "--nodes-max N --wait", "when a group's planned sizes differ"),
+            (Step("", ("kubectl", "get", "serviceaccounts", "--namespace", "<ns>", "--output", "json",
+                       *_kubectl_args(options, name))).command,
+             "each namespace of a planned IAM service account: does it exist with its role annotation"),
+            (join(("eksctl", "create", "iamserviceaccount", "-f", _path_arg(cluster_path), "--include")) +
+             " <missing,...> --override-existing-serviceaccounts --approve",
+             "when one of " + (", ".join(f"{sa['metadata']['namespace']}/{sa['metadata']['name']}"
+                                         for sa in (cluster_config.get("iam") or {}).get("serviceAccounts") or []) or "-")
+             + " has no role yet"),
             (Step("", ("kubectl", "get", "pods", "--field-selector", OFF_FARGATE, "--namespace", "<ns>", "--output", "json",
                        *_kubectl_args(options, name))).command,
              "each namespace a Fargate profile selects: pods still on EC2 (and their ReplicaSets' owners)"),

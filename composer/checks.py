@@ -50,6 +50,40 @@ def check_workloads(workloads: list[Workload], root: Path | None = None) -> list
         if root is not None:
             problems.extend(_outside(w, root))
     problems.extend(_cycles(seen))
+    problems.extend(_service_accounts(workloads))
+    return problems
+
+
+def _service_accounts(workloads: list[Workload]) -> list[Problem]:
+    """IRSA: a role only with ``awsCredentials: irsa``, an irsa workload says what its role may do, and one
+    service account (namespace/name) has one role."""
+    problems, seen = [], {}
+    for w in workloads:
+        sa = w.service_account
+        if w.aws_credentials == "irsa" and sa is None:
+            problems.append(_at(w, "workload.awsCredentials", "awsCredentials: irsa, but no workload.serviceAccount says "
+                                "which role the pods get", "add workload.serviceAccount with its name and "
+                                "attachPolicyARNs, wellKnownPolicies or attachRoleARN (an existing role); eksctl then "
+                                "creates the account and its role", "iam"))
+            continue
+        if sa is None:
+            continue
+        if w.aws_credentials != "irsa":
+            problems.append(_at(w, "workload.serviceAccount", f"workload.serviceAccount needs awsCredentials: irsa "
+                                f"(it is {w.aws_credentials})", "set awsCredentials: irsa, or remove serviceAccount",
+                                "iam"))
+        elif not (sa.policy_arns or sa.well_known or sa.role_arn):
+            problems.append(_at(w, "workload.serviceAccount", f"service account {sa.name} has no permissions",
+                                "give attachPolicyARNs, wellKnownPolicies, or attachRoleARN (an existing role)", "iam"))
+        elif sa.role_arn and (sa.policy_arns or sa.well_known):
+            problems.append(_at(w, "workload.serviceAccount.attachRoleARN", "attachRoleARN uses an existing role, so "
+                                "policies cannot be attached here too", "attach them to that role, or drop attachRoleARN",
+                                "iam"))
+        key = f"{w.namespace}/{sa.name}"
+        other = seen.setdefault(key, w)
+        if other is not w and other.service_account != sa:
+            problems.append(_at(w, "workload.serviceAccount", f"service account {key} is also defined, differently, in "
+                                f"{other.source.path}", "give both the same permissions, or use two accounts", "iam"))
     return problems
 
 

@@ -53,7 +53,9 @@ class GroupCost:
     name: str
     instance_type: str
     desired: int
-    monthly: float | None
+    monthly: float | None  # always on at the desired size
+    autoscaled: float | None = None  # with the autoscaler: down to minSize while its Jobs are not running
+    busy_hours: float = 24.0
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,10 @@ class CostReport:
     @property
     def total_monthly(self) -> float:
         return self.fargate_monthly + self.nodegroups_monthly
+
+    @property
+    def nodegroups_autoscaled(self) -> float:
+        return sum(g.autoscaled if g.autoscaled is not None else g.monthly or 0 for g in self.groups)
 
 
 def fargate_hourly(placement: Placement, prices: PriceTable) -> float | None:
@@ -148,12 +154,28 @@ def costs(placements: list[Placement], groups: list[NodeGroup], settings: Cluste
         advice = _always_on_advice(cost, p)
         if advice:
             report.advice.append(advice)
+    by_key = {p.workload.key: p for p in placements}
     for g in groups:
-        price = prices.ec2.get(g.instance_type)
-        report.groups.append(GroupCost(g.name, g.instance_type, g.desired,
-                                       price * g.desired * HOURS_PER_MONTH if price is not None else None))
+        report.groups.append(group_cost(g, [by_key[k] for k in g.workloads if k in by_key], prices, settings))
     report.advice += subnet_advice(placements, settings)
     return report
+
+
+def group_cost(g: NodeGroup, members: list[Placement], prices: PriceTable, settings: ClusterSettings) -> GroupCost:
+    """A group's bill always on (desired nodes around the clock) and with the autoscaler. A group whose
+    workloads are all Jobs or CronJobs needs its nodes above minSize only while they run (their hours a
+    day, summed, at most 24); any other workload keeps the desired size busy all day."""
+    price = prices.ec2.get(g.instance_type)
+    if price is None:
+        return GroupCost(g.name, g.instance_type, g.desired, None)
+    always = price * g.desired * HOURS_PER_MONTH
+    if settings.autoscaler == "none":
+        return GroupCost(g.name, g.instance_type, g.desired, always, always)
+    batch = members and all(p.workload.kind in ("Job", "CronJob") for p in members)
+    busy = min(24.0, sum(hours_per_day(p)[0] for p in members)) if batch else 24.0
+    floor = min(g.min_size, g.desired)
+    scaled = price * HOURS_PER_MONTH * (floor + (g.desired - floor) * busy / 24)
+    return GroupCost(g.name, g.instance_type, g.desired, always, scaled, busy)
 
 
 def _always_on_advice(cost: WorkloadCost, placement: Placement) -> Advice | None:
@@ -174,18 +196,23 @@ def subnet_ips(cidrs: tuple[str, ...]) -> int:
 
 
 def subnet_advice(placements: list[Placement], settings: ClusterSettings) -> list[Advice]:
-    """FA202: every Fargate pod takes an IP from the profile's subnets; warn when the peak would not fit."""
-    if not settings.fargate_subnet_cidrs:
-        return []
-    available = subnet_ips(settings.fargate_subnet_cidrs)
+    """FA202: every Fargate pod takes an IP from the profiles' private subnets (composer.vpc, the same
+    subnets the ClusterConfig makes or names); warn when the peak would not fit."""
+    from composer import vpc
+
+    subnets, _ = vpc.private_subnets(settings)
+    where = "vpc.subnets" if settings.vpc_subnets else "vpc.cidr"
+    if not subnets or any(not s.cidr for s in subnets):
+        return []  # a brought subnet without its cidr: nothing to count
+    available = subnet_ips(tuple(s.cidr for s in subnets))
     peak = sum(p.workload.replicas for p in placements if p.target == "fargate")
     peak = int(peak * SURGE + 0.999)
     if peak > available:
-        return [Advice("FA202", "fargate.subnetCidrs",
-                           f"up to {peak} Fargate pods (replicas + 25% rollout surge) but the subnets have {available} "
-                           "usable IPs; pods beyond that stay Pending: add or widen subnets")]
+        return [Advice("FA202", where,
+                       f"up to {peak} Fargate pods (replicas + 25% rollout surge) but the private subnets have "
+                       f"{available} usable IPs; pods beyond that stay Pending: widen the VPC or add subnets")]
     if peak > 0.8 * available:
-        return [Advice("FA202", "fargate.subnetCidrs",
-                           f"up to {peak} Fargate pods would use {peak * 100 // available}% of the subnets' {available} "
-                           "usable IPs (nodes and load balancers share them too)")]
+        return [Advice("FA202", where,
+                       f"up to {peak} Fargate pods would use {peak * 100 // available}% of the private subnets' "
+                       f"{available} usable IPs (nodes and load balancers share them too)")]
     return []

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from composer.model import ClusterSettings
+from composer import vpc
+from composer.model import ClusterSettings, Placement
 from composer.nodegroups import AMI_FAMILY, CLASS_LABEL, TAINTS, NodeGroup
 from composer.routing import Routing
 
@@ -24,7 +25,16 @@ def addons(coredns_on_fargate: bool) -> list[dict]:
                               if name == "coredns" and coredns_on_fargate else {})} for name in CORE_ADDONS]
 
 
-def cluster_config(settings: ClusterSettings, routing: Routing, node_groups: list[NodeGroup]) -> dict:
+def service_accounts(placements: list[Placement]) -> list[dict]:
+    """``iam.serviceAccounts``: one per IRSA service account the workloads name (checks.py keeps them
+    consistent), in namespace/name order."""
+    found = {(p.workload.namespace, p.workload.service_account.name): p.workload.service_account
+             for p in placements if p.workload.service_account is not None}
+    return [found[key].config(key[0]) for key in sorted(found)]
+
+
+def cluster_config(settings: ClusterSettings, routing: Routing, node_groups: list[NodeGroup],
+                   placements: list[Placement] = ()) -> dict:
     metadata: dict = {"name": settings.name, "region": settings.region}
     if settings.version:
         metadata["version"] = settings.version
@@ -32,7 +42,11 @@ def cluster_config(settings: ClusterSettings, routing: Routing, node_groups: lis
     config: dict = {"apiVersion": "eksctl.io/v1alpha5", "kind": "ClusterConfig", "metadata": metadata}
     if settings.availability_zones:
         config["availabilityZones"] = list(settings.availability_zones)
-    config["iam"] = {"withOIDC": True}
+    config["vpc"] = vpc.section(settings)
+    config["iam"] = {"withOIDC": True}  # IRSA needs the cluster's OIDC provider
+    accounts = service_accounts(list(placements))
+    if accounts:
+        config["iam"]["serviceAccounts"] = accounts
     config["addons"] = addons(routing.coredns_on_fargate)
     if routing.profiles:
         profiles = []
@@ -59,6 +73,9 @@ def cluster_config(settings: ClusterSettings, routing: Routing, node_groups: lis
                 entry["amiFamily"] = AMI_FAMILY[g.node_class]
             if g.node_class in TAINTS:
                 entry["taints"] = [dict(t) for t in TAINTS[g.node_class]]
+            if settings.autoscaler == "cluster-autoscaler":
+                # labels and taints as node-template tags on the Auto Scaling group: scale-up from zero
+                entry["propagateASGTags"] = True
             groups.append(entry)
         config["managedNodeGroups"] = groups
     return config

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from composer import autoscaler
 from composer.checks import check_workloads
-from composer.classify import place_profiles
+from composer.classify import classify, place_profiles
 from composer.errors import ComposerError, Problem
 from composer.model import ClusterSettings, Placement
 from composer.settings import load_settings
@@ -21,5 +22,9 @@ def load_estate(config: Path, profile_paths: list[Path]) -> tuple[ClusterSetting
         problems += exc.problems
     placements, found = place_profiles(profile_paths)
     problems += found
+    if settings is not None and autoscaler.wanted(settings, placements):
+        generated, found = classify(autoscaler.workload(settings))
+        placements.append(generated)
+        problems += found
     problems += check_workloads([p.workload for p in placements], config.parent)
     return settings, placements, problems

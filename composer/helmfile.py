@@ -13,6 +13,7 @@ from composer.routing import Routing
 
 LOCAL_PREFIXES = (".", "/", "oci://", "http://", "https://")
 MANAGED_LABEL, MANAGED_VALUE = "composer.io/managed-by", "fargate-composer"
+LOG_ROUTER = "kube-system/aws-observability"  # log_router.release()
 
 
 def _inline(dotted: str, value) -> dict:
@@ -76,7 +77,17 @@ def helmfile(placements: list[Placement], routing: Routing, settings: ClusterSet
             release["version"] = r.version
         release["labels"] = {"placement": p.target, **({"node-class": p.node_class} if p.node_class else {}),
                              MANAGED_LABEL: MANAGED_VALUE}
-        values: list = [os.path.relpath(v, out_dir.resolve()) for v in r.values]
+        values: list = [os.path.relpath(v, out_dir.resolve()) for v in r.values] + [dict(v) for v in r.inline_values]
+        if w.service_account is not None:
+            if r.service_account_value:
+                values.append(_inline(r.service_account_value, {"create": False, "name": w.service_account.name}))
+            else:
+                line, col = w.source.locate("release")
+                problems.append(Problem(
+                    f"service account {w.service_account.name} gets its IAM role from eksctl, but "
+                    "release.serviceAccountValue is false, so nothing makes the pods use it", w.source.path, line, col,
+                    hint="name the chart value that sets the pods' service account (most charts: serviceAccount, "
+                         "with create and name)", check="iam"))
         if w.key in routing.labelled and r.pod_labels_value:
             values.append(_inline(r.pod_labels_value, {key: value}))
         if p.target == "nodegroup":
@@ -85,8 +96,11 @@ def helmfile(placements: list[Placement], routing: Routing, settings: ClusterSet
             problems += problem
         if values:
             release["values"] = values
-        if r.needs:
-            release["needs"] = list(r.needs)
+        needs = list(r.needs)
+        if p.target == "fargate" and settings.fargate_logging and LOG_ROUTER not in needs:
+            needs.append(LOG_ROUTER)  # the log router's ConfigMap must exist before a Fargate pod starts
+        if needs:
+            release["needs"] = needs
         if p.target == "fargate":
             release["wait"] = True
             release["timeout"] = r.timeout or settings.fargate_timeout

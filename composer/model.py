@@ -105,6 +105,27 @@ class Volume:
 
 
 @dataclass(frozen=True)
+class ServiceAccount:
+    """The service account eksctl creates with an IAM role for IRSA (``iam.serviceAccounts``)."""
+
+    name: str
+    policy_arns: tuple[str, ...] = ()
+    well_known: Mapping[str, bool] = field(default_factory=dict)
+    role_arn: str = ""
+
+    def config(self, namespace: str) -> dict:
+        """The ClusterConfig entry."""
+        entry: dict = {"metadata": {"name": self.name, "namespace": namespace}}
+        if self.role_arn:
+            entry["attachRoleARN"] = self.role_arn
+        if self.policy_arns:
+            entry["attachPolicyARNs"] = list(self.policy_arns)
+        if self.well_known:
+            entry["wellKnownPolicies"] = dict(self.well_known)
+        return entry
+
+
+@dataclass(frozen=True)
 class Release:
     chart: str
     version: str = ""
@@ -116,6 +137,8 @@ class Release:
     tolerations_value: str = "tolerations"
     timeout: int | None = None
     values_templates: bool = False  # .gotmpl values files allowed (helmfile renders them as templates)
+    service_account_value: str = "serviceAccount"
+    inline_values: tuple[Mapping[str, Any], ...] = ()  # values compose itself sets (generated releases only)
 
 
 @dataclass(frozen=True)
@@ -138,6 +161,7 @@ class Workload:
     host_ports: tuple[int, ...] = ()
     uses_instance_metadata: bool = False
     aws_credentials: str = "none"
+    service_account: ServiceAccount | None = None
     node_selector: Mapping[str, str] = field(default_factory=dict)
     pod_labels: Mapping[str, str] = field(default_factory=dict)
     pod_annotations: Mapping[str, str] = field(default_factory=dict)
@@ -258,6 +282,9 @@ class ClusterSettings:
     headroom_percent: int = 50
     node_classes: Mapping[str, NodeClassSettings] = field(default_factory=dict)
     fargate_timeout: int = 600
-    fargate_subnet_cidrs: tuple[str, ...] = ()
+    autoscaler: str = "cluster-autoscaler"  # | none
+    vpc_cidr: str = ""  # the VPC eksctl creates ("": eksctl's default)
+    vpc_id: str = ""  # a VPC the user brings, with vpc_subnets
+    vpc_subnets: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)  # private|public → zone → {id, cidr}
     prices: Mapping[str, Any] = field(default_factory=dict)  # composer.yaml's overrides
     fargate_logging: Mapping[str, Any] = field(default_factory=dict)  # logging.fargate.cloudwatch

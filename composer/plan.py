@@ -64,7 +64,7 @@ def compose(settings: ClusterSettings, placements: list[Placement], out_dir: Pat
     routing, problems = route(placements, settings)
     groups, found = plan_node_groups(placements, settings, need_general=not routing.coredns_on_fargate)
     problems += found
-    config = cluster_config(settings, routing, groups)
+    config = cluster_config(settings, routing, groups, placements)
     emitted = schema.validate("clusterconfig", config, CLUSTER_FILE)
     if emitted:  # our own output broke our own contract: a bug, reported as such
         raise AssertionError("generated ClusterConfig fails schemas/clusterconfig.schema.json: " + "; ".join(map(str, emitted)))

@@ -9,7 +9,8 @@ from typing import Any, Iterable
 from composer import quantity, schema, yamlio
 from composer.errors import ComposerError, Problem, fail
 from composer.walk import yaml_files
-from composer.model import Container, Ingress, Release, Service, Source, Volume, Workload, key_field, parse_field
+from composer.model import (Container, Ingress, Release, Service, ServiceAccount, Source, Volume, Workload, key_field,
+                            parse_field)
 from composer.yamltree import plain
 
 def discover(paths: Iterable[Path]) -> list[Path]:
@@ -109,6 +110,7 @@ def build_workload(doc: dict, source: Source, base_dir: Path) -> Workload:
             node_selector_value=str(r.get("nodeSelectorValue", "nodeSelector") or ""),
             tolerations_value=str(r.get("tolerationsValue", "tolerations") or ""),
             values_templates=bool(r.get("valuesTemplates", False)),
+            service_account_value=str(r.get("serviceAccountValue", "serviceAccount") or ""),
         )
     services = tuple(Service(type=str(s["type"]), field=f"workload.services[{i}]", name=str(s.get("name", "")),
                              load_balancer=str(s.get("loadBalancer", "")), target_type=str(s.get("targetType", "")))
@@ -138,6 +140,7 @@ def build_workload(doc: dict, source: Source, base_dir: Path) -> Workload:
         host_ipc=bool(spec.get("hostIPC", False)), host_ports=tuple(int(p) for p in spec.get("hostPorts") or ()),
         uses_instance_metadata=bool(spec.get("usesInstanceMetadata", False)),
         aws_credentials=str(spec.get("awsCredentials", "none")),
+        service_account=_service_account(spec.get("serviceAccount")),
         node_selector={str(k): str(v) for k, v in (spec.get("nodeSelector") or {}).items()},
         pod_labels={str(k): str(v) for k, v in (spec.get("podLabels") or {}).items()},
         pod_annotations={str(k): str(v) for k, v in (spec.get("podAnnotations") or {}).items()},
@@ -153,6 +156,14 @@ def build_workload(doc: dict, source: Source, base_dir: Path) -> Workload:
         history_limits=(int(spec.get("successfulJobsHistoryLimit", 3)), int(spec.get("failedJobsHistoryLimit", 1))),
         release=release,
     )
+
+
+def _service_account(spec: dict | None) -> ServiceAccount | None:
+    if not spec:
+        return None
+    return ServiceAccount(str(spec["name"]), tuple(str(a) for a in spec.get("attachPolicyARNs") or ()),
+                          {str(k): bool(v) for k, v in (spec.get("wellKnownPolicies") or {}).items()},
+                          str(spec.get("attachRoleARN", "")))
 
 
 def _number(value: Any) -> float | None:

@@ -154,6 +154,20 @@ def addon_actions(config: dict, existing: dict[str, dict] | None) -> list[Action
     return actions
 
 
+def service_account_actions(config: dict, present: frozenset[str] | None) -> list[Action]:
+    """The planned IRSA service accounts against those in the cluster that carry a role annotation. One
+    without it (absent, or made by a chart before) is **create**d by eksctl, which makes the role and
+    annotates the account."""
+    if present is None:
+        return []
+    actions = []
+    for sa in (config.get("iam") or {}).get("serviceAccounts") or []:
+        key = f"{sa['metadata']['namespace']}/{sa['metadata']['name']}"
+        role = sa.get("attachRoleARN") or ", ".join(sa.get("attachPolicyARNs") or sorted(sa.get("wellKnownPolicies") or {}))
+        actions.append(Action("unchanged" if key in present else "create", "IAM service account", key, role))
+    return actions
+
+
 def _json_object(text: str) -> dict:
     import json
 

@@ -68,8 +68,11 @@ def cost_json(report) -> dict[str, Any]:
                        "break_even_hours_per_day": round(c.break_even_hours, 2) if c.break_even_hours else None,
                        "note": c.note or None} for c in report.workloads],
         "node_groups": [{"name": g.name, "instance_type": g.instance_type, "desired": g.desired,
-                         "monthly": _money(g.monthly)} for g in report.groups],
+                         "monthly": _money(g.monthly), "autoscaled_monthly": _money(g.autoscaled),
+                         "busy_hours_per_day": round(g.busy_hours, 2)} for g in report.groups],
         "fargate_monthly": _money(report.fargate_monthly), "node_groups_monthly": _money(report.nodegroups_monthly),
+        "node_groups_autoscaled_monthly": _money(report.nodegroups_autoscaled),
+        "total_autoscaled_monthly": _money(report.fargate_monthly + report.nodegroups_autoscaled),
         "total_monthly": _money(report.total_monthly),
         "advice": advice_json(report.advice),
         "missing_prices": report.missing,
@@ -109,6 +112,12 @@ def print_cost(report, console) -> None:
     console.print(f"Fargate ${money(report.fargate_monthly)} + node groups ${money(report.nodegroups_monthly)}"
                   f" ({escape(groups) or 'none'}) = [bold]${money(report.total_monthly)}[/] a month", highlight=False,
                   soft_wrap=True)
+    scaled = [g for g in report.groups if g.autoscaled is not None and g.monthly is not None and g.autoscaled < g.monthly]
+    if scaled:
+        detail = ", ".join(f"{g.name} ${money(g.autoscaled)} (busy {g.busy_hours:.1f} h/day)" for g in scaled)
+        console.print(f"With the autoscaler: node groups ${money(report.nodegroups_autoscaled)} ({escape(detail)}) = "
+                      f"[bold]${money(report.fargate_monthly + report.nodegroups_autoscaled)}[/] a month; the figure "
+                      "above is always on", highlight=False, soft_wrap=True)
     if any(c.note for c in report.workloads):
         console.print("  * a Job without runsPerDay/runMinutes, priced as if it ran all day", highlight=False, soft_wrap=True)
     for m in report.missing:

@@ -44,8 +44,6 @@ def _output_dir(output: dict, source: Source, base_dir: Path) -> Path:
 def _consistency(doc: dict, source: Source) -> list:
     """What the schema cannot say: networks that are networks, zones of the cluster's own region, and
     node-group sizes in order. Every problem at once, each at its place."""
-    import ipaddress
-
     problems = []
 
     def problem(message: str, field: str, hint: str) -> None:
@@ -57,23 +55,74 @@ def _consistency(doc: dict, source: Source) -> list:
         if not str(zone).startswith(region):
             problem(f"availability zone {zone!r} is not in the cluster's region {region}",
                     f"availabilityZones[{index}]", f"zones of {region} are named {region}a, {region}b, …")
-    for index, cidr in enumerate((doc.get("fargate") or {}).get("subnetCidrs") or ()):
-        try:
-            ipaddress.IPv4Network(str(cidr))
-        except ValueError as exc:
-            fix = ""
-            try:
-                fix = f"; did you mean {ipaddress.IPv4Network(str(cidr), strict=False)}?"
-            except ValueError:
-                pass
-            problem(f"subnet CIDR {cidr!r} is not an IPv4 network: {exc}", f"fargate.subnetCidrs[{index}]",
-                    "write it as the subnet's network address and prefix length, e.g. 10.0.128.0/19" + fix)
+    _network_problems(doc, problem)
     for name, spec in (doc.get("nodeGroups") or {}).items():
         if isinstance(spec, dict) and spec.get("minSize") is not None and spec.get("maxSize") is not None \
                 and spec["minSize"] > spec["maxSize"]:
             problem(f"node group class {name!r}: minSize {spec['minSize']} is larger than maxSize {spec['maxSize']}",
                     f"nodeGroups.{name}.minSize", "EKS requires minSize <= desiredSize <= maxSize")
     return problems
+
+
+def _network(cidr: str, field: str, problem, prefixes: tuple[int, int] = (0, 32)) -> None:
+    import ipaddress
+
+    try:
+        network = ipaddress.IPv4Network(str(cidr))
+    except ValueError as exc:
+        fix = ""
+        try:
+            fix = f"; did you mean {ipaddress.IPv4Network(str(cidr), strict=False)}?"
+        except ValueError:
+            pass
+        problem(f"CIDR {cidr!r} is not an IPv4 network: {exc}", field,
+                "write it as the network address and prefix length, e.g. 10.0.0.0/16" + fix)
+        return
+    if not prefixes[0] <= network.prefixlen <= prefixes[1]:
+        problem(f"VPC CIDR {cidr} has prefix /{network.prefixlen}; eksctl takes /{prefixes[0]} to /{prefixes[1]}", field,
+                "use a /16 to /24 network")
+
+
+def _network_problems(doc: dict, problem) -> None:
+    """The VPC: eksctl's (a CIDR) or the user's (id and subnets), never half of each; Fargate subnets among
+    the private ones."""
+    vpc, fargate = doc.get("vpc") or {}, doc.get("fargate") or {}
+    region = str(doc["metadata"]["region"])
+    if "subnetCidrs" in fargate:
+        problem("fargate.subnetCidrs is no longer read: FA202 counts the VPC's private subnets", "fargate.subnetCidrs",
+                "remove it; set vpc.cidr (eksctl makes the subnets) or vpc.subnets with each private subnet's cidr")
+    if vpc.get("cidr") is not None:
+        _network(vpc["cidr"], "vpc.cidr", problem, (16, 24))
+    subnets = vpc.get("subnets") or {}
+    if subnets or vpc.get("id"):
+        for missing, present in (("id", "subnets"), ("subnets", "id")):
+            if not vpc.get(missing):
+                problem(f"vpc.{present} is set without vpc.{missing}", f"vpc.{present}",
+                        "a VPC you bring needs both its id and its subnets by zone")
+        if vpc.get("cidr") is not None:
+            problem("vpc.cidr is for the VPC eksctl creates, not one you bring", "vpc.cidr",
+                    "remove vpc.cidr, or remove vpc.id and vpc.subnets to let eksctl create the VPC")
+        if doc.get("availabilityZones"):
+            problem("availabilityZones and vpc.subnets cannot both be set (eksctl refuses it)", "availabilityZones",
+                    "remove availabilityZones: the subnets' zones are the cluster's zones")
+    private = set()
+    for kind, by_zone in subnets.items():
+        for zone, spec in (by_zone or {}).items():
+            if not str(zone).startswith(region):
+                problem(f"subnet zone {zone!r} is not in the cluster's region {region}", f"vpc.subnets.{kind}.{zone}",
+                        f"zones of {region} are named {region}a, {region}b, …")
+            if isinstance(spec, dict) and spec.get("cidr") is not None:
+                _network(spec["cidr"], f"vpc.subnets.{kind}.{zone}.cidr", problem)
+            if kind == "private" and isinstance(spec, dict):
+                private.add(spec.get("id"))
+    for index, subnet in enumerate(fargate.get("subnets") or ()):
+        if not subnets:
+            problem(f"fargate.subnets names {subnet}, but eksctl creates this cluster's VPC, so its subnet IDs are not "
+                    "known yet", f"fargate.subnets[{index}]",
+                    "remove it (Fargate then uses eksctl's private subnets), or bring a VPC: vpc.id, vpc.subnets")
+        elif subnet not in private:
+            problem(f"Fargate subnet {subnet} is not one of vpc.subnets.private", f"fargate.subnets[{index}]",
+                    "Fargate profiles take private subnets only: name one of vpc.subnets.private's ids")
 
 
 def build_settings(doc: dict, source: Source, base_dir: Path) -> ClusterSettings:
@@ -112,7 +161,10 @@ def build_settings(doc: dict, source: Source, base_dir: Path) -> ClusterSettings
         headroom_percent=int(groups.get("headroomPercent", 50)),
         node_classes=classes,
         fargate_timeout=int((doc.get("helm") or {}).get("fargateTimeout", 600)),
-        fargate_subnet_cidrs=tuple(str(c) for c in fargate.get("subnetCidrs") or ()),
+        autoscaler=str((doc.get("autoscaling") or {}).get("autoscaler", "cluster-autoscaler")),
+        vpc_cidr=str((doc.get("vpc") or {}).get("cidr", "")),
+        vpc_id=str((doc.get("vpc") or {}).get("id", "")),
+        vpc_subnets=plain((doc.get("vpc") or {}).get("subnets") or {}),
         prices=plain(doc.get("prices") or {}),
         fargate_logging=plain(((doc.get("logging") or {}).get("fargate") or {}).get("cloudwatch") or {}),
     )

@@ -25,7 +25,9 @@ needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason="../shared/r
 
 SETTINGS = {"apiVersion": "composer/v1alpha1", "kind": "ClusterSettings",
             "metadata": {"name": "test", "region": "us-east-1", "version": "1.33"},
-            "availabilityZones": ["us-east-1a", "us-east-1b"]}
+            "availabilityZones": ["us-east-1a", "us-east-1b"],
+            # the tests of everything else leave the generated Cluster Autoscaler out (tests/test_autoscaling.py has it)
+            "autoscaling": {"autoscaler": "none"}}
 
 
 def profile_doc(name: str = "app", namespace: str = "apps", release: dict | None = None,
@@ -54,7 +56,9 @@ def settings(**overrides):
     doc = copy.deepcopy(SETTINGS)
     for key, value in overrides.items():
         doc[key] = value
-    if "availabilityZones" not in overrides:  # zones of the (possibly overridden) region
+    if (overrides.get("vpc") or {}).get("subnets") and "availabilityZones" not in overrides:
+        doc.pop("availabilityZones")  # a brought VPC's zones are its subnets'
+    elif "availabilityZones" not in overrides:  # zones of the (possibly overridden) region
         region = doc["metadata"]["region"]
         doc["availabilityZones"] = [f"{region}a", f"{region}b"]
     assert not schema.validate("composer", doc, "composer.yaml")

@@ -75,7 +75,7 @@ def test_apply_twice_first_creates_then_does_nothing(cloud, capsys):
 
     releases = load_file(Path("generated/helmfile.yaml"))["releases"]
     assert sorted(json.loads((cloud / "releases.json").read_text())) == sorted(
-        f"{r['namespace']}/{r['name']}" for r in releases) and len(releases) == 22  # 21 workloads + the log router
+        f"{r['namespace']}/{r['name']}" for r in releases) and len(releases) == 23  # 21 workload releases, the autoscaler, the log router
     assert "Apply complete: 4 step(s), 3 changed something" in out
     # the files are the bytes `compose plan --write` writes
     written = {n: (Path("generated") / n).read_bytes() for n in ("cluster.yaml", "helmfile.yaml")}
@@ -353,3 +353,33 @@ def test_a_node_group_replace_stopped_at_any_step_is_finished_by_a_rerun(cloud, 
     assert any(c[:2] == ["create", "nodegroup"] for c in order[:first_delete])  # created before the delete
     assert main(["apply", "--yes"]) == 0
     assert "0 to create, 0 to replace, 0 to resize, 0 to delete." in capsys.readouterr().out
+
+
+def test_irsa_service_accounts_missing_on_an_existing_cluster_are_created_before_the_releases(cloud, capsys):
+    """`create cluster` makes iam.serviceAccounts; on an existing cluster apply reads the accounts (kubectl) and
+    has eksctl create exactly those without a role annotation, before helmfile installs the pods that use them."""
+    assert main(["apply", "--yes"]) == 0
+    accounts = json.loads((cloud / "serviceaccounts.json").read_text())
+    assert sorted(f"{a['metadata']['namespace']}/{a['metadata']['name']}" for a in accounts) == [
+        "batch/nightly-report", "kube-system/cluster-autoscaler", "notifications/email-worker", "shop/checkout-api"]
+    shop = next(a for a in accounts if a["metadata"]["name"] == "checkout-api")
+    assert shop["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == "arn:aws:iam::123456789012:role/shop-prod-checkout"
+    # one account lost (deleted by hand), one made by a chart without the role: both are put right, nothing else
+    kept = [a for a in accounts if a["metadata"]["name"] not in ("email-worker", "nightly-report")]
+    kept.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"namespace": "batch", "name": "nightly-report"}})
+    (cloud / "serviceaccounts.json").write_text(json.dumps(kept))
+    capsys.readouterr()
+    assert main(["plan", "--refresh"]) == 0
+    out = capsys.readouterr().out
+    assert "+ IAM service account batch/nightly-report" in out and "+ IAM service account notifications/email-worker" in out
+    before = len(calls(cloud))
+    assert main(["apply", "--yes"]) == 0
+    ran = [c for c in calls(cloud)[before:] if c[1] in ("create", "delete") or "apply" in c]
+    assert ran[0] == ["eksctl", "create", "iamserviceaccount", "-f", "generated/cluster.yaml", "--include",
+                      "batch/nightly-report,notifications/email-worker", "--override-existing-serviceaccounts", "--approve"]
+    assert ran[1][0] == "helmfile" and len(ran) == 2
+    accounts = json.loads((cloud / "serviceaccounts.json").read_text())
+    assert all(a["metadata"].get("annotations", {}).get("eks.amazonaws.com/role-arn") for a in accounts)
+    before = len(calls(cloud))
+    assert main(["apply", "--yes"]) == 0
+    assert not any(c[1] == "create" for c in calls(cloud)[before:])

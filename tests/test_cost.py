@@ -100,15 +100,36 @@ def test_fa201_always_on_workloads_clearly_cheaper_on_nodes():
     assert not [a for a in report.advice if a.rule == "FA201"]  # asked for Fargate; jobs are not always on
 
 
-def test_fa202_subnet_ips():
+def test_fa202_counts_the_private_subnets_the_cluster_config_makes_or_names():
     assert subnet_ips(("10.0.0.0/24", "10.0.1.0/24")) == 2 * 251
     many = [workload(f"w{i}", "web", replicas=50) for i in range(5)]  # 250 pods, 313 with the rollout surge
-    report, _ = report_for(many, fargate={"subnetCidrs": ["10.0.0.0/24"]})
+    # eksctl cuts a /24 for two zones into /27s: two private subnets of 27 usable IPs
+    report, _ = report_for(many, vpc={"cidr": "10.0.0.0/24"})
     assert report.advice[-1].rule == "FA202" and "313 Fargate pods" in report.advice[-1].message
-    report, _ = report_for(many, fargate={"subnetCidrs": ["10.0.0.0/24", "10.0.1.0/25"]})  # 251 + 123 IPs
-    assert "% of the subnets" in report.advice[-1].message  # fits, but above 80%
-    report, _ = report_for(many, fargate={"subnetCidrs": ["10.0.0.0/19"]})
-    assert not [a for a in report.advice if a.rule == "FA202"]
+    assert report.advice[-1].key == "vpc.cidr" and "54 usable IPs" in report.advice[-1].message
+    brought = {"id": "vpc-0abc", "subnets": {"private": {"us-east-1a": {"id": "subnet-0a", "cidr": "10.0.0.0/24"},
+                                                         "us-east-1b": {"id": "subnet-0b", "cidr": "10.0.1.0/25"}}}}
+    report, _ = report_for(many, vpc=brought)  # 251 + 123 IPs
+    assert "% of the private subnets" in report.advice[-1].message  # fits, but above 80%
+    # Fargate on one of them only: 251 IPs, too few
+    report, _ = report_for(many, vpc=brought, fargate={"subnets": ["subnet-0a"]})
+    assert "251 usable IPs" in report.advice[-1].message
+    # eksctl's default VPC (192.168.0.0/16: /19 subnets) has room; a brought subnet without its cidr cannot be counted
+    for network in ({}, {"vpc": {"id": "vpc-0abc", "subnets": {"private": {"us-east-1a": {"id": "subnet-0a"}}}}}):
+        report, _ = report_for(many, **network)
+        assert not [a for a in report.advice if a.rule == "FA202"]
+
+
+def test_the_subnets_are_split_as_eksctl_splits_them():
+    """pkg/vpc SetSubnets: up to 4 zones → 8 parts (prefix + 3), publics first, then privates; 5–8 → 16 parts."""
+    from composer.vpc import eksctl_split
+
+    public, private = eksctl_split("10.20.0.0/16", 3)
+    assert public == ["10.20.0.0/19", "10.20.32.0/19", "10.20.64.0/19"]
+    assert private == ["10.20.96.0/19", "10.20.128.0/19", "10.20.160.0/19"]
+    public, private = eksctl_split("192.168.0.0/16", 5)
+    assert public[0] == "192.168.0.0/20" and private == [f"192.168.{16 * i}.0/20" for i in range(5, 10)]
+    assert eksctl_split("10.0.0.0/24", 1) == (["10.0.0.0/27"], ["10.0.0.32/27"])
 
 
 def test_plan_shows_the_cost_section_and_json_carries_it(tmp_path, capsys, monkeypatch):

@@ -296,9 +296,21 @@ def unquote(text: str) -> str:
 SETTINGS_CASES = {
     "zone of another region": ({"availabilityZones": ["us-east-1a", "eu-west-1b"]},
                                "availability zone 'eu-west-1b' is not in the cluster's region us-east-1"),
-    "impossible CIDR": ({"fargate": {"subnetCidrs": ["999.999.999.999/99"]}},
-                        "subnet CIDR '999.999.999.999/99' is not an IPv4 network"),
-    "CIDR with host bits": ({"fargate": {"subnetCidrs": ["10.0.1.7/16"]}}, "did you mean 10.0.0.0/16?"),
+    "impossible CIDR": ({"vpc": {"cidr": "999.999.999.999/99"}},
+                        "CIDR '999.999.999.999/99' is not an IPv4 network"),
+    "VPC wider than eksctl takes": ({"vpc": {"cidr": "10.0.0.0/12"}}, "eksctl takes /16 to /24"),
+    "subnets and zones": ({"vpc": {"id": "vpc-0abc", "subnets": {"private": {"us-east-1a": {"id": "subnet-0a"}}}}},
+                          "availabilityZones and vpc.subnets cannot both be set"),
+    "subnets without the VPC id": ({"availabilityZones": None, "vpc": {"subnets": {"private": {"us-east-1a": {"id": "subnet-0a"}}}}},
+                                   "vpc.subnets is set without vpc.id"),
+    "Fargate subnets of a VPC eksctl creates": ({"fargate": {"subnets": ["subnet-0abc"]}},
+                                                "eksctl creates this cluster's VPC, so its subnet IDs are not known"),
+    "Fargate on a public subnet": ({"availabilityZones": None, "fargate": {"subnets": ["subnet-1a"]},
+                                    "vpc": {"id": "vpc-0abc", "subnets": {"private": {"us-east-1a": {"id": "subnet-0a"}},
+                                                                         "public": {"us-east-1a": {"id": "subnet-1a"}}}}},
+                                   "Fargate subnet subnet-1a is not one of vpc.subnets.private"),
+    "the old subnetCidrs": ({"fargate": {"subnetCidrs": ["10.0.0.0/20"]}}, "fargate.subnetCidrs is no longer read"),
+    "CIDR with host bits": ({"vpc": {"cidr": "10.0.1.7/16"}}, "did you mean 10.0.0.0/16?"),
     "minSize above maxSize": ({"nodeGroups": {"general": {"minSize": 5, "maxSize": 2}}},
                               "minSize 5 is larger than maxSize 2"),
     "absurd minSize": ({"nodeGroups": {"general": {"minSize": 10**9}}}, "minSize"),
@@ -314,7 +326,7 @@ def test_settings_out_of_bounds_are_refused_by_validate_with_a_short_message(cas
     from tests.conftest import dump
 
     change, expected = SETTINGS_CASES[case]
-    text = unquote(dump({**SETTINGS, **change}))
+    text = unquote(dump({k: v for k, v in {**SETTINGS, **change}.items() if v is not None}))
     write_estate(tmp_path, [profile_doc("api", "shop")])
     (tmp_path / "composer.yaml").write_text(text)
     for command in (["validate"], ["plan"]):

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from composer.classify import classify_all
+from composer import autoscaler
+from composer.classify import classify, classify_all
 from composer.errors import ComposerError
 from composer.plan import build_plan, compose
 from composer.yamlio import dump
@@ -87,6 +88,10 @@ FEATURES = {
     "ebs": {"kind": "StatefulSet", "volumes": [{"name": "d", "type": "persistentVolumeClaim", "storageClass": "gp3"}]},
     "job": {"kind": "Job"},
     "cron": {"kind": "CronJob", "schedule": "0 3 * * *"},
+    "irsa": {"awsCredentials": "irsa", "serviceAccount": {"name": "app", "attachPolicyARNs": [
+        "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]}},
+    "irsa-role": {"awsCredentials": "irsa", "serviceAccount": {"name": "app-role",
+                                                              "attachRoleARN": "arn:aws:iam::123456789012:role/app"}},
 }
 
 profiles = st.lists(
@@ -100,6 +105,8 @@ cluster_settings = st.fixed_dictionaries({
     "selectorsPerProfile": st.integers(1, 5),
     "zones": st.sampled_from([["us-east-1a", "us-east-1b"], ["us-east-1a", "us-east-1b", "us-east-1c"]]),
     "role": st.booleans(), "subnets": st.booleans(), "tags": st.booleans(), "minSize": st.integers(0, 3),
+    "cidr": st.sampled_from([None, "10.20.0.0/16", "172.16.0.0/20"]),
+    "autoscaler": st.sampled_from(["cluster-autoscaler", "none"]),
 })
 
 
@@ -119,17 +126,27 @@ def estate(spec: list, cfg: dict) -> dict | None:
                      "selectorsPerProfile": cfg["selectorsPerProfile"]}
     if cfg["role"]:
         fargate["podExecutionRoleARN"] = "arn:aws:iam::123456789012:role/fargate-pods"
-    if cfg["subnets"]:
-        fargate["subnets"] = ["subnet-0abc", "subnet-0def"]
+    network: dict = {"availabilityZones": cfg["zones"]}
+    if cfg["subnets"]:  # a VPC the user brings: its subnets by zone, Fargate on a subset of the private ones
+        fargate["subnets"] = ["subnet-0abc"]
+        private = {zone: {"id": f"subnet-0{'abc' if i == 0 else 'def' + str(i)}", "cidr": f"10.9.{32 * i}.0/19"}
+                   for i, zone in enumerate(cfg["zones"])}
+        public = {zone: {"id": f"subnet-1{i}"} for i, zone in enumerate(cfg["zones"])}
+        network = {"vpc": {"id": "vpc-0123abcd", "subnets": {"private": private, "public": public}}}
+    elif cfg["cidr"]:
+        network["vpc"] = {"cidr": cfg["cidr"]}
     overrides = {"metadata": {"name": "prop", "region": "us-east-1", "version": cfg["version"],
                               **({"tags": {"team": "platform"}} if cfg["tags"] else {})},
-                 "availabilityZones": cfg["zones"], "fargate": fargate,
+                 **network, "fargate": fargate, "autoscaling": {"autoscaler": cfg["autoscaler"]},
                  "nodeGroups": {"general": {"minSize": cfg["minSize"], "maxSize": cfg["minSize"] + 3}}}
     placements, problems = classify_all(workloads)
     if problems:
         return None
     try:
-        _, _, config, _, found = compose(settings(**overrides), placements, Path("."))
+        cluster = settings(**overrides)
+        if autoscaler.wanted(cluster, placements):  # as load_estate adds it
+            placements.append(classify(autoscaler.workload(cluster))[0])
+        _, _, config, _, found = compose(cluster, placements, Path("."))
     except ComposerError:
         return None
     return None if found else config
