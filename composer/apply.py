@@ -29,7 +29,7 @@ from typing import Callable, Iterator, Sequence
 
 from composer.eksctl import GENERATOR_TAG, MANAGED_TAG
 from composer.helmfile import MANAGED_LABEL, MANAGED_VALUE
-from composer import reconcile
+from composer import fargate_role, reconcile
 from composer.errors import ComposerError
 from composer.nodegroups import CLASS_LABEL
 from composer.runner import OnLine, Runner, TimedOut, ToolNotFound, signum_of
@@ -336,6 +336,20 @@ def read_cluster(runner: Runner, cluster_config: dict, options: ApplyOptions) ->
     return state
 
 
+def log_role_problems(runner: Runner, state: ClusterState, cluster_config: dict, own_role: str, policy_path: Path,
+                      options: ApplyOptions) -> list[str]:
+    """With Fargate logging on: every pod execution role the Fargate profiles use (those that exist, and
+    ``fargate.podExecutionRoleARN``) must allow the log router's CloudWatch Logs actions; read-only."""
+    region = cluster_config["metadata"]["region"]
+    roles, problems = fargate_role.roles_to_check(state.exists, state.fargate, own_role)
+    results = []
+    for role in roles:
+        argv = fargate_role.simulate_command(role, region)
+        code, out, err = _capture(runner, argv, None, options.probe_timeout)
+        results.append((role, code, out, err))
+    return problems + fargate_role.problems(results, _path_arg(policy_path))
+
+
 ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"  # what eksctl sets on an IRSA service account, and pods read
 
 
@@ -574,14 +588,17 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
 
 
 def dry_run_outline(cluster_config: dict, cluster_path: Path, helmfile_path: Path,
-                    options: ApplyOptions) -> list[tuple[str, list[tuple[str, str]]]]:
+                    options: ApplyOptions, log_router_planned: bool = False) -> list[tuple[str, list[tuple[str, str]]]]:
     """Every command apply may run, grouped by the condition that decides it; runs nothing."""
     name, region = cluster_config["metadata"]["name"], cluster_config["metadata"]["region"]
     commands = probe_commands(name, region)
     profiles, groups = wanted(cluster_config)
     join = shlex.join
     outline = [
-        ("first, read-only: does the cluster exist", [(join(commands["cluster"]), "exit 1 'No cluster found' = absent")]),
+        ("first, read-only: does the cluster exist", [(join(commands["cluster"]), "exit 1 'No cluster found' = absent")]
+         + ([(join(fargate_role.simulate_command("<pod execution role>", region)),
+              "logging.fargate: may each Fargate pod execution role write CloudWatch Logs? (if not, nothing runs)")]
+            if log_router_planned else [])),
         ("if the cluster does not exist", [(join(("eksctl", "create", "cluster", "-f", _path_arg(cluster_path))),
                                             f"creates {len(groups)} node group(s) and {len(profiles)} Fargate profile(s)")]),
         ("if it exists (read-only first, then only what differs)", [

@@ -16,6 +16,7 @@ from composer import apply as ap
 from composer.plan import CLUSTER_FILE, HELMFILE_FILE, Plan, write
 from composer.render import summary
 from composer.runner import Runner, forwarded, signum_of, stop_signals
+from composer.fargate_role import POLICY_FILE
 from composer.tools import preflight, tools_for
 
 EXIT_OK, EXIT_ERROR, EXIT_STEP_FAILED, EXIT_INTERRUPTED = 0, 1, 4, 130
@@ -53,6 +54,11 @@ class Session:
         else:
             self.console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
 
+    @property
+    def _checks_log_role(self) -> bool:
+        """Fargate logging on and Fargate profiles planned: the pod execution role must allow the log router."""
+        return bool(self.plan.settings.fargate_logging and self.plan.cluster.get("fargateProfiles"))
+
     def _write_title(self) -> str | None:
         pending = [c for c in self.plan.changes if c.status != "unchanged"]
         if not pending:
@@ -64,7 +70,8 @@ class Session:
     def dry_run(self) -> int:
         import shutil
 
-        outline = ap.dry_run_outline(self.plan.cluster, self.cluster_path, self.helmfile_path, self.options)
+        outline = ap.dry_run_outline(self.plan.cluster, self.cluster_path, self.helmfile_path, self.options,
+                                     self._checks_log_role)
         files = [{"file": str(c.path), "status": c.status} for c in self.plan.changes]
         missing = [t for t in ("eksctl", "helmfile", "helm") if shutil.which(t) is None]
         if self.json_output:
@@ -101,7 +108,8 @@ class Session:
                 return 128 + signum_of(interrupt)
 
     def _run(self) -> int:
-        versions, problems = preflight(self.runner, tools_for(self.plan.cluster), timeout=self.options.probe_timeout)
+        versions, problems = preflight(self.runner, tools_for(self.plan.cluster, self._checks_log_role),
+                                       timeout=self.options.probe_timeout)
         if problems:
             for problem in problems:
                 self.say(f"error: {problem}", error=True)
@@ -112,6 +120,15 @@ class Session:
         self.say("Tools: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
         self.say(f"Checking what exists in cluster {name} ({region}) …")
         state = ap.read_cluster(self.runner, self.plan.cluster, self.options)
+        if self._checks_log_role:
+            problems = ap.log_role_problems(self.runner, state, self.plan.cluster, self.plan.settings.pod_execution_role_arn,
+                                            self.plan.out_dir / POLICY_FILE, self.options)
+            if problems:
+                for problem in problems:
+                    self.say(f"error: {problem}", error=True)
+                self.say("Nothing was run or written.", error=True)
+                self._report_json("preflight-failed", [], problems)
+                return EXIT_ERROR
         steps = ap.plan_steps(self.plan.cluster, state, self.cluster_path, self.helmfile_path, self.options,
                               self._write_title(), self.plan.release_keys)
         if self.saved_plan is not None:

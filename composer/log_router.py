@@ -8,11 +8,13 @@ characters. https://docs.aws.amazon.com/eks/latest/userguide/fargate-logging.htm
 When composer.yaml has ``logging.fargate.cloudwatch``, the plan writes a local chart
 (``charts/aws-observability``) holding that Namespace and ConfigMap, and adds a release for it. The
 pod execution role also needs CloudWatch Logs permissions (CreateLogStream, CreateLogGroup,
-DescribeLogStreams, PutLogEvents); compose does not manage IAM, so the plan says so.
+DescribeLogStreams, PutLogEvents), which eksctl cannot give it: ``composer.fargate_role`` writes the
+policy and has apply check the role.
 """
 
 from __future__ import annotations
 
+from composer import fargate_role
 from composer.cost import Advice
 from composer.model import ClusterSettings, Placement
 from composer.yamlio import dump
@@ -65,8 +67,10 @@ def advice(placements: list[Placement], settings: ClusterSettings) -> list[Advic
     on_fargate = [p for p in placements if p.target == "fargate"]
     daemonsets = [p for p in placements if p.workload.kind == "DaemonSet"]
     if settings.fargate_logging:
-        return [Advice("FA203", "logging.fargate", "give the Fargate pod execution role CloudWatch Logs permissions "
-                       "(logs:CreateLogStream, CreateLogGroup, DescribeLogStreams, PutLogEvents), or no logs arrive")]
+        return [Advice("FA203", "logging.fargate", "the Fargate pod execution role needs CloudWatch Logs permissions "
+                       f"(logs:CreateLogStream, CreateLogGroup, DescribeLogStreams, PutLogEvents): attach "
+                       f"{fargate_role.POLICY_FILE} (written with the plan); apply checks the role and stops if they "
+                       "are missing")]
     if on_fargate and daemonsets:
         return [Advice("FA203", "logging.fargate",
                        f"{len(daemonsets)} DaemonSet(s) run on nodes only, so node agents (logs, metrics) do not see "

@@ -6,7 +6,7 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from composer import __version__, fileset, inert, log_router, schema
+from composer import __version__, fargate_role, fileset, inert, log_router, schema
 from composer.cost import Advice, CostReport, costs
 from composer.eksctl import cluster_config
 from composer.estate import load_estate
@@ -98,6 +98,7 @@ def plan_for(settings: ClusterSettings, placements: list[Placement], out_dir: Pa
         CLUSTER_FILE: dump(config, header("eksctl ClusterConfig", settings, len(workloads))),
         HELMFILE_FILE: dump(releases, header("helmfile", settings, len(workloads))),
         **log_router.chart_files(settings),
+        **({fargate_role.POLICY_FILE: fargate_role.policy_document()} if settings.fargate_logging else {}),
     }
     plan = Plan(settings, placements, routing, groups, config, releases, files, out)
     plan.changes = compare(files, out)

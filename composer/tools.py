@@ -58,12 +58,20 @@ def eksctl_minimum(cluster_config: dict) -> tuple[tuple[int, int, int], str]:
     return max(needs)
 
 
-def tools_for(cluster_config: dict) -> tuple[Tool, ...]:
-    """TOOLS, with the eksctl minimum this ClusterConfig needs."""
+# Only when Fargate logging is on: apply asks IAM whether the pod execution role may write the logs
+# (composer.fargate_role); simulate-principal-policy is in every AWS CLI 1.x and 2.x.
+AWS_CLI = Tool("aws", ("aws", "--version"), (1, 16, 0),
+               "apply checks the Fargate pod execution role's CloudWatch Logs permissions (iam simulate-principal-policy)",
+               "https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html")
+
+
+def tools_for(cluster_config: dict, checks_log_role: bool = False) -> tuple[Tool, ...]:
+    """TOOLS, with the eksctl minimum this ClusterConfig needs (and the AWS CLI when logging is on)."""
     import dataclasses
 
     minimum, why = eksctl_minimum(cluster_config)
-    return (dataclasses.replace(TOOLS[0], minimum=minimum, why=why),) + TOOLS[1:]
+    return ((dataclasses.replace(TOOLS[0], minimum=minimum, why=why),) + TOOLS[1:]
+            + ((AWS_CLI,) if checks_log_role else ()))
 
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 

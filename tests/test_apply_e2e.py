@@ -129,7 +129,8 @@ def test_too_old_tools_are_refused_before_anything_runs(cloud, capsys, monkeypat
     err = capsys.readouterr().err
     assert "helmfile 0.169.2 is too old: helmfile >= 1.0.0 is needed" in err
     assert [c[:2] for c in calls(cloud)] == [["eksctl", "version"], ["helmfile", "--version"], ["helm", "version"],
-                                             ["kubectl", "version"], ["helm", "plugin"]]  # read-only checks only
+                                             ["kubectl", "version"], ["aws", "--version"],  # (logging on: role check)
+                                             ["helm", "plugin"]]  # read-only checks only
     assert not Path("generated").exists()
 
 
@@ -253,7 +254,11 @@ def _add_fargate_namespace() -> None:
     changes (a new name, so a replace), the rest stay."""
     from composer.plan import build_plan
 
+    import re
+
     text = Path("profiles/notifications/email-worker.yaml").read_text()
+    # (without its IRSA account, which would be one more thing to create)
+    text = re.sub(r"  awsCredentials: irsa\n  serviceAccount:\n(    .*\n)+", "", text)
     before = len(build_plan(Path("composer.yaml"), [Path("profiles")]).cluster["fargateProfiles"])
     Path("profiles/reports").mkdir()
     for n in range(50):
@@ -383,3 +388,36 @@ def test_irsa_service_accounts_missing_on_an_existing_cluster_are_created_before
     before = len(calls(cloud))
     assert main(["apply", "--yes"]) == 0
     assert not any(c[1] == "create" for c in calls(cloud)[before:])
+
+
+def test_apply_refuses_a_pod_execution_role_that_cannot_write_the_logs(cloud, capsys):
+    """Logging on: eksctl cannot give the role the CloudWatch Logs actions, so apply asks IAM first and
+    stops, before anything runs, naming the role, what it lacks and how to attach the policy it wrote."""
+    role = "arn:aws:iam::123456789012:role/shop-prod-fargate-pods"
+    (cloud).mkdir(exist_ok=True)
+    (cloud / "iam.json").write_text(json.dumps({role: ["logs:PutLogEvents", "logs:CreateLogStream"]}))
+    assert main(["apply", "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert f"the Fargate pod execution role {role} lacks logs:CreateLogGroup, logs:DescribeLogStreams" in err
+    assert ("aws iam put-role-policy --role-name shop-prod-fargate-pods --policy-name fargate-logging "
+            "--policy-document file://generated/iam/fargate-logging-policy.json") in err
+    assert "Nothing was run or written." in err
+    assert not any(c[1] in ("create", "delete") or "apply" in c for c in calls(cloud))
+    assert not Path("generated/iam/fargate-logging-policy.json").exists()  # nothing written either
+    # the policy compose writes is what the role needs
+    assert main(["plan", "--write"]) == 0
+    policy = json.loads(Path("generated/iam/fargate-logging-policy.json").read_text())
+    (cloud / "iam.json").write_text(json.dumps({role: policy["Statement"][0]["Action"]}))
+    assert main(["apply", "--yes"]) == 0
+    assert ["aws", "iam", "simulate-principal-policy", "--policy-source-arn", role, "--action-names",
+            "logs:CreateLogStream", "logs:CreateLogGroup", "logs:DescribeLogStreams", "logs:PutLogEvents",
+            "--region", "us-east-1", "--output", "json"] in calls(cloud)
+
+
+def test_a_new_cluster_with_logging_needs_a_role_of_its_own(cloud, capsys):
+    text = Path("composer.yaml").read_text()
+    Path("composer.yaml").write_text("\n".join(line for line in text.splitlines() if "podExecutionRoleARN" not in line))
+    assert main(["apply", "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert "eksctl would create the Fargate pod execution role with AmazonEKSFargatePodExecutionRolePolicy only" in err
+    assert not any(c[1] == "create" for c in calls(cloud))
