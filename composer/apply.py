@@ -29,7 +29,7 @@ from typing import Callable, Iterator, Sequence
 
 from composer.eksctl import GENERATOR_TAG, MANAGED_TAG
 from composer.helmfile import MANAGED_LABEL, MANAGED_VALUE
-from composer import fargate_role, reconcile
+from composer import access, fargate_role, reconcile
 from composer.errors import ComposerError
 from composer.nodegroups import CLASS_LABEL
 from composer.runner import OnLine, Runner, TimedOut, ToolNotFound, signum_of
@@ -114,6 +114,8 @@ class Step:
     ok: tuple[int, ...] = (0,)
     changed: tuple[int, ...] = ()  # exit codes meaning "succeeded and changed something"
     destructive: bool = False
+    # a check of the step's stdout once it succeeded: a problem (the step then fails with it) or None
+    expect: Callable[[str], str | None] | None = field(default=None, compare=False)
 
     @property
     def command(self) -> str:
@@ -514,7 +516,7 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
     if not state.exists:
         steps.append(Step(f"create cluster {name} ({len(groups)} node group(s), {len(profiles)} Fargate profile(s))",
                           ("eksctl", "create", "cluster", "-f", _path_arg(cluster_path)), changed=(0,)))
-        return steps + helmfile_steps(helmfile_path, options, name, region)
+        return steps + access_check(cluster_config) + helmfile_steps(helmfile_path, options, name, region)
     todo = actions(cluster_config, state, options, releases)
     for a in todo:
         parts = a.name.split("/") if a.what in ("Helm release", "workload") else [a.name]
@@ -533,6 +535,7 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
                 "namespaces both select with either" if old_profiles else "")
         steps.append(Step(f"create Fargate profile(s) {', '.join(new_profiles)}{note}",
                           ("eksctl", "create", "fargateprofile", "-f", _path_arg(cluster_path)), changed=(0,)))
+        steps += access_check(cluster_config)
     new_addons = [a.name for a in by["create"] if a.what == "add-on"]
     if new_addons:  # (after the profiles: CoreDNS on Fargate needs its profile to run)
         steps.append(Step(f"create add-on(s) {', '.join(new_addons)} (eksctl skips those present)",
@@ -587,6 +590,18 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
     return steps
 
 
+def access_check(cluster_config: dict) -> list[Step]:
+    """After Fargate profiles are created: their pod execution role has its access entry (composer.access)."""
+    mode = (cluster_config.get("accessConfig") or {}).get("authenticationMode", "CONFIG_MAP")
+    if mode == "CONFIG_MAP" or not cluster_config.get("fargateProfiles"):
+        return []
+    name, region = cluster_config["metadata"]["name"], cluster_config["metadata"]["region"]
+    role = str(cluster_config["fargateProfiles"][0].get("podExecutionRoleARN", ""))
+    return [Step(f"check that the Fargate pod execution role has its access entry ({mode} mode)",
+                 access.entry_command(name, region),
+                 expect=lambda out: access.missing_entry(out, role, name, region))]
+
+
 def dry_run_outline(cluster_config: dict, cluster_path: Path, helmfile_path: Path,
                     options: ApplyOptions, log_router_planned: bool = False) -> list[tuple[str, list[tuple[str, str]]]]:
     """Every command apply may run, grouped by the condition that decides it; runs nothing."""
@@ -600,7 +615,8 @@ def dry_run_outline(cluster_config: dict, cluster_path: Path, helmfile_path: Pat
               "logging.fargate: may each Fargate pod execution role write CloudWatch Logs? (if not, nothing runs)")]
             if log_router_planned else [])),
         ("if the cluster does not exist", [(join(("eksctl", "create", "cluster", "-f", _path_arg(cluster_path))),
-                                            f"creates {len(groups)} node group(s) and {len(profiles)} Fargate profile(s)")]),
+                                            f"creates {len(groups)} node group(s) and {len(profiles)} Fargate profile(s)")]
+         + [(step.command, step.title + ", after the profiles are created") for step in access_check(cluster_config)]),
         ("if it exists (read-only first, then only what differs)", [
             (join(commands["fargate"]), "existing Fargate profiles (selectors, tags, status)"),
             (join(commands["nodegroups"]), "existing node groups (instance type, sizes, status)"),
@@ -608,6 +624,7 @@ def dry_run_outline(cluster_config: dict, cluster_path: Path, helmfile_path: Pat
              "is an unwanted node group compose's? (its composer.io/node-class label)"),
             (join(("eksctl", "create", "fargateprofile", "-f", _path_arg(cluster_path))),
              f"when one of {', '.join(profiles) or '-'} is missing (names carry content: a change is a new name)"),
+            *[(step.command, step.title + ", after creating a profile") for step in access_check(cluster_config)],
             (f"eksctl delete fargateprofile --cluster {name} --region {region} --name <old> --wait",
              "each profile compose made that the plan no longer has, after the new ones exist"),
             (join(commands["addons"]), "existing add-ons (status, configuration)"),
@@ -646,6 +663,7 @@ def dry_run_outline(cluster_config: dict, cluster_path: Path, helmfile_path: Pat
 # ---------------------------------------------------------------- execution
 
 TAIL_LINES = 20
+MAX_CHECKED_LINES = 100_000  # a checked step's stdout (JSON), kept whole up to this
 
 
 def execute(steps: list[Step], runner: Runner, write_files: Callable[[], None],
@@ -659,8 +677,12 @@ def execute(steps: list[Step], runner: Runner, write_files: Callable[[], None],
         started = time.monotonic()
         tail: list[str] = []
         both = result.output_tail  # eksctl logs CloudFormation's failure reasons on stdout
+        stdout: list[str] = []  # kept whole only for a step whose output is checked
 
-        def line(stream: str, text: str, step: Step = step, tail: list[str] = tail, both: list[str] = both) -> None:
+        def line(stream: str, text: str, step: Step = step, tail: list[str] = tail, both: list[str] = both,
+                 stdout: list[str] = stdout) -> None:
+            if stream == "out" and step.expect is not None and len(stdout) < MAX_CHECKED_LINES:
+                stdout.append(text)
             text = printable(text)
             if stream == "err":
                 tail.append(text)
@@ -687,6 +709,11 @@ def execute(steps: list[Step], runner: Runner, write_files: Callable[[], None],
         except ComposerError as exc:  # the generated files could not be written; nothing was replaced
             code, tail[:] = 1, [str(p) for p in exc.problems]
         result.code, result.seconds, result.tail = code, time.monotonic() - started, tail
+        problem = step.expect("\n".join(stdout)) if code in step.ok and step.expect is not None else None
+        if problem:  # (shown last, whichever of the tails the report prints)
+            result.status, result.tail = "failed", [*tail, problem]
+            result.output_tail.append(problem)
+            return results
         if code in step.ok:
             result.status, result.changed = "done", (code in step.changed) or not step.argv
         else:

@@ -47,6 +47,9 @@ def cluster_config(settings: ClusterSettings, routing: Routing, node_groups: lis
     accounts = service_accounts(list(placements))
     if accounts:
         config["iam"]["serviceAccounts"] = accounts
+    # Access entries (API): EKS grants the Fargate pod execution role and the node roles itself, where no
+    # rewrite of the aws-auth ConfigMap can take them away (composer.access)
+    config["accessConfig"] = {"authenticationMode": settings.authentication_mode}
     config["addons"] = addons(routing.coredns_on_fargate)
     if routing.profiles:
         profiles = []

@@ -283,6 +283,7 @@ class ClusterSettings:
     node_classes: Mapping[str, NodeClassSettings] = field(default_factory=dict)
     fargate_timeout: int = 600
     autoscaler: str = "cluster-autoscaler"  # | none
+    authentication_mode: str = "API"  # | API_AND_CONFIG_MAP | CONFIG_MAP
     vpc_cidr: str = ""  # the VPC eksctl creates ("": eksctl's default)
     vpc_id: str = ""  # a VPC the user brings, with vpc_subnets
     vpc_subnets: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)  # private|public → zone → {id, cidr}

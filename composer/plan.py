@@ -6,7 +6,7 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from composer import __version__, fargate_role, fileset, inert, log_router, schema
+from composer import __version__, access, fargate_role, fileset, inert, log_router, schema, vpc
 from composer.cost import Advice, CostReport, costs
 from composer.eksctl import cluster_config
 from composer.estate import load_estate
@@ -104,7 +104,8 @@ def plan_for(settings: ClusterSettings, placements: list[Placement], out_dir: Pa
     plan.changes = compare(files, out)
     plan.torn = fileset.torn(out)
     plan.cost = costs(placements, groups, settings)
-    plan.advice = plan.cost.advice + log_router.advice(placements, settings)
+    plan.advice = (plan.cost.advice + log_router.advice(placements, settings) + access.advice(placements, settings)
+                   + vpc.security_group_advice(placements))
     return plan
 
 

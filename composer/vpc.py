@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from composer.model import ClusterSettings
+from composer.model import ClusterSettings, Placement
 
 EKSCTL_DEFAULT_CIDR = "192.168.0.0/16"
 EKSCTL_DEFAULT_ZONES = 3
@@ -67,3 +67,24 @@ def section(settings: ClusterSettings) -> dict:
     subnets = {kind: {zone: {"id": str(spec["id"])} for zone, spec in sorted(by_zone.items())}
                for kind, by_zone in sorted(settings.vpc_subnets.items())}
     return {"id": settings.vpc_id, "subnets": subnets}
+
+
+SG_URL = "https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html"
+
+
+def security_group_advice(placements: list[Placement]) -> list:
+    """FA205: Fargate pods run with the cluster security group, which EKS also gives the nodes of managed
+    node groups (all that compose creates), so the two reach each other; anything else a Fargate workload
+    talks to (a database, self-managed nodes) must allow that group. Said once, for the first Fargate
+    workload that ``needs`` a node-group workload."""
+    from composer.cost import Advice
+
+    on_nodes = {p.workload.key for p in placements if p.target == "nodegroup"}
+    for p in sorted(placements, key=lambda p: p.workload.key):
+        needs = [n for n in (p.workload.release.needs if p.workload.release else ()) if n in on_nodes]
+        if p.target == "fargate" and needs:
+            return [Advice("FA205", p.workload.key,
+                           f"runs on Fargate and needs {', '.join(needs)} on nodes: Fargate pods and managed node "
+                           "groups share the cluster security group, so they can connect; a database or self-managed "
+                           "nodes must allow inbound traffic from the cluster security group too")]
+    return []

@@ -27,7 +27,9 @@ SETTINGS = {"apiVersion": "composer/v1alpha1", "kind": "ClusterSettings",
             "metadata": {"name": "test", "region": "us-east-1", "version": "1.33"},
             "availabilityZones": ["us-east-1a", "us-east-1b"],
             # the tests of everything else leave the generated Cluster Autoscaler out (tests/test_autoscaling.py has it)
-            "autoscaling": {"autoscaler": "none"}}
+            "autoscaling": {"autoscaler": "none"},
+            # and the access-entry check after Fargate profiles are created (test_apply_e2e.py has it)
+            "access": {"authenticationMode": "CONFIG_MAP"}}
 
 
 def profile_doc(name: str = "app", namespace: str = "apps", release: dict | None = None,

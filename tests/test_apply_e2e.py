@@ -76,7 +76,7 @@ def test_apply_twice_first_creates_then_does_nothing(cloud, capsys):
     releases = load_file(Path("generated/helmfile.yaml"))["releases"]
     assert sorted(json.loads((cloud / "releases.json").read_text())) == sorted(
         f"{r['namespace']}/{r['name']}" for r in releases) and len(releases) == 23  # 21 workload releases, the autoscaler, the log router
-    assert "Apply complete: 4 step(s), 3 changed something" in out
+    assert "Apply complete: 5 step(s), 3 changed something" in out  # (one is the access-entry check)
     # the files are the bytes `compose plan --write` writes
     written = {n: (Path("generated") / n).read_bytes() for n in ("cluster.yaml", "helmfile.yaml")}
     assert main(["plan", "--detailed-exitcode"]) == 0 and "unchanged" in capsys.readouterr().out
@@ -95,8 +95,8 @@ def test_a_failure_midway_then_a_rerun_resumes(cloud, capsys, monkeypatch):
     monkeypatch.setenv("FAKE_FAIL", "helmfile --file")
     assert main(["apply", "--yes"]) == 4
     out = capsys.readouterr().out
-    assert "Step 4 failed (exit 1)" in out and "AccessDenied" in out
-    assert "Completed: 1, 2, 3. Not started: none." in out
+    assert "Step 5 failed (exit 1)" in out and "AccessDenied" in out
+    assert "Completed: 1, 2, 3, 4. Not started: none." in out
     assert (cloud / "cluster.json").exists() and not (cloud / "releases.json").exists()
 
     assert main(["apply", "--yes"]) == 0  # the fake fails only once
@@ -161,8 +161,8 @@ def test_ctrl_c_reaches_the_running_command_and_the_report_says_where(cloud, tmp
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, out + err
     assert (cloud / "helmfile-got-sigint").exists()  # compose passed Ctrl-C on to helmfile
-    assert "Interrupted during step 4 (install or upgrade the Helm releases)" in out
-    assert "Completed: 1, 2, 3. Not started: none." in out
+    assert "Interrupted during step 5 (install or upgrade the Helm releases)" in out
+    assert "Completed: 1, 2, 3, 4. Not started: none." in out
     assert "Received interrupt" in out  # the child's last words were streamed
     assert "Traceback" not in err
 
@@ -191,7 +191,7 @@ def test_sigterm_and_sighup_are_passed_on_waited_for_and_reported(cloud, signum)
     assert process.returncode == 128 + signum, out + err
     # helmfile stops cleanly on SIGINT and SIGTERM only; it has its own session, so SIGHUP becomes SIGTERM
     assert (cloud / "helmfile-got-sigterm").exists()
-    assert (f"Interrupted during step 4 (install or upgrade the Helm releases) by {name}; "
+    assert (f"Interrupted during step 5 (install or upgrade the Helm releases) by {name}; "
             "the command was sent SIGTERM") in out
     assert "Traceback" not in err
     log = next(Path(".compose/logs").glob("apply-*.log"))
@@ -421,3 +421,25 @@ def test_a_new_cluster_with_logging_needs_a_role_of_its_own(cloud, capsys):
     err = capsys.readouterr().err
     assert "eksctl would create the Fargate pod execution role with AmazonEKSFargatePodExecutionRolePolicy only" in err
     assert not any(c[1] == "create" for c in calls(cloud))
+
+
+def test_the_fargate_role_access_entry_is_checked_after_profiles_are_created(cloud, capsys, monkeypatch):
+    """accessConfig API: EKS grants the pod execution role with an access entry when it creates the profile;
+    apply reads the entries right after and fails the run, before the releases, when the role has none."""
+    assert main(["apply", "--yes"]) == 0
+    role = "arn:aws:iam::123456789012:role/shop-prod-fargate-pods"
+    assert json.loads((cloud / "cluster.json").read_text())["accessentries"] == [role]
+    assert ["eksctl", "get", "accessentry", "--cluster", "shop-prod", "--region", "us-east-1", "-o", "json"] in calls(cloud)
+    # a new profile on a cluster that grants no entries (left in CONFIG_MAP mode): the run stops at the check
+    _add_fargate_namespace()
+    monkeypatch.setenv("FAKE_NO_ACCESS_ENTRY", "1")
+    cluster = json.loads((cloud / "cluster.json").read_text())
+    cluster["accessentries"] = []
+    (cloud / "cluster.json").write_text(json.dumps(cluster))
+    before = len(calls(cloud))
+    capsys.readouterr()
+    assert main(["apply", "--yes"]) == 4
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert f"no access entry grants {role} access to cluster shop-prod" in text and "--type FARGATE_LINUX" in text
+    assert not any("apply" in c for c in calls(cloud)[before:])  # helmfile never ran

@@ -150,3 +150,33 @@ def test_fargate_releases_wait_for_the_log_router():
     assert "needs" not in releases["data/pg"]  # nodes' logs do not go through the Fargate router
     _, releases, _ = composed([irsa()])
     assert "needs" not in releases["shop/api"]
+
+
+def test_access_entries_by_default_and_the_aws_auth_trap_explained_otherwise():
+    from composer import access
+
+    config, _, _ = composed([irsa()], access={"authenticationMode": "API"})
+    assert config["accessConfig"] == {"authenticationMode": "API"}
+    placements, _ = classify_all([irsa()])
+    assert access.advice(placements, settings(access={"authenticationMode": "API"})) == []
+    [advice] = access.advice(placements, settings(access={"authenticationMode": "CONFIG_MAP"}))
+    assert advice.rule == "FA204" and "aws-auth" in advice.message and "mapRoles" in advice.message
+    # the check apply runs after creating a Fargate profile
+    role = "arn:aws:iam::123456789012:role/fargate-pods"
+    entries = '[{"principalARN": "%s"}, {"principalARN": "arn:aws:iam::123456789012:role/nodes"}]'
+    assert access.missing_entry(entries % role, role, "c", "us-east-1") is None
+    assert "no access entry grants " + role in access.missing_entry(entries % "x", role, "c", "us-east-1")
+    eksctl_role = "arn:aws:iam::123456789012:role/eksctl-c-cluster-FargatePodExecutionRole-ABC"
+    assert access.missing_entry(entries % eksctl_role, "", "c", "us-east-1") is None
+    assert "printed no JSON" in access.missing_entry("Error: nope", role, "c", "us-east-1")
+
+
+def test_fargate_workloads_that_need_node_workloads_get_the_security_group_advice():
+    from composer.vpc import security_group_advice
+
+    api = workload("api", "shop", release={**RELEASE, "needs": ["data/pg"]})
+    placements, _ = classify_all([api, NODE_GROUP_ONLY])
+    [advice] = security_group_advice(placements)
+    assert advice.rule == "FA205" and advice.key == "shop/api" and "cluster security group" in advice.message
+    alone, _ = classify_all([workload("api", "shop", release=RELEASE), NODE_GROUP_ONLY])
+    assert security_group_advice(alone) == []

@@ -4,11 +4,11 @@
 # module proxy at the versions pinned in versions.env; nothing here is part of the product.
 #
 # Output: $COMPOSER_REALTOOLS (default ~/.cache/fargate-composer/realtools)
-#   bin/            helm helmfile eksctl eksctl-validate kube-apiserver etcd kubectl
+#   bin/            helm helmfile eksctl eksctl-validate kube-apiserver etcd kubectl aws
 #   helm-plugins/   diff/ (plugin.yaml + bin/diff), installed by hand so no network is needed
 #   go/             GOMODCACHE and GOCACHE, kept between runs so a warm run takes seconds
 # A tool is rebuilt only when its stamp (pinned version + hash of our own sources) changes.
-# Usage: tests/realtools/build.sh [tool ...]     (tools: helm helm-diff helmfile kube kubectl eksctl; default all)
+# Usage: tests/realtools/build.sh [tool ...]     (tools: helm helm-diff helmfile kube kubectl eksctl aws; default all)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -171,9 +171,22 @@ build_eksctl() {
     mark eksctl "$stamp"
 }
 
+# The AWS CLI (pure Python, from PyPI into a virtual environment of its own, so its pinned botocore never
+# meets the test environment's): apply asks it whether the Fargate pod execution role may write logs.
+build_aws() {
+    local stamp="awscli $AWSCLI_VERSION"
+    up_to_date aws "$stamp" && [[ -x "$bin/aws" ]] && return 0
+    log "installing awscli $AWSCLI_VERSION"
+    rm -rf "$root/awscli"
+    python3 -m venv "$root/awscli"
+    "$root/awscli/bin/pip" install -q "awscli==$AWSCLI_VERSION"
+    ln -sf "$root/awscli/bin/aws" "$bin/aws"
+    mark aws "$stamp"
+}
+
 main() {
     local tools=("$@") start=$SECONDS
-    [[ ${#tools[@]} -gt 0 ]] || tools=(helm helm-diff helmfile kube kubectl eksctl)
+    [[ ${#tools[@]} -gt 0 ]] || tools=(helm helm-diff helmfile kube kubectl eksctl aws)
     for t in "${tools[@]}"; do
         case "$t" in
             helm) build_helm ;;
@@ -182,7 +195,8 @@ main() {
             kube) build_kube ;;
             kubectl) build_kubectl ;;
             eksctl) build_eksctl ;;
-            *) echo "build.sh: unknown tool '$t' (known: helm helm-diff helmfile kube kubectl eksctl)" >&2; return 2 ;;
+            aws) build_aws ;;
+            *) echo "build.sh: unknown tool '$t' (known: helm helm-diff helmfile kube kubectl eksctl aws)" >&2; return 2 ;;
         esac
     done
     log "ready in $((SECONDS - start))s: $bin (disk: $(du -sh "$root" | cut -f1))"

@@ -1,0 +1,55 @@
+"""Access entries instead of aws-auth: the Fargate pod execution role's way into the cluster.
+
+A Fargate pod's node registers with the cluster as the pod execution role. With the ``CONFIG_MAP``
+authentication mode that role is a line in ``kube-system/aws-auth`` (``mapRoles``), which EKS adds
+when it creates the Fargate profile; infrastructure code that rewrites aws-auth (Terraform's
+kubernetes provider, a hand-kept manifest) silently drops it, and new Fargate pods stop starting.
+With ``API`` (compose's default) or ``API_AND_CONFIG_MAP``, EKS grants the role through an access
+entry of type FARGATE_LINUX that it creates with the profile (and EC2_LINUX ones for managed node
+groups), which no aws-auth edit touches (EKS user guide, "Grant IAM users access to Kubernetes with
+EKS access entries"). compose writes ``accessConfig.authenticationMode``; after it creates a Fargate
+profile, apply reads the cluster's access entries and fails the run if the role has none. In
+``CONFIG_MAP`` mode the plan says how to keep the aws-auth line instead (FA204).
+"""
+
+from __future__ import annotations
+
+import json
+
+from composer.cost import Advice
+from composer.model import ClusterSettings, Placement
+
+URL = "https://docs.aws.amazon.com/eks/latest/userguide/access-entries.html"
+EKSCTL_ROLE = "FargatePodExecutionRole"  # part of the name of the role eksctl creates (its CloudFormation resource)
+
+
+def entry_command(cluster: str, region: str) -> tuple[str, ...]:
+    return ("eksctl", "get", "accessentry", "--cluster", cluster, "--region", region, "-o", "json")
+
+
+def missing_entry(output: str, role_arn: str, cluster: str, region: str) -> str | None:
+    """A problem when ``eksctl get accessentry -o json`` shows no entry for the pod execution role
+    (``role_arn``, or eksctl's own role when "" ); None when it is there."""
+    try:
+        entries = json.loads(output or "[]")
+    except ValueError:
+        return "`eksctl get accessentry -o json` printed no JSON"
+    principals = [str(e.get("principalARN", "")) for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+    if (role_arn and role_arn in principals) or (not role_arn and any(EKSCTL_ROLE in p for p in principals)):
+        return None
+    who = role_arn or f"eksctl's pod execution role (*{EKSCTL_ROLE}*)"
+    return (f"no access entry grants {who} access to cluster {cluster}: Fargate pods cannot register their nodes. "
+            f"Create it: aws eks create-access-entry --cluster-name {cluster} --region {region} --principal-arn "
+            f"{role_arn or '<role ARN>'} --type FARGATE_LINUX (or, on a cluster still in CONFIG_MAP mode, "
+            f"eksctl utils update-authentication-mode --cluster {cluster} --authentication-mode API_AND_CONFIG_MAP)")
+
+
+def advice(placements: list[Placement], settings: ClusterSettings) -> list[Advice]:
+    """FA204: Fargate on aws-auth alone."""
+    if settings.authentication_mode != "CONFIG_MAP" or not any(p.target == "fargate" for p in placements):
+        return []
+    return [Advice("FA204", "access.authenticationMode",
+                   "CONFIG_MAP: Fargate pods join through the pod execution role's line in kube-system/aws-auth "
+                   "(mapRoles, groups system:bootstrappers, system:nodes, system:node-proxier), which EKS adds with the "
+                   "profile; anything that rewrites aws-auth removes it and new Fargate pods stop starting. Keep that "
+                   "line in whatever manages aws-auth, or use API_AND_CONFIG_MAP or API (access entries)")]
