@@ -33,6 +33,13 @@ def node_class(w: Workload) -> NodeClass:
     return "general"
 
 
+def on_spot(w: Workload, blocking: list[Reason]) -> bool:
+    """A node-group workload goes to Spot capacity when its profile says it tolerates interruption
+    (Jobs and CronJobs only so, never by derivation: composer.spot advises against it), or when it
+    requires Spot itself (FG023)."""
+    return w.interruptible is True or any(r.rule == "FG023" for r in blocking)
+
+
 def classify(w: Workload) -> tuple[Placement, list[Problem]]:
     """Place one workload. A forced ``placement: fargate`` that a rule blocks is a problem."""
     reasons = rules.evaluate(w)
@@ -48,9 +55,10 @@ def classify(w: Workload) -> tuple[Placement, list[Problem]]:
     if w.placement == "nodegroup":
         line, col = w.source.locate("placement")
         forced = dataclasses.replace(FORCED, line=line, col=col)
-        return Placement(w, "nodegroup", (forced, *blocking), size, node_class(w), forced=True), problems
+        return Placement(w, "nodegroup", (forced, *blocking), size, node_class(w), forced=True,
+                         spot=on_spot(w, blocking)), problems
     if blocking:  # advice about Fargate is noise for a workload that will not run there
-        return Placement(w, "nodegroup", tuple(blocking), size, node_class(w)), problems
+        return Placement(w, "nodegroup", tuple(blocking), size, node_class(w), spot=on_spot(w, blocking)), problems
     return Placement(w, "fargate", tuple(reasons), size, None, forced=w.placement == "fargate"), problems
 
 

@@ -46,6 +46,7 @@ class WorkloadCost:
     hours_per_day: float
     break_even_hours: float | None = None  # Jobs with runsPerDay/runMinutes
     note: str = ""
+    spot_monthly: float | None = None  # as a share of a Spot node of its class
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class GroupCost:
     monthly: float | None  # always on at the desired size
     autoscaled: float | None = None  # with the autoscaler: down to minSize while its Jobs are not running
     busy_hours: float = 24.0
+    spot: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,9 +101,11 @@ def fargate_hourly(placement: Placement, prices: PriceTable) -> float | None:
     return float(size.vcpu) * rates.vcpu_hour + float(size.memory_gib) * rates.gb_hour + extra_storage * rates.ephemeral_gb_hour
 
 
-def node_share_hourly(placement: Placement, instance_type: str, prices: PriceTable) -> float | None:
-    """Per pod-hour on ``instance_type``: the larger of the pod's CPU and memory fractions × the price."""
-    instance, price = CATALOGUE.get(instance_type), prices.ec2.get(instance_type)
+def node_share_hourly(placement: Placement, instance_type: str, prices: PriceTable, spot: bool = False) -> float | None:
+    """Per pod-hour on ``instance_type``: the larger of the pod's CPU and memory fractions × the price
+    (on-demand, or Spot with ``spot``)."""
+    instance = CATALOGUE.get(instance_type)
+    price = prices.spot_price(instance_type) if spot else prices.ec2.get(instance_type)
     if instance is None or price is None:
         return None
     w = placement.workload
@@ -142,18 +146,21 @@ def costs(placements: list[Placement], groups: list[NodeGroup], settings: Cluste
         if w.kind == "DaemonSet":  # one pod per node, on every node
             pods = nodes_total
         nodes_monthly = on_nodes * pods * HOURS_PER_MONTH if on_nodes is not None else None
-        blocked = any(r.severity == "block" and r.rule != "PL001" for r in p.reasons)
+        blocked = any(r.severity == "block" and r.rule not in ("PL001", "PL002") for r in p.reasons)
         break_even = (24 * on_nodes / on_fargate if w.kind in ("Job", "CronJob") and on_nodes and on_fargate else None)
+        on_spot = node_share_hourly(p, instance, prices, spot=True)
+        spot_monthly = on_spot * pods * HOURS_PER_MONTH if on_spot is not None else None
         if p.target == "fargate":
             cost = WorkloadCost(w.key, w.kind, "fargate", fargate_monthly, "nodegroup", nodes_monthly, hours,
-                                break_even, note)
+                                break_even, note, spot_monthly)
+        elif p.spot:  # side by side: Spot where it runs, on-demand nodes as the other
+            cost = WorkloadCost(w.key, w.kind, "spot", spot_monthly, "nodegroup", nodes_monthly, hours, None, note,
+                                spot_monthly)
         else:
             cost = WorkloadCost(w.key, w.kind, "nodegroup", nodes_monthly, None if blocked else "fargate",
                                 None if blocked else fargate_monthly, hours, None if blocked else break_even, note)
         report.workloads.append(cost)
-        advice = _always_on_advice(cost, p)
-        if advice:
-            report.advice.append(advice)
+        report.advice += [a for a in (_always_on_advice(cost, p), _spot_advice(cost, p, settings)) if a]
     by_key = {p.workload.key: p for p in placements}
     for g in groups:
         report.groups.append(group_cost(g, [by_key[k] for k in g.workloads if k in by_key], prices, settings))
@@ -161,21 +168,33 @@ def costs(placements: list[Placement], groups: list[NodeGroup], settings: Cluste
     return report
 
 
+def _spot_advice(cost: WorkloadCost, placement: Placement, settings: ClusterSettings) -> Advice | None:
+    """FA207: an always-on service on Fargate that would clearly cost less on Spot nodes."""
+    if (cost.placement != "fargate" or cost.kind not in ALWAYS_ON or placement.forced or cost.monthly is None
+            or cost.spot_monthly is None or placement.workload.key in settings.prefer_spot_for):
+        return None
+    if cost.monthly >= CLEARLY_CHEAPER * cost.spot_monthly and cost.monthly - cost.spot_monthly >= WORTH_MENTIONING:
+        return Advice("FA207", cost.key,
+                      f"always on: ${cost.monthly:,.0f}/month on Fargate vs about ${cost.spot_monthly:,.0f} on Spot "
+                      "nodes; if it tolerates losing a pod at any time, list it in fargate.preferSpotFor")
+    return None
+
+
 def group_cost(g: NodeGroup, members: list[Placement], prices: PriceTable, settings: ClusterSettings) -> GroupCost:
     """A group's bill always on (desired nodes around the clock) and with the autoscaler. A group whose
     workloads are all Jobs or CronJobs needs its nodes above minSize only while they run (their hours a
     day, summed, at most 24); any other workload keeps the desired size busy all day."""
-    price = prices.ec2.get(g.instance_type)
+    price = prices.spot_price(g.instance_type) if g.spot else prices.ec2.get(g.instance_type)
     if price is None:
-        return GroupCost(g.name, g.instance_type, g.desired, None)
+        return GroupCost(g.name, g.instance_type, g.desired, None, spot=g.spot)
     always = price * g.desired * HOURS_PER_MONTH
     if settings.autoscaler == "none":
-        return GroupCost(g.name, g.instance_type, g.desired, always, always)
+        return GroupCost(g.name, g.instance_type, g.desired, always, always, spot=g.spot)
     batch = members and all(p.workload.kind in ("Job", "CronJob") for p in members)
     busy = min(24.0, sum(hours_per_day(p)[0] for p in members)) if batch else 24.0
     floor = min(g.min_size, g.desired)
     scaled = price * HOURS_PER_MONTH * (floor + (g.desired - floor) * busy / 24)
-    return GroupCost(g.name, g.instance_type, g.desired, always, scaled, busy)
+    return GroupCost(g.name, g.instance_type, g.desired, always, scaled, busy, g.spot)
 
 
 def _always_on_advice(cost: WorkloadCost, placement: Placement) -> Advice | None:

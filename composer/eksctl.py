@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from composer import vpc
 from composer.model import ClusterSettings, Placement
-from composer.nodegroups import AMI_FAMILY, CLASS_LABEL, TAINTS, NodeGroup
+from composer.nodegroups import AMI_FAMILY, CLASS_LABEL, NodeGroup, taints
 from composer.routing import Routing
 
 GENERATOR_TAG = "fargate-composer"
@@ -69,13 +69,14 @@ def cluster_config(settings: ClusterSettings, routing: Routing, node_groups: lis
     if node_groups:
         groups = []
         for g in node_groups:
-            entry = {"name": g.name, "instanceType": g.instance_type, "minSize": g.min_size,
-                     "desiredCapacity": g.desired, "maxSize": g.max_size, "volumeSize": g.volume_size,
-                     "privateNetworking": True, "labels": {CLASS_LABEL: g.node_class}}
+            entry = {"name": g.name, **({"instanceTypes": list(g.instance_types), "spot": True} if g.spot
+                                        else {"instanceType": g.instance_type}),
+                     "minSize": g.min_size, "desiredCapacity": g.desired, "maxSize": g.max_size,
+                     "volumeSize": g.volume_size, "privateNetworking": True, "labels": {CLASS_LABEL: g.node_class}}
             if g.node_class in AMI_FAMILY:
                 entry["amiFamily"] = AMI_FAMILY[g.node_class]
-            if g.node_class in TAINTS:
-                entry["taints"] = [dict(t) for t in TAINTS[g.node_class]]
+            if taints(g.node_class, g.spot):
+                entry["taints"] = [dict(t) for t in taints(g.node_class, g.spot)]
             if settings.autoscaler == "cluster-autoscaler":
                 # labels and taints as node-template tags on the Auto Scaling group: scale-up from zero
                 entry["propagateASGTags"] = True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from composer import autoscaler
+from composer import autoscaler, spot
 from composer.checks import check_workloads
 from composer.classify import classify, place_profiles
 from composer.errors import ComposerError, Problem
@@ -22,6 +22,10 @@ def load_estate(config: Path, profile_paths: list[Path]) -> tuple[ClusterSetting
         problems += exc.problems
     placements, found = place_profiles(profile_paths)
     problems += found
+    if settings is not None and settings.prefer_spot_for:
+        where = lambda i: (settings.source.path, *settings.source.locate(f"fargate.preferSpotFor[{i}]"))  # noqa: E731
+        placements, found = spot.prefer_spot(placements, settings.prefer_spot_for, where)
+        problems += found
     if settings is not None and autoscaler.wanted(settings, placements):
         generated, found = classify(autoscaler.workload(settings))
         placements.append(generated)

@@ -8,7 +8,7 @@ from pathlib import Path
 from composer import inert
 from composer.errors import Problem
 from composer.model import ClusterSettings, Placement
-from composer.nodegroups import CLASS_LABEL, tolerations
+from composer.nodegroups import pins
 from composer.routing import Routing
 
 LOCAL_PREFIXES = (".", "/", "oci://", "http://", "https://")
@@ -29,9 +29,7 @@ def _node_class_values(p: Placement, r) -> tuple[list[dict], list[Problem]]:
     general class runs on every Linux node it can (general and arm64), so it gets ``kubernetes.io/os:
     linux`` and the arm64 toleration instead."""
     w, node_class = p.workload, p.node_class or "general"
-    daemon_everywhere = w.kind == "DaemonSet" and node_class == "general"
-    selector = {"kubernetes.io/os": "linux"} if daemon_everywhere else {CLASS_LABEL: node_class}
-    tolerate = tolerations("arm64") if daemon_everywhere else tolerations(node_class)
+    selector, tolerate = pins(p)
     values: list[dict] = []
     if r.node_selector_value:
         values.append(_inline(r.node_selector_value, selector))
@@ -76,7 +74,7 @@ def helmfile(placements: list[Placement], routing: Routing, settings: ClusterSet
         if r.version:
             release["version"] = r.version
         release["labels"] = {"placement": p.target, **({"node-class": p.node_class} if p.node_class else {}),
-                             MANAGED_LABEL: MANAGED_VALUE}
+                             **({"capacity": "spot"} if p.spot else {}), MANAGED_LABEL: MANAGED_VALUE}
         values: list = [os.path.relpath(v, out_dir.resolve()) for v in r.values] + [dict(v) for v in r.inline_values]
         if w.service_account is not None:
             if r.service_account_value:

@@ -161,6 +161,7 @@ class Workload:
     host_ports: tuple[int, ...] = ()
     uses_instance_metadata: bool = False
     aws_credentials: str = "none"
+    interruptible: bool | None = None  # tolerates losing a pod at any time (Spot); None: the profile does not say
     service_account: ServiceAccount | None = None
     node_selector: Mapping[str, str] = field(default_factory=dict)
     pod_labels: Mapping[str, str] = field(default_factory=dict)
@@ -248,6 +249,7 @@ class Placement:
     fargate_size: FargateSize
     node_class: NodeClass | None = None
     forced: bool = False
+    spot: bool = False  # a node-group workload on Spot capacity (composer.spot)
 
     @property
     def blocking(self) -> tuple[Reason, ...]:
@@ -284,6 +286,7 @@ class ClusterSettings:
     fargate_timeout: int = 600
     autoscaler: str = "cluster-autoscaler"  # | none
     authentication_mode: str = "API"  # | API_AND_CONFIG_MAP | CONFIG_MAP
+    prefer_spot_for: tuple[str, ...] = ()  # namespace/name of Fargate-eligible services to run on Spot instead
     vpc_cidr: str = ""  # the VPC eksctl creates ("": eksctl's default)
     vpc_id: str = ""  # a VPC the user brings, with vpc_subnets
     vpc_subnets: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)  # private|public → zone → {id, cidr}

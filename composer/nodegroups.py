@@ -65,10 +65,43 @@ TAINTS = {
 }
 
 
-def tolerations(node_class: str) -> list[dict]:
-    """What a pod needs to tolerate to run on ``node_class``'s nodes."""
+# Spot groups are tainted too, so that only workloads that tolerate interruption land there; EKS labels
+# their nodes eks.amazonaws.com/capacityType: SPOT, which those workloads select.
+SPOT_TAINT = {"key": "composer.io/capacity-type", "value": "spot", "effect": "NoSchedule"}
+CAPACITY_LABEL = "eks.amazonaws.com/capacityType"
+# Spot pools of the same size (vCPU and memory) as a class's instance type, so a Spot group can draw on
+# several (eksctl: instanceTypes with spot: true; EKS uses the price-capacity-optimized strategy).
+# Accelerated families keep their own type: another GPU model is not the same node.
+SPOT_SIBLINGS = {"m6i": ("m6i", "m6a", "m5", "m5a", "m7i"), "r6i": ("r6i", "r6a", "r5", "r5a", "r7i"),
+                 "m7g": ("m7g", "m6g"), "t3": ("t3", "t3a"), "t4g": ("t4g",), "t2": ("t2",)}
+
+
+def spot_types(instance_type: str) -> tuple[str, ...]:
+    family, _, size = instance_type.partition(".")
+    return tuple(f"{f}.{size}" for f in SPOT_SIBLINGS.get(family, (family,)))
+
+
+def taints(node_class: str, spot: bool = False) -> tuple[dict, ...]:
+    return tuple(TAINTS.get(node_class, ())) + ((SPOT_TAINT,) if spot else ())
+
+
+def tolerations(node_class: str, spot: bool = False) -> list[dict]:
+    """What a pod needs to tolerate to run on ``node_class``'s nodes (its Spot group's, with ``spot``)."""
     return [{"key": t["key"], "operator": "Equal", "value": t["value"], "effect": t["effect"]}
-            for t in TAINTS.get(node_class, ())]
+            for t in taints(node_class, spot)]
+def pins(p: Placement) -> tuple[dict, list[dict]]:
+    """The nodeSelector and tolerations that hold a node-group workload's pods to its nodes: its class
+    (and Spot capacity, when it runs there). A DaemonSet of the general class runs on every Linux node
+    it can (general and arm64, on-demand and Spot); a DaemonSet of another class on all that class's."""
+    node_class = p.node_class or "general"
+    if p.workload.kind == "DaemonSet":
+        if node_class == "general":
+            return {"kubernetes.io/os": "linux"}, tolerations("arm64") + tolerations("general", spot=True)
+        return {CLASS_LABEL: node_class}, tolerations(node_class, spot=True)
+    return ({CLASS_LABEL: node_class, **({CAPACITY_LABEL: "SPOT"} if p.spot else {})},
+            tolerations(node_class, p.spot))
+
+
 # Linux groups name AmazonLinux2023 explicitly: EKS 1.33 has no AL2 AMIs, and eksctl made AL2023 its
 # default for every version only in 0.219.0 (for 1.33 from about 0.209.0), so an older eksctl would
 # otherwise pick AL2 and fail.
@@ -90,6 +123,8 @@ class NodeGroup:
     max_size: int
     volume_size: int
     workloads: tuple[str, ...]
+    spot: bool = False  # Spot capacity from instance_types (the first, instance_type, sizes the group)
+    instance_types: tuple[str, ...] = ()
 
 
 Demand = tuple[Fraction, Fraction, int]  # cpu cores, memory bytes, accelerator devices (one pod)
@@ -140,31 +175,37 @@ def _fits(capacity: Demand, pod: Demand) -> bool:
 
 
 def _group(name: str, node_class: str, instance: InstanceType, members: list[Placement], demand: dict[int, Demand],
-           overhead: Demand, daemons: int, minimum: int, maximum: int | None, headroom: int, volume: int) -> NodeGroup:
+           overhead: Demand, daemons: int, minimum: int, maximum: int | None, headroom: int, volume: int,
+           spot: bool = False) -> NodeGroup:
     pods = [demand[id(p)] for p in members if p.workload.kind != "DaemonSet" for _ in range(p.workload.replicas)]
     desired = max(minimum, _pack(pods, _capacity(instance, overhead), instance.max_pods - daemons) if pods else 0)
     top = maximum if maximum is not None else max(desired + 1, math.ceil(desired * (100 + headroom) / 100))
     return NodeGroup(name, node_class, instance.name, minimum, desired, max(top, desired), volume,
-                     tuple(sorted(p.workload.key for p in members)))
+                     tuple(sorted(p.workload.key for p in members)), spot, spot_types(instance.name) if spot else ())
 
 
 def plan_node_groups(placements: list[Placement], settings: ClusterSettings, need_general: bool
                      ) -> tuple[list[NodeGroup], list[Problem]]:
     """One group per node class; pods too big for the class's instance type get a ``-large`` group."""
-    by_class: dict[str, list[Placement]] = defaultdict(list)
+    by_class: dict[tuple[str, bool], list[Placement]] = defaultdict(list)
     for p in placements:
-        if p.target == "nodegroup":
-            by_class[p.node_class or "general"].append(p)
+        if p.target == "nodegroup":  # (a DaemonSet runs beside the others, never on capacity of its own)
+            by_class[(p.node_class or "general", p.spot and p.workload.kind != "DaemonSet")].append(p)
     if need_general:
-        by_class.setdefault("general", [])
+        by_class.setdefault(("general", False), [])
     problems: list[Problem] = []
     groups: list[NodeGroup] = []
-    everywhere = [p for p in by_class.get("general", []) if p.workload.kind == "DaemonSet"]
+    everywhere = [p for p in by_class.get(("general", False), []) if p.workload.kind == "DaemonSet"]
     demand = {id(p): _demand(p) for members in by_class.values() for p in members}
-    for node_class in sorted(by_class):
-        members = by_class[node_class]
+    for node_class, spot in sorted(by_class):
+        members = by_class[(node_class, spot)]
         spec = settings.node_classes[node_class]
-        daemons = [p for p in members if p.workload.kind == "DaemonSet"] + (everywhere if node_class == "arm64" else [])
+        slot_name = f"ng-{node_class}" + ("-spot" if spot else "")
+        own = [p for p in members if p.workload.kind == "DaemonSet"]
+        if spot:  # the DaemonSets of the class's on-demand group run on its Spot nodes too
+            own = [p for p in by_class.get((node_class, False), []) if p.workload.kind == "DaemonSet"]
+        daemons = own + (everywhere if node_class == "arm64" or (spot and node_class == "general") else [])
+        daemons = list({id(d): d for d in daemons}.values())
         minimum = spec.min_size if spec.min_size is not None else (2 if node_class == "general" else 1)
         instance = CATALOGUE.get(spec.instance_type)
         if instance is None:
@@ -175,9 +216,10 @@ def plan_node_groups(placements: list[Placement], settings: ClusterSettings, nee
                     f"'ng-{node_class}' cannot be sized", settings.source.path, line, col,
                     hint=f"set nodeGroups.{node_class}.minSize and maxSize, or use one of: {', '.join(sorted(CATALOGUE))}",
                     check="sizing"))
-            groups.append(NodeGroup(f"ng-{node_class}", node_class, spec.instance_type, minimum, minimum,
+            groups.append(NodeGroup(slot_name, node_class, spec.instance_type, minimum, minimum,
                                     max(minimum, spec.max_size or minimum), spec.volume_size,
-                                    tuple(sorted(p.workload.key for p in members))))
+                                    tuple(sorted(p.workload.key for p in members)), spot,
+                                    spot_types(spec.instance_type) if spot else ()))
             continue
         overhead = (sum((demand[id(d)][0] for d in daemons), Fraction(0)),
                     sum((demand[id(d)][1] for d in daemons), Fraction(0)), 0)
@@ -185,8 +227,10 @@ def plan_node_groups(placements: list[Placement], settings: ClusterSettings, nee
         ordinary, large = [], []
         for p in members:
             (ordinary if p.workload.kind == "DaemonSet" or _fits(capacity, demand[id(p)]) else large).append(p)
-        groups.append(_group(f"ng-{node_class}", node_class, instance, ordinary, demand, overhead, len(daemons),
-                             minimum, spec.max_size, settings.headroom_percent, spec.volume_size))
+        if spot:
+            minimum = 0 if spec.min_size is None else spec.min_size  # capacity that may vanish: none kept idle
+        groups.append(_group(slot_name, node_class, instance, ordinary, demand, overhead, len(daemons),
+                             minimum, spec.max_size, settings.headroom_percent, spec.volume_size, spot))
         if large:
             candidates = sorted((t for t in CATALOGUE.values() if t.name.split(".")[0] in FAMILIES[node_class]),
                                 key=lambda t: (t.vcpu * 8 + t.memory_gib, t.name))
@@ -218,8 +262,8 @@ def plan_node_groups(placements: list[Placement], settings: ClusterSettings, nee
                             p.workload.source.path, line, col,
                             hint=f"set nodeGroups.{node_class}.instanceType, or give this workload its own node class",
                             check="sizing"))
-                groups.append(_group(f"ng-{node_class}-large", node_class, fitting, large, demand, overhead,
-                                     len(daemons), 0, None, settings.headroom_percent, spec.volume_size))
+                groups.append(_group(f"{slot_name}-large", node_class, fitting, large, demand, overhead,
+                                     len(daemons), 0, None, settings.headroom_percent, spec.volume_size, spot))
     return [dataclasses.replace(g, name=content_name(g)) for g in groups], problems
 
 
@@ -232,7 +276,7 @@ def content_name(g: NodeGroup) -> str:
     family = AMI_FAMILY.get(g.node_class)
     family = None if family == DEFAULT_AMI_FAMILY else family  # named explicitly since, same AMIs: no replace
     content = repr((g.instance_type, family, ((CLASS_LABEL, g.node_class),),
-                    TAINTS.get(g.node_class), g.volume_size))
+                    TAINTS.get(g.node_class), g.volume_size) + ((g.instance_types, SPOT_TAINT) if g.spot else ()))
     return f"{g.name}-{hashlib.sha256(content.encode()).hexdigest()[:6]}"
 
 

@@ -6,7 +6,7 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from composer import __version__, access, fargate_role, fileset, inert, log_router, schema, vpc
+from composer import __version__, access, fargate_role, fileset, inert, log_router, schema, spot, vpc
 from composer.cost import Advice, CostReport, costs
 from composer.eksctl import cluster_config
 from composer.estate import load_estate
@@ -105,7 +105,7 @@ def plan_for(settings: ClusterSettings, placements: list[Placement], out_dir: Pa
     plan.torn = fileset.torn(out)
     plan.cost = costs(placements, groups, settings)
     plan.advice = (plan.cost.advice + log_router.advice(placements, settings) + access.advice(placements, settings)
-                   + vpc.security_group_advice(placements))
+                   + vpc.security_group_advice(placements) + spot.advice(placements))
     return plan
 
 

@@ -141,6 +141,7 @@ def build_workload(doc: dict, source: Source, base_dir: Path) -> Workload:
         uses_instance_metadata=bool(spec.get("usesInstanceMetadata", False)),
         aws_credentials=str(spec.get("awsCredentials", "none")),
         service_account=_service_account(spec.get("serviceAccount")),
+        interruptible=spec.get("interruptible"),
         node_selector={str(k): str(v) for k, v in (spec.get("nodeSelector") or {}).items()},
         pod_labels={str(k): str(v) for k, v in (spec.get("podLabels") or {}).items()},
         pod_annotations={str(k): str(v) for k, v in (spec.get("podAnnotations") or {}).items()},

@@ -100,7 +100,8 @@ def nodegroup_actions(config: dict, existing: dict[str, dict], owned: frozenset[
     for name, g in planned.items():
         have = existing.get(name)
         if have is None:
-            actions.append(Action("create", "node group", name, f"{g['instanceType']} × {g['minSize']}–{g['maxSize']}"))
+            types = g.get("instanceType") or "Spot " + "/".join(g.get("instanceTypes") or ())
+            actions.append(Action("create", "node group", name, f"{types} × {g['minSize']}–{g['maxSize']}"))
         elif have.get("Status") != "ACTIVE":
             problems.append(_status_problem("node group", name, str(have.get("Status", ""))))
         elif (have.get("MinSize"), have.get("MaxSize")) != (g["minSize"], g["maxSize"]):

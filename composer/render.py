@@ -32,6 +32,7 @@ def as_json(plan: Plan) -> dict[str, Any]:
         workloads.append({
             "release": p.workload.name, "namespace": p.workload.namespace, "kind": p.workload.kind,
             "source": p.workload.source.path, "placement": p.target, "node_class": p.node_class,
+            "capacity": ("spot" if p.spot else "on-demand") if p.target == "nodegroup" else None,
             "forced": p.forced, "routing_label": p.workload.key in plan.routing.labelled,
             "fargate_size": {"vcpu": float(s.vcpu) if s.fits else None, "memory_gb": float(s.memory_gib) if s.fits else None,
                              "ephemeral_gib": float(s.ephemeral_gib), "fits": s.fits, "defaulted": s.defaulted},
@@ -45,6 +46,7 @@ def as_json(plan: Plan) -> dict[str, Any]:
                                                              for s in fp.selectors]} for fp in plan.routing.profiles],
         "coredns_on_fargate": plan.routing.coredns_on_fargate,
         "node_groups": [{"name": g.name, "node_class": g.node_class, "instance_type": g.instance_type,
+                         "capacity": "spot" if g.spot else "on-demand", "instance_types": list(g.instance_types) or None,
                          "min_size": g.min_size, "desired_capacity": g.desired, "max_size": g.max_size,
                          "workloads": list(g.workloads)} for g in plan.node_groups],
         "changes": [{"file": str(c.path), "actions": [{"new": "create", "changed": "update", "unchanged": "no-op"}[c.status]],
@@ -62,7 +64,9 @@ def _money(value: float | None) -> float | None:
 def cost_json(report) -> dict[str, Any]:
     return {
         "currency": "USD", "period": "month (730 hours)", "prices": report.prices.source, "region": report.prices.region,
+        "spot_prices": report.prices.spot_source,
         "workloads": [{"workload": c.key, "kind": c.kind, "placement": c.placement, "monthly": _money(c.monthly),
+                       "spot_monthly": _money(c.spot_monthly),
                        "other_placement": c.other, "other_monthly": _money(c.other_monthly),
                        "hours_per_day": round(c.hours_per_day, 2),
                        "break_even_hours_per_day": round(c.break_even_hours, 2) if c.break_even_hours else None,
@@ -79,6 +83,9 @@ def cost_json(report) -> dict[str, Any]:
     }
 
 
+PLACED = {"fargate": "Fargate", "nodegroup": "nodes", "spot": "Spot"}
+
+
 def print_cost(report, console) -> None:
     """A compact cost table: each workload where it is placed and where it could otherwise go."""
     from rich.markup import escape
@@ -93,8 +100,8 @@ def print_cost(report, console) -> None:
                             ("$/month ", "right"), ("h/day", "right"), ("break-even h/day", "right")):
         table.add_column(column, justify=justify, no_wrap=True, overflow="ellipsis")
     for c in sorted(report.workloads, key=lambda c: (c.placement != "fargate", c.key)):
-        table.add_row(escape(c.key), "Fargate" if c.placement == "fargate" else "nodes", money(c.monthly),
-                      {"fargate": "Fargate", "nodegroup": "nodes"}.get(c.other or "", "[dim]not allowed[/]"),
+        table.add_row(escape(c.key), PLACED[c.placement], money(c.monthly),
+                      PLACED.get(c.other or "", "[dim]not allowed[/]"),
                       money(c.other_monthly), f"{c.hours_per_day:.1f}" + ("*" if c.note else ""),
                       f"{c.break_even_hours:.1f}" if c.break_even_hours else "")
     if fits(table, console):
@@ -102,13 +109,14 @@ def print_cost(report, console) -> None:
     else:  # a narrow terminal: one line per workload rather than cells cut short
         console.print(table.title)
         for c in sorted(report.workloads, key=lambda c: (c.placement != "fargate", c.key)):
-            other = {"fargate": "Fargate", "nodegroup": "nodes"}.get(c.other or "")
-            line = (f"  {escape(c.key)}: {'Fargate' if c.placement == 'fargate' else 'nodes'} ${money(c.monthly)}"
+            other = PLACED.get(c.other or "")
+            line = (f"  {escape(c.key)}: {PLACED[c.placement]} ${money(c.monthly)}"
                     + (f", on {other} ${money(c.other_monthly)}" if other else ", no other placement allowed")
                     + f", {c.hours_per_day:.1f}{'*' if c.note else ''} h/day"
                     + (f", break-even {c.break_even_hours:.1f} h/day" if c.break_even_hours else ""))
             console.print(line, highlight=False, soft_wrap=True)
-    groups = ", ".join(f"{g.name} {g.desired} × {g.instance_type} ${money(g.monthly)}" for g in report.groups)
+    groups = ", ".join(f"{g.name} {g.desired} × {g.instance_type}{' Spot' if g.spot else ''} ${money(g.monthly)}"
+                       for g in report.groups)
     console.print(f"Fargate ${money(report.fargate_monthly)} + node groups ${money(report.nodegroups_monthly)}"
                   f" ({escape(groups) or 'none'}) = [bold]${money(report.total_monthly)}[/] a month", highlight=False,
                   soft_wrap=True)
@@ -118,6 +126,8 @@ def print_cost(report, console) -> None:
         console.print(f"With the autoscaler: node groups ${money(report.nodegroups_autoscaled)} ({escape(detail)}) = "
                       f"[bold]${money(report.fargate_monthly + report.nodegroups_autoscaled)}[/] a month; the figure "
                       "above is always on", highlight=False, soft_wrap=True)
+    if any(g.spot for g in report.groups) or any(a.rule == "FA207" for a in report.advice):
+        console.print(f"  Spot prices: {escape(report.prices.spot_source)}", highlight=False, soft_wrap=True)
     if any(c.note for c in report.workloads):
         console.print("  * a Job without runsPerDay/runMinutes, priced as if it ran all day", highlight=False, soft_wrap=True)
     for m in report.missing:
@@ -126,7 +136,7 @@ def print_cost(report, console) -> None:
 
 def placement_cell(p: Placement) -> str:
     """The placement column of the plan and scan tables (rich markup)."""
-    return "[green]Fargate[/]" if p.target == "fargate" else f"[yellow]nodes[/] {p.node_class}"
+    return "[green]Fargate[/]" if p.target == "fargate" else f"[yellow]nodes[/] {p.node_class}{' Spot' if p.spot else ''}"
 
 
 def reasons_cell(p: Placement, shown: int) -> str:
@@ -170,7 +180,7 @@ def _print_stacked(ordered: list[Placement], title: str, console) -> None:
             continue
         console.print(f"{heading} ({len(rows)})")
         for p in rows:
-            where = p.fargate_size.label() if target == "fargate" else f"nodes {p.node_class}"
+            where = p.fargate_size.label() if target == "fargate" else f"nodes {p.node_class}{' Spot' if p.spot else ''}"
             reasons = reasons_cell(p, 3) if p.reasons else ""
             console.print(f"  {escape(p.workload.key)} · {p.workload.kind} · {where}" + (f" · {reasons}" if reasons else ""),
                           highlight=False, soft_wrap=True)
@@ -227,7 +237,8 @@ def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
         console.print("  (none)")
     console.print("[bold]Managed node groups[/]")
     for g in plan.node_groups:
-        console.print(f"  {g.name}: {g.instance_type} × {g.min_size}–{g.max_size} (desired {g.desired}); "
+        types = f"Spot {'/'.join(g.instance_types)}" if g.spot else g.instance_type
+        console.print(f"  {g.name}: {types} × {g.min_size}–{g.max_size} (desired {g.desired}); "
                       f"{len(g.workloads)} workload(s)", highlight=False)
     if not plan.node_groups:
         console.print("  (none)")

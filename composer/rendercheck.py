@@ -1,7 +1,8 @@
 """``compose validate --render``: do the values compose writes into helmfile.yaml reach the pods?
 
 Placement rests on chart values: the Fargate routing label through ``release.podLabelsValue``, the node
-class through ``release.nodeSelectorValue`` and ``release.tolerationsValue``. A chart that reads another
+class through ``release.nodeSelectorValue`` and ``release.tolerationsValue``, and an IRSA workload's
+IAM role through the service account ``release.serviceAccountValue`` names. A chart that reads another
 key renders pods without them, and EKS places those pods elsewhere, silently (a Fargate pod that misses
 its label runs on a general node). This renders each release whose chart is on disk with ``helm
 template`` (its values files and compose's inline values, as helmfile passes them) and checks every pod
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from composer.errors import Problem
 from composer.model import Placement
-from composer.nodegroups import CLASS_LABEL, tolerations
+from composer.nodegroups import pins
 
 POD_TEMPLATE = {"Deployment": ("spec", "template"), "StatefulSet": ("spec", "template"),
                 "DaemonSet": ("spec", "template"), "ReplicaSet": ("spec", "template"), "ReplicationController": ("spec", "template"), "Job": ("spec", "template"),
@@ -31,18 +32,18 @@ class Expected:
     labels: dict  # pod labels that must be present
     node_selector: dict  # nodeSelector entries that must be present
     tolerations: tuple  # tolerations that must be present
+    service_account: str = ""  # the IRSA account the pods must run as ("" = any)
 
 
 def expected(placement: Placement, routing_label: tuple[str, str], labelled: frozenset[str]) -> Expected:
     """What the plan means the release's pods to carry."""
     w = placement.workload
     labels = dict([routing_label]) if placement.target == "fargate" and w.key in labelled else {}
+    account = w.service_account.name if w.service_account else ""
     if placement.target != "nodegroup":
-        return Expected(labels, {}, ())
-    node_class = placement.node_class or "general"
-    if w.kind == "DaemonSet" and node_class == "general":
-        return Expected(labels, {"kubernetes.io/os": "linux"}, tuple(_key(t) for t in tolerations("arm64")))
-    return Expected(labels, {CLASS_LABEL: node_class}, tuple(_key(t) for t in tolerations(node_class)))
+        return Expected(labels, {}, (), account)
+    selector, tolerate = pins(placement)  # what the helmfile sets: one source
+    return Expected(labels, selector, tuple(_key(t) for t in tolerate), account)
 
 
 def _key(toleration: dict) -> tuple:
@@ -90,11 +91,16 @@ def problems_of(placement: Placement, want: Expected, objects: list) -> list[Pro
             out.append(_unread(placement, "tolerationsValue", "for the pods' tolerations",
                                f"{name} renders without the toleration for {lacking[0][0]}={lacking[0][2]}, so its "
                                "pods cannot start on their node class"))
+        account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+        if want.service_account and account != want.service_account:
+            out.append(_unread(placement, "serviceAccountValue", "for the pods' service account",
+                               f"{name} renders with service account {account}, not {want.service_account}, so its "
+                               "pods get no IAM role (IRSA)"))
     return out
 
 
 _RELEASE_ATTRIBUTE = {"podLabelsValue": "pod_labels_value", "nodeSelectorValue": "node_selector_value",
-                      "tolerationsValue": "tolerations_value"}
+                      "tolerationsValue": "tolerations_value", "serviceAccountValue": "service_account_value"}
 
 
 def _unread(placement: Placement, field: str, purpose: str, what: str) -> Problem:

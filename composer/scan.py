@@ -34,7 +34,7 @@ from composer.yamltree import plain
 # ReplicationController: ReplicaSet's predecessor, still found in real manifests; the same shape
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "ReplicationController", "Pod")
 USED_KINDS = {"Service", "Ingress", "IngressClass", "PersistentVolumeClaim", "PersistentVolume", "StorageClass",
-              "ServiceAccount", "NetworkPolicy", "Namespace"}
+              "ServiceAccount", "NetworkPolicy", "Namespace", "PodDisruptionBudget"}
 IMDS_ADDRESSES = ("169.254.169.254", "fd00:ec2::254")
 ALB_CONTROLLER = "ingress.k8s.aws/alb"
 
@@ -289,6 +289,14 @@ def _derive_workload(obj: Obj, index: Index, options: claims.ClaimOptions, notes
             fields["workload.networkPolicy"] = policy.at("spec", "podSelector")
             evidence.append(f"NetworkPolicy {policy.name} selects these pods ({policy.at('spec', 'podSelector')})")
             break
+    if kind == "Deployment" and w.get("replicas", 1) >= 2:  # what counts as tolerating interruption (Spot)
+        for pdb in index.all("PodDisruptionBudget", namespace):
+            if _selects(_get(pdb.doc, "spec", "selector", default={}) or {}, labels) and _get(pdb.doc, "spec", "selector"):
+                w["interruptible"] = True
+                fields["workload.interruptible"] = pdb.at("spec", "selector")
+                evidence.append(f"{w['replicas']} replicas and PodDisruptionBudget {pdb.name} "
+                                f"({pdb.at('spec', 'selector')}): taken as tolerating interruption (Spot nodes)")
+                break
     uses, where, why = _instance_metadata(obj, tpath, spec)
     if uses is not None:
         w["usesInstanceMetadata"] = uses

@@ -162,6 +162,7 @@ def build_settings(doc: dict, source: Source, base_dir: Path) -> ClusterSettings
         node_classes=classes,
         fargate_timeout=int((doc.get("helm") or {}).get("fargateTimeout", 600)),
         autoscaler=str((doc.get("autoscaling") or {}).get("autoscaler", "cluster-autoscaler")),
+        prefer_spot_for=tuple(str(k) for k in fargate.get("preferSpotFor") or ()),
         authentication_mode=str((doc.get("access") or {}).get("authenticationMode", "API")),
         vpc_cidr=str((doc.get("vpc") or {}).get("cidr", "")),
         vpc_id=str((doc.get("vpc") or {}).get("id", "")),

@@ -70,7 +70,7 @@ def test_apply_twice_first_creates_then_does_nothing(cloud, capsys):
 
     cluster = json.loads((cloud / "cluster.json").read_text())
     assert cluster["name"] == "shop-prod" and sorted(cluster["fargate"]) == sorted(
-        p["name"] for p in load_file(Path("generated/cluster.yaml"))["fargateProfiles"]) and len(cluster["nodegroups"]) == 5
+        p["name"] for p in load_file(Path("generated/cluster.yaml"))["fargateProfiles"]) and len(cluster["nodegroups"]) == 6
     from composer.yamlio import load_file
 
     releases = load_file(Path("generated/helmfile.yaml"))["releases"]
@@ -110,17 +110,18 @@ def test_node_group_failure_on_an_existing_cluster_then_resume(cloud, capsys, mo
     assert main(["apply", "--yes"]) == 0
     state = json.loads((cloud / "cluster.json").read_text())
     general = next(n for n in state["nodegroups"] if slot(n) == "ng-general")
-    state["nodegroups"] = {general: state["nodegroups"][general]}  # someone deleted four node groups
+    state["nodegroups"] = {general: state["nodegroups"][general]}  # someone deleted five node groups
     (cloud / "cluster.json").write_text(json.dumps(state))
     capsys.readouterr()
     monkeypatch.setenv("FAKE_FAIL", "eksctl create nodegroup")
     assert main(["apply", "--yes"]) == 4
     out = capsys.readouterr().out
     included = re.search(r"\$ eksctl create nodegroup -f generated/cluster.yaml --include (\S+)", out).group(1)
-    assert [slot(n) for n in included.split(",")] == ["ng-arm64", "ng-general-large", "ng-gpu", "ng-windows"]
+    assert [slot(n) for n in included.split(",")] == ["ng-arm64", "ng-general-large", "ng-general-spot", "ng-gpu",
+                                                     "ng-windows"]
     assert "Step 1 failed" in out and "Not started: 2, 3." in out
     assert main(["apply", "--yes"]) == 0
-    assert len(json.loads((cloud / "cluster.json").read_text())["nodegroups"]) == 5
+    assert len(json.loads((cloud / "cluster.json").read_text())["nodegroups"]) == 6
 
 
 def test_too_old_tools_are_refused_before_anything_runs(cloud, capsys, monkeypatch):

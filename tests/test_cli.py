@@ -139,7 +139,7 @@ def test_example_estate_plans_and_is_stable(tmp_path, capsys, monkeypatch):
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
     code, out, err = run(["plan", "--write"], tmp_path, capsys, monkeypatch)
     assert code == 0, err
-    assert "22 workloads: 7 Fargate, 15 node group" in out
+    assert "23 workloads: 8 Fargate, 15 node group" in out
     code, _, _ = run(["plan", "--detailed-exitcode"], tmp_path, capsys, monkeypatch)
     assert code == 0
 
@@ -173,7 +173,7 @@ def test_the_plan_stays_readable_on_narrow_terminals(columns, monkeypatch, capsy
     out = capsys.readouterr().out
     head = out.split("\nWhy", 1)[0]
     assert "…" not in head and "┃" not in head  # stacked, nothing truncated
-    assert "Fargate (7)" in head and "Node groups (15)" in head
+    assert "Fargate (8)" in head and "Node groups (15)" in head
     assert "  analytics/spark-aggregate-32g · Job · 8 vCPU / 36 GB + 49 GiB disk" in head
     assert "  legacy/windows-reporting · Deployment · nodes windows · FG009" in head
     why = out.split("\nWhy", 1)[1].split("\nFargate profiles", 1)[0]

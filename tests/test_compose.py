@@ -108,9 +108,10 @@ def test_node_group_releases_are_held_to_their_node_class():
         {"worker": {"tolerations": [{"key": "kubernetes.io/arch", "operator": "Equal", "value": "arm64",
                                      "effect": "NoSchedule"}]}}]
     assert releases["report"]["values"][1]["tolerations"][0]["key"] == "os"  # AWS's Windows taint
-    assert releases["agent"]["values"] == [  # a general DaemonSet runs on every Linux node class
+    assert releases["agent"]["values"] == [  # a general DaemonSet runs on every Linux node class, Spot ones too
         {"nodeSelector": {"kubernetes.io/os": "linux"}},
-        {"tolerations": [{"key": "kubernetes.io/arch", "operator": "Equal", "value": "arm64", "effect": "NoSchedule"}]}]
+        {"tolerations": [{"key": "kubernetes.io/arch", "operator": "Equal", "value": "arm64", "effect": "NoSchedule"},
+                         {"key": "composer.io/capacity-type", "operator": "Equal", "value": "spot", "effect": "NoSchedule"}]}]
     taints = {slot(g["name"]): g.get("taints") for g in config["managedNodeGroups"]}
     assert taints["ng-general"] is None and taints["ng-arm64"] and taints["ng-windows"]
 

@@ -16,11 +16,9 @@ from tests.conftest import ROOT
 def test_example_estate_covers_every_rule_and_both_outcomes(tmp_path):
     plan = build_plan(ROOT / "composer.yaml", [ROOT / "profiles"], tmp_path)
     fired = {r.rule for p in plan.placements for r in p.reasons}
-    # FG023 (Spot capacity) waits for Spot node groups (issue 16): an example workload that requires Spot
-    # would otherwise be planned onto on-demand nodes it cannot run on. Its tests are in test_rules.py.
-    not_in_example = {"FG023"}
-    assert {r.id for r in rules.RULES} - not_in_example <= fired, sorted({r.id for r in rules.RULES} - fired)
+    assert {r.id for r in rules.RULES} <= fired, sorted({r.id for r in rules.RULES} - fired)
     assert {p.target for p in plan.placements} == {"fargate", "nodegroup"}
+    assert {p.spot for p in plan.placements if p.target == "nodegroup"} == {True, False}  # three placements
     assert 12 <= len(plan.placements) <= 24
     by_name = {p.workload.name: p for p in plan.placements}
     assert by_name["spark-aggregate-32g"].target == "fargate"

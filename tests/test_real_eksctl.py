@@ -88,6 +88,8 @@ FEATURES = {
     "ebs": {"kind": "StatefulSet", "volumes": [{"name": "d", "type": "persistentVolumeClaim", "storageClass": "gp3"}]},
     "job": {"kind": "Job"},
     "cron": {"kind": "CronJob", "schedule": "0 3 * * *"},
+    "spot": {"services": [{"type": "NodePort"}], "interruptible": True},
+    "spot-arm64": {"nodeSelector": {"kubernetes.io/arch": "arm64"}, "interruptible": True},
     "irsa": {"awsCredentials": "irsa", "serviceAccount": {"name": "app", "attachPolicyARNs": [
         "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]}},
     "irsa-role": {"awsCredentials": "irsa", "serviceAccount": {"name": "app-role",
@@ -297,7 +299,9 @@ def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypa
     assert kinds[("Fargate profile", "fp-0ld0ld00")] == "replace"
     assert kinds[("add-on", "vpc-cni")] == kinds[("add-on", "kube-proxy")] == "unchanged"
     assert kinds[("add-on", "coredns")] == "create"
-    assert sum(k == "create" for k in kinds.values()) == len(config["fargateProfiles"]) - 1 + len(groups) - 2 + 1
+    # (and the IRSA accounts: the fake kubectl holds none yet)
+    assert sum(k == "create" for k in kinds.values()) == (len(config["fargateProfiles"]) - 1 + len(groups) - 2 + 1
+                                                          + len(config["iam"]["serviceAccounts"]))
 
 
 @real.needs("eksctl")
@@ -315,8 +319,7 @@ def test_compose_apply_replaces_a_fargate_profile_through_the_real_eksctl(tmp_pa
     # (coreDNS on the node group: a profile selecting CoreDNS makes eksctl patch it through the Kubernetes
     # API, which moto's cluster does not have; the general group then exists in the mock as planned)
     settings_doc = {**SETTINGS, "metadata": {**SETTINGS["metadata"], "name": "shop"},
-                    "fargate": {"podExecutionRoleARN": "arn:aws:iam::123456789012:role/pods", "subnets": ["subnet-1"],
-                                "coreDNS": "nodegroup"}}
+                    "fargate": {"podExecutionRoleARN": "arn:aws:iam::123456789012:role/pods", "coreDNS": "nodegroup"}}
     write_estate(tmp_path, [profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO}),
                             profile_doc("report", "batch", kind="Job", release={"chart": "acme/job", "repository": REPO})],
                  settings_doc)

@@ -368,6 +368,7 @@ def test_validate_render_passes_charts_that_read_the_values_compose_writes(tmp_p
     ("podLabelsValue", "labels", "shop/checkout", "renders without the Fargate routing label composer.io/compute=fargate"),
     ("nodeSelectorValue", "scheduling.nodeSelector", "ml/embed", "renders without nodeSelector composer.io/node-class=arm64"),
     ("tolerationsValue", "scheduling.tolerations", "ml/embed", "renders without the toleration for kubernetes.io/arch=arm64"),
+    ("serviceAccountValue", "rbac.serviceAccount", "shop/checkout", "renders with service account default, not checkout"),
 ])
 def test_validate_render_names_the_release_and_the_value_a_chart_does_not_read(field, value, culprit, message,
                                                                                  tmp_path, capsys, monkeypatch):
@@ -379,6 +380,9 @@ def test_validate_render_names_the_release_and_the_value_a_chart_does_not_read(f
     for doc in profiles:
         if f"{doc['metadata']['namespace']}/{doc['metadata']['name']}" == culprit:
             doc["release"] = {**doc["release"], field: value}
+        if doc["metadata"]["name"] == "checkout":  # an IRSA workload: its pods must run as its account
+            doc["workload"].update(awsCredentials="irsa", serviceAccount={
+                "name": "checkout", "attachPolicyARNs": ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]})
     root = make_estate(tmp_path, profiles)
     monkeypatch.setenv("PATH", f"{real.BIN}{os.pathsep}{os.environ['PATH']}")
     code, _, err = run_cli(["validate", "--render"], root, capsys, monkeypatch)

@@ -97,7 +97,8 @@ def test_selectors_packed_five_per_profile_named_by_content_and_independent_of_o
 def test_any_change_eks_cannot_apply_in_place_gives_a_new_name():
     base, _ = routed([workload("app", "shop")])
     role, _ = routed([workload("app", "shop")], fargate={"podExecutionRoleARN": "arn:aws:iam::123456789012:role/x"})
-    subnets, _ = routed([workload("app", "shop")], fargate={"subnets": ["subnet-0abc", "subnet-0def"]})
+    vpc = {"id": "vpc-0abc", "subnets": {"private": {"us-east-1a": {"id": "subnet-0abc"}, "us-east-1b": {"id": "subnet-0def"}}}}
+    subnets, _ = routed([workload("app", "shop")], fargate={"subnets": ["subnet-0abc", "subnet-0def"]}, vpc=vpc)
     more, _ = routed([workload("app", "shop"), workload("app", "shop2")])
     names = [{p.name for p in r.profiles} for r in (base, role, subnets)]
     assert names[0].isdisjoint(names[1]) and names[0].isdisjoint(names[2]) and names[1].isdisjoint(names[2])

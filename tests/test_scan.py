@@ -652,3 +652,27 @@ def test_meshed_pods_stay_off_fargate_in_cni_and_sidecar_mode(init, annotations,
     target, rules, profile, w = found["shop/web"]
     assert (target, rules) == ("nodegroup", [rule])
     assert "istio" in " ".join(w.pod_annotations) or "linkerd" in w.init_containers[0].name
+
+
+PDB = """\
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: shop}
+spec:
+  minAvailable: 2
+  selector: {matchLabels: {app: web}}
+"""
+
+
+def test_several_replicas_and_a_disruption_budget_count_as_interruptible(tmp_path):
+    found, _ = scan(deployment(extra=PDB), tmp_path)  # 3 replicas (the fixture's) and a PDB selecting them
+    profile = found["shop/web"][2]
+    assert profile["workload"]["interruptible"] is True
+    assert any("PodDisruptionBudget web" in e and "Spot" in e for e in profile["provenance"]["evidence"])
+    single = deployment(extra=PDB).replace("replicas: 3", "replicas: 1")
+    found, _ = scan(single, tmp_path)
+    assert "interruptible" not in found["shop/web"][2]["workload"]  # one pod: an interruption is an outage
+    other = deployment(extra=PDB.replace("app: web}", "app: api}"))
+    found, _ = scan(other, tmp_path)
+    assert "interruptible" not in found["shop/web"][2]["workload"]
