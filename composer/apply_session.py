@@ -111,11 +111,7 @@ class Session:
         versions, problems = preflight(self.runner, tools_for(self.plan.cluster, self._checks_log_role),
                                        timeout=self.options.probe_timeout)
         if problems:
-            for problem in problems:
-                self.say(f"error: {problem}", error=True)
-            self.say("Nothing was run or written.", error=True)
-            self._report_json("preflight-failed", [], problems)
-            return EXIT_ERROR
+            return self._refuse(problems)
         name, region = self.plan.settings.name, self.plan.settings.region
         self.say("Tools: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
         self.say(f"Checking what exists in cluster {name} ({region}) …")
@@ -124,11 +120,7 @@ class Session:
             problems = ap.log_role_problems(self.runner, state, self.plan.cluster, self.plan.settings.pod_execution_role_arn,
                                             self.plan.out_dir / POLICY_FILE, self.options)
             if problems:
-                for problem in problems:
-                    self.say(f"error: {problem}", error=True)
-                self.say("Nothing was run or written.", error=True)
-                self._report_json("preflight-failed", [], problems)
-                return EXIT_ERROR
+                return self._refuse(problems)
         steps = ap.plan_steps(self.plan.cluster, state, self.cluster_path, self.helmfile_path, self.options,
                               self._write_title(), self.plan.release_keys)
         if self.saved_plan is not None:
@@ -146,6 +138,14 @@ class Session:
         if not self._confirmed(steps):
             return EXIT_ERROR
         return self._execute(steps)
+
+    def _refuse(self, problems: list[str]) -> int:
+        """Stop before anything ran (tools, or the Fargate role's log permissions)."""
+        for problem in problems:
+            self.say(f"error: {problem}", error=True)
+        self.say("Nothing was run or written.", error=True)
+        self._report_json("preflight-failed", [], problems)
+        return EXIT_ERROR
 
     def _show_steps(self, state: ap.ClusterState, steps: list[ap.Step]) -> None:
         self.say("")

@@ -168,12 +168,20 @@ def costs(placements: list[Placement], groups: list[NodeGroup], settings: Cluste
     return report
 
 
+def _fargate_costs_clearly_more(cost: WorkloadCost, placement: Placement, elsewhere: float | None) -> bool:
+    """An always-on workload placed on Fargate by the rules costs at least CLEARLY_CHEAPER times, and
+    WORTH_MENTIONING dollars a month more, than ``elsewhere``."""
+    if (cost.placement != "fargate" or cost.kind not in ALWAYS_ON or placement.forced or cost.monthly is None
+            or elsewhere is None):
+        return False
+    return cost.monthly >= CLEARLY_CHEAPER * elsewhere and cost.monthly - elsewhere >= WORTH_MENTIONING
+
+
 def _spot_advice(cost: WorkloadCost, placement: Placement, settings: ClusterSettings) -> Advice | None:
     """FA207: an always-on service on Fargate that would clearly cost less on Spot nodes."""
-    if (cost.placement != "fargate" or cost.kind not in ALWAYS_ON or placement.forced or cost.monthly is None
-            or cost.spot_monthly is None or placement.workload.key in settings.prefer_spot_for):
+    if placement.workload.key in settings.prefer_spot_for:
         return None
-    if cost.monthly >= CLEARLY_CHEAPER * cost.spot_monthly and cost.monthly - cost.spot_monthly >= WORTH_MENTIONING:
+    if _fargate_costs_clearly_more(cost, placement, cost.spot_monthly):
         return Advice("FA207", cost.key,
                       f"always on: ${cost.monthly:,.0f}/month on Fargate vs about ${cost.spot_monthly:,.0f} on Spot "
                       "nodes; if it tolerates losing a pod at any time, list it in fargate.preferSpotFor")
@@ -199,10 +207,7 @@ def group_cost(g: NodeGroup, members: list[Placement], prices: PriceTable, setti
 
 def _always_on_advice(cost: WorkloadCost, placement: Placement) -> Advice | None:
     """FA201: an always-on workload on Fargate that would clearly cost less on nodes."""
-    if (cost.placement != "fargate" or cost.kind not in ALWAYS_ON or placement.forced
-            or cost.monthly is None or cost.other_monthly is None):
-        return None
-    if cost.monthly >= CLEARLY_CHEAPER * cost.other_monthly and cost.monthly - cost.other_monthly >= WORTH_MENTIONING:
+    if _fargate_costs_clearly_more(cost, placement, cost.other_monthly):
         return Advice("FA201", cost.key,
                           f"always on: ${cost.monthly:,.0f}/month on Fargate vs about ${cost.other_monthly:,.0f} as a "
                           "share of a node; if it is steady, placement: nodegroup saves the difference")

@@ -117,7 +117,7 @@ def test_node_group_failure_on_an_existing_cluster_then_resume(cloud, capsys, mo
     assert main(["apply", "--yes"]) == 4
     out = capsys.readouterr().out
     included = re.search(r"\$ eksctl create nodegroup -f generated/cluster.yaml --include (\S+)", out).group(1)
-    assert [slot(n) for n in included.split(",")] == ["ng-arm64", "ng-general-large", "ng-general-spot", "ng-gpu",
+    assert [slot(n) for n in included.split(",")] == ["ng-arm64-spot", "ng-general-large", "ng-general-spot", "ng-gpu",
                                                      "ng-windows"]
     assert "Step 1 failed" in out and "Not started: 2, 3." in out
     assert main(["apply", "--yes"]) == 0
