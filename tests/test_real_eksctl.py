@@ -268,7 +268,7 @@ def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypa
             general: (groups[general]["instanceType"], groups[general]["minSize"], groups[general]["maxSize"],
                       groups[general]["labels"]),                                                   # unchanged
             gpu: (groups[gpu]["instanceType"], 0, 9, groups[gpu]["labels"]),                          # resize
-            "ng-arm64-0a1b2c": ("m6g.xlarge", 1, 2, {"composer.io/node-class": "arm64"}),             # replaced
+            "ng-arm64-spot-0a1b2c": ("m6g.xlarge", 0, 2, {"composer.io/node-class": "arm64"}),        # replaced
             "ng-data-team": ("r5.large", 1, 1, {"team": "data"}),                                     # foreign
         }, profiles={
             kept["name"]: (kept["selectors"], ours),                                                  # unchanged
@@ -294,7 +294,7 @@ def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypa
     assert code == 0 and data["exists"], data
     kinds = {(a["what"], a["name"]): a["kind"] for a in data["actions"]}
     assert kinds[("node group", general)] == "unchanged" and kinds[("node group", gpu)] == "resize"
-    assert kinds[("node group", "ng-arm64-0a1b2c")] == "replace" and kinds[("node group", "ng-data-team")] == "foreign"
+    assert kinds[("node group", "ng-arm64-spot-0a1b2c")] == "replace" and kinds[("node group", "ng-data-team")] == "foreign"
     assert kinds[("Fargate profile", kept["name"])] == "unchanged" and kinds[("Fargate profile", "fp-theirs")] == "foreign"
     assert kinds[("Fargate profile", "fp-0ld0ld00")] == "replace"
     assert kinds[("add-on", "vpc-cni")] == kinds[("add-on", "kube-proxy")] == "unchanged"
