@@ -94,9 +94,11 @@ def plan_for(settings: ClusterSettings, placements: list[Placement], out_dir: Pa
     routing, groups, config, releases, found = compose(settings, placements, out)
     if found:
         raise ComposerError(found)
+    # (the workloads compose adds itself, such as the autoscaler, come from composer.yaml, not a profile)
+    profiles = sum(1 for w in workloads if w.source.path != settings.source.path)
     files = {
-        CLUSTER_FILE: dump(config, header("eksctl ClusterConfig", settings, len(workloads))),
-        HELMFILE_FILE: dump(releases, header("helmfile", settings, len(workloads))),
+        CLUSTER_FILE: dump(config, header("eksctl ClusterConfig", settings, profiles)),
+        HELMFILE_FILE: dump(releases, header("helmfile", settings, profiles)),
         **log_router.chart_files(settings),
         **({fargate_role.POLICY_FILE: fargate_role.policy_document()} if settings.fargate_logging else {}),
     }
