@@ -280,9 +280,13 @@ def _derive_workload(obj: Obj, index: Index, options: claims.ClaimOptions, notes
     # credentials, network policy, instance metadata
     account = str(spec.get("serviceAccountName") or spec.get("serviceAccount") or "default")
     sa = index.find("ServiceAccount", account, namespace)
-    if sa is not None and _get(sa.doc, "metadata", "annotations", "eks.amazonaws.com/role-arn"):
+    role = _get(sa.doc, "metadata", "annotations", "eks.amazonaws.com/role-arn") if sa is not None else None
+    if role:
         w["awsCredentials"] = "irsa"
         fields["workload.awsCredentials"] = sa.at("metadata", "annotations", "eks.amazonaws.com/role-arn")
+        if ROLE_ARN.fullmatch(str(role)):  # the role exists: eksctl only has to make the account with it
+            w["serviceAccount"] = {"name": profile_name(account)[:253], "attachRoleARN": str(role)}
+            fields["workload.serviceAccount"] = fields["workload.awsCredentials"]
     for policy in index.all("NetworkPolicy", namespace):
         if _selects(_get(policy.doc, "spec", "podSelector", default={}) or {}, labels):
             w["networkPolicy"] = True
@@ -317,6 +321,7 @@ def _int(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
 
 
+ROLE_ARN = re.compile(r"arn:aws[-a-z]*:iam::\d{12}:role/.+")
 # The pod annotations a rule reads; other annotations (checksums, prometheus.io/…) stay out of profiles.
 RULE_ANNOTATIONS = frozenset({"eks.amazonaws.com/compute-type", "sidecar.istio.io/status", "k8s.v1.cni.cncf.io/networks"})
 # Flags that make a server listen on a port (--secure-port=10250, --port 10250, --metrics-port=…).

@@ -9,6 +9,7 @@ import textwrap
 import pytest
 
 from composer import yamlio
+from composer.checks import check_workloads
 from composer.claims import ClaimOptions
 from composer.cli import main
 from composer.manifests import read_objects
@@ -446,6 +447,9 @@ spec:
     found, _ = scan(text, tmp_path)
     web = found["shop/web"]
     assert web[2]["workload"]["awsCredentials"] == "irsa" and web[2]["workload"]["networkPolicy"] is True
+    # the annotated role is the one eksctl gives the account it creates (so plan accepts the profile)
+    assert web[2]["workload"]["serviceAccount"] == {"name": "web", "attachRoleARN": "arn:aws:iam::111122223333:role/web"}
+    assert not check_workloads([web[3]])
     assert web[1] == ["FA102"] and web[0] == "fargate"
     report = found["shop/report"]
     assert report[2]["workload"]["schedule"] == "0 3 * * *" and report[1] == ["FA101"]
