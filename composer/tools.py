@@ -44,6 +44,9 @@ _EKSCTL_FOR_KUBERNETES = ((31, (0, 191, 0)), (32, (0, 202, 0)))
 def eksctl_minimum(cluster_config: dict) -> tuple[tuple[int, int, int], str]:
     """The oldest eksctl that can build ``cluster_config``, and why."""
     needs = [(TOOLS[0].minimum, TOOLS[0].why)]
+    if cluster_config.get("accessConfig"):
+        # eksctl-io/eksctl#7425: access entries (accessConfig, get/create accessentry) arrived in 0.167.0
+        needs.append(((0, 167, 0), "0.167.0 is the first release with accessConfig and access entries"))
     families = {g.get("amiFamily") for g in cluster_config.get("managedNodeGroups") or []}
     if "AmazonLinux2023" in families:
         needs.append(((0, 176, 0), "0.176.0 is the first release with AmazonLinux2023 node groups"))

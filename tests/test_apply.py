@@ -285,6 +285,9 @@ def test_the_eksctl_minimum_follows_what_the_cluster_config_asks():
     assert eksctl_minimum(config("1.31", "windows"))[0] == (0, 191, 0)
     assert eksctl_minimum(config("1.35", "general"))[0] == (0, 202, 0)
     assert eksctl_minimum(config("1.30", "neuron"))[0] == (0, 192, 0)
+    fargate_only_with_access_entries = {**config(), "accessConfig": {"authenticationMode": "API"}}
+    assert eksctl_minimum(fargate_only_with_access_entries) == (
+        (0, 167, 0), "0.167.0 is the first release with accessConfig and access entries")
 
 
 def test_refuses_without_a_terminal_and_without_yes(estate, fp, capsys, monkeypatch):
