@@ -105,7 +105,7 @@ def test_cluster_autoscaler_when_there_are_node_groups():
                                           metadata={"name": "shop", "region": "eu-west-1", "version": "1.32"})
     assert not problems
     ca = releases["kube-system/cluster-autoscaler"]
-    assert ca["chart"] == "autoscaler/cluster-autoscaler" and ca["version"] == autoscaler.CHART_VERSION
+    assert ca["chart"] == "autoscaler/cluster-autoscaler" and ca["version"] == "9.46.6"  # its last chart for 1.32
     assert {"autoDiscovery": {"clusterName": "shop"}, "awsRegion": "eu-west-1", "image": {"tag": "v1.32.0"}} in ca["values"]
     assert {"rbac": {"serviceAccount": {"create": False, "name": "cluster-autoscaler"}}} in ca["values"]
     assert ca["labels"]["placement"] == "fargate"  # region given, IRSA: nothing keeps it off Fargate
@@ -113,6 +113,16 @@ def test_cluster_autoscaler_when_there_are_node_groups():
             "wellKnownPolicies": {"autoScaler": True}} in config["iam"]["serviceAccounts"]
     assert all(g["propagateASGTags"] for g in config["managedNodeGroups"])  # scale-up from zero needs the tags
     assert any(s["namespace"] == "kube-system" for p in config["fargateProfiles"] for s in p["selectors"])
+
+
+def test_the_autoscaler_chart_and_image_follow_the_kubernetes_minor():
+    assert autoscaler.chart_and_image("1.33") == ("9.51.0", "v1.33.0")
+    assert autoscaler.chart_and_image("1.34") == ("9.53.0", "v1.34.2")  # the patch release that chart ships
+    assert autoscaler.chart_and_image("1.37") == ("9.59.0", "v1.37.0")  # newer than the table: its own minor
+    assert autoscaler.chart_and_image("1.28") == ("9.36.0", "v1.28.0")
+    versions = [tuple(map(int, chart.split("."))) for chart, _ in
+                (autoscaler.CHARTS[minor] for minor in sorted(autoscaler.CHARTS))]
+    assert versions == sorted(versions)  # newer minors never get an older chart
 
 
 def test_no_autoscaler_without_node_groups_or_when_turned_off():
