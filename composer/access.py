@@ -10,6 +10,15 @@ groups), which no aws-auth edit touches (EKS user guide, "Grant IAM users access
 EKS access entries"). compose writes ``accessConfig.authenticationMode``; after it creates a Fargate
 profile, apply reads the cluster's access entries and fails the run if the role has none. In
 ``CONFIG_MAP`` mode the plan says how to keep the aws-auth line instead (FA204).
+
+On an existing cluster EKS changes the mode one way only, ``CONFIG_MAP`` → ``API_AND_CONFIG_MAP`` →
+``API`` (EKS user guide, "Change authentication mode to use access entries"). apply takes the first step
+itself (``eksctl utils update-authentication-mode``, eksctl 0.167.0 and later), before it creates Fargate
+profiles, since aws-auth keeps counting and nothing loses access. It never takes the second: in ``API``
+mode aws-auth stops counting, and any principal mapped only there, including the roles EKS mapped for
+node groups and Fargate profiles made before access entries existed, loses access (EKS user guide,
+"Migrating existing aws-auth ConfigMap entries to access entries"). That step is listed as a difference
+with ``eksctl utils migrate-to-access-entry``, which copies aws-auth into access entries first.
 """
 
 from __future__ import annotations
@@ -20,11 +29,34 @@ from composer.cost import Advice
 from composer.model import ClusterSettings, Placement
 
 URL = "https://docs.aws.amazon.com/eks/latest/userguide/access-entries.html"
+MODES = ("CONFIG_MAP", "API_AND_CONFIG_MAP", "API")  # the only order EKS changes them in
 EKSCTL_ROLE = "FargatePodExecutionRole"  # part of the name of the role eksctl creates (its CloudFormation resource)
 
 
 def entry_command(cluster: str, region: str) -> tuple[str, ...]:
     return ("eksctl", "get", "accessentry", "--cluster", cluster, "--region", region, "-o", "json")
+
+
+def mode_command(cluster: str, region: str, mode: str) -> tuple[str, ...]:
+    return ("eksctl", "utils", "update-authentication-mode", "--cluster", cluster, "--region", region,
+            "--authentication-mode", mode)
+
+
+def migrate_command(cluster: str, region: str) -> str:
+    return (f"eksctl utils migrate-to-access-entry --cluster {cluster} --region {region} "
+            "--target-authentication-mode API --approve")
+
+
+def reported_mode(get_cluster_json: str) -> str | None:
+    """The cluster's mode in ``eksctl get cluster -o json`` (a list of EKS Cluster objects with Go field
+    names: ``AccessConfig.AuthenticationMode``); None when it is not reported."""
+    try:
+        doc = json.loads(get_cluster_json or "null")
+    except (ValueError, RecursionError):
+        return None
+    first = doc[0] if isinstance(doc, list) and doc and isinstance(doc[0], dict) else {}
+    mode = (first.get("AccessConfig") or {}).get("AuthenticationMode") if isinstance(first.get("AccessConfig"), dict) else None
+    return mode if mode in MODES else None
 
 
 def missing_entry(output: str, role_arn: str, cluster: str, region: str) -> str | None:

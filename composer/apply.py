@@ -91,6 +91,8 @@ class ClusterState:
     addons: dict | None = None
     # namespace/name of the service accounts that carry an IAM role (kubectl); None: not read (the plan names none)
     service_accounts: frozenset[str] | None = None
+    # accessConfig.authenticationMode as eksctl get cluster reports it; None: not reported
+    authentication_mode: str | None = None
 
     @property
     def fargate_profiles(self) -> frozenset[str]:
@@ -230,7 +232,7 @@ def probe(runner: Runner, name: str, region: str, on_line: OnLine | None = None,
           timeout: float | None = None) -> ClusterState:
     """What exists now. A missing cluster is an answer; any other failure is an ``ApplyError``."""
     commands = probe_commands(name, region)
-    code, _, err = _capture(runner, commands["cluster"], on_line, timeout)
+    code, described, err = _capture(runner, commands["cluster"], on_line, timeout)
     if code != 0:
         if _ABSENT.search(err):
             return ClusterState(exists=False)
@@ -242,7 +244,8 @@ def probe(runner: Runner, name: str, region: str, on_line: OnLine | None = None,
         if code != 0:
             raise ApplyError(f"`{' '.join(commands[key])}` exited {code}: {err.strip()[-300:]}")
         found[key] = _items(out, commands[key])
-    return ClusterState(True, found["fargate"], found["nodegroups"])
+    return ClusterState(True, found["fargate"], found["nodegroups"],
+                        authentication_mode=access.reported_mode(described))
 
 
 def probe_owned_groups(runner: Runner, name: str, region: str, groups: Sequence[str],
@@ -494,6 +497,7 @@ def actions(cluster_config: dict, state: ClusterState, options: ApplyOptions,
     try:
         return (reconcile.fargate_actions(cluster_config, state.fargate, state.owned_profiles)
                 + reconcile.nodegroup_actions(cluster_config, state.nodegroups, state.owned_groups, options.prune)
+                + reconcile.authentication_actions(cluster_config, state.authentication_mode)
                 + reconcile.addon_actions(cluster_config, state.addons)
                 + reconcile.service_account_actions(cluster_config, state.service_accounts)
                 + reconcile.release_actions(releases, state.releases, options.prune)
@@ -530,6 +534,10 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
     if state.oidc_missing:  # an interrupted `create cluster` leaves it out, and no later create step adds it
         steps.append(Step(f"create the IAM OIDC provider of cluster {name} (IRSA needs it)",
                           oidc_command(name, region, approve=True), changed=(0,)))
+    for a in [a for a in by["update"] if a.what == "authentication mode"]:  # before the profiles that need it
+        steps.append(Step(f"switch cluster {name} to authentication mode API_AND_CONFIG_MAP ({a.detail}), so that "
+                          "EKS grants Fargate and node roles through access entries",
+                          access.mode_command(name, region, "API_AND_CONFIG_MAP"), changed=(0,)))
     if new_profiles:
         note = (f"; until {', '.join(a.name for a in old_profiles)} is deleted next, EKS may schedule new pods of the "
                 "namespaces both select with either" if old_profiles else "")
@@ -622,6 +630,11 @@ def dry_run_outline(cluster_config: dict, cluster_path: Path, helmfile_path: Pat
             (join(commands["nodegroups"]), "existing node groups (instance type, sizes, status)"),
             (f"eksctl get labels --cluster {name} --region {region} --nodegroup <unwanted>",
              "is an unwanted node group compose's? (its composer.io/node-class label)"),
+            *([(join(access.mode_command(name, region, "API_AND_CONFIG_MAP")),
+                "when the cluster is still in CONFIG_MAP mode (from `get cluster`): one way, before any profile; "
+                "never on to API, which would drop aws-auth")]
+              if (cluster_config.get("accessConfig") or {}).get("authenticationMode", "CONFIG_MAP") != "CONFIG_MAP"
+              else []),
             (join(("eksctl", "create", "fargateprofile", "-f", _path_arg(cluster_path))),
              f"when one of {', '.join(profiles) or '-'} is missing (names carry content: a change is a new name)"),
             *[(step.command, step.title + ", after creating a profile") for step in access_check(cluster_config)],

@@ -8,7 +8,7 @@ import json
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, TextIO
 
@@ -19,7 +19,7 @@ from composer.runner import Runner, forwarded, signum_of, stop_signals
 from composer.fargate_role import POLICY_FILE
 from composer.tools import preflight, tools_for
 
-EXIT_OK, EXIT_ERROR, EXIT_STEP_FAILED, EXIT_INTERRUPTED = 0, 1, 4, 130
+EXIT_OK, EXIT_ERROR, EXIT_STEP_FAILED, EXIT_DIFFERS, EXIT_INTERRUPTED = 0, 1, 4, 5, 130
 STATE_DIR = Path(".compose")  # compose's own working state, beside composer.yaml: logs and locks
 
 
@@ -36,6 +36,8 @@ class Session:
     log_path: Path | None = None
     heartbeat_seconds: float = 60.0  # without a live display: a line after this long without output
     saved_plan: dict | None = None  # from `compose plan --refresh --out`: apply runs only if it still holds
+    # where the cluster differs from the plan and apply does not act (reconcile's "differs"), for the report
+    differs: list[str] = field(default_factory=list)
 
     # ---------------------------------------------------------------- helpers
 
@@ -157,6 +159,7 @@ class Session:
             from composer import reconcile
 
             todo = ap.actions(self.plan.cluster, state, self.options, self.plan.release_keys)
+            self.differs = [f"{a.what} {a.name}: {a.detail}" for a in todo if a.kind == "differs"]
             for line in reconcile.lines(todo):
                 self.say(line, style="yellow" if line.lstrip().startswith(("-", "!", "?")) else None)
             self.say(f"Cluster changes: {reconcile.summary(todo)}.")
@@ -232,6 +235,8 @@ class Session:
         self._report(results, status, log_path)
         if status == "interrupted":
             return 128 + next(r.signal for r in results if r.status == "interrupted")
+        if status == "succeeded" and self.differs:  # a pipeline must not read "done" either
+            return EXIT_DIFFERS
         return {"succeeded": EXIT_OK, "failed": EXIT_STEP_FAILED}[status]
 
     @staticmethod
@@ -254,6 +259,13 @@ class Session:
         failed = next((r for r in results if r.status in ("failed", "interrupted")), None)
         if status == "succeeded":
             changed = sum(r.changed for r in results)
+            if self.differs:  # never "complete" over a cluster that does not match the plan
+                self.say(f"\nAll {len(results)} step(s) succeeded ({changed} changed something), but the cluster "
+                         "still differs from the plan where apply does not act:", style="yellow")
+                for line in self.differs:
+                    self.say(f"  ! {line}", style="yellow")
+                self.say(f"Log: {log_path}")
+                return
             self.say(f"\nApply complete: {len(results)} step(s), {changed} changed something. Log: {log_path}",
                      style="green")
             return
@@ -277,7 +289,7 @@ class Session:
         if not self.json_output:
             return
         print(json.dumps({
-            "format_version": "1", "status": status, "problems": problems,
+            "format_version": "1", "status": status, "problems": problems, "differs": self.differs,
             "log": str(log_path) if log_path else None,
             "steps": [{"n": n, "title": r.step.title, "argv": list(r.step.argv), "status": r.status,
                        "exit_code": r.code, "seconds": round(r.seconds, 3), "changed": r.changed,

@@ -24,6 +24,8 @@ exit codes:
   2    with --detailed-exitcode: success, and the generated files differ from those on disk
   3    internal error in compose itself (please report it)
   4    apply: a step failed (the report says what ran; re-run to continue)
+  5    apply: every step succeeded, but the cluster still differs from the plan where apply does
+       not act (the report lists what and how to settle it)
   64   usage error: an unknown option or a missing argument (never 2, which means "changes")
   130  interrupted (Ctrl-C); apply: 143 SIGTERM, 129 SIGHUP
 
@@ -40,6 +42,9 @@ exit codes:
   3    internal error in compose itself (please report it)
   4    a step failed: the report names the steps done, the one that failed (exit code, last
        lines of its stderr) and those not started; re-run to continue
+  5    every step succeeded, but the cluster still differs from the plan where apply does not act
+       (e.g. an authentication mode apply will not raise to API): the report lists each difference
+       and the command or setting that settles it
   130  interrupted by Ctrl-C (passed on to the running command, which was waited for)
   143  stopped by SIGTERM, 129 by SIGHUP (handled like Ctrl-C)
 
@@ -173,8 +178,9 @@ def _parser() -> argparse.ArgumentParser:
                     "kind: List, or - for standard input, e.g. `helm template my-release chart/ | compose scan -`), "
                     "write one workload profile per Deployment, StatefulSet, DaemonSet, Job, CronJob, ReplicaSet, ReplicationController "
                     "or bare Pod, and show where each would run and why, each reason with the manifest line it "
-                    "comes from. Services, Ingresses, PVCs, StorageClasses, ServiceAccounts and NetworkPolicies in "
-                    "the input are linked to the workloads; other objects are skipped and counted.",
+                    "comes from. Services, Ingresses, PVCs, PersistentVolumes, StorageClasses, ServiceAccounts, "
+                    "NetworkPolicies and PodDisruptionBudgets in the input are linked to the workloads; other "
+                    "objects are skipped and listed by kind.",
         epilog="exit codes: 0 scanned; 1 unreadable or broken input (path:line:col), nothing written; "
                "3 internal error; 130 interrupted. See docs/scan.md.",
         formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -25,6 +25,9 @@ json``, plus which node groups carry compose's label) in, actions out.
   **create**d (``eksctl create addon -f`` skips those present: an interrupted ``create cluster`` leaves
   them out, and no later step adds them); one whose configuration lacks what the plan sets (CoreDNS's
   ``computeType: Fargate``) is **update**d. Other add-ons are not compose's: never listed or touched.
+* An authentication mode behind the plan's is **update**d one step, ``CONFIG_MAP`` to
+  ``API_AND_CONFIG_MAP`` (composer.access); what apply cannot or will not change (on to ``API``, or
+  back, which EKS refuses) is listed as **differs**, and apply's report says so at the end.
 * Anything else in the cluster is **foreign**: listed, never touched.
 * A status other than ACTIVE on anything compose would build on or touch stops the run with what
   to do (an operation in flight: wait; a failed one: fix or delete it), never "exists" for "ready".
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from composer.access import MODES, migrate_command
 from composer.nodegroups import slot
 
 IN_FLIGHT = {"CREATING", "UPDATING", "DELETING"}
@@ -46,6 +50,7 @@ class Action:
     # (unwanted, waits for --prune)
     # | restart (a workload's pods move to Fargate) | stays (a Job's or bare pod's, never restarted)
     # | outdated (an add-on with a newer version: listed only)
+    # | differs (the cluster differs from the plan where apply does not act: listed, and reported at the end)
     kind: str
     what: str  # "Fargate profile" | "node group"
     name: str
@@ -155,6 +160,29 @@ def addon_actions(config: dict, existing: dict[str, dict] | None) -> list[Action
     return actions
 
 
+def authentication_actions(config: dict, current: str | None) -> list[Action]:
+    """The planned ``accessConfig.authenticationMode`` against the cluster's (None: not reported)."""
+    planned = (config.get("accessConfig") or {}).get("authenticationMode")
+    name, region = config["metadata"]["name"], config["metadata"]["region"]
+    if planned not in MODES or current not in MODES or planned == current:
+        return []
+    if MODES.index(planned) < MODES.index(current):
+        return [Action("differs", "authentication mode", name,
+                       f"{current}, the plan has {planned}: EKS changes the mode only towards API; set "
+                       f"access.authenticationMode: {current} in composer.yaml")]
+    actions = []
+    if current == "CONFIG_MAP":
+        actions.append(Action("update", "authentication mode", name,
+                              "CONFIG_MAP → API_AND_CONFIG_MAP (access entries beside aws-auth; EKS allows no way back)"))
+    if planned == "API":
+        actions.append(Action("differs", "authentication mode", name,
+                              "API_AND_CONFIG_MAP, the plan has API: apply stops there, since aws-auth stops counting "
+                              "in API mode and whatever is mapped only there loses access; copy it into access entries "
+                              f"and switch with `{migrate_command(name, region)}`, or set "
+                              "access.authenticationMode: API_AND_CONFIG_MAP"))
+    return actions
+
+
 def service_account_actions(config: dict, present: frozenset[str] | None) -> list[Action]:
     """The planned IRSA service accounts against those in the cluster that carry a role annotation. One
     without it (absent, or made by a chart before) is **create**d by eksctl, which makes the role and
@@ -231,11 +259,12 @@ def scale_target(config: dict, name: str, existing: dict) -> tuple[int, int, int
 
 
 SYMBOLS = {"create": "+", "replace": "-/+", "resize": "~", "update": "~", "delete": "-", "keep": "!", "foreign": "?",
-           "restart": "<>", "stays": "!", "outdated": "!"}
+           "restart": "<>", "stays": "!", "outdated": "!", "differs": "!"}
 WORDS = {"create": "create", "replace": "replace", "resize": "resize", "update": "update in place", "delete": "delete",
          "keep": "no longer wanted, kept (--prune deletes it)", "foreign": "not managed by compose, left alone",
          "restart": "rollout restart, so its pods are recreated on Fargate",
          "stays": "left on EC2 until it is recreated (Jobs and bare pods are never restarted)",
+         "differs": "differs from the plan; apply does not change it",
          "outdated": "a newer version exists; compose does not upgrade add-ons by itself "
                      "(eksctl update addon --name NAME --version latest)"}
 

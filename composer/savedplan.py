@@ -61,6 +61,8 @@ def state_fingerprint(state) -> str:
         "service_accounts": None if state.service_accounts is None else sorted(state.service_accounts),
         "addons": None if state.addons is None else {n: [a.get("Status"), a.get("ConfigurationValues")]
                                                      for n, a in sorted(state.addons.items())},
+        # (only when reported, so that saved plans of clusters that report none keep their fingerprint)
+        **({"authentication_mode": state.authentication_mode} if state.authentication_mode else {}),
     }
     return hashlib.sha256(json.dumps(view, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -259,8 +259,9 @@ class MockEks:
     every eksctl command makes first, DescribeClusterVersions (GET /cluster-versions), with the
     versions EKS offers, and the add-on reads ``eksctl get addon`` makes (ListAddons, DescribeAddon,
     DescribeAddonVersions; shapes from the EKS API reference) over the add-ons a test puts in
-    ``addons`` ({cluster: {name: {"status": …, "configurationValues": …}}}); everything else goes to
-    moto unchanged. ``env`` points real eksctl at it."""
+    ``addons`` ({cluster: {name: {"status": …, "configurationValues": …}}}), and the
+    ``accessConfig`` that moto's DescribeCluster leaves out, from ``auth_modes`` ({cluster: mode});
+    everything else goes to moto unchanged. ``env`` points real eksctl at it."""
 
     VERSIONS = ("1.30", "1.31", "1.32", "1.33", "1.34")
 
@@ -281,6 +282,8 @@ class MockEks:
         versions = self.VERSIONS
         self.addons: dict[str, dict[str, dict]] = {}
         addons = self.addons
+        self.auth_modes: dict[str, str] = {}
+        auth_modes = self.auth_modes
 
         def addon_answer(path: str):
             """(code, body) for an add-on read, or None when the path is not one."""
@@ -360,6 +363,8 @@ class MockEks:
             doc = json.loads(body)
             if isinstance(doc.get("cluster"), dict):
                 doc["cluster"]["certificateAuthority"] = {"data": base64.b64encode(ca).decode()}
+                if doc["cluster"].get("name") in auth_modes:  # (shape: EKS API reference, DescribeCluster)
+                    doc["cluster"]["accessConfig"] = {"authenticationMode": auth_modes[doc["cluster"]["name"]]}
             return json.dumps(doc).encode()
 
         self.proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)

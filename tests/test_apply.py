@@ -812,3 +812,45 @@ def test_add_ons_an_interrupted_create_cluster_left_out_are_created_after_the_pr
     assert "+ add-on kube-proxy — create" in out and "+ add-on coredns — create" in out
     changing = [c for c in commands(fp) if c[1] in ("create", "update", "delete") or "apply" in c]
     assert changing == [create, HELMFILE_APPLY]
+
+
+def test_the_authentication_mode_moves_one_step_towards_the_plan_and_the_rest_is_listed():
+    from composer import access, reconcile
+
+    def config(mode):
+        return {"metadata": {"name": "shop", "region": "eu-west-1"}, "accessConfig": {"authenticationMode": mode}}
+
+    def kinds(planned, current):
+        return [(a.kind, a.detail.split(":")[0].split(" (")[0]) for a in reconcile.authentication_actions(config(planned), current)]
+
+    assert kinds("API", "API") == kinds("API", None) == []  # (None: eksctl reported no mode)
+    assert kinds("API_AND_CONFIG_MAP", "CONFIG_MAP") == [("update", "CONFIG_MAP → API_AND_CONFIG_MAP")]
+    # on to API would drop aws-auth's mappings: never by apply, listed with the migration command
+    assert kinds("API", "CONFIG_MAP") == [("update", "CONFIG_MAP → API_AND_CONFIG_MAP"),
+                                          ("differs", "API_AND_CONFIG_MAP, the plan has API")]
+    listed = reconcile.authentication_actions(config("API"), "API_AND_CONFIG_MAP")
+    assert [a.kind for a in listed] == ["differs"]
+    assert "eksctl utils migrate-to-access-entry --cluster shop --region eu-west-1 --target-authentication-mode API" in listed[0].detail
+    back = reconcile.authentication_actions(config("CONFIG_MAP"), "API")
+    assert [a.kind for a in back] == ["differs"] and "set access.authenticationMode: API" in back[0].detail
+    # what eksctl get cluster -o json prints: the SDK's Cluster objects with Go field names
+    assert access.reported_mode(json.dumps([{"Name": "shop", "AccessConfig": {"AuthenticationMode": "CONFIG_MAP"}}])) == "CONFIG_MAP"
+    for unreported in ("", "not json", "[]", json.dumps([{"Name": "shop", "AccessConfig": None}]),
+                       json.dumps([{"AccessConfig": {"AuthenticationMode": "SOMETHING_NEW"}}]), json.dumps({"a": 1})):
+        assert access.reported_mode(unreported) is None, unreported
+
+
+def test_a_config_map_cluster_is_switched_before_the_profiles_that_need_access_entries(tmp_path):
+    from composer.apply import ApplyOptions, ClusterState, plan_steps
+
+    config = {"metadata": {"name": "shop", "region": "eu-west-1"}, "accessConfig": {"authenticationMode": "API"},
+              "fargateProfiles": [{"name": "fp-new", "selectors": [{"namespace": "shop"}]}], "managedNodeGroups": []}
+    state = ClusterState(True, authentication_mode="CONFIG_MAP")
+    argvs = [s.argv[:3] for s in plan_steps(config, state, tmp_path / "c.yaml", tmp_path / "h.yaml", ApplyOptions(), None)]
+    assert argvs.index(("eksctl", "utils", "update-authentication-mode")) < argvs.index(("eksctl", "create", "fargateprofile"))
+    step = next(s for s in plan_steps(config, state, tmp_path / "c.yaml", tmp_path / "h.yaml", ApplyOptions(), None)
+                if s.argv[:3] == ("eksctl", "utils", "update-authentication-mode"))
+    assert step.argv[3:] == ("--cluster", "shop", "--region", "eu-west-1", "--authentication-mode", "API_AND_CONFIG_MAP")
+    same = ClusterState(True, authentication_mode="API")
+    assert not any(s.argv[:3] == ("eksctl", "utils", "update-authentication-mode")
+                   for s in plan_steps(config, same, tmp_path / "c.yaml", tmp_path / "h.yaml", ApplyOptions(), None))

@@ -444,3 +444,40 @@ def test_the_fargate_role_access_entry_is_checked_after_profiles_are_created(clo
     text = out.out + out.err
     assert f"no access entry grants {role} access to cluster shop-prod" in text and "--type FARGATE_LINUX" in text
     assert not any("apply" in c for c in calls(cloud)[before:])  # helmfile never ran
+
+
+def test_a_cluster_left_in_config_map_mode_is_moved_to_access_entries_but_never_past_aws_auth(cloud, capsys):
+    """An existing cluster in CONFIG_MAP mode (made before access entries): apply switches it to
+    API_AND_CONFIG_MAP before it creates a Fargate profile, so EKS grants the role an access entry; it
+    does not go on to the plan's API (aws-auth would stop counting), and says so instead of "complete"."""
+    assert main(["apply", "--yes"]) == 0
+    cluster = json.loads((cloud / "cluster.json").read_text())
+    cluster["authenticationMode"], cluster["accessentries"] = "CONFIG_MAP", []
+    (cloud / "cluster.json").write_text(json.dumps(cluster))
+    _add_fargate_namespace()
+    capsys.readouterr()
+    assert main(["plan", "--refresh", "--no-diff"]) == 0
+    out = capsys.readouterr().out
+    assert "~ authentication mode shop-prod: CONFIG_MAP → API_AND_CONFIG_MAP" in out
+    assert "! authentication mode shop-prod: API_AND_CONFIG_MAP, the plan has API" in out
+    before = len(calls(cloud))
+    assert main(["apply", "--yes"]) == 5  # every step ran, but the cluster is not yet what the plan says
+    out = capsys.readouterr().out
+    run = [c[:3] for c in calls(cloud)[before:]]
+    assert run.index(["eksctl", "utils", "update-authentication-mode"]) < run.index(["eksctl", "create", "fargateprofile"])
+    cluster = json.loads((cloud / "cluster.json").read_text())
+    assert cluster["authenticationMode"] == "API_AND_CONFIG_MAP"
+    assert cluster["accessentries"] == ["arn:aws:iam::123456789012:role/shop-prod-fargate-pods"]  # the check passed
+    assert "Apply complete" not in out and "still differs from the plan where apply does not act" in out
+    assert "eksctl utils migrate-to-access-entry --cluster shop-prod --region us-east-1 --target-authentication-mode API" in out
+    # a re-run switches nothing again (EKS would refuse the same mode) and still says what differs
+    before = len(calls(cloud))
+    assert main(["apply", "--yes", "-o", "json"]) == 5
+    report = json.loads(capsys.readouterr().out)
+    assert report["status"] == "succeeded" and len(report["differs"]) == 1
+    assert not any(c[:3] == ["eksctl", "utils", "update-authentication-mode"] for c in calls(cloud)[before:])
+    # planning the mode the cluster has now: nothing differs
+    with open("composer.yaml", "a") as f:
+        f.write("access:\n  authenticationMode: API_AND_CONFIG_MAP\n")
+    assert main(["apply", "--yes"]) == 0
+    assert "Apply complete" in capsys.readouterr().out

@@ -202,7 +202,8 @@ def test_real_eksctl_parses_every_command_line_apply_can_run(tmp_path):
          "ng-general-0a1b2c": {"Name": "ng-general-0a1b2c", "Status": "ACTIVE"}},
         owned_groups=frozenset({"ng-general-0a1b2c"}),
         addons={"vpc-cni": {"Name": "vpc-cni", "Status": "ACTIVE"},  # kube-proxy missing: create addon
-                "coredns": {"Name": "coredns", "Status": "ACTIVE", "ConfigurationValues": ""}})
+                "coredns": {"Name": "coredns", "Status": "ACTIVE", "ConfigurationValues": ""}},
+        authentication_mode="CONFIG_MAP")  # switched: utils update-authentication-mode
     config = {**config, "addons": [a if a["name"] != "coredns" else {**a, "configurationValues": '{"computeType":"Fargate"}'}
                                    for a in config["addons"]]}  # coredns configured otherwise: update addon
     steps = plan_steps(config, state, tmp_path / "cluster.yaml", tmp_path / "helmfile.yaml", ApplyOptions(), None)
@@ -211,7 +212,8 @@ def test_real_eksctl_parses_every_command_line_apply_can_run(tmp_path):
     argvs.append(["eksctl", "get", "labels", "--cluster", name, "--region", region, "--nodegroup", group["name"]])
     kinds = {tuple(a[1:3]) for a in argvs}
     assert {("create", "fargateprofile"), ("delete", "fargateprofile"), ("create", "nodegroup"), ("scale", "nodegroup"),
-            ("delete", "nodegroup"), ("get", "labels"), ("get", "addon"), ("create", "addon"), ("update", "addon")} <= kinds
+            ("delete", "nodegroup"), ("get", "labels"), ("get", "addon"), ("create", "addon"), ("update", "addon"),
+            ("utils", "update-authentication-mode")} <= kinds
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "AWS_ACCESS_KEY_ID": "AKIAFAKE", "AWS_SECRET_ACCESS_KEY": "fake",
            "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"}
     for argv in argvs:
@@ -277,6 +279,7 @@ def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypa
         })
         # vpc-cni ACTIVE, kube-proxy DEGRADED (present), coredns missing (an interrupted create cluster)
         mock.addons[config["metadata"]["name"]] = {"vpc-cni": {"status": "ACTIVE"}, "kube-proxy": {"status": "DEGRADED"}}
+        mock.auth_modes[config["metadata"]["name"]] = "CONFIG_MAP"  # a cluster made before access entries
         for key, value in mock.env(tmp_path).items():
             monkeypatch.setenv(key, value)
         # helm and kubectl are fakes (moto's cluster has no Kubernetes API); eksctl is the real one
@@ -299,6 +302,9 @@ def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypa
     assert kinds[("Fargate profile", "fp-0ld0ld00")] == "replace"
     assert kinds[("add-on", "vpc-cni")] == kinds[("add-on", "kube-proxy")] == "unchanged"
     assert kinds[("add-on", "coredns")] == "create"
+    # the mode as the real eksctl prints it (AccessConfig.AuthenticationMode): one step, and API listed
+    modes = [a for a in data["actions"] if a["what"] == "authentication mode"]
+    assert [a["kind"] for a in modes] == ["update", "differs"], modes
     # (and the IRSA accounts: the fake kubectl holds none yet)
     assert sum(k == "create" for k in kinds.values()) == (len(config["fargateProfiles"]) - 1 + len(groups) - 2 + 1
                                                           + len(config["iam"]["serviceAccounts"]))
