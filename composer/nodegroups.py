@@ -81,6 +81,10 @@ def spot_types(instance_type: str) -> tuple[str, ...]:
     return tuple(f"{f}.{size}" for f in SPOT_SIBLINGS.get(family, (family,)))
 
 
+# The tainted Linux classes, whose nodes a general DaemonSet tolerates so that it runs on every Linux node.
+LINUX_TAINTED = ("arm64", "gpu", "neuron")
+
+
 def taints(node_class: str, spot: bool = False) -> tuple[dict, ...]:
     return tuple(TAINTS.get(node_class, ())) + ((SPOT_TAINT,) if spot else ())
 
@@ -91,12 +95,14 @@ def tolerations(node_class: str, spot: bool = False) -> list[dict]:
             for t in taints(node_class, spot)]
 def pins(p: Placement) -> tuple[dict, list[dict]]:
     """The nodeSelector and tolerations that hold a node-group workload's pods to its nodes: its class
-    (and Spot capacity, when it runs there). A DaemonSet of the general class runs on every Linux node
-    it can (general and arm64, on-demand and Spot); a DaemonSet of another class on all that class's."""
+    (and Spot capacity, when it runs there). A DaemonSet of the general class (a log collector, a node
+    exporter) runs on every Linux node: general, arm64, GPU and Neuron, on-demand and Spot; a DaemonSet
+    of another class on all that class's."""
     node_class = p.node_class or "general"
     if p.workload.kind == "DaemonSet":
         if node_class == "general":
-            return {"kubernetes.io/os": "linux"}, tolerations("arm64") + tolerations("general", spot=True)
+            return {"kubernetes.io/os": "linux"}, [t for c in LINUX_TAINTED for t in tolerations(c)] + tolerations(
+                "general", spot=True)
         return {CLASS_LABEL: node_class}, tolerations(node_class, spot=True)
     return ({CLASS_LABEL: node_class, **({CAPACITY_LABEL: "SPOT"} if p.spot else {})},
             tolerations(node_class, p.spot))
@@ -204,7 +210,7 @@ def plan_node_groups(placements: list[Placement], settings: ClusterSettings, nee
         own = [p for p in members if p.workload.kind == "DaemonSet"]
         if spot:  # the DaemonSets of the class's on-demand group run on its Spot nodes too
             own = [p for p in by_class.get((node_class, False), []) if p.workload.kind == "DaemonSet"]
-        daemons = own + (everywhere if node_class == "arm64" or (spot and node_class == "general") else [])
+        daemons = own + (everywhere if node_class in LINUX_TAINTED or (spot and node_class == "general") else [])
         daemons = list({id(d): d for d in daemons}.values())
         minimum = spec.min_size if spec.min_size is not None else (2 if node_class == "general" else 1)
         instance = CATALOGUE.get(spec.instance_type)
@@ -229,8 +235,12 @@ def plan_node_groups(placements: list[Placement], settings: ClusterSettings, nee
             (ordinary if p.workload.kind == "DaemonSet" or _fits(capacity, demand[id(p)]) else large).append(p)
         if spot:
             minimum = 0 if spec.min_size is None else spec.min_size  # capacity that may vanish: none kept idle
-        groups.append(_group(slot_name, node_class, instance, ordinary, demand, overhead, len(daemons),
-                             minimum, spec.max_size, settings.headroom_percent, spec.volume_size, spot))
+        # A class whose pods all need the larger type gets no group of the smaller one, which would run
+        # (min 1) with nothing but DaemonSets on it; the general group stays when the cluster needs it.
+        if not large or any(p.workload.kind != "DaemonSet" for p in ordinary) or (
+                node_class == "general" and not spot and need_general):
+            groups.append(_group(slot_name, node_class, instance, ordinary, demand, overhead, len(daemons),
+                                 minimum, spec.max_size, settings.headroom_percent, spec.volume_size, spot))
         if large:
             candidates = sorted((t for t in CATALOGUE.values() if t.name.split(".")[0] in FAMILIES[node_class]),
                                 key=lambda t: (t.vcpu * 8 + t.memory_gib, t.name))

@@ -108,9 +108,12 @@ def test_node_group_releases_are_held_to_their_node_class():
         {"worker": {"tolerations": [{"key": "kubernetes.io/arch", "operator": "Equal", "value": "arm64",
                                      "effect": "NoSchedule"}]}}]
     assert releases["report"]["values"][1]["tolerations"][0]["key"] == "os"  # AWS's Windows taint
-    assert releases["agent"]["values"] == [  # a general DaemonSet runs on every Linux node class, Spot ones too
+    # a general DaemonSet (a log collector) runs on every Linux node class, GPU, Neuron and Spot ones too
+    assert releases["agent"]["values"] == [
         {"nodeSelector": {"kubernetes.io/os": "linux"}},
         {"tolerations": [{"key": "kubernetes.io/arch", "operator": "Equal", "value": "arm64", "effect": "NoSchedule"},
+                         {"key": "nvidia.com/gpu", "operator": "Equal", "value": "true", "effect": "NoSchedule"},
+                         {"key": "aws.amazon.com/neuron", "operator": "Equal", "value": "true", "effect": "NoSchedule"},
                          {"key": "composer.io/capacity-type", "operator": "Equal", "value": "spot", "effect": "NoSchedule"}]}]
     taints = {slot(g["name"]): g.get("taints") for g in config["managedNodeGroups"]}
     assert taints["ng-general"] is None and taints["ng-arm64"] and taints["ng-windows"]
@@ -172,6 +175,20 @@ def test_node_groups_split_large_pods_and_respect_daemonsets():
     # m6i.xlarge: 3.92 vCPU allocatable, minus the 1 vCPU daemon = 2.92 → 5 pods of 0.5 vCPU per node;
     # 12 pods → 3 nodes, max = ceil(3 × 1.5) = 5 with the default 50% headroom.
     assert (general.min_size, general.desired, general.max_size) == (2, 3, 5)
+
+
+def test_a_general_daemonset_is_sized_into_the_gpu_nodes_it_runs_on():
+    gpu_pod = {"name": "m", "resources": {"requests": {"cpu": "3", "memory": "8Gi"}, "limits": {"nvidia.com/gpu": "1"}}}
+    model = workload("model", "ml", containers=[gpu_pod], replicas=2)
+    agent = {"name": "a", "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}
+    alone = {slot(g.name): g for g in plan_node_groups(classify_all([model])[0], settings(), True)[0]}
+    placements, _ = classify_all([model, workload("agent", "y", kind="DaemonSet", containers=[agent])])
+    both = {slot(g.name): g for g in plan_node_groups(placements, settings(), True)[0]}
+    # g5.xlarge: 3.92 vCPU allocatable holds one 3-vCPU model pod; with the agent's 1 vCPU on every GPU
+    # node only 2.92 remain, so the model pods need g5.2xlarge nodes, and no g5.xlarge idles beside them
+    assert (alone["ng-gpu"].instance_type, alone["ng-gpu"].desired, alone["ng-gpu"].workloads) == ("g5.xlarge", 2, ("ml/model",))
+    assert set(both) == {"ng-general", "ng-gpu-large"}
+    assert (both["ng-gpu-large"].instance_type, both["ng-gpu-large"].desired) == ("g5.2xlarge", 2)
 
 
 def test_unknown_instance_type_without_sizes_is_an_error():

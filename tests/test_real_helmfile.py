@@ -128,7 +128,7 @@ def misplaced(plan: Plan, objects: list[dict]) -> list[str]:
         if matched:
             wrong.append(f"{w.key}: planned for nodes ({p.node_class}), but Fargate selectors {matched} match its pods")
         classes = {groups[g] for g in accepting_groups(plan.cluster, template)}
-        everywhere = {"general", "arm64"} & set(groups.values()) if kind == "DaemonSet" and p.node_class == "general" else None
+        everywhere = {"general", "arm64", "gpu", "neuron"} & set(groups.values()) if kind == "DaemonSet" and p.node_class == "general" else None
         if classes != (everywhere or {p.node_class}):
             wrong.append(f"{w.key}: planned for {p.node_class} nodes, but its pods would land on {sorted(classes) or 'none'}")
     return wrong
