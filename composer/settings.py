@@ -115,6 +115,10 @@ def _network_problems(doc: dict, problem) -> None:
                 _network(spec["cidr"], f"vpc.subnets.{kind}.{zone}.cidr", problem)
             if kind == "private" and isinstance(spec, dict):
                 private.add(spec.get("id"))
+    zones = {str(zone) for by_zone in subnets.values() for zone in (by_zone or {})}
+    if vpc.get("id") and len(zones) == 1:  # (the EKS user guide, "VPC and subnet requirements")
+        problem(f"vpc.subnets are all in {zones.pop()}, but EKS needs the cluster's subnets in at least two "
+                "availability zones", "vpc.subnets", "add a subnet of another zone of the VPC (private, for Fargate)")
     for index, subnet in enumerate(fargate.get("subnets") or ()):
         if not subnets:
             problem(f"fargate.subnets names {subnet}, but eksctl creates this cluster's VPC, so its subnet IDs are not "

@@ -115,7 +115,8 @@ def test_fa202_counts_the_private_subnets_the_cluster_config_makes_or_names():
     report, _ = report_for(many, vpc=brought, fargate={"subnets": ["subnet-0a"]})
     assert "251 usable IPs" in report.advice[-1].message
     # eksctl's default VPC (192.168.0.0/16: /19 subnets) has room; a brought subnet without its cidr cannot be counted
-    for network in ({}, {"vpc": {"id": "vpc-0abc", "subnets": {"private": {"us-east-1a": {"id": "subnet-0a"}}}}}):
+    for network in ({}, {"vpc": {"id": "vpc-0abc", "subnets": {"private": {"us-east-1a": {"id": "subnet-0a"},
+                                                                                         "us-east-1b": {"id": "subnet-0b"}}}}}):
         report, _ = report_for(many, **network)
         assert not [a for a in report.advice if a.rule == "FA202"]
 
