@@ -22,6 +22,7 @@ from tests import real
 from tests.conftest import SETTINGS, profile_doc, write_estate
 
 HUGE = [{"name": "spark", "resources": {"requests": {"cpu": "16", "memory": "200Gi"}}}]
+GPU = [{"name": "model", "resources": {"requests": {"cpu": "2", "memory": "8Gi"}, "limits": {"nvidia.com/gpu": "1"}}}]
 POD_KINDS = {"Deployment": ("spec", "template"), "StatefulSet": ("spec", "template"), "DaemonSet": ("spec", "template"),
              "Job": ("spec", "template"), "CronJob": ("spec", "jobTemplate", "spec", "template")}
 
@@ -39,6 +40,7 @@ def estate_profiles(web_labels: str = "podLabels") -> list[dict]:
         profile_doc("agent", "logging", kind="DaemonSet", release={"chart": "../charts/agent"},
                     volumes=[{"name": "logs", "type": "hostPath"}]),                    # nodes
         profile_doc("embed", "ml", release=web, nodeSelector={"kubernetes.io/arch": "arm64"}),  # arm64 nodes
+        profile_doc("infer", "ml", release=web, containers=GPU),                        # GPU nodes (agent too)
     ]
 
 
