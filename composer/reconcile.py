@@ -282,9 +282,10 @@ def lines(actions: list[Action]) -> list[str]:
 
 
 def summary(actions: list[Action]) -> str:
-    count = {k: sum(a.kind == k for a in actions) for k in CHANGES}
+    count = {k: sum(a.kind == k for a in actions) for k in (*CHANGES, "differs")}
     return (f"{count['create']} to create, {count['replace']} to replace, {count['resize']} to resize, "
-            f"{count['delete']} to delete" + "".join(f", {count[k]} to {k}" for k in ("update", "restart") if count[k]))
+            f"{count['delete']} to delete" + "".join(f", {count[k]} to {k}" for k in ("update", "restart") if count[k])
+            + (f"; {count['differs']} difference(s) apply will not change" if count["differs"] else ""))
 
 
 def _selectors(profile: dict) -> str:

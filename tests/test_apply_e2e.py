@@ -460,6 +460,7 @@ def test_a_cluster_left_in_config_map_mode_is_moved_to_access_entries_but_never_
     out = capsys.readouterr().out
     assert "~ authentication mode shop-prod: CONFIG_MAP → API_AND_CONFIG_MAP" in out
     assert "! authentication mode shop-prod: API_AND_CONFIG_MAP, the plan has API" in out
+    assert "1 to update; 1 difference(s) apply will not change." in " ".join(out.split())  # (wrapped at 80)
     before = len(calls(cloud))
     assert main(["apply", "--yes"]) == 5  # every step ran, but the cluster is not yet what the plan says
     out = capsys.readouterr().out
