@@ -104,8 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--no-diff", action="store_true", help="do not print the diff of changed files")
     plan.add_argument("--refresh", action="store_true",
                       help="also read the cluster (read-only eksctl get calls; needs eksctl and AWS credentials) and "
-                           "show what apply would create, replace, resize or delete there; counted by "
-                           "--detailed-exitcode too. Without it the plan is offline")
+                           "show what apply would create, replace, resize or delete there, and where the cluster differs in ways "
+                           "apply does not change; both counted by --detailed-exitcode too. Without it the plan is offline")
     plan.add_argument("--probe-timeout", type=float, default=120.0, metavar="SECONDS",
                       help="with --refresh: limit for each read-only eksctl call (default 120)")
     plan.add_argument("--out", type=Path, metavar="FILE",
@@ -256,7 +256,8 @@ def cmd_plan(args) -> int:
               file=sys.stderr)
     from composer import reconcile
 
-    cloud_changes = bool(cloud and cloud[0] and any(a.kind in reconcile.CHANGES for a in cloud[1]))
+    # what apply would change, and what it will not (differs): either way the cluster is not the plan
+    cloud_changes = bool(cloud and cloud[0] and any(a.kind in (*reconcile.CHANGES, "differs") for a in cloud[1]))
     if args.output == "json":
         result = as_json(plan)
         result["written"] = [str(p) for p in written]

@@ -477,8 +477,11 @@ def test_a_cluster_left_in_config_map_mode_is_moved_to_access_entries_but_never_
     report = json.loads(capsys.readouterr().out)
     assert report["status"] == "succeeded" and len(report["differs"]) == 1
     assert not any(c[:3] == ["eksctl", "utils", "update-authentication-mode"] for c in calls(cloud)[before:])
+    # a drift check sees it too: the cluster is not the plan, though apply will not change it
+    assert main(["plan", "--refresh", "--no-diff", "--detailed-exitcode"]) == 2
     # planning the mode the cluster has now: nothing differs
     with open("composer.yaml", "a") as f:
         f.write("access:\n  authenticationMode: API_AND_CONFIG_MAP\n")
     assert main(["apply", "--yes"]) == 0
     assert "Apply complete" in capsys.readouterr().out
+    assert main(["plan", "--refresh", "--no-diff", "--detailed-exitcode"]) == 0
