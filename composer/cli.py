@@ -22,6 +22,7 @@ exit codes:
   1    invalid input: each problem is printed as path:line:col: message (hint) [check];
        with validate --check-generated also: generated files out of date
   2    with --detailed-exitcode: success, and the generated files differ from those on disk
+       (with --refresh also: the cluster differs from the plan)
   3    internal error in compose itself (please report it)
   4    apply: a step failed (the report says what ran; re-run to continue)
   5    apply: every step succeeded, but the cluster still differs from the plan where apply does
