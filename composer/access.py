@@ -47,6 +47,11 @@ def migrate_command(cluster: str, region: str) -> str:
             "--target-authentication-mode API --approve")
 
 
+def planned_mode(cluster_config: dict) -> str | None:
+    """The ClusterConfig's ``accessConfig.authenticationMode`` (None: it names none)."""
+    return (cluster_config.get("accessConfig") or {}).get("authenticationMode")
+
+
 def reported_mode(get_cluster_json: str) -> str | None:
     """The cluster's mode in ``eksctl get cluster -o json`` (a list of EKS Cluster objects with Go field
     names: ``AccessConfig.AuthenticationMode``); None when it is not reported."""
@@ -55,7 +60,8 @@ def reported_mode(get_cluster_json: str) -> str | None:
     except (ValueError, RecursionError):
         return None
     first = doc[0] if isinstance(doc, list) and doc and isinstance(doc[0], dict) else {}
-    mode = (first.get("AccessConfig") or {}).get("AuthenticationMode") if isinstance(first.get("AccessConfig"), dict) else None
+    config = first.get("AccessConfig")
+    mode = config.get("AuthenticationMode") if isinstance(config, dict) else None
     return mode if mode in MODES else None
 
 

@@ -600,7 +600,7 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
 
 def access_check(cluster_config: dict) -> list[Step]:
     """After Fargate profiles are created: their pod execution role has its access entry (composer.access)."""
-    mode = (cluster_config.get("accessConfig") or {}).get("authenticationMode", "CONFIG_MAP")
+    mode = access.planned_mode(cluster_config) or "CONFIG_MAP"
     if mode == "CONFIG_MAP" or not cluster_config.get("fargateProfiles"):
         return []
     name, region = cluster_config["metadata"]["name"], cluster_config["metadata"]["region"]
@@ -633,8 +633,7 @@ def dry_run_outline(cluster_config: dict, cluster_path: Path, helmfile_path: Pat
             *([(join(access.mode_command(name, region, "API_AND_CONFIG_MAP")),
                 "when the cluster is still in CONFIG_MAP mode (from `get cluster`): one way, before any profile; "
                 "never on to API, which would drop aws-auth")]
-              if (cluster_config.get("accessConfig") or {}).get("authenticationMode", "CONFIG_MAP") != "CONFIG_MAP"
-              else []),
+              if access.planned_mode(cluster_config) not in (None, "CONFIG_MAP") else []),
             (join(("eksctl", "create", "fargateprofile", "-f", _path_arg(cluster_path))),
              f"when one of {', '.join(profiles) or '-'} is missing (names carry content: a change is a new name)"),
             *[(step.command, step.title + ", after creating a profile") for step in access_check(cluster_config)],

@@ -257,8 +257,7 @@ def cmd_plan(args) -> int:
               file=sys.stderr)
     from composer import reconcile
 
-    # what apply would change, and what it will not (differs): either way the cluster is not the plan
-    cloud_changes = bool(cloud and cloud[0] and any(a.kind in (*reconcile.CHANGES, "differs") for a in cloud[1]))
+    cloud_changes = bool(cloud and cloud[0] and any(a.kind in reconcile.OFF_PLAN for a in cloud[1]))
     if args.output == "json":
         result = as_json(plan)
         result["written"] = [str(p) for p in written]

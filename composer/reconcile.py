@@ -37,11 +37,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from composer.access import MODES, migrate_command
+from composer.access import MODES, migrate_command, planned_mode
 from composer.nodegroups import slot
 
 IN_FLIGHT = {"CREATING", "UPDATING", "DELETING"}
 CHANGES = ("create", "replace", "resize", "update", "delete", "restart")  # kinds apply acts on (the rest are listed)
+OFF_PLAN = (*CHANGES, "differs")  # the cluster is not the plan: apply changes it, or will not
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ def addon_actions(config: dict, existing: dict[str, dict] | None) -> list[Action
 
 def authentication_actions(config: dict, current: str | None) -> list[Action]:
     """The planned ``accessConfig.authenticationMode`` against the cluster's (None: not reported)."""
-    planned = (config.get("accessConfig") or {}).get("authenticationMode")
+    planned = planned_mode(config)
     name, region = config["metadata"]["name"], config["metadata"]["region"]
     if planned not in MODES or current not in MODES or planned == current:
         return []
@@ -282,7 +283,7 @@ def lines(actions: list[Action]) -> list[str]:
 
 
 def summary(actions: list[Action]) -> str:
-    count = {k: sum(a.kind == k for a in actions) for k in (*CHANGES, "differs")}
+    count = {k: sum(a.kind == k for a in actions) for k in OFF_PLAN}
     return (f"{count['create']} to create, {count['replace']} to replace, {count['resize']} to resize, "
             f"{count['delete']} to delete" + "".join(f", {count[k]} to {k}" for k in ("update", "restart") if count[k])
             + (f"; {count['differs']} difference(s) apply will not change" if count["differs"] else ""))
