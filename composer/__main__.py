@@ -1,3 +1,3 @@
-from composer.cli import run
+from composer.cli.main import run
 
 run()

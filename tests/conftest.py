@@ -12,11 +12,11 @@ import pytest
 # compiled schema checks are cached per user; the tests keep theirs to themselves
 os.environ.setdefault("COMPOSE_CACHE_DIR", tempfile.mkdtemp(prefix="compose-test-cache-"))
 
-from composer import schema
-from composer.model import Source
-from composer.profiles import build_workload
-from composer.settings import build_settings
-from composer.yamlio import dump
+from composer.core.model import Source
+from composer.files import schema
+from composer.files.yamlio import dump
+from composer.load.profiles import build_workload
+from composer.load.settings import build_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT.parent / "shared" / "reference"
@@ -81,7 +81,7 @@ REPO = "https://charts.acme.example"  # the chart repository the test profiles n
 
 def run_cli(args, cwd, capsys, monkeypatch):
     """``compose ARGS`` in ``cwd`` through ``main``: (exit code, stdout, stderr)."""
-    from composer.cli import main
+    from composer.cli.main import main
 
     monkeypatch.chdir(cwd)
     code = main(args)
@@ -96,17 +96,17 @@ GENERATED_CLUSTER_CONFIGS: dict[str, dict] = {}
 
 
 def _record_cluster_configs() -> None:
-    import composer.eksctl
-    import composer.plan
+    import composer.emit.eksctl
+    import composer.emit.plan
 
-    real = composer.eksctl.cluster_config
+    real = composer.emit.eksctl.cluster_config
 
     def recording(*args, **kwargs):
         config = real(*args, **kwargs)
         GENERATED_CLUSTER_CONFIGS.setdefault(dump(config), config)
         return config
 
-    composer.eksctl.cluster_config = composer.plan.cluster_config = recording
+    composer.emit.eksctl.cluster_config = composer.emit.plan.cluster_config = recording
 
 
 _record_cluster_configs()

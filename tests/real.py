@@ -287,7 +287,6 @@ class MockEks:
 
         def addon_answer(path: str):
             """(code, body) for an add-on read, or None when the path is not one."""
-            import json
             import urllib.parse
 
             route, _, query = path.partition("?")

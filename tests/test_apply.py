@@ -10,16 +10,17 @@ end to end in tests/test_apply_e2e.py, with fake executables on PATH.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from composer import apply as ap, cli
-from composer.cli import main
-from composer.nodegroups import AMI_FAMILY
-from composer.routing import Selector, profile_name
-from composer.runner import TimedOut, ToolNotFound
+from composer.cli import main as cli
+from composer.cli.main import main
+from composer.cluster import apply as ap
+from composer.cluster.runner import TimedOut, ToolNotFound
+from composer.place.nodegroups import AMI_FAMILY
+from composer.place.routing import Selector, profile_name
 from tests.conftest import REPO, profile_doc, settings, write_estate
 
 NAME, REGION = "test", "us-east-1"  # tests/conftest SETTINGS
@@ -83,7 +84,7 @@ FP1 = profile_name(settings(), (Selector("shop"),))  # the estate's one Fargate 
 
 def planned() -> dict:
     """The ClusterConfig compose plans for the estate in the current folder."""
-    from composer.plan import build_plan
+    from composer.emit.plan import build_plan
 
     return build_plan(Path("composer.yaml"), [Path("profiles")]).cluster
 
@@ -271,7 +272,7 @@ def test_too_old_eksctl_is_refused_with_the_reason(estate, fp, capsys):
 
 
 def test_the_eksctl_minimum_follows_what_the_cluster_config_asks():
-    from composer.tools import eksctl_minimum
+    from composer.cluster.tools import eksctl_minimum
 
     def config(version=None, *classes):
         groups = [{"name": f"ng-{c}", "amiFamily": AMI_FAMILY[c], "labels": {"composer.io/node-class": c}}
@@ -727,7 +728,7 @@ def test_a_cluster_missing_its_oidc_provider_gets_it_before_anything_else(estate
 
 
 def test_restart_actions_pick_exactly_the_workloads_whose_pods_a_fargate_profile_selects():
-    from composer.reconcile import Pod, restart_actions
+    from composer.cluster.reconcile import Pod, restart_actions
 
     config = {"fargateProfiles": [{"name": "fp-a", "selectors": [{"namespace": "shop"},
                                                                  {"namespace": "data", "labels": {"fargate": "yes"}}]}]}
@@ -781,7 +782,7 @@ def test_a_malformed_kubectl_answer_stops_apply_before_any_step(estate, fp, caps
 
 
 def test_addon_actions_create_the_missing_update_the_misconfigured_and_wait_for_busy_ones():
-    from composer.reconcile import NotReady, addon_actions
+    from composer.cluster.reconcile import NotReady, addon_actions
 
     fargate = '{"computeType":"Fargate"}'
     config = {"addons": [{"name": "vpc-cni"}, {"name": "kube-proxy"}, {"name": "coredns", "configurationValues": fargate}]}
@@ -815,7 +816,8 @@ def test_add_ons_an_interrupted_create_cluster_left_out_are_created_after_the_pr
 
 
 def test_the_authentication_mode_moves_one_step_towards_the_plan_and_the_rest_is_listed():
-    from composer import access, reconcile
+    from composer.cluster import reconcile
+    from composer.emit import access
 
     def config(mode):
         return {"metadata": {"name": "shop", "region": "eu-west-1"}, "accessConfig": {"authenticationMode": mode}}
@@ -841,7 +843,7 @@ def test_the_authentication_mode_moves_one_step_towards_the_plan_and_the_rest_is
 
 
 def test_a_config_map_cluster_is_switched_before_the_profiles_that_need_access_entries(tmp_path):
-    from composer.apply import ApplyOptions, ClusterState, plan_steps
+    from composer.cluster.apply import ApplyOptions, ClusterState, plan_steps
 
     config = {"metadata": {"name": "shop", "region": "eu-west-1"}, "accessConfig": {"authenticationMode": "API"},
               "fargateProfiles": [{"name": "fp-new", "selectors": [{"namespace": "shop"}]}], "managedNodeGroups": []}

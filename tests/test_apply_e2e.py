@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from composer.cli import main
-from composer.nodegroups import slot
+from composer.cli.main import main
+from composer.place.nodegroups import slot
 from tests.conftest import REFERENCE, ROOT, needs_reference
 
 FAKEBIN = Path(__file__).resolve().parent / "fakebin"
@@ -66,12 +66,12 @@ def test_apply_twice_first_creates_then_does_nothing(cloud, capsys):
     ]
     assert ["eksctl", "utils", "write-kubeconfig", "--cluster", "shop-prod", "--region", "us-east-1", "--kubeconfig",
             str(Path.cwd() / ".compose/kubeconfig-shop-prod")] in calls(cloud)  # never the current context
-    from composer.yamlio import load_file
+    from composer.files.yamlio import load_file
 
     cluster = json.loads((cloud / "cluster.json").read_text())
     assert cluster["name"] == "shop-prod" and sorted(cluster["fargate"]) == sorted(
         p["name"] for p in load_file(Path("generated/cluster.yaml"))["fargateProfiles"]) and len(cluster["nodegroups"]) == 6
-    from composer.yamlio import load_file
+    from composer.files.yamlio import load_file
 
     releases = load_file(Path("generated/helmfile.yaml"))["releases"]
     assert sorted(json.loads((cloud / "releases.json").read_text())) == sorted(
@@ -253,9 +253,9 @@ def _seed_pod_off_fargate(cloud: Path) -> None:
 def _add_fargate_namespace() -> None:
     """A new Fargate workload in a new namespace that joins an existing profile's bucket: that one profile
     changes (a new name, so a replace), the rest stay."""
-    from composer.plan import build_plan
-
     import re
+
+    from composer.emit.plan import build_plan
 
     text = Path("profiles/notifications/email-worker.yaml").read_text()
     # (without its IRSA account, which would be one more thing to create)
@@ -273,7 +273,7 @@ def _add_fargate_namespace() -> None:
 def _check_replaced_safely(cloud: Path) -> None:
     """The cluster has exactly the planned profiles, and no profile was deleted before every planned profile
     sharing one of its namespaces existed (create-before-delete)."""
-    from composer.yamlio import load_file
+    from composer.files.yamlio import load_file
 
     planned = {p["name"]: {s["namespace"] for s in p["selectors"]}
                for p in load_file(Path("generated/cluster.yaml"))["fargateProfiles"]}

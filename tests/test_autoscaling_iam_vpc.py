@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from composer import autoscaler, vpc
-from composer.checks import check_workloads
-from composer.classify import classify, classify_all
-from composer.plan import compose
+from composer.emit.plan import compose
+from composer.place import autoscaler, vpc
+from composer.place.checks import check_workloads
+from composer.place.classify import classify, classify_all
 from tests.conftest import REPO, settings, workload
 
 RELEASE = {"chart": "acme/api", "repository": REPO, "podLabelsValue": "podLabels"}
@@ -134,7 +134,7 @@ def test_no_autoscaler_without_node_groups_or_when_turned_off():
 
 
 def test_autoscaled_cost_frees_job_only_groups_between_runs():
-    from composer.cost import costs
+    from composer.place.cost import costs
 
     render = workload("render", "media", kind="Job", runsPerDay=4, runMinutes=45,
                       containers=[{"name": "r", "resources": {"requests": {"cpu": "16", "memory": "200Gi"}}}])
@@ -163,7 +163,7 @@ def test_fargate_releases_wait_for_the_log_router():
 
 
 def test_access_entries_by_default_and_the_aws_auth_trap_explained_otherwise():
-    from composer import access
+    from composer.emit import access
 
     config, _, _ = composed([irsa()], access={"authenticationMode": "API"})
     assert config["accessConfig"] == {"authenticationMode": "API"}
@@ -182,7 +182,7 @@ def test_access_entries_by_default_and_the_aws_auth_trap_explained_otherwise():
 
 
 def test_fargate_workloads_that_need_node_workloads_get_the_security_group_advice():
-    from composer.vpc import security_group_advice
+    from composer.place.vpc import security_group_advice
 
     api = workload("api", "shop", release={**RELEASE, "needs": ["data/pg"]})
     placements, _ = classify_all([api, NODE_GROUP_ONLY])

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import re
-
 import json
+import re
 import shutil
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import REPO, ROOT, profile_doc, run_cli as run, write_estate
+from tests.conftest import REPO, ROOT, profile_doc, write_estate
+from tests.conftest import run_cli as run
+
 
 @pytest.fixture
 def estate(tmp_path):
@@ -68,7 +69,7 @@ BAD = {
 
 
 def _bad_profile(kind: str) -> str:
-    from composer.yamlio import dump
+    from composer.files.yamlio import dump
 
     doc = profile_doc("a", "shop")
     if kind == "wrong-type":
@@ -98,7 +99,7 @@ def test_bad_profile_is_one_clear_line(kind, estate, capsys, monkeypatch):
 
 
 def test_release_twice_and_unknown_needs(estate, capsys, monkeypatch):
-    from composer.yamlio import dump
+    from composer.files.yamlio import dump
 
     (estate / "profiles" / "again.yaml").write_text(dump(profile_doc("api", "shop", release={
         "chart": "acme/api", "repository": REPO, "needs": ["ghost"]})))
@@ -154,7 +155,7 @@ def test_help_and_module_entry_point():
 @pytest.mark.parametrize("args", [["plan", "--detailed-exitcode", "--wirte"], ["plan", "--out-dir"], ["nonsense"],
                                   ["apply", "--probe-timeout", "soon"]])
 def test_a_usage_error_never_exits_2_which_means_changes(args, capsys):
-    from composer.cli import main
+    from composer.cli.main import main
 
     with pytest.raises(SystemExit) as exit_:
         main(args)
@@ -165,7 +166,7 @@ def test_a_usage_error_never_exits_2_which_means_changes(args, capsys):
 def test_the_plan_stays_readable_on_narrow_terminals(columns, monkeypatch, capsys):
     """No cell cut to "Farga…": a terminal narrower than the table gets one line per workload, and the
     reasons wrap under themselves. Every workload appears in full, with its placement."""
-    from composer.cli import main
+    from composer.cli.main import main
 
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("COLUMNS", str(columns))
@@ -182,7 +183,7 @@ def test_the_plan_stays_readable_on_narrow_terminals(columns, monkeypatch, capsy
 
 
 def test_a_wide_terminal_keeps_the_plan_table(monkeypatch, capsys):
-    from composer.cli import main
+    from composer.cli.main import main
 
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("COLUMNS", "200")
@@ -196,7 +197,7 @@ def test_compose_is_also_installed_under_an_unambiguous_name():
     import tomllib
 
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["compose"] == scripts["fargate-compose"] == "composer.cli:run"
+    assert scripts["compose"] == scripts["fargate-compose"] == "composer.cli.main:run"
     done = subprocess.run([sys.executable, "-m", "composer", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and "(fargate-composer)" in done.stdout
     done = subprocess.run([sys.executable, "-m", "composer", "--help"], capture_output=True, text=True)

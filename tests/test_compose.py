@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
-from composer.checks import check_workloads
-from composer.classify import classify_all
-from composer.nodegroups import plan_node_groups
-from composer.plan import compose
-from composer.nodegroups import slot
-from composer.routing import Selector, profile_name
+from composer.emit.plan import compose
+from composer.place.checks import check_workloads
+from composer.place.classify import classify_all
+from composer.place.nodegroups import plan_node_groups, slot
+from composer.place.routing import Selector, profile_name
 from tests.conftest import REFERENCE, REPO, needs_reference, settings, workload
+
 
 def composed(workloads, out=Path("."), **overrides):
     placements, problems = classify_all(workloads)
@@ -43,7 +41,7 @@ MIXED = [
 def test_cluster_config_shape():
     routing, groups, config, _, problems = composed(MIXED)
     assert not problems
-    from composer import schema
+    from composer.files import schema
 
     assert schema.validate("clusterconfig", config, "cluster.yaml") == []
     broken = {**config, "managedNodeGroups": [{**config["managedNodeGroups"][0], "privateNetworking": False}]}

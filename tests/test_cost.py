@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from composer.classify import classify_all
-from composer.cli import main
-from composer.cost import costs, fargate_hourly, node_share_hourly, subnet_ips
-from composer.nodegroups import plan_node_groups
-from composer.prices import price_table
+from composer.cli.main import main
+from composer.place.classify import classify_all
+from composer.place.cost import costs, fargate_hourly, node_share_hourly, subnet_ips
+from composer.place.nodegroups import plan_node_groups
+from composer.place.prices import price_table
 from tests.conftest import profile_doc, settings, workload, write_estate
 
 TOKYO = {"apiVersion": "composer/v1alpha1", "kind": "ClusterSettings", "metadata": {"name": "batch", "region": "ap-northeast-1"}}
@@ -123,7 +123,7 @@ def test_fa202_counts_the_private_subnets_the_cluster_config_makes_or_names():
 
 def test_the_subnets_are_split_as_eksctl_splits_them():
     """pkg/vpc SetSubnets: up to 4 zones → 8 parts (prefix + 3), publics first, then privates; 5–8 → 16 parts."""
-    from composer.vpc import eksctl_split
+    from composer.place.vpc import eksctl_split
 
     public, private = eksctl_split("10.20.0.0/16", 3)
     assert public == ["10.20.0.0/19", "10.20.32.0/19", "10.20.64.0/19"]
@@ -152,9 +152,9 @@ def test_plan_shows_the_cost_section_and_json_carries_it(tmp_path, capsys, monke
 # ---------------------------------------------------------------- Fargate's log router
 
 def test_logging_generates_the_aws_observability_chart_and_release(tmp_path):
-    from composer import log_router
-    from composer.plan import build_plan
-    from composer import yamlio
+    from composer.emit import log_router
+    from composer.emit.plan import build_plan
+    from composer.files import yamlio
 
     composer = {"apiVersion": "composer/v1alpha1", "kind": "ClusterSettings",
                 "metadata": {"name": "shop", "region": "eu-west-1"},
@@ -176,7 +176,7 @@ def test_logging_generates_the_aws_observability_chart_and_release(tmp_path):
 
 
 def test_fa203_daemonset_agents_do_not_see_fargate_pods():
-    from composer import log_router
+    from composer.emit import log_router
 
     s = settings()
     placements, _ = classify_all([workload("api", "web"), workload("agent", "logs", kind="DaemonSet")])
@@ -201,7 +201,7 @@ def test_cost_command_prints_the_cost_table_only(tmp_path, capsys, monkeypatch):
 
 
 def test_the_cost_table_stays_readable_on_an_80_column_terminal(monkeypatch, capsys):
-    from composer.cli import main
+    from composer.cli.main import main
     from tests.conftest import ROOT
 
     monkeypatch.chdir(ROOT)

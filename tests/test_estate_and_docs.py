@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from composer import rules, schema
-from composer.docs import rules_markdown
-from composer.plan import build_plan
+from composer import rules
+from composer.cli.docs import rules_markdown
+from composer.emit.plan import build_plan
+from composer.files import schema
 from tests.conftest import ROOT
 
 
@@ -29,7 +29,7 @@ def test_example_estate_covers_every_rule_and_both_outcomes(tmp_path):
 
 def test_rules_doc_is_generated_from_metadata():
     committed = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
-    assert committed == rules_markdown(), "docs/rules.md is stale: run `python -m composer.docs > docs/rules.md`"
+    assert committed == rules_markdown(), "docs/rules.md is stale: run `python -m composer.cli.docs > docs/rules.md`"
 
 
 def test_every_rule_is_documented_in_profile_doc():
@@ -71,7 +71,7 @@ def test_fast_schema_check_rejects_whatever_jsonschema_rejects(section, key, val
 
 
 def test_fast_schema_check_accepts_the_example_estate():
-    from composer import yamlio
+    from composer.files import yamlio
 
     for path in sorted((ROOT / "profiles").rglob("*.yaml")):
         doc = yamlio.load_file(path)
@@ -104,7 +104,7 @@ def test_compiled_schema_check_is_cached_and_survives_a_corrupt_cache(tmp_path, 
 def test_readme_shows_the_real_apply_dry_run(capsys, monkeypatch, tmp_path):
     import shutil
 
-    from composer.cli import main
+    from composer.cli.main import main
 
     readme = (ROOT / "README.md").read_text()
     shown = readme.split("$ compose apply --dry-run\n", 1)[1].split("```", 1)[0]
@@ -122,7 +122,7 @@ def test_readme_shows_the_real_apply_dry_run(capsys, monkeypatch, tmp_path):
 def test_readme_shows_the_real_offline_scan_of_the_shipped_rendered_chart(capsys, monkeypatch):
     """The README's scan example runs offline on examples/storefront-rendered.yaml and prints exactly
     what the README shows (at 100 columns, without colour)."""
-    from composer.cli import main
+    from composer.cli.main import main
 
     readme = (ROOT / "README.md").read_text()
     shown = readme.split("$ compose scan examples/storefront-rendered.yaml --dry-run\n", 1)[1].split("```", 1)[0]

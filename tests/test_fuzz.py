@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import copy
 import string
-
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
-
-from composer.classify import classify_all
-from composer.checks import check_workloads
-from composer.errors import ComposerError
-from composer.model import Source
-from composer.plan import compose
-from composer.profiles import build_workload
-from composer import schema, yamlio
 from pathlib import Path
+
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from composer.core.errors import ComposerError
+from composer.core.model import Source
+from composer.emit.plan import compose
+from composer.files import schema, yamlio
+from composer.load.profiles import build_workload
+from composer.place.checks import check_workloads
+from composer.place.classify import classify_all
 from tests.conftest import profile_doc, settings
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**6), st.floats(allow_nan=True),

@@ -21,7 +21,7 @@ import signal
 import tempfile
 from pathlib import Path
 
-from composer import parallel
+from composer.core import parallel
 from tests.conftest import ROOT
 
 CASES = int(os.environ.get("COMPOSE_FUZZ_CASES", "10000"))
@@ -72,7 +72,7 @@ def mutate(text: str, rng: random.Random) -> str:
 
 def run_cases(indices: list[int]) -> list[tuple[int, str]]:
     """Each case in a temporary estate: [(case, what went wrong)] (empty when all behaved)."""
-    from composer.cli import main
+    from composer.cli.main import main
 
     def timeout(signum, frame):
         raise TimeoutError

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from composer import inert, schema
-from composer.apply import ApplyOptions, helmfile_steps
-from tests.conftest import REPO, SETTINGS, profile_doc, run_cli as run, write_estate
+from composer.cluster.apply import ApplyOptions, helmfile_steps
+from composer.core import inert
+from composer.files import schema
+from tests.conftest import REPO, SETTINGS, profile_doc, write_estate
+from tests.conftest import run_cli as run
 
 SMUGGLED = {
     "chart": 'acme/x{{exec"id"(list)}}',
@@ -32,7 +34,7 @@ def test_template_syntax_in_any_release_field_is_refused_with_its_location(field
 
 
 def test_every_string_the_example_estate_emits_for_helmfile_is_inert():
-    from composer.plan import build_plan
+    from composer.emit.plan import build_plan
     from tests.conftest import ROOT
 
     plan = build_plan(ROOT / "composer.yaml", sorted((ROOT / "profiles").rglob("*.yaml")))
@@ -41,7 +43,7 @@ def test_every_string_the_example_estate_emits_for_helmfile_is_inert():
 
 
 def test_a_template_that_slips_past_the_schema_is_a_bug_never_a_written_file(tmp_path, capsys, monkeypatch):
-    from composer import helmfile as emit
+    from composer.emit import helmfile as emit
 
     estate = write_estate(tmp_path, [profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO})])
     real = emit.helmfile
@@ -51,7 +53,7 @@ def test_a_template_that_slips_past_the_schema_is_a_bug_never_a_written_file(tmp
         doc["releases"][0]["version"] = "{{ exec \"sh\" }}"
         return doc, problems
 
-    monkeypatch.setattr("composer.plan.helmfile", leaky)
+    monkeypatch.setattr("composer.emit.plan.helmfile", leaky)
     code, out, err = run(["plan", "--write"], estate, capsys, monkeypatch)
     assert code == 3 and "template syntax" in err
     assert not (estate / "generated").exists()
@@ -101,7 +103,7 @@ def test_diffs_of_generated_files_never_show_credentials(tmp_path, capsys, monke
 def _plant(folder: Path, marker: Path) -> None:
     """A cache file for every schema whose code writes ``marker`` when executed."""
     code = compile(f"open({str(marker)!r}, 'w').write('pwned')\ndef validate(data): return data\n", "<x>", "exec")
-    from composer.schema import SCHEMAS
+    from composer.files.schema import SCHEMAS
 
     schema.compiled.cache_clear()
     for name in ("profile", "composer"):
@@ -227,7 +229,7 @@ def _estate_with_old_set(tmp_path, capsys, monkeypatch) -> dict[str, str]:
 
 
 def test_a_full_disk_replaces_nothing_and_leaves_no_temporaries(tmp_path, capsys, monkeypatch):
-    from composer import yamlio
+    from composer.files import yamlio
 
     old = _estate_with_old_set(tmp_path, capsys, monkeypatch)
     real_stage, calls = yamlio.stage, []
@@ -245,7 +247,7 @@ def test_a_full_disk_replaces_nothing_and_leaves_no_temporaries(tmp_path, capsys
 
 
 def test_a_write_killed_between_renames_is_reported_and_completed_next_time(tmp_path, capsys, monkeypatch):
-    from composer import fileset
+    from composer.files import fileset
 
     _estate_with_old_set(tmp_path, capsys, monkeypatch)
     real_replace = os.replace
@@ -354,7 +356,6 @@ PROFILE_CASES = {
 
 @pytest.mark.parametrize("case", PROFILE_CASES)
 def test_profile_numbers_out_of_bounds_are_refused_with_a_short_message(case, tmp_path, capsys, monkeypatch):
-    from tests.conftest import dump
 
     change, expected = PROFILE_CASES[case]
     write_estate(tmp_path, [profile_doc("api", "shop", **change)])
@@ -395,10 +396,10 @@ def test_a_huge_float_quantity_is_a_short_bound_message(tmp_path, capsys, monkey
 
 
 def test_validate_render_without_helm_or_local_charts_says_what_was_not_checked(tmp_path, capsys, monkeypatch):
-    from composer import cli
+    from composer.cli import main as cli
 
     def no_helm(argv, on_line, timeout=None):
-        from composer.runner import ToolNotFound
+        from composer.cluster.runner import ToolNotFound
 
         raise ToolNotFound(argv[0])
 

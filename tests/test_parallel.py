@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from composer import parallel
-from composer.classify import _place_files, place_profiles
+from composer.core import parallel
+from composer.place.classify import _place_files, place_profiles
 from tests.conftest import profile_doc, write_estate
 
 
@@ -78,7 +78,7 @@ def test_a_worker_that_dies_is_an_error_naming_its_item_not_a_hang(monkeypatch):
 
 
 def test_validate_names_the_file_that_killed_its_worker(tmp_path, monkeypatch, capsys):
-    from composer import classify
+    from composer.place import classify
     from tests.conftest import run_cli
 
     root = write_estate(tmp_path, [profile_doc(f"app-{i}", namespace="shop") for i in range(30)])

@@ -8,7 +8,7 @@ from fractions import Fraction as F
 
 import pytest
 
-from composer import quantity
+from composer.core import quantity
 from tests.conftest import ROOT
 
 KUBERNETES_CASES = {

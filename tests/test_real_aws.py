@@ -9,8 +9,8 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from composer import fargate_role
-from composer.tools import AWS_CLI, parse_version
+from composer.cluster.tools import AWS_CLI, parse_version
+from composer.emit import fargate_role
 from tests import real
 
 

@@ -14,13 +14,15 @@ import string
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from composer import autoscaler
-from composer.classify import classify, classify_all
-from composer.errors import ComposerError
-from composer.plan import build_plan, compose
-from composer.yamlio import dump
+from composer.core.errors import ComposerError
+from composer.emit.plan import build_plan, compose
+from composer.files.yamlio import dump
+from composer.place import autoscaler
+from composer.place.classify import classify, classify_all
 from tests import real
 from tests.conftest import GENERATED_CLUSTER_CONFIGS, REPO, ROOT, settings, workload
 
@@ -190,7 +192,7 @@ def test_every_cluster_config_the_suite_generated_passes_eksctl(tmp_path):
 def test_real_eksctl_parses_every_command_line_apply_can_run(tmp_path):
     """Each eksctl command apply can run, as apply builds it, is accepted by the real eksctl's flag
     parser: with no reachable AWS it must fail at the AWS call, never on an unknown flag or command."""
-    from composer.apply import ApplyOptions, ClusterState, plan_steps, probe_commands
+    from composer.cluster.apply import ApplyOptions, ClusterState, plan_steps, probe_commands
 
     plan = build_plan(ROOT / "composer.yaml", sorted((ROOT / "profiles").rglob("*.yaml")), tmp_path)
     config = plan.cluster
@@ -255,8 +257,8 @@ def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypa
     import json
     import os
 
-    from composer.cli import main
-    from composer.nodegroups import slot
+    from composer.cli.main import main
+    from composer.place.nodegroups import slot
 
     plan = build_plan(ROOT / "composer.yaml", sorted((ROOT / "profiles").rglob("*.yaml")), tmp_path / "generated")
     config = plan.cluster
@@ -319,7 +321,7 @@ def test_compose_apply_replaces_a_fargate_profile_through_the_real_eksctl(tmp_pa
     is created (that needs CloudFormation, which moto does not model for eksctl)."""
     import os
 
-    from composer.cli import main
+    from composer.cli.main import main
     from tests.conftest import SETTINGS, profile_doc, write_estate
 
     # (coreDNS on the node group: a profile selecting CoreDNS makes eksctl patch it through the Kubernetes
@@ -365,7 +367,7 @@ def test_compose_apply_replaces_a_fargate_profile_through_the_real_eksctl(tmp_pa
 def test_the_oidc_probe_reads_the_real_eksctl_both_ways(tmp_path):
     """compose asks `eksctl utils associate-iam-oidc-provider` without --approve (which only says what it
     would do) whether the provider exists; the answer is read right for a cluster with and without it."""
-    from composer.apply import ApplyOptions, probe_oidc_missing
+    from composer.cluster.apply import ApplyOptions, probe_oidc_missing
 
     def runner(argv, on_line, timeout=None):
         done = real.run(list(argv), env, timeout=timeout)

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from composer.plan import Plan, build_plan, write
-from composer.routing import Selector
+from composer.emit.plan import Plan, build_plan, write
+from composer.place.routing import Selector
 from tests import real
 from tests.conftest import SETTINGS, profile_doc, write_estate
 
@@ -249,7 +249,7 @@ def test_preflight_finds_the_real_helm_diff_plugin_and_misses_it_without(tmp_pat
     """compose's preflight reads real helm's `helm plugin list` as helm prints it."""
     import subprocess
 
-    from composer.tools import _helm_diff
+    from composer.cluster.tools import _helm_diff
 
     def runner_for(env):
         def runner(argv, on_line, timeout=None):

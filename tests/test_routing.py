@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from composer.classify import classify_all
-from composer.routing import COREDNS_LABEL, Selector, route
+from composer.place.classify import classify_all
+from composer.place.routing import COREDNS_LABEL, Selector, route
 from tests.conftest import settings, workload
 
 LABEL = ("composer.io/compute", "fargate")

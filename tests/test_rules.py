@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from composer import rules
-from composer.classify import classify
+from composer.place.classify import classify
 from tests.conftest import workload
 
 GPU = {"name": "vllm", "resources": {"requests": {"cpu": "4", "memory": "16Gi"}, "limits": {"nvidia.com/gpu": 1}}}
@@ -167,7 +167,7 @@ def test_advice_does_not_move_a_workload():
 
 
 def test_node_classes():
-    from composer.classify import node_class
+    from composer.place.classify import node_class
 
     assert node_class(workload(containers=[GPU])) == "gpu"
     assert node_class(workload(containers=[NEURON])) == "neuron"

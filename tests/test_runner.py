@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from composer.runner import TimedOut, sh_runner
+from composer.cluster.runner import TimedOut, sh_runner
 
 IGNORES_CTRL_C = ("import signal, sys, time\n"
                   "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"

@@ -8,13 +8,13 @@ import textwrap
 
 import pytest
 
-from composer import yamlio
-from composer.checks import check_workloads
-from composer.claims import ClaimOptions
-from composer.cli import main
-from composer.manifests import read_objects
-from composer.scan import derive
-from composer.scan_report import classify_scanned
+from composer.cli.main import main
+from composer.cli.scan_report import classify_scanned
+from composer.files import yamlio
+from composer.load.claims import ClaimOptions
+from composer.load.manifests import read_objects
+from composer.load.scan import derive
+from composer.place.checks import check_workloads
 from tests.conftest import SETTINGS
 
 
@@ -88,7 +88,7 @@ def test_services_are_linked_by_selector_and_classified_by_their_annotations(svc
     assert profile["workload"]["services"] == [{"name": "web", **expected}]
     assert (rule in rules) if rule else (target == "fargate")
     if rule:  # the reason points at the Service in the manifest
-        from composer.classify import classify
+        from composer.place.classify import classify
 
         field = next(r.field for r in classify(w)[0].reasons if r.rule == rule)
         assert w.manifest_line(field) == f"{tmp_path / 'm.yaml'}:20"

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from composer.cli import main
+from composer.cli.main import main
 from tests.conftest import ROOT
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "real"

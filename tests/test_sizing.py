@@ -6,8 +6,8 @@ from fractions import Fraction
 
 import pytest
 
-from composer.quantity import GIB, parse
-from composer.sizing import fargate_size, round_up
+from composer.core.quantity import GIB, parse
+from composer.core.sizing import fargate_size, round_up
 from tests.conftest import workload
 
 

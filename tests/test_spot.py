@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from composer import spot
-from composer.classify import classify_all
-from composer.cost import costs
-from composer.nodegroups import SPOT_TAINT, spot_types
-from composer.plan import compose
+from composer.emit.plan import compose
+from composer.place import spot
+from composer.place.classify import classify_all
+from composer.place.cost import costs
+from composer.place.nodegroups import SPOT_TAINT, spot_types
 from tests.conftest import REPO, settings, workload
 
 RELEASE = {"chart": "acme/api", "repository": REPO}
@@ -113,7 +113,7 @@ def test_spot_is_priced_side_by_side_with_on_demand_and_the_discount_is_overrida
 
 
 def test_spot_types_are_the_same_size():
-    from composer.nodegroups import CATALOGUE
+    from composer.place.nodegroups import CATALOGUE
 
     assert spot_types("r6i.8xlarge") == ("r6i.8xlarge", "r6a.8xlarge", "r5.8xlarge", "r5a.8xlarge", "r7i.8xlarge")
     assert spot_types("m7g.xlarge") == ("m7g.xlarge", "m6g.xlarge")

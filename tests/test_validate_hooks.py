@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from composer import schema, yamlio
-from tests.conftest import REPO, ROOT, profile_doc, run_cli as run, write_estate
+from composer.files import schema, yamlio
+from tests.conftest import REPO, ROOT, profile_doc, write_estate
+from tests.conftest import run_cli as run
+
 
 @pytest.fixture
 def estate(tmp_path):
@@ -166,7 +167,7 @@ def test_validate_survives_every_kind_of_hostile_input_in_one_quick_run(estate, 
 def test_the_repositorys_committed_generated_files_are_up_to_date(capsys, monkeypatch):
     """The repository commits generated/ for its example estate, as the README tells users to: what the
     compose-check-generated hook checks holds for the repository itself (run `compose plan --write`)."""
-    from composer.cli import main
+    from composer.cli.main import main
 
     monkeypatch.chdir(ROOT)
     assert not any(line.strip() == "/generated/" for line in (ROOT / ".gitignore").read_text().splitlines())

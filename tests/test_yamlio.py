@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from composer import yamlio
-from composer.errors import ComposerError
+from composer.core.errors import ComposerError
+from composer.files import yamlio
+from composer.files.yamlio import position
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -182,14 +183,14 @@ def test_merge_keys_and_explicit_tags():
 def test_source_crosses_processes_without_its_tree_and_rereads_it(tmp_path):
     import pickle
 
-    from composer.model import Source
+    from composer.core.model import Source
 
     path = tmp_path / "p.yaml"
     path.write_text("workload:\n  kind: Job\n")
     source = Source(str(path), yamlio.load_file(path))
     copy = pickle.loads(pickle.dumps(source))
-    assert copy.doc is None and copy.locate("workload.kind") == (2, 9) == source.locate("workload.kind")
-    assert pickle.loads(pickle.dumps(Source("composer.yaml"))).locate("x") == (0, 0)  # never had a tree
+    assert copy.doc is None and position(copy, "workload.kind") == (2, 9) == position(source, "workload.kind")
+    assert position(pickle.loads(pickle.dumps(Source("composer.yaml"))), "x") == (0, 0)  # never had a tree
 
 
 @pytest.mark.parametrize("text", ["a: .inf\n", "a: -.Inf\n", "a: .nan\n", "a: 1e999\n", "a: 9223372036854775808\n",
@@ -201,7 +202,9 @@ def test_numbers_no_input_can_mean_are_refused_with_a_short_message(text):
     assert yamlio.load("a: 9223372036854775807\n", "p.yaml") == {"a": 2**63 - 1}
 
 
-from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+from hypothesis import given  # noqa: E402
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 _words = st.sampled_from(["name", "a", "fp-1", "composer.io/node-class", "on", "yes", "1.0", "0x1F", "12:30", "-x",
                           "it's", "two words", "a: b", "x #y", "", "~", "null", "*star", "&amp", "ünï", "tab\there",
@@ -231,7 +234,7 @@ def test_generated_files_are_byte_identical_with_and_without_the_fast_emitter(tm
     """The example estate and a 1,000-profile bench estate: every generated file, both ways."""
     import sys
 
-    from composer.plan import build_plan
+    from composer.emit.plan import build_plan
     from tests.conftest import ROOT
 
     sys.path.insert(0, str(ROOT / "bench"))

@@ -5,7 +5,7 @@ Each rule module defines ``ID``, ``NAME``, ``SEVERITY`` (``block`` keeps the wor
 public reports of Fargate refusing or mishandling it; ``inferred``: follows from what AWS documents
 but nobody states it, so a platform engineer should double-check), ``URL`` (the AWS document behind
 the rule) and ``check(workload)``, which yields ``(field, message)`` pairs. The module docstring is the rule's
-documentation; ``docs/rules.md`` is generated from it (``python -m composer.docs``).
+documentation; ``docs/rules.md`` is generated from it (``python -m composer.cli.docs``).
 """
 
 from __future__ import annotations
@@ -14,13 +14,40 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Callable, Iterable
 
-from composer.model import Reason, Workload
+from composer.core.model import Reason, Workload
+from composer.files.yamlio import position
 from composer.rules import (
-    accelerators, added_capabilities, affinity_ignored, arm64_only, default_size, daemonset,
-    ebs_volume, ec2_compute_type, efs_dynamic, ephemeral_storage, host_namespaces, host_network,
-    host_path, host_ports, ingress_instance_targets, instance_metadata, job_ttl, lb_instance_targets,
-    network_policy, nodeport_service, pod_identity, pod_size, privileged, slow_start, unsupported_volume, windows,
-    reserved_port, spot_capacity, runtime_class, ec2_compute_annotation, mesh_cni,
+    accelerators,
+    added_capabilities,
+    affinity_ignored,
+    arm64_only,
+    daemonset,
+    default_size,
+    ebs_volume,
+    ec2_compute_annotation,
+    ec2_compute_type,
+    efs_dynamic,
+    ephemeral_storage,
+    host_namespaces,
+    host_network,
+    host_path,
+    host_ports,
+    ingress_instance_targets,
+    instance_metadata,
+    job_ttl,
+    lb_instance_targets,
+    mesh_cni,
+    network_policy,
+    nodeport_service,
+    pod_identity,
+    pod_size,
+    privileged,
+    reserved_port,
+    runtime_class,
+    slow_start,
+    spot_capacity,
+    unsupported_volume,
+    windows,
 )
 
 Check = Callable[[Workload], Iterable[tuple[str, str]]]
@@ -46,7 +73,7 @@ class Rule:
     def reasons(self, workload: Workload) -> list[Reason]:
         out = []
         for field, message in self.check(workload):
-            line, col = workload.source.locate(field)
+            line, col = position(workload.source, field)
             out.append(Reason(self.id, self.name, self.severity, message, field, self.url, line, col, self.evidence))
         return out
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from composer.model import Workload, key_field
+from composer.core.model import Workload, key_field
 
 
 def allowed(workload: Workload, *keys: str) -> tuple[set[str] | None, str]:

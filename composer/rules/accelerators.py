@@ -5,8 +5,8 @@ Fargate offers vCPU and memory only. A container that requests an extended resou
 plugin (a DaemonSet), i.e. a GPU or Neuron managed node group.
 """
 
-from composer.model import key_field
-from composer.rules._docs import FARGATE as URL
+from composer.core.model import key_field
+from composer.rules._docs import FARGATE as URL  # noqa: F401 (read by the registry)
 
 ID, NAME, SEVERITY = "FG007", "accelerators", "block"
 EVIDENCE = "documented"

@@ -15,7 +15,7 @@ What is known, entry by entry:
 ``CAP_``-prefixed names count as the same capability.
 """
 
-from composer.rules._docs import FARGATE as URL
+from composer.rules._docs import FARGATE as URL  # noqa: F401 (read by the registry)
 
 ID, NAME, SEVERITY = "FG003", "added-capabilities", "block"
 EVIDENCE = "observed"

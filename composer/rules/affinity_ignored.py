@@ -4,7 +4,7 @@ Every Fargate pod gets a node of its own, so pod (anti-)affinity rules that spre
 pods do not apply there. Spread across zones through the Fargate profile's subnets instead.
 """
 
-from composer.rules._docs import PROFILE as URL
+from composer.rules._docs import PROFILE as URL  # noqa: F401 (read by the registry)
 
 ID, NAME, SEVERITY = "FA103", "affinity-ignored", "advice"
 EVIDENCE = "documented"

@@ -5,7 +5,7 @@ EKS Fargate runs Linux on x86-64 only (Graviton/Arm Fargate exists for ECS, not 
 arm64 (Graviton) managed node group.
 """
 
-from composer.rules._docs import FARGATE as URL
+from composer.rules._docs import FARGATE as URL  # noqa: F401 (read by the registry)
 from composer.rules._selectors import allowed
 
 ID, NAME, SEVERITY = "FG008", "arm64-only", "block"

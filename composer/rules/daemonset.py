@@ -6,7 +6,7 @@ to a managed node group; for Fargate pods, run the agent as a sidecar or use Far
 Fluent Bit log router (namespace ``aws-observability``).
 """
 
-from composer.rules._docs import FARGATE as URL
+from composer.rules._docs import FARGATE as URL  # noqa: F401 (read by the registry)
 
 ID, NAME, SEVERITY = "FG001", "daemonset", "block"
 EVIDENCE = "documented"

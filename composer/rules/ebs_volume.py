@@ -6,8 +6,8 @@ gp2/gp3/io1/io2/st1/sc1) need a node group. The EBS CSI controller may itself ru
 node DaemonSet may not. Consider EFS (static provisioning) for shared data.
 """
 
-from composer.rules._docs import EBS as URL
-from composer.storage import volume_backend
+from composer.core.storage import volume_backend
+from composer.rules._docs import EBS as URL  # noqa: F401 (read by the registry)
 
 ID, NAME, SEVERITY = "FG014", "ebs-volume", "block"
 EVIDENCE = "documented"

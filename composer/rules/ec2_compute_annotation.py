@@ -7,8 +7,8 @@ It is reported whenever it is present, whatever other rules say, because moving 
 Fargate means removing it.
 """
 
-from composer.model import key_field
-from composer.rules._docs import FARGATE_GETTING_STARTED as URL
+from composer.core.model import key_field
+from composer.rules._docs import FARGATE_GETTING_STARTED as URL  # noqa: F401 (read by the registry)
 from composer.rules.ec2_compute_type import KEY  # the node label and the pod annotation share their name
 
 ID, NAME, SEVERITY = "FG025", "ec2-compute-annotation", "block"

@@ -5,8 +5,8 @@ whose nodeSelector asks for any other value (for example ``ec2``) will never mat
 so it stays Pending if a Fargate profile selects it.
 """
 
-from composer.model import key_field
-from composer.rules._docs import PROFILE as URL
+from composer.core.model import key_field
+from composer.rules._docs import PROFILE as URL  # noqa: F401 (read by the registry)
 
 ID, NAME, SEVERITY = "FG010", "ec2-compute-type", "block"
 EVIDENCE = "inferred"

@@ -6,8 +6,8 @@ advance (static provisioning). A PVC that relies on dynamic provisioning through
 PersistentVolume, or run the workload on a node group.
 """
 
-from composer.rules._docs import EFS as URL
-from composer.storage import volume_backend
+from composer.core.storage import volume_backend
+from composer.rules._docs import EFS as URL  # noqa: F401 (read by the registry)
 
 ID, NAME, SEVERITY = "FG016", "efs-dynamic", "block"
 EVIDENCE = "documented"

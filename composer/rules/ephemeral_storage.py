@@ -5,8 +5,8 @@ to 175 GiB when the containers request ``ephemeral-storage``. A pod whose epheme
 requests, or emptyDir size limits, add up to more than 175 GiB needs a node group (or EFS).
 """
 
-from composer.rules._docs import POD_CONFIG as URL
-from composer.sizing import EPHEMERAL_MAX_GIB, ephemeral_need_gib
+from composer.core.sizing import EPHEMERAL_MAX_GIB, ephemeral_need_gib
+from composer.rules._docs import POD_CONFIG as URL  # noqa: F401 (read by the registry)
 
 ID, NAME, SEVERITY = "FG021", "ephemeral-storage", "block"
 EVIDENCE = "documented"

@@ -6,7 +6,7 @@ banned for the same reason there is no node state to mount (inference, treated a
 Use emptyDir for scratch space or EFS for shared files.
 """
 
-from composer.rules._docs import FARGATE as URL
+from composer.rules._docs import FARGATE as URL  # noqa: F401 (read by the registry)
 
 ID, NAME, SEVERITY = "FG015", "host-path", "block"
 EVIDENCE = "inferred"

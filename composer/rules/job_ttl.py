@@ -6,7 +6,7 @@ deletes finished pods. A CronJob that keeps no finished Jobs (``successfulJobsHi
 and ``failedJobsHistoryLimit: 0``) has its pods deleted with them and needs no TTL.
 """
 
-from composer.rules._docs import FARGATE as URL
+from composer.rules._docs import FARGATE as URL  # noqa: F401 (read by the registry)
 
 ID, NAME, SEVERITY = "FA101", "job-ttl", "advice"
 EVIDENCE = "documented"

@@ -7,7 +7,7 @@ Fargate pod. An NLB with IP targets through the AWS Load Balancer Controller wor
 ``aws-load-balancer-nlb-target-type: ip``).
 """
 
-from composer.rules._docs import NLB as URL
+from composer.rules._docs import NLB as URL  # noqa: F401 (read by the registry)
 
 ID, NAME, SEVERITY = "FG012", "lb-instance-targets", "block"
 EVIDENCE = "documented"

@@ -13,8 +13,8 @@ NET_ADMIN and NET_RAW, which FG003 reports. Run meshed workloads on nodes, or le
 mesh.
 """
 
-from composer.model import key_field
-from composer.rules._docs import FARGATE as URL
+from composer.core.model import key_field
+from composer.rules._docs import FARGATE as URL  # noqa: F401 (read by the registry)
 
 ID, NAME, SEVERITY = "FG026", "mesh-cni", "block"
 EVIDENCE = "documented"

@@ -5,7 +5,7 @@ relies on NetworkPolicy for isolation gets none on Fargate; use security groups 
 it on a node group (``placement: nodegroup``).
 """
 
-from composer.rules._docs import NETWORK_POLICY as URL
+from composer.rules._docs import NETWORK_POLICY as URL  # noqa: F401 (read by the registry)
 
 ID, NAME, SEVERITY = "FA102", "network-policy", "advice"
 EVIDENCE = "documented"

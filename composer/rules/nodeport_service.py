@@ -9,7 +9,7 @@ the ALB sends traffic to the pod IPs and never uses the node port. This is the l
 Fargate example (the 2048 game: ``type: NodePort`` with ``alb.ingress.kubernetes.io/target-type: ip``).
 """
 
-from composer.rules._docs import FARGATE as URL
+from composer.rules._docs import FARGATE as URL  # noqa: F401 (read by the registry)
 
 ID, NAME, SEVERITY = "FG011", "nodeport-service", "block"
 EVIDENCE = "documented"

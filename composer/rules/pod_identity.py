@@ -5,7 +5,7 @@ not work for Fargate pods (Linux or Windows). Use IAM roles for service accounts
 or keep the workload on a node group.
 """
 
-from composer.rules._docs import POD_IDENTITY as URL
+from composer.rules._docs import POD_IDENTITY as URL  # noqa: F401 (read by the registry)
 
 ID, NAME, SEVERITY = "FG019", "pod-identity", "block"
 EVIDENCE = "documented"

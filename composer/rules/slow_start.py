@@ -7,7 +7,7 @@ by nodes that are already running and have the image cached. This is advice: the
 run on Fargate if the wait is acceptable.
 """
 
-from composer.rules._docs import FARGATE as URL
+from composer.rules._docs import FARGATE as URL  # noqa: F401 (read by the registry)
 
 ID, NAME, SEVERITY = "FA105", "slow-start", "advice"
 EVIDENCE = "observed"

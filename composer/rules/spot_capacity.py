@@ -6,7 +6,7 @@ nodeSelector or required node affinity on ``karpenter.sh/capacity-type: spot`` o
 carries those labels, so the pod would stay Pending if a Fargate profile selected it.
 """
 
-from composer.rules._docs import FARGATE as URL
+from composer.rules._docs import FARGATE as URL  # noqa: F401 (read by the registry)
 from composer.rules._selectors import allowed
 
 ID, NAME, SEVERITY = "FG023", "spot-capacity", "block"

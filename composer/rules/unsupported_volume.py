@@ -8,8 +8,8 @@ efs-static|ebs``), it names no StorageClass on a cluster without a default class
 created at 1.30 or later have none), or the profile names neither class nor ``provisioner``.
 """
 
-from composer.rules._docs import FSX as URL
-from composer.storage import volume_backend
+from composer.core.storage import volume_backend
+from composer.rules._docs import FSX as URL  # noqa: F401 (read by the registry)
 
 ID, NAME, SEVERITY = "FG017", "unsupported-volume", "block"
 EVIDENCE = "documented"

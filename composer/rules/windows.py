@@ -4,7 +4,7 @@ EKS Fargate runs Linux containers only; a pod that selects ``kubernetes.io/os: w
 Windows managed node group.
 """
 
-from composer.rules._docs import WINDOWS as URL
+from composer.rules._docs import WINDOWS as URL  # noqa: F401 (read by the registry)
 from composer.rules._selectors import allowed
 
 ID, NAME, SEVERITY = "FG009", "windows", "block"

@@ -1,0 +1,741 @@
+"""``compose apply``: turn a plan into eksctl and helmfile steps, and run them resumably.
+
+Three parts, in the order they run:
+
+* ``probe`` asks eksctl (read-only) what exists: the cluster, its Fargate profiles and node groups.
+* ``plan_steps`` is pure: from the plan and that state it lists the exact commands still needed.
+  A new cluster gets ``eksctl create cluster -f``. For an existing one, eksctl creates only what is
+  missing: ``create fargateprofile -f`` skips existing names (eksctl >= 0.128.0) and
+  ``create nodegroup -f --include`` names the missing groups. ``create cluster`` is not
+  idempotent, which is why it only runs when the probe found no cluster. Then ``helmfile apply``,
+  which only touches releases that differ. A re-run therefore resumes where a failed run stopped.
+* ``execute`` runs the steps in order, stops at the first failure, and records what ran.
+
+Nothing is deleted unless asked (``prune``): Fargate profiles and node groups that exist but are
+no longer wanted are listed, and deleted last, after the releases have moved.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shlex
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+from composer.cluster import reconcile
+from composer.cluster.runner import OnLine, Runner, TimedOut, ToolNotFound, signum_of
+from composer.core.errors import ComposerError
+from composer.core.terminal import printable
+from composer.emit import access, fargate_role
+from composer.emit.eksctl import GENERATOR_TAG, MANAGED_TAG
+from composer.emit.helmfile import MANAGED_LABEL, MANAGED_VALUE
+from composer.place.nodegroups import CLASS_LABEL
+
+# Names that reach a command line: no leading '-', nothing a shell or flag parser would misread.
+# (used with fullmatch: Python's "$" would also accept a trailing newline)
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_CONTEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,252}")
+_SELECTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]*!?=[A-Za-z0-9_./-]*(,[A-Za-z0-9][A-Za-z0-9_./-]*!?=[A-Za-z0-9_./-]*)*")
+_ABSENT = re.compile(r"ResourceNotFoundException|No cluster found")
+
+
+def _path_arg(path: Path) -> str:
+    """A path as a command-line argument that no tool can mistake for an option."""
+    text = str(path)
+    return f"./{text}" if text.startswith("-") else text
+
+
+class ApplyError(Exception):
+    """Apply cannot start (bad option, failed probe); nothing has been run or written."""
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    kube_context: str | None = None
+    concurrency: int | None = None
+    selectors: tuple[str, ...] = ()
+    diff: bool = False
+    prune: bool = False
+    probe_timeout: float = 120.0  # seconds for each version check and read-only probe
+
+    def check(self) -> None:
+        if self.kube_context is not None and not _CONTEXT.fullmatch(self.kube_context):
+            raise ApplyError(f"--kube-context {self.kube_context!r} is not a valid context name")
+        for selector in self.selectors:
+            if not _SELECTOR.fullmatch(selector):
+                raise ApplyError(f"--selector {selector!r} is not a helmfile selector (key=value[,key!=value])")
+        if self.concurrency is not None and self.concurrency < 0:
+            raise ApplyError("--concurrency must be 0 (unlimited) or more")
+        if not 1 <= self.probe_timeout <= 3600:
+            raise ApplyError("--probe-timeout must be between 1 and 3600 seconds")
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    exists: bool
+    fargate: dict = field(default_factory=dict)  # name → eksctl's Fargate profile object
+    nodegroups: dict = field(default_factory=dict)  # name → eksctl's nodegroup summary
+    # node groups known to carry compose's node-class label (eksctl get labels; filled for unwanted ones)
+    owned_groups: frozenset[str] = frozenset()
+    # namespace/name of the Helm releases compose installed (helm list by its label); None: not read
+    releases: frozenset[str] | None = None
+    # the cluster lacks the IAM OIDC provider its config asks for (a `create cluster` stopped halfway)
+    oidc_missing: bool = False
+    # pods off Fargate in the namespaces the planned Fargate profiles select (kubectl get pods)
+    pods: tuple[reconcile.Pod, ...] = ()
+    # name → eksctl's add-on summary (eksctl get addon -o json); None: not read (the plan names none)
+    addons: dict | None = None
+    # namespace/name of the service accounts that carry an IAM role (kubectl); None: not read (the plan names none)
+    service_accounts: frozenset[str] | None = None
+    # accessConfig.authenticationMode as eksctl get cluster reports it; None: not reported
+    authentication_mode: str | None = None
+
+    @property
+    def fargate_profiles(self) -> frozenset[str]:
+        return frozenset(self.fargate)
+
+    @property
+    def node_groups(self) -> frozenset[str]:
+        return frozenset(self.nodegroups)
+
+    @property
+    def owned_profiles(self) -> frozenset[str]:
+        """Fargate profiles whose tags say compose created them (eksctl shows profile tags)."""
+        return frozenset(n for n, p in self.fargate.items()
+                         if isinstance(p.get("tags"), dict) and p["tags"].get(MANAGED_TAG) == GENERATOR_TAG)
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    argv: tuple[str, ...] = ()  # empty: the step that writes the generated files
+    ok: tuple[int, ...] = (0,)
+    changed: tuple[int, ...] = ()  # exit codes meaning "succeeded and changed something"
+    destructive: bool = False
+    # a check of the step's stdout once it succeeded: a problem (the step then fails with it) or None
+    expect: Callable[[str], str | None] | None = field(default=None, compare=False)
+
+    @property
+    def command(self) -> str:
+        """The command line as shown to people: paths under the current folder shown relative to it."""
+        here = str(Path.cwd()) + os.sep
+        return shlex.join(a.removeprefix(here) if a.startswith(here) else a for a in self.argv)
+
+
+@dataclass
+class StepResult:
+    step: Step
+    status: str = "not started"  # done | failed | interrupted | not started
+    code: int | None = None
+    signal: int | None = None  # for "interrupted": the signal that stopped the run (2 = Ctrl-C)
+    seconds: float = 0.0
+    changed: bool = False
+    tail: list[str] = field(default_factory=list)  # last lines of stderr
+    output_tail: list[str] = field(default_factory=list)  # last lines of stdout and stderr as they came
+
+
+# ---------------------------------------------------------------- one apply per cluster at a time
+
+@contextlib.contextmanager
+def cluster_lock(state_dir: Path, cluster: str) -> Iterator[None]:
+    """Hold ``<state_dir>/apply-<cluster>.lock`` (an exclusive ``flock``) for the duration; another
+    apply of the same cluster from this estate is refused with who holds it. The kernel releases the
+    lock when the holder exits, however it exits, so a crash never leaves a stale lock."""
+    import fcntl
+    import getpass
+    import socket
+
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = state_dir / f"apply-{cluster}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 512, 0).decode("utf-8", "replace").strip() or "another process"
+            raise ApplyError(f"another `compose apply` of cluster {cluster!r} is running ({printable(holder)}); "
+                             f"wait for it to finish (lock: {path})") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (f"pid {os.getpid()}, {getpass.getuser()}@{socket.gethostname()}, since "
+                       f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n").encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------- probing (read-only)
+
+def probe_commands(name: str, region: str) -> dict[str, tuple[str, ...]]:
+    return {
+        "cluster": ("eksctl", "get", "cluster", "--name", name, "--region", region, "-o", "json"),
+        "fargate": ("eksctl", "get", "fargateprofile", "--cluster", name, "--region", region, "-o", "json"),
+        "nodegroups": ("eksctl", "get", "nodegroup", "--cluster", name, "--region", region, "-o", "json"),
+        "addons": ("eksctl", "get", "addon", "--cluster", name, "--region", region, "-o", "json"),
+    }
+
+
+def _capture(runner: Runner, argv: Sequence[str], on_line: OnLine | None,
+             timeout: float | None = None) -> tuple[int, str, str]:
+    out: list[str] = []
+    err: list[str] = []
+
+    def collect(stream: str, line: str) -> None:
+        line = printable(line)
+        (out if stream == "out" else err).append(line)
+        if on_line and stream == "err":
+            on_line(stream, line)
+
+    try:
+        code = runner(list(argv), collect, timeout=timeout)
+    except ToolNotFound as exc:
+        raise ApplyError(f"{exc} is not installed (not found on PATH)") from None
+    except TimedOut as exc:
+        raise ApplyError(f"{exc}: `{shlex.join(argv)}` (a network or credentials problem? "
+                         "--probe-timeout sets the limit)") from None
+    return code, "\n".join(out), "\n".join(err)
+
+
+MAX_PROBE_BYTES = 8 * 1024 * 1024
+
+
+def _json(text: str, command: str):
+    """A probe's JSON answer, bounded in size; anything else is an ``ApplyError`` naming ``command``."""
+    if len(text) > MAX_PROBE_BYTES:
+        raise ApplyError(f"`{command}` printed more than {MAX_PROBE_BYTES:,} bytes; refusing to read it")
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise ApplyError(f"`{command}` printed something that is not JSON: {text[:200]!r}") from None
+
+
+def _items(text: str, argv: Sequence[str]) -> dict[str, dict]:
+    """{name: object} of eksctl's ``get … -o json`` answer: a list of objects, each with a string name
+    (``[]`` when there are none). Any other shape is an error, never "nothing exists"."""
+    command = " ".join(argv)
+    items = _json(text, command)
+    if not isinstance(items, list):
+        raise ApplyError(f"`{command}` printed {type(items).__name__}, not a list of objects; is this eksctl?")
+    named = {}
+    for item in items:
+        value = item.get("name", item.get("Name")) if isinstance(item, dict) else None
+        if not isinstance(value, str) or not value:
+            raise ApplyError(f"`{command}` printed an entry without a name: {json.dumps(item)[:200]}")
+        named[value] = item
+    return named
+
+
+def probe(runner: Runner, name: str, region: str, on_line: OnLine | None = None,
+          timeout: float | None = None) -> ClusterState:
+    """What exists now. A missing cluster is an answer; any other failure is an ``ApplyError``."""
+    commands = probe_commands(name, region)
+    code, described, err = _capture(runner, commands["cluster"], on_line, timeout)
+    if code != 0:
+        if _ABSENT.search(err):
+            return ClusterState(exists=False)
+        raise ApplyError(f"could not tell whether cluster {name!r} exists: `{' '.join(commands['cluster'])}` "
+                         f"exited {code}: {err.strip()[-300:]} (check AWS credentials and region)")
+    found = {}
+    for key in ("fargate", "nodegroups"):
+        code, out, err = _capture(runner, commands[key], on_line, timeout)
+        if code != 0:
+            raise ApplyError(f"`{' '.join(commands[key])}` exited {code}: {err.strip()[-300:]}")
+        found[key] = _items(out, commands[key])
+    return ClusterState(True, found["fargate"], found["nodegroups"],
+                        authentication_mode=access.reported_mode(described))
+
+
+def probe_owned_groups(runner: Runner, name: str, region: str, groups: Sequence[str],
+                       on_line: OnLine | None = None, timeout: float | None = None) -> frozenset[str]:
+    """Which of ``groups`` carry compose's node-class label (``eksctl get labels``, one call each). A
+    group eksctl cannot show labels for (self-managed, or an error) counts as not compose's."""
+    owned = set()
+    for group in groups:
+        if not _NAME.fullmatch(group):
+            continue
+        argv = ("eksctl", "get", "labels", "--cluster", name, "--region", region, "--nodegroup", group)
+        code, out, _ = _capture(runner, argv, on_line, timeout)
+        if code == 0 and f"{CLASS_LABEL}=" in _labels_cell(out, group):
+            owned.add(group)
+    return frozenset(owned)
+
+
+def _labels_cell(table: str, group: str) -> str:
+    """The LABELS cell of ``group``'s row in eksctl's ``get labels`` table (CLUSTER NODEGROUP LABELS)."""
+    for line in table.splitlines():
+        cells = line.split()
+        if len(cells) == 3 and cells[1] == group:
+            return cells[2]
+    return ""
+
+
+# ---------------------------------------------------------------- planning (pure)
+
+def wanted(cluster_config: dict) -> tuple[list[str], list[str]]:
+    """Names of the Fargate profiles and managed node groups the ClusterConfig declares."""
+    return ([p["name"] for p in cluster_config.get("fargateProfiles", [])],
+            [g["name"] for g in cluster_config.get("managedNodeGroups", [])])
+
+
+def unwanted_groups(cluster_config: dict, state: ClusterState) -> list[str]:
+    """Node groups that exist but are no longer declared (whose they are is asked next)."""
+    return sorted(state.node_groups - set(wanted(cluster_config)[1]))
+
+
+def _kube_args(options: ApplyOptions, cluster: str) -> tuple[str, ...]:
+    """How helm reaches this cluster: --kube-context when given, else the kubeconfig apply writes."""
+    if options.kube_context:
+        return ("--kube-context", options.kube_context)
+    return ("--kubeconfig", _path_arg(kubeconfig_path(cluster)))
+
+
+def probe_releases(runner: Runner, cluster: str, region: str, options: ApplyOptions,
+                   on_line: OnLine | None = None) -> frozenset[str]:
+    """namespace/name of every Helm release in the cluster that carries compose's label (helm list).
+    Writes this cluster's kubeconfig first (a local file), unless --kube-context names one."""
+    if not options.kube_context:
+        write = ("eksctl", "utils", "write-kubeconfig", "--cluster", cluster, "--region", region,
+                 "--kubeconfig", _path_arg(kubeconfig_path(cluster)))
+        code, _, err = _capture(runner, write, on_line, options.probe_timeout)
+        if code != 0:
+            raise ApplyError(f"`{shlex.join(write)}` exited {code}: {err.strip()[-300:]}")
+    argv = ("helm", "list", "--all-namespaces", "--selector", f"{MANAGED_LABEL}={MANAGED_VALUE}", "--output", "json",
+            *_kube_args(options, cluster))
+    code, out, err = _capture(runner, argv, on_line, options.probe_timeout)
+    if code != 0:
+        raise ApplyError(f"could not list the Helm releases compose installed: `{shlex.join(argv)}` exited {code}: "
+                         f"{err.strip()[-300:]}")
+    found = _items(out or "[]", argv)
+    return frozenset(f"{item.get('namespace')}/{name}" for name, item in found.items())
+
+
+def read_cluster(runner: Runner, cluster_config: dict, options: ApplyOptions) -> ClusterState:
+    """Everything apply decides from, read-only: the cluster, its Fargate profiles and node groups, whose
+    the unwanted node groups are, and the Helm releases compose installed."""
+    import dataclasses
+
+    name, region = cluster_config["metadata"]["name"], cluster_config["metadata"]["region"]
+    state = probe(runner, name, region, timeout=options.probe_timeout)
+    if not state.exists:
+        return state
+    old_groups = unwanted_groups(cluster_config, state)
+    if old_groups:  # whose are they? only compose's own may ever be pruned
+        state = dataclasses.replace(state, owned_groups=probe_owned_groups(runner, name, region, old_groups,
+                                                                           timeout=options.probe_timeout))
+    if cluster_config.get("addons"):
+        argv = probe_commands(name, region)["addons"]
+        code, out, err = _capture(runner, argv, None, options.probe_timeout)
+        if code != 0:
+            raise ApplyError(f"`{shlex.join(argv)}` exited {code}: {err.strip()[-300:]}")
+        state = dataclasses.replace(state, addons=_items(out or "[]", argv))
+    state = dataclasses.replace(state, releases=probe_releases(runner, name, region, options))
+    if cluster_config.get("fargateProfiles"):  # (after probe_releases, which writes the kubeconfig)
+        state = dataclasses.replace(state, pods=probe_pods(runner, cluster_config, options))
+    if (cluster_config.get("iam") or {}).get("withOIDC"):
+        state = dataclasses.replace(state, oidc_missing=probe_oidc_missing(runner, name, region, options))
+    if (cluster_config.get("iam") or {}).get("serviceAccounts"):
+        state = dataclasses.replace(state, service_accounts=probe_service_accounts(runner, cluster_config, options))
+    return state
+
+
+def log_role_problems(runner: Runner, state: ClusterState, cluster_config: dict, own_role: str, policy_path: Path,
+                      options: ApplyOptions) -> list[str]:
+    """With Fargate logging on: every pod execution role the Fargate profiles use (those that exist, and
+    ``fargate.podExecutionRoleARN``) must allow the log router's CloudWatch Logs actions; read-only."""
+    region = cluster_config["metadata"]["region"]
+    roles, problems = fargate_role.roles_to_check(state.exists, state.fargate, own_role)
+    results = []
+    for role in roles:
+        argv = fargate_role.simulate_command(role, region)
+        code, out, err = _capture(runner, argv, None, options.probe_timeout)
+        results.append((role, code, out, err))
+    return problems + fargate_role.problems(results, _path_arg(policy_path))
+
+
+ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"  # what eksctl sets on an IRSA service account, and pods read
+
+
+def probe_service_accounts(runner: Runner, cluster_config: dict, options: ApplyOptions) -> frozenset[str]:
+    """namespace/name of the planned service accounts that exist with an IAM role annotation, read with
+    kubectl in each of their namespaces (eksctl lists only the roles it made, not accounts given a role)."""
+    name = cluster_config["metadata"]["name"]
+    namespaces = sorted({sa["metadata"]["namespace"] for sa in cluster_config["iam"]["serviceAccounts"]})
+    found = set()
+    for namespace in namespaces:
+        if not _NAME.fullmatch(namespace):
+            continue
+        argv = ("kubectl", "get", "serviceaccounts", "--namespace", namespace, "--output", "json",
+                *_kubectl_args(options, name))
+        for item in _kubectl_items(runner, argv, options):
+            meta = item.get("metadata") or {}
+            annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
+            if annotations.get(ROLE_ANNOTATION):
+                found.add(f"{namespace}/{meta.get('name')}")
+    return frozenset(found)
+
+
+# Pods EKS's Fargate scheduler did not place, and that still run (what probe_pods reads).
+OFF_FARGATE = "spec.schedulerName!=fargate-scheduler,status.phase!=Succeeded,status.phase!=Failed"
+
+
+def _kubectl_args(options: ApplyOptions, cluster: str) -> tuple[str, ...]:
+    if options.kube_context:
+        return ("--context", options.kube_context)
+    return ("--kubeconfig", _path_arg(kubeconfig_path(cluster)))
+
+
+def _kubectl_items(runner: Runner, argv: tuple[str, ...], options: ApplyOptions) -> list[dict]:
+    code, out, err = _capture(runner, argv, None, options.probe_timeout)
+    if code != 0:
+        raise ApplyError(f"`{shlex.join(argv)}` exited {code}: {err.strip()[-300:]}")
+    found = _json(out, shlex.join(argv))
+    items = found.get("items") if isinstance(found, dict) else None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ApplyError(f"`{shlex.join(argv)}` printed no list of items; is this kubectl?")
+    return items
+
+
+def _controller(obj: dict) -> tuple[str, str] | None:
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if isinstance(ref, dict) and ref.get("controller") and isinstance(ref.get("name"), str):
+            return str(ref.get("kind", "")), ref["name"]
+    return None
+
+
+def probe_pods(runner: Runner, cluster_config: dict, options: ApplyOptions) -> tuple[reconcile.Pod, ...]:
+    """Pods that are not on Fargate (``spec.schedulerName`` is not EKS's fargate-scheduler) and still run,
+    in each namespace a planned Fargate profile selects, each with the workload that would recreate it
+    (a ReplicaSet's pods belong to its Deployment). Read with kubectl, one namespace at a time."""
+    name = cluster_config["metadata"]["name"]
+    namespaces = sorted({s["namespace"] for p in cluster_config.get("fargateProfiles") or [] for s in p["selectors"]})
+    pods = []
+    for namespace in namespaces:
+        if not _NAME.fullmatch(namespace):
+            continue
+        where = ("--namespace", namespace, "--output", "json", *_kubectl_args(options, name))
+        found = _kubectl_items(runner, ("kubectl", "get", "pods", "--field-selector", OFF_FARGATE, *where), options)
+        if not found:
+            continue
+        owners: dict[str, str] = {}
+        if any((_controller(p) or ("",))[0] == "ReplicaSet" for p in found):
+            for rs in _kubectl_items(runner, ("kubectl", "get", "replicasets", *where), options):
+                owner = _controller(rs)
+                if owner and owner[0] == "Deployment":
+                    owners[str((rs.get("metadata") or {}).get("name"))] = f"deployment/{owner[1]}"
+        for pod in found:
+            meta = pod.get("metadata") or {}
+            labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+            kind, owner = _controller(pod) or ("Pod", str(meta.get("name", "?")))
+            workload = owners.get(owner) if kind == "ReplicaSet" else None
+            pods.append(reconcile.Pod(namespace, tuple(sorted((str(k), str(v)) for k, v in labels.items())),
+                                      workload or f"{kind.lower()}/{owner}"))
+    return tuple(pods)
+
+
+def oidc_command(cluster: str, region: str, approve: bool) -> tuple[str, ...]:
+    return ("eksctl", "utils", "associate-iam-oidc-provider", "--cluster", cluster, "--region", region,
+            *(("--approve",) if approve else ()))
+
+
+def probe_oidc_missing(runner: Runner, cluster: str, region: str, options: ApplyOptions) -> bool:
+    """Does the cluster lack its IAM OIDC provider? eksctl's associate command without --approve only says
+    what it would do (and that it is already associated when it is)."""
+    argv = oidc_command(cluster, region, approve=False)
+    code, out, err = _capture(runner, argv, None, options.probe_timeout)
+    if code != 0:
+        raise ApplyError(f"`{shlex.join(argv)}` exited {code}: {err.strip()[-300:]}")
+    return "already associated" not in out + err
+
+
+def kubeconfig_path(cluster: str) -> Path:
+    """Where apply writes the kubeconfig of ``cluster`` for helmfile (beside its logs and locks). Absolute:
+    helmfile runs helm from the helmfile's own folder, where a relative path would name nothing, and helm
+    would silently fall back to localhost (found by the real-helmfile end-to-end test)."""
+    return Path.cwd() / ".compose" / f"kubeconfig-{cluster}"
+
+
+def helmfile_base(helmfile_path: Path, options: ApplyOptions, cluster: str) -> tuple[str, ...]:
+    argv: tuple[str, ...] = ("helmfile", "--file", _path_arg(helmfile_path))
+    if options.kube_context:
+        argv += ("--kube-context", options.kube_context)
+    else:
+        argv += ("--kubeconfig", _path_arg(kubeconfig_path(cluster)))
+    for selector in options.selectors:
+        argv += ("--selector", selector)
+    return argv
+
+
+def helmfile_steps(helmfile_path: Path, options: ApplyOptions, cluster: str, region: str) -> list[Step]:
+    """helmfile's steps, against this cluster only: with --kube-context, that context; otherwise a
+    kubeconfig eksctl writes for this cluster first, so the user's current context never decides."""
+    base = helmfile_base(helmfile_path, options, cluster)
+    steps = []
+    if not options.kube_context:
+        path = kubeconfig_path(cluster)
+        steps.append(Step(f"write a kubeconfig for cluster {cluster} to .compose/{path.name} (helmfile uses it, not "
+                          "your current context)", ("eksctl", "utils", "write-kubeconfig", "--cluster", cluster, "--region", region,
+                                       "--kubeconfig", _path_arg(path))))
+    if options.diff:
+        steps.append(Step("show what helmfile would change", base + ("diff", "--suppress-secrets", "--detailed-exitcode"),
+                          ok=(0, 2), changed=()))
+    apply = base + ("apply", "--suppress-secrets", "--detailed-exitcode")
+    if options.concurrency is not None:
+        apply += ("--concurrency", str(options.concurrency))
+    steps.append(Step("install or upgrade the Helm releases", apply, ok=(0, 2), changed=(2,)))
+    return steps
+
+
+def actions(cluster_config: dict, state: ClusterState, options: ApplyOptions,
+            releases: frozenset[str] = frozenset()) -> list[reconcile.Action]:
+    """Per Fargate profile, node group and (removed) Helm release, what apply will do
+    (``composer.cluster.reconcile``); [] for a new cluster. ``releases``: the planned namespace/name keys."""
+    if not state.exists:
+        return []
+    try:
+        return (reconcile.fargate_actions(cluster_config, state.fargate, state.owned_profiles)
+                + reconcile.nodegroup_actions(cluster_config, state.nodegroups, state.owned_groups, options.prune)
+                + reconcile.authentication_actions(cluster_config, state.authentication_mode)
+                + reconcile.addon_actions(cluster_config, state.addons)
+                + reconcile.service_account_actions(cluster_config, state.service_accounts)
+                + reconcile.release_actions(releases, state.releases, options.prune)
+                + reconcile.restart_actions(cluster_config, state.pods))
+    except reconcile.NotReady as exc:
+        raise ApplyError(str(exc)) from None
+
+
+def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, helmfile_path: Path,
+               options: ApplyOptions, write_title: str | None, releases: frozenset[str] = frozenset()) -> list[Step]:
+    """The commands still needed to reach the plan from ``state``, in order: new Fargate profiles before
+    the ones they replace are deleted, node groups created and scaled before the releases move onto
+    them, replaced node groups drained and deleted after."""
+    name, region = cluster_config["metadata"]["name"], cluster_config["metadata"]["region"]
+    for value in (name, region):
+        if not _NAME.fullmatch(value):
+            raise ApplyError(f"refusing to pass {value!r} to eksctl: not a valid name")
+    steps = [Step(write_title)] if write_title else []
+    profiles, groups = wanted(cluster_config)
+    if not state.exists:
+        steps.append(Step(f"create cluster {name} ({len(groups)} node group(s), {len(profiles)} Fargate profile(s))",
+                          ("eksctl", "create", "cluster", "-f", _path_arg(cluster_path)), changed=(0,)))
+        return steps + access_check(cluster_config) + helmfile_steps(helmfile_path, options, name, region)
+    todo = actions(cluster_config, state, options, releases)
+    for a in todo:
+        parts = a.name.split("/") if a.what in ("Helm release", "workload") else [a.name]
+        if a.kind in ("replace", "delete", "resize", "restart") and not all(_NAME.fullmatch(p) for p in parts):
+            tool = {"Helm release": "helm", "workload": "kubectl"}.get(a.what, "eksctl")
+            raise ApplyError(f"refusing to pass {a.name!r} (reported by {tool}) to a {tool} command")
+    by = {kind: [a for a in todo if a.kind == kind] for kind in ("create", "replace", "resize", "update", "delete")}
+    where = ("--cluster", name, "--region", region)
+    new_profiles = [a.name for a in by["create"] if a.what == "Fargate profile"]
+    old_profiles = [a for a in by["replace"] + by["delete"] if a.what == "Fargate profile"]
+    if state.oidc_missing:  # an interrupted `create cluster` leaves it out, and no later create step adds it
+        steps.append(Step(f"create the IAM OIDC provider of cluster {name} (IRSA needs it)",
+                          oidc_command(name, region, approve=True), changed=(0,)))
+    for a in [a for a in by["update"] if a.what == "authentication mode"]:  # before the profiles that need it
+        steps.append(Step(f"switch cluster {name} to authentication mode API_AND_CONFIG_MAP ({a.detail}), so that "
+                          "EKS grants Fargate and node roles through access entries",
+                          access.mode_command(name, region, "API_AND_CONFIG_MAP"), changed=(0,)))
+    if new_profiles:
+        note = (f"; until {', '.join(a.name for a in old_profiles)} is deleted next, EKS may schedule new pods of the "
+                "namespaces both select with either" if old_profiles else "")
+        steps.append(Step(f"create Fargate profile(s) {', '.join(new_profiles)}{note}",
+                          ("eksctl", "create", "fargateprofile", "-f", _path_arg(cluster_path)), changed=(0,)))
+        steps += access_check(cluster_config)
+    new_addons = [a.name for a in by["create"] if a.what == "add-on"]
+    if new_addons:  # (after the profiles: CoreDNS on Fargate needs its profile to run)
+        steps.append(Step(f"create add-on(s) {', '.join(new_addons)} (eksctl skips those present)",
+                          ("eksctl", "create", "addon", "-f", _path_arg(cluster_path)), changed=(0,)))
+    changed_addons = [a for a in by["update"] if a.what == "add-on"]
+    if changed_addons:
+        steps.append(Step("update add-on configuration: " + "; ".join(f"{a.name} {a.detail}" for a in changed_addons),
+                          ("eksctl", "update", "addon", "-f", _path_arg(cluster_path)), changed=(0,)))
+    for a in old_profiles:
+        why = (f"replaced by {a.successor}; its pods are recreated there" if a.kind == "replace"
+               else "no Fargate workload uses its namespaces any more; its pods are recreated elsewhere")
+        steps.append(Step(f"delete Fargate profile {a.name} ({why})",
+                          ("eksctl", "delete", "fargateprofile", *where, "--name", a.name, "--wait"),
+                          changed=(0,), destructive=True))
+    new_groups = [a.name for a in by["create"] if a.what == "node group"]
+    if new_groups:
+        steps.append(Step(f"create node group(s) {', '.join(new_groups)}",
+                          ("eksctl", "create", "nodegroup", "-f", _path_arg(cluster_path),
+                           "--include", ",".join(new_groups)), changed=(0,)))
+    new_accounts = [a.name for a in by["create"] if a.what == "IAM service account"]
+    if new_accounts:  # before the releases whose pods use them
+        steps.append(Step(f"create IAM service account(s) {', '.join(new_accounts)} (eksctl makes each role and "
+                          "annotates the account)",
+                          ("eksctl", "create", "iamserviceaccount", "-f", _path_arg(cluster_path), "--include",
+                           ",".join(new_accounts), "--override-existing-serviceaccounts", "--approve"), changed=(0,)))
+    for a in by["resize"]:
+        desired, low, high = reconcile.scale_target(cluster_config, a.name, state.nodegroups[a.name])
+        steps.append(Step(f"resize node group {a.name} ({a.detail})",
+                          ("eksctl", "scale", "nodegroup", *where, "--name", a.name, "--nodes", str(desired),
+                           "--nodes-min", str(low), "--nodes-max", str(high), "--wait"), changed=(0,)))
+    steps += helmfile_steps(helmfile_path, options, name, region)
+    restarts: dict[str, list[str]] = {}
+    for a in todo:
+        if a.kind == "restart":
+            namespace, workload = a.name.split("/", 1)
+            restarts.setdefault(namespace, []).append(workload)
+    for namespace, workloads in restarts.items():
+        steps.append(Step(f"restart {', '.join(workloads)} in namespace {namespace} (pods on EC2 nodes that a Fargate "
+                          "profile selects; EKS places a pod only when it is created)",
+                          ("kubectl", "rollout", "restart", *workloads, "--namespace", namespace,
+                           *_kubectl_args(options, name)), changed=(0,)))
+    for a in [a for a in by["delete"] if a.what == "Helm release"]:
+        namespace, release = a.name.split("/", 1)
+        steps.append(Step(f"uninstall Helm release {a.name} (its profile is gone; --prune)",
+                          ("helm", "uninstall", release, "--namespace", namespace, "--wait", *_kube_args(options, name)),
+                          changed=(0,), destructive=True))
+    for a in [a for a in by["replace"] + by["delete"] if a.what == "node group"]:
+        why = f"replaced by {a.successor}" if a.kind == "replace" else "no longer wanted (--prune)"
+        steps.append(Step(f"delete node group {a.name} ({why}; its nodes are drained first)",
+                          ("eksctl", "delete", "nodegroup", *where, "--name", a.name, "--drain", "--wait"),
+                          changed=(0,), destructive=True))
+    return steps
+
+
+def access_check(cluster_config: dict) -> list[Step]:
+    """After Fargate profiles are created: their pod execution role has its access entry (composer.emit.access)."""
+    mode = access.planned_mode(cluster_config) or "CONFIG_MAP"
+    if mode == "CONFIG_MAP" or not cluster_config.get("fargateProfiles"):
+        return []
+    name, region = cluster_config["metadata"]["name"], cluster_config["metadata"]["region"]
+    role = str(cluster_config["fargateProfiles"][0].get("podExecutionRoleARN", ""))
+    return [Step(f"check that the Fargate pod execution role has its access entry ({mode} mode)",
+                 access.entry_command(name, region),
+                 expect=lambda out: access.missing_entry(out, role, name, region))]
+
+
+def dry_run_outline(cluster_config: dict, cluster_path: Path, helmfile_path: Path,
+                    options: ApplyOptions, log_router_planned: bool = False) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every command apply may run, grouped by the condition that decides it; runs nothing."""
+    name, region = cluster_config["metadata"]["name"], cluster_config["metadata"]["region"]
+    commands = probe_commands(name, region)
+    profiles, groups = wanted(cluster_config)
+    join = shlex.join
+    outline = [
+        ("first, read-only: does the cluster exist", [(join(commands["cluster"]), "exit 1 'No cluster found' = absent")]
+         + ([(join(fargate_role.simulate_command("<pod execution role>", region)),
+              "logging.fargate: may each Fargate pod execution role write CloudWatch Logs? (if not, nothing runs)")]
+            if log_router_planned else [])),
+        ("if the cluster does not exist", [(join(("eksctl", "create", "cluster", "-f", _path_arg(cluster_path))),
+                                            f"creates {len(groups)} node group(s) and {len(profiles)} Fargate profile(s)")]
+         + [(step.command, step.title + ", after the profiles are created") for step in access_check(cluster_config)]),
+        ("if it exists (read-only first, then only what differs)", [
+            (join(commands["fargate"]), "existing Fargate profiles (selectors, tags, status)"),
+            (join(commands["nodegroups"]), "existing node groups (instance type, sizes, status)"),
+            (f"eksctl get labels --cluster {name} --region {region} --nodegroup <unwanted>",
+             "is an unwanted node group compose's? (its composer.io/node-class label)"),
+            *([(join(access.mode_command(name, region, "API_AND_CONFIG_MAP")),
+                "when the cluster is still in CONFIG_MAP mode (from `get cluster`): one way, before any profile; "
+                "never on to API, which would drop aws-auth")]
+              if access.planned_mode(cluster_config) not in (None, "CONFIG_MAP") else []),
+            (join(("eksctl", "create", "fargateprofile", "-f", _path_arg(cluster_path))),
+             f"when one of {', '.join(profiles) or '-'} is missing (names carry content: a change is a new name)"),
+            *[(step.command, step.title + ", after creating a profile") for step in access_check(cluster_config)],
+            (f"eksctl delete fargateprofile --cluster {name} --region {region} --name <old> --wait",
+             "each profile compose made that the plan no longer has, after the new ones exist"),
+            (join(commands["addons"]), "existing add-ons (status, configuration)"),
+            (join(("eksctl", "create", "addon", "-f", _path_arg(cluster_path))),
+             f"when one of {', '.join(a['name'] for a in cluster_config.get('addons') or []) or '-'} is missing "
+             "(eksctl skips those present)"),
+            (join(("eksctl", "update", "addon", "-f", _path_arg(cluster_path))),
+             "when an add-on lacks the configuration the plan sets (CoreDNS's computeType: Fargate)"),
+            (join(("eksctl", "create", "nodegroup", "-f", _path_arg(cluster_path), "--include")) + " <missing,...>",
+             f"when one of {', '.join(groups) or '-'} is missing"),
+            (f"eksctl scale nodegroup --cluster {name} --region {region} --name <group> --nodes N --nodes-min N "
+             "--nodes-max N --wait", "when a group's planned sizes differ"),
+            (Step("", ("kubectl", "get", "serviceaccounts", "--namespace", "<ns>", "--output", "json",
+                       *_kubectl_args(options, name))).command,
+             "each namespace of a planned IAM service account: does it exist with its role annotation"),
+            (join(("eksctl", "create", "iamserviceaccount", "-f", _path_arg(cluster_path), "--include")) +
+             " <missing,...> --override-existing-serviceaccounts --approve",
+             "when one of " + (", ".join(f"{sa['metadata']['namespace']}/{sa['metadata']['name']}"
+                                         for sa in (cluster_config.get("iam") or {}).get("serviceAccounts") or []) or "-")
+             + " has no role yet"),
+            (Step("", ("kubectl", "get", "pods", "--field-selector", OFF_FARGATE, "--namespace", "<ns>", "--output", "json",
+                       *_kubectl_args(options, name))).command,
+             "each namespace a Fargate profile selects: pods still on EC2 (and their ReplicaSets' owners)"),
+        ]),
+        ("then", [(step.command, step.title) for step in helmfile_steps(helmfile_path, options, name, region)]
+         + [(Step("", ("kubectl", "rollout", "restart", "<deployment/x>", "--namespace", "<ns>",
+                       *_kubectl_args(options, name))).command,
+             "Deployments and StatefulSets with pods on EC2 that a Fargate profile selects (never Jobs)"),
+            (f"eksctl delete nodegroup --cluster {name} --region {region} --name <old> --drain --wait",
+             "each group compose made that a new one replaces" + (", and (--prune) each one no longer wanted"
+                                                                  if options.prune else ""))]),
+    ]
+    return outline
+
+
+# ---------------------------------------------------------------- execution
+
+TAIL_LINES = 20
+MAX_CHECKED_LINES = 100_000  # a checked step's stdout (JSON), kept whole up to this
+
+
+def execute(steps: list[Step], runner: Runner, write_files: Callable[[], None],
+            on_start: Callable[[int, Step], None] = lambda n, s: None,
+            on_line: Callable[[Step, str, str], None] = lambda s, stream, line: None) -> list[StepResult]:
+    """Run ``steps`` in order; stop at the first failure. Ctrl-C marks the running step interrupted."""
+    results = [StepResult(step) for step in steps]
+    for index, result in enumerate(results):
+        step = result.step
+        on_start(index, step)
+        started = time.monotonic()
+        tail: list[str] = []
+        both = result.output_tail  # eksctl logs CloudFormation's failure reasons on stdout
+        stdout: list[str] = []  # kept whole only for a step whose output is checked
+
+        def line(stream: str, text: str, step: Step = step, tail: list[str] = tail, both: list[str] = both,
+                 stdout: list[str] = stdout) -> None:
+            if stream == "out" and step.expect is not None and len(stdout) < MAX_CHECKED_LINES:
+                stdout.append(text)
+            text = printable(text)
+            if stream == "err":
+                tail.append(text)
+                del tail[:-TAIL_LINES]
+            both.append(text)
+            del both[:-TAIL_LINES]
+            on_line(step, stream, text)
+
+        try:
+            if not step.argv:
+                write_files()
+                code = 0
+            else:
+                code = runner(list(step.argv), line)
+        except KeyboardInterrupt as interrupt:
+            result.status, result.seconds, result.tail = "interrupted", time.monotonic() - started, tail
+            result.signal = signum_of(interrupt)
+            return results
+        except ToolNotFound as exc:
+            code, tail[:] = 127, [f"{exc}: not found on PATH"]
+        except OSError as exc:
+            what = "cannot run" if step.argv else "cannot write the generated files"
+            code, tail[:] = (126 if step.argv else 1), [f"{what}: {exc}"]
+        except ComposerError as exc:  # the generated files could not be written; nothing was replaced
+            code, tail[:] = 1, [str(p) for p in exc.problems]
+        result.code, result.seconds, result.tail = code, time.monotonic() - started, tail
+        problem = step.expect("\n".join(stdout)) if code in step.ok and step.expect is not None else None
+        if problem:  # (shown last, whichever of the tails the report prints)
+            result.status, result.tail = "failed", [*tail, problem]
+            result.output_tail.append(problem)
+            return results
+        if code in step.ok:
+            result.status, result.changed = "done", (code in step.changed) or not step.argv
+        else:
+            result.status = "failed"
+            return results
+    return results
+
+
+def outcome(results: list[StepResult]) -> str:
+    """succeeded | failed | interrupted."""
+    statuses = {r.status for r in results}
+    return "interrupted" if "interrupted" in statuses else "failed" if "failed" in statuses else "succeeded"

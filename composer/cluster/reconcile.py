@@ -1,0 +1,297 @@
+"""What an existing cluster needs to match the plan: one action per Fargate profile and node group.
+
+Pure: the planned ClusterConfig and what eksctl reported (``eksctl get fargateprofile|nodegroup -o
+json``, plus which node groups carry compose's label) in, actions out.
+
+* EKS cannot change a Fargate profile, and eksctl skips any profile or node group whose name exists.
+  So names carry content (``composer.place.routing.profile_name``, ``composer.place.nodegroups.content_name``): a
+  planned name that does not exist is **create**; an existing one is **unchanged** (a node group whose
+  sizes differ is **resize**, done in place with ``eksctl scale nodegroup``).
+* A Fargate profile compose created (tagged) that the plan no longer has is **replace**d when a new
+  profile takes over one of its namespaces, else **delete**d, in both cases after the new profiles
+  exist and without ``--prune``: a stale profile keeps routing pods to Fargate. Deleting a profile
+  deletes its pods, and their controllers recreate them under the new profile (EKS
+  DeleteFargateProfile), so the move needs no restart.
+* A node group compose created (labelled) whose slot (``ng-general``, …) has a new group is
+  **replace**d: drained and deleted after the releases are applied. One with no successor is
+  **delete**d only with ``--prune``; until then it is listed.
+* A Deployment or StatefulSet with a pod that runs off Fargate although a planned profile selects it
+  is **restart**ed after the releases are applied (``kubectl rollout restart``): EKS matches a pod to a
+  profile only when the pod is created, so pods started before their profile existed (a namespace
+  that moves from node groups to Fargate, or a run interrupted after creating the profile) stay on
+  EC2 until they are recreated. Jobs and bare pods are never restarted, only listed: a Job in flight
+  would lose its work.
+* A core add-on the plan names (``addons``) that the cluster lacks, or whose creation failed, is
+  **create**d (``eksctl create addon -f`` skips those present: an interrupted ``create cluster`` leaves
+  them out, and no later step adds them); one whose configuration lacks what the plan sets (CoreDNS's
+  ``computeType: Fargate``) is **update**d. Other add-ons are not compose's: never listed or touched.
+* An authentication mode behind the plan's is **update**d one step, ``CONFIG_MAP`` to
+  ``API_AND_CONFIG_MAP`` (composer.emit.access); what apply cannot or will not change (on to ``API``, or
+  back, which EKS refuses) is listed as **differs**, and apply's report says so at the end.
+* Anything else in the cluster is **foreign**: listed, never touched.
+* A status other than ACTIVE on anything compose would build on or touch stops the run with what
+  to do (an operation in flight: wait; a failed one: fix or delete it), never "exists" for "ready".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from composer.emit.access import MODES, migrate_command, planned_mode
+from composer.place.nodegroups import slot
+
+IN_FLIGHT = {"CREATING", "UPDATING", "DELETING"}
+CHANGES = ("create", "replace", "resize", "update", "delete", "restart")  # kinds apply acts on (the rest are listed)
+OFF_PLAN = (*CHANGES, "differs")  # the cluster is not the plan: apply changes it, or will not
+
+
+@dataclass(frozen=True)
+class Action:
+    # create | replace | resize | update (an add-on's configuration) | delete | unchanged | foreign | keep
+    # (unwanted, waits for --prune)
+    # | restart (a workload's pods move to Fargate) | stays (a Job's or bare pod's, never restarted)
+    # | outdated (an add-on with a newer version: listed only)
+    # | differs (the cluster differs from the plan where apply does not act: listed, and reported at the end)
+    kind: str
+    what: str  # "Fargate profile" | "node group"
+    name: str
+    detail: str = ""
+    successor: str = ""  # for replace: the new profile or group that takes over
+
+
+class NotReady(Exception):
+    """Something compose would build on or touch is not ACTIVE."""
+
+
+def _status_problem(what: str, name: str, status: str) -> str:
+    if status in IN_FLIGHT:
+        return (f"{what} {name} is {status}: an earlier operation is still running; wait until it is ACTIVE "
+                "(or gone) and run apply again")
+    return (f"{what} {name} is {status or 'in an unknown state'}: fix it, or delete it with eksctl, and run apply "
+            "again (compose does not build on a broken one)")
+
+
+def fargate_actions(config: dict, existing: dict[str, dict], owned: frozenset[str]) -> list[Action]:
+    planned = {p["name"]: p for p in config.get("fargateProfiles") or []}
+    actions, problems = [], []
+    for name in planned:
+        if name not in existing:
+            actions.append(Action("create", "Fargate profile", name, _selectors(planned[name])))
+        elif existing[name].get("status") != "ACTIVE":
+            problems.append(_status_problem("Fargate profile", name, str(existing[name].get("status", ""))))
+        else:
+            actions.append(Action("unchanged", "Fargate profile", name))
+    for name in sorted(set(existing) - set(planned)):
+        old = existing[name]
+        if name not in owned:
+            actions.append(Action("foreign", "Fargate profile", name, _selectors(old)))
+            continue
+        if old.get("status") == "DELETING":
+            continue  # already on its way out
+        if old.get("status") != "ACTIVE":
+            problems.append(_status_problem("Fargate profile", name, str(old.get("status", ""))))
+            continue
+        namespaces = {s.get("namespace") for s in old.get("selectors") or []}
+        heirs = [n for n, p in planned.items() if namespaces & {s["namespace"] for s in p["selectors"]}]
+        actions.append(Action("replace" if heirs else "delete", "Fargate profile", name, _selectors(old),
+                              ", ".join(heirs)))
+    if problems:
+        raise NotReady("; ".join(problems))
+    return actions
+
+
+def nodegroup_actions(config: dict, existing: dict[str, dict], owned: frozenset[str], prune: bool) -> list[Action]:
+    planned = {g["name"]: g for g in config.get("managedNodeGroups") or []}
+    actions, problems = [], []
+    for name, g in planned.items():
+        have = existing.get(name)
+        if have is None:
+            types = g.get("instanceType") or "Spot " + "/".join(g.get("instanceTypes") or ())
+            actions.append(Action("create", "node group", name, f"{types} × {g['minSize']}–{g['maxSize']}"))
+        elif have.get("Status") != "ACTIVE":
+            problems.append(_status_problem("node group", name, str(have.get("Status", ""))))
+        elif (have.get("MinSize"), have.get("MaxSize")) != (g["minSize"], g["maxSize"]):
+            actions.append(Action("resize", "node group", name,
+                                  f"{have.get('MinSize')}–{have.get('MaxSize')} → {g['minSize']}–{g['maxSize']}"))
+        else:
+            actions.append(Action("unchanged", "node group", name))
+    slots = {slot(n): n for n in planned}
+    for name in sorted(set(existing) - set(planned)):
+        have = existing[name]
+        detail = f"{have.get('InstanceType', '?')} × {have.get('MinSize', '?')}–{have.get('MaxSize', '?')}"
+        if name not in owned:
+            actions.append(Action("foreign", "node group", name, detail))
+            continue
+        if have.get("Status") == "DELETING":
+            continue
+        heir = slots.get(slot(name), "")
+        if have.get("Status") != "ACTIVE" and (heir or prune):
+            problems.append(_status_problem("node group", name, str(have.get("Status", ""))))
+            continue
+        kind = "replace" if heir else ("delete" if prune else "keep")
+        actions.append(Action(kind, "node group", name, detail, heir))
+    if problems:
+        raise NotReady("; ".join(problems))
+    return actions
+
+
+def addon_actions(config: dict, existing: dict[str, dict] | None) -> list[Action]:
+    """The planned add-ons against ``eksctl get addon -o json`` (Name, Status, ConfigurationValues)."""
+    if existing is None:
+        return []
+    actions, problems = [], []
+    for addon in config.get("addons") or []:
+        name, wanted = addon["name"], _json_object(addon.get("configurationValues", ""))
+        have = existing.get(name)
+        status = str((have or {}).get("Status", ""))
+        if have is None or status == "CREATE_FAILED":
+            actions.append(Action("create", "add-on", name, addon.get("configurationValues", "")
+                                  + (" (its creation failed before)" if have else "")))
+        elif status in IN_FLIGHT:
+            problems.append(_status_problem("add-on", name, status))
+        elif any(_json_object(have.get("ConfigurationValues") or "").get(k) != v for k, v in wanted.items()):
+            actions.append(Action("update", "add-on", name,
+                                  f"{have.get('ConfigurationValues') or 'default'} → {addon['configurationValues']}"))
+        elif have.get("NewerVersion"):  # listed, not upgraded: an add-on upgrade is the cluster owner's call
+            actions.append(Action("outdated", "add-on", name, f"{have.get('Version', '?')} → {have['NewerVersion']}"))
+        else:  # (DEGRADED counts as present: e.g. CoreDNS before any node or profile can run it)
+            actions.append(Action("unchanged", "add-on", name, status))
+    if problems:
+        raise NotReady("; ".join(problems))
+    return actions
+
+
+def authentication_actions(config: dict, current: str | None) -> list[Action]:
+    """The planned ``accessConfig.authenticationMode`` against the cluster's (None: not reported)."""
+    planned = planned_mode(config)
+    name, region = config["metadata"]["name"], config["metadata"]["region"]
+    if planned not in MODES or current not in MODES or planned == current:
+        return []
+    if MODES.index(planned) < MODES.index(current):
+        return [Action("differs", "authentication mode", name,
+                       f"{current}, the plan has {planned}: EKS changes the mode only towards API; set "
+                       f"access.authenticationMode: {current} in composer.yaml")]
+    actions = []
+    if current == "CONFIG_MAP":
+        actions.append(Action("update", "authentication mode", name,
+                              "CONFIG_MAP → API_AND_CONFIG_MAP (access entries beside aws-auth; EKS allows no way back)"))
+    if planned == "API":
+        actions.append(Action("differs", "authentication mode", name,
+                              "API_AND_CONFIG_MAP, the plan has API: apply stops there, since aws-auth stops counting "
+                              "in API mode and whatever is mapped only there loses access; copy it into access entries "
+                              f"and switch with `{migrate_command(name, region)}`, or set "
+                              "access.authenticationMode: API_AND_CONFIG_MAP"))
+    return actions
+
+
+def service_account_actions(config: dict, present: frozenset[str] | None) -> list[Action]:
+    """The planned IRSA service accounts against those in the cluster that carry a role annotation. One
+    without it (absent, or made by a chart before) is **create**d by eksctl, which makes the role and
+    annotates the account."""
+    if present is None:
+        return []
+    actions = []
+    for sa in (config.get("iam") or {}).get("serviceAccounts") or []:
+        key = f"{sa['metadata']['namespace']}/{sa['metadata']['name']}"
+        role = sa.get("attachRoleARN") or ", ".join(sa.get("attachPolicyARNs") or sorted(sa.get("wellKnownPolicies") or {}))
+        actions.append(Action("unchanged" if key in present else "create", "IAM service account", key, role))
+    return actions
+
+
+def _json_object(text: str) -> dict:
+    import json
+
+    try:
+        value = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError:
+        return {}  # (eksctl also accepts YAML; compose writes JSON and reads what EKS stores, which is JSON)
+    return value if isinstance(value, dict) else {}
+
+
+def release_actions(planned: frozenset[str], installed: frozenset[str] | None, prune: bool) -> list[Action]:
+    """Releases compose installed (helm's stored label) whose profile is gone: uninstalled with --prune,
+    else listed. A release is never touched on name alone: only with compose's label."""
+    if installed is None:
+        return []
+    return [Action("delete" if prune else "keep", "Helm release", key) for key in sorted(installed - planned)]
+
+
+@dataclass(frozen=True)
+class Pod:
+    """A running pod that is not on Fargate, as the probe reduces it: where it is, its labels, and the
+    workload that would recreate it (``deployment/x``, ``statefulset/y``, ``job/z``; ``pod/p`` if none)."""
+    namespace: str
+    labels: tuple[tuple[str, str], ...]
+    owner: str
+
+
+RESTARTABLE = ("deployment/", "statefulset/")
+
+
+def restart_actions(config: dict, pods: tuple[Pod, ...]) -> list[Action]:
+    """Workloads with pods off Fargate that a planned Fargate profile selects: restarted (Deployments and
+    StatefulSets), or listed (Jobs and bare pods, which a restart would kill mid-run)."""
+    selectors = [(p["name"], s["namespace"], (s.get("labels") or {}).items())
+                 for p in config.get("fargateProfiles") or [] for s in p["selectors"]]
+    found: dict[tuple[str, str], tuple[str, int]] = {}
+    for pod in pods:
+        labels = dict(pod.labels)
+        profile = next((name for name, namespace, wanted in selectors
+                        if namespace == pod.namespace and all(labels.get(k) == v for k, v in wanted)), None)
+        if profile is not None:
+            key = (pod.namespace, pod.owner)
+            found[key] = (profile, found.get(key, ("", 0))[1] + 1)
+    actions = []
+    for (namespace, owner), (profile, count) in sorted(found.items()):
+        kind = "restart" if owner.startswith(RESTARTABLE) else "stays"
+        actions.append(Action(kind, "workload", f"{namespace}/{owner}",
+                              f"{count} pod(s) on EC2 nodes that Fargate profile {profile} selects"))
+    return actions
+
+
+def scale_target(config: dict, name: str, existing: dict) -> tuple[int, int, int]:
+    """(desired, min, max) for ``eksctl scale nodegroup``: the planned bounds, and the current desired
+    count kept when it lies within them (an autoscaler may have set it)."""
+    g = next(g for g in config["managedNodeGroups"] if g["name"] == name)
+    desired = existing.get("DesiredCapacity", g["desiredCapacity"])
+    if not isinstance(desired, int) or not g["minSize"] <= desired <= g["maxSize"]:
+        desired = g["desiredCapacity"]
+    return desired, g["minSize"], g["maxSize"]
+
+
+SYMBOLS = {"create": "+", "replace": "-/+", "resize": "~", "update": "~", "delete": "-", "keep": "!", "foreign": "?",
+           "restart": "<>", "stays": "!", "outdated": "!", "differs": "!"}
+WORDS = {"create": "create", "replace": "replace", "resize": "resize", "update": "update in place", "delete": "delete",
+         "keep": "no longer wanted, kept (--prune deletes it)", "foreign": "not managed by compose, left alone",
+         "restart": "rollout restart, so its pods are recreated on Fargate",
+         "stays": "left on EC2 until it is recreated (Jobs and bare pods are never restarted)",
+         "differs": "differs from the plan; apply does not change it",
+         "outdated": "a newer version exists; compose does not upgrade add-ons by itself "
+                     "(eksctl update addon --name NAME --version latest)"}
+
+
+def lines(actions: list[Action]) -> list[str]:
+    """Terraform-style lines for everything that is not unchanged."""
+    out = []
+    for a in actions:
+        if a.kind == "unchanged":
+            continue
+        tail = f" (replaced by {a.successor})" if a.kind == "replace" and a.successor else ""
+        detail = f": {a.detail}" if a.detail else ""
+        out.append(f"  {SYMBOLS[a.kind]:>3} {a.what} {a.name}{detail} — {WORDS[a.kind]}{tail}")
+    return out
+
+
+def summary(actions: list[Action]) -> str:
+    count = {k: sum(a.kind == k for a in actions) for k in OFF_PLAN}
+    return (f"{count['create']} to create, {count['replace']} to replace, {count['resize']} to resize, "
+            f"{count['delete']} to delete" + "".join(f", {count[k]} to {k}" for k in ("update", "restart") if count[k])
+            + (f"; {count['differs']} difference(s) apply will not change" if count["differs"] else ""))
+
+
+def _selectors(profile: dict) -> str:
+    parts = []
+    for s in profile.get("selectors") or []:
+        labels = ",".join(f"{k}={v}" for k, v in sorted((s.get("labels") or {}).items()))
+        parts.append(s.get("namespace", "?") + (f"{{{labels}}}" if labels else ""))
+    return ", ".join(parts)

@@ -1,0 +1,85 @@
+"""The eksctl ``ClusterConfig`` (eksctl.io/v1alpha5) for the composed cluster."""
+
+from __future__ import annotations
+
+from composer.core.model import ClusterSettings, Placement
+from composer.place import vpc
+from composer.place.nodegroups import AMI_FAMILY, CLASS_LABEL, NodeGroup, taints
+from composer.place.routing import Routing
+
+GENERATOR_TAG = "fargate-composer"
+# On every Fargate profile compose creates: `apply --prune` deletes only profiles that carry it (node
+# groups are recognised by their composer.io/node-class label, since eksctl shows no node-group tags).
+MANAGED_TAG = "composer.io/managed-by"
+
+# The core networking add-ons, named so that apply can create any that an interrupted `create cluster`
+# left out (`eksctl create addon -f` skips those present). With CoreDNS on Fargate, its add-on says so:
+# computeType Fargate makes EKS drop the `eks.amazonaws.com/compute-type: ec2` annotation from CoreDNS's
+# pods itself, and keeps it so across add-on updates, where a patched Deployment would be reverted.
+CORE_ADDONS = ("vpc-cni", "kube-proxy", "coredns")
+COREDNS_ON_FARGATE = '{"computeType":"Fargate"}'
+
+
+def addons(coredns_on_fargate: bool) -> list[dict]:
+    return [{"name": name, **({"configurationValues": COREDNS_ON_FARGATE}
+                              if name == "coredns" and coredns_on_fargate else {})} for name in CORE_ADDONS]
+
+
+def service_accounts(placements: list[Placement]) -> list[dict]:
+    """``iam.serviceAccounts``: one per IRSA service account the workloads name (checks.py keeps them
+    consistent), in namespace/name order."""
+    found = {(p.workload.namespace, p.workload.service_account.name): p.workload.service_account
+             for p in placements if p.workload.service_account is not None}
+    return [found[key].config(key[0]) for key in sorted(found)]
+
+
+def cluster_config(settings: ClusterSettings, routing: Routing, node_groups: list[NodeGroup],
+                   placements: list[Placement] = ()) -> dict:
+    metadata: dict = {"name": settings.name, "region": settings.region}
+    if settings.version:
+        metadata["version"] = settings.version
+    metadata["tags"] = {**settings.tags, "generated-by": GENERATOR_TAG}
+    config: dict = {"apiVersion": "eksctl.io/v1alpha5", "kind": "ClusterConfig", "metadata": metadata}
+    if settings.availability_zones:
+        config["availabilityZones"] = list(settings.availability_zones)
+    config["vpc"] = vpc.section(settings)
+    config["iam"] = {"withOIDC": True}  # IRSA needs the cluster's OIDC provider
+    accounts = service_accounts(list(placements))
+    if accounts:
+        config["iam"]["serviceAccounts"] = accounts
+    # Access entries (API): EKS grants the Fargate pod execution role and the node roles itself, where no
+    # rewrite of the aws-auth ConfigMap can take them away (composer.emit.access)
+    config["accessConfig"] = {"authenticationMode": settings.authentication_mode}
+    config["addons"] = addons(routing.coredns_on_fargate)
+    if routing.profiles:
+        profiles = []
+        for profile in routing.profiles:
+            entry: dict = {"name": profile.name, "selectors": [], "tags": {MANAGED_TAG: GENERATOR_TAG}}
+            for s in profile.selectors:
+                selector: dict = {"namespace": s.namespace}
+                if s.labels:
+                    selector["labels"] = dict(s.labels)
+                entry["selectors"].append(selector)
+            if settings.pod_execution_role_arn:
+                entry["podExecutionRoleARN"] = settings.pod_execution_role_arn
+            if settings.fargate_subnets:
+                entry["subnets"] = list(settings.fargate_subnets)
+            profiles.append(entry)
+        config["fargateProfiles"] = profiles
+    if node_groups:
+        groups = []
+        for g in node_groups:
+            entry = {"name": g.name, **({"instanceTypes": list(g.instance_types), "spot": True} if g.spot
+                                        else {"instanceType": g.instance_type}),
+                     "minSize": g.min_size, "desiredCapacity": g.desired, "maxSize": g.max_size,
+                     "volumeSize": g.volume_size, "privateNetworking": True, "labels": {CLASS_LABEL: g.node_class}}
+            if g.node_class in AMI_FAMILY:
+                entry["amiFamily"] = AMI_FAMILY[g.node_class]
+            if taints(g.node_class, g.spot):
+                entry["taints"] = [dict(t) for t in taints(g.node_class, g.spot)]
+            if settings.autoscaler == "cluster-autoscaler":
+                # labels and taints as node-template tags on the Auto Scaling group: scale-up from zero
+                entry["propagateASGTags"] = True
+            groups.append(entry)
+        config["managedNodeGroups"] = groups
+    return config

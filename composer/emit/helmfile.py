@@ -1,0 +1,124 @@
+"""The ``helmfile.yaml``: repositories, and one release per profile placed by namespace and labels."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from composer.core import inert
+from composer.core.errors import Problem
+from composer.core.model import ClusterSettings, Placement
+from composer.files.yamlio import position
+from composer.place.nodegroups import pins
+from composer.place.routing import Routing
+
+LOCAL_PREFIXES = (".", "/", "oci://", "http://", "https://")
+MANAGED_LABEL, MANAGED_VALUE = "composer.io/managed-by", "fargate-composer"
+LOG_ROUTER = "kube-system/aws-observability"  # log_router.release()
+
+
+def _inline(dotted: str, value) -> dict:
+    """``controller.podLabels`` + value → ``{"controller": {"podLabels": value}}``: an inline helmfile value."""
+    for part in reversed(dotted.split(".")):
+        value = {part: value}
+    return value
+
+
+def _node_class_values(p: Placement, r) -> tuple[list[dict], list[Problem]]:
+    """Values that hold a node-group release's pods to its node class: ``composer.io/node-class`` in the
+    chart's nodeSelector value and the class's tolerations in its tolerations value. A DaemonSet of the
+    general class runs on every Linux node it can (general and arm64), so it gets ``kubernetes.io/os:
+    linux`` and the arm64 toleration instead."""
+    w, node_class = p.workload, p.node_class or "general"
+    selector, tolerate = pins(p)
+    values: list[dict] = []
+    if r.node_selector_value:
+        values.append(_inline(r.node_selector_value, selector))
+    if tolerate and r.tolerations_value:
+        values.append(_inline(r.tolerations_value, tolerate))
+    if (not r.node_selector_value or (tolerate and not r.tolerations_value)) and node_class != "general":
+        line, col = position(w.source, "release")
+        missing = "nodeSelectorValue" if not r.node_selector_value else "tolerationsValue"
+        return values, [Problem(
+            f"this workload needs '{node_class}' nodes, but release.{missing} is false, so nothing sends its pods "
+            "there (or lets them past the class's taint)", w.source.path, line, col,
+            hint=f"name the chart value that sets the pods' {missing.removesuffix('Value')}, or set it in a values "
+                 "file and give the chart value here", check="placement")]
+    return values, []
+
+
+def helmfile(placements: list[Placement], routing: Routing, settings: ClusterSettings, out_dir: Path
+             ) -> tuple[dict, list[Problem]]:
+    problems: list[Problem] = []
+    repositories: dict[str, tuple[str, Placement]] = {}
+    releases = []
+    key, value = settings.routing_label
+    for p in sorted(placements, key=lambda p: p.workload.key):
+        w, r = p.workload, p.workload.release
+        if r is None:
+            continue
+        if not r.chart.startswith(LOCAL_PREFIXES) and "/" in r.chart:
+            repo = r.chart.split("/", 1)[0]
+            if r.repository:
+                known = repositories.get(repo)
+                if known and known[0] != r.repository:
+                    line, col = position(w.source, "release.repository")
+                    problems.append(Problem(
+                        f"repository '{repo}' is {inert.redact(r.repository)} here but {inert.redact(known[0])} in {known[1].workload.source.path}",
+                        w.source.path, line, col, "give one URL per repository name", "repository"))
+                elif not known:
+                    repositories[repo] = (r.repository, p)
+        chart = r.chart
+        if chart.startswith("."):  # local chart: relative to the profile, rewritten relative to the helmfile
+            chart = os.path.relpath((Path(w.source.path).parent / chart).resolve(), out_dir.resolve())
+        release: dict = {"name": w.name, "namespace": w.namespace, "chart": chart}
+        if r.version:
+            release["version"] = r.version
+        release["labels"] = {"placement": p.target, **({"node-class": p.node_class} if p.node_class else {}),
+                             **({"capacity": "spot"} if p.spot else {}), MANAGED_LABEL: MANAGED_VALUE}
+        values: list = [os.path.relpath(v, out_dir.resolve()) for v in r.values] + [dict(v) for v in r.inline_values]
+        if w.service_account is not None:
+            if r.service_account_value:
+                values.append(_inline(r.service_account_value, {"create": False, "name": w.service_account.name}))
+            else:
+                line, col = position(w.source, "release")
+                problems.append(Problem(
+                    f"service account {w.service_account.name} gets its IAM role from eksctl, but "
+                    "release.serviceAccountValue is false, so nothing makes the pods use it", w.source.path, line, col,
+                    hint="name the chart value that sets the pods' service account (most charts: serviceAccount, "
+                         "with create and name)", check="iam"))
+        if w.key in routing.labelled and r.pod_labels_value:
+            values.append(_inline(r.pod_labels_value, {key: value}))
+        if p.target == "nodegroup":
+            pinned, problem = _node_class_values(p, r)
+            values += pinned
+            problems += problem
+        if values:
+            release["values"] = values
+        needs = list(r.needs)
+        if p.target == "fargate" and settings.fargate_logging and LOG_ROUTER not in needs:
+            needs.append(LOG_ROUTER)  # the log router's ConfigMap must exist before a Fargate pod starts
+        if needs:
+            release["needs"] = needs
+        if p.target == "fargate":
+            release["wait"] = True
+            release["timeout"] = r.timeout or settings.fargate_timeout
+        elif r.timeout:
+            release["timeout"] = r.timeout
+        releases.append(release)
+    # A chart that names a repository nobody declared.
+    for p in placements:
+        r = p.workload.release
+        if r and not r.chart.startswith(LOCAL_PREFIXES) and "/" in r.chart and r.chart.split("/", 1)[0] not in repositories:
+            line, col = position(p.workload.source, "release.chart")
+            problems.append(Problem(f"chart '{r.chart}' names repository '{r.chart.split('/', 1)[0]}', "
+                                    "but no profile gives its URL", p.workload.source.path, line, col,
+                                    "add release.repository with the chart repository URL", "repository"))
+    doc: dict = {}
+    if repositories:
+        doc["repositories"] = [{"name": name, "url": url} for name, (url, _) in sorted(repositories.items())]
+    # helmfile passes each release's labels on to helm (helm >= 3.13 stores them with the release), so
+    # `helm list --selector composer.io/managed-by=fargate-composer` finds what compose installed
+    doc["helmDefaults"] = {"syncReleaseLabels": True}
+    doc["releases"] = releases
+    return doc, problems

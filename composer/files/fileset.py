@@ -1,0 +1,61 @@
+"""The generated files as one set: either all of a write lands or none of it replaces anything.
+
+Every file is first written in full to a temporary beside its target and synced; only then are the
+temporaries renamed over their targets, one quick ``os.replace`` each. A failure while staging (a full
+disk, an unwritable folder) replaces nothing and leaves no temporaries. During the renames a marker
+file names the set being written; if compose is killed in that short window, the marker stays, the
+next plan reports the torn set and the next write completes it and removes the marker. Temporaries a
+kill left behind are removed by the next write (only ours: ``.<file name>.<random>.tmp``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from composer.files import yamlio
+
+MARKER = ".compose-writing"
+
+
+def write_set(out_dir: Path, files: dict[str, str]) -> None:
+    """Write ``files`` ({relative name: text}) under ``out_dir`` as one set. Raises OSError with
+    nothing replaced when any file cannot be staged."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_strays(out_dir, files)
+    staged: list[tuple[str, Path]] = []
+    try:
+        for name, text in files.items():
+            staged.append((yamlio.stage(out_dir / name, text), out_dir / name))
+        marker = out_dir / MARKER
+        marker.write_text("".join(f"{name}\n" for name in files), encoding="utf-8")
+        for tmp, target in staged:
+            os.replace(tmp, target)
+        staged = []
+        yamlio.sync_folders({(out_dir / name).parent for name in files})
+        marker.unlink()
+    finally:
+        for tmp, _ in staged:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def torn(out_dir: Path) -> bool:
+    """An earlier write was stopped between its first and last rename."""
+    return (out_dir / MARKER).is_file()
+
+
+def remove_strays(out_dir: Path, names) -> None:
+    """Remove temporaries that a killed write of these files left behind."""
+    for name in names:
+        target = out_dir / name
+        if target.parent.is_dir():
+            for stray in target.parent.glob(f".{target.name}.*.tmp"):
+                try:
+                    stray.unlink()
+                except OSError:
+                    pass
+
+
