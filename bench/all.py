@@ -46,7 +46,9 @@ def run(argv: list[str], cwd: Path, before=None) -> tuple[float, int]:
     elapsed = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode not in (0, 2):
-        raise SystemExit(f"{' '.join(argv[:4])} … failed ({process.returncode}):\n{process.stderr.read().decode()[-2000:]}")
+        raise SystemExit(
+            f"{' '.join(argv[:4])} … failed ({process.returncode}):\n{process.stderr.read().decode()[-2000:]}"
+        )
     process.stderr.close()
     return elapsed, usage.ru_maxrss
 
@@ -67,14 +69,20 @@ def fresh_scan_output(folder: Path):
         shutil.rmtree(folder / "out", ignore_errors=True)
         os.sync()
         time.sleep(1)
+
     return reset
 
 
 def main() -> None:
     sizes = [int(a) for a in sys.argv[1:]] or [1000, 10000]
-    checker = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) or shutil.which("check-jsonschema")
-    print(f"{time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-          f"{platform.system()} {platform.release()}")
+    checker = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) or shutil.which(
+        "check-jsonschema"
+    )
+    print(
+        f"{time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
     print(f"{'command':<34} {'median':>10}  {'peak':>10}")
     row("compose --help", None, *measure([*COMPOSE, "--help"], ROOT, 9))
     for n in sizes:
@@ -82,18 +90,32 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             generate(folder, n)
-            row(f"compose plan, {n:,} profiles", n, *measure([*COMPOSE, "plan", "--no-diff", "-o", "json"], folder, runs))
+            row(
+                f"compose plan, {n:,} profiles",
+                n,
+                *measure([*COMPOSE, "plan", "--no-diff", "-o", "json"], folder, runs),
+            )
             ours = measure([*COMPOSE, "validate", "profiles"], folder, runs)
             if checker:
                 files = sorted(str(p.relative_to(folder)) for p in (folder / "profiles").glob("*.yaml"))
-                theirs = measure([checker, "--schemafile", str(ROOT / "schemas/profile.schema.json"), *files], folder, runs)
+                theirs = measure(
+                    [checker, "--schemafile", str(ROOT / "schemas/profile.schema.json"), *files], folder, runs
+                )
                 row(f"compose validate, {n:,} profiles", n, *ours, f"{theirs[0] / ours[0]:.1f}× check-jsonschema")
                 row(f"check-jsonschema, {n:,} profiles", n, *theirs, "(schema only)")
             else:
                 row(f"compose validate, {n:,} profiles", n, *ours, "(check-jsonschema not installed)")
             generate_manifests(folder, n)
-            row(f"compose scan, {n:,} manifests", n, *measure(
-                [*COMPOSE, "scan", "manifests", "-o", "out", "--format", "json"], folder, runs, fresh_scan_output(folder)))
+            row(
+                f"compose scan, {n:,} manifests",
+                n,
+                *measure(
+                    [*COMPOSE, "scan", "manifests", "-o", "out", "--format", "json"],
+                    folder,
+                    runs,
+                    fresh_scan_output(folder),
+                ),
+            )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,9 @@ def run(argv: list[str], cwd: Path) -> float:
     result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
-        raise SystemExit(f"{' '.join(argv[:3])} … failed ({result.returncode}):\n{(result.stdout + result.stderr)[-2000:]}")
+        raise SystemExit(
+            f"{' '.join(argv[:3])} … failed ({result.returncode}):\n{(result.stdout + result.stderr)[-2000:]}"
+        )
     return elapsed
 
 

@@ -23,23 +23,34 @@ REFERENCE = ROOT.parent / "shared" / "reference"
 CORPUS = ROOT.parent / "shared" / "corpus" / "real"
 needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason="../shared/reference not present")
 
-SETTINGS = {"apiVersion": "composer/v1alpha1", "kind": "ClusterSettings",
-            "metadata": {"name": "test", "region": "us-east-1", "version": "1.33"},
-            "availabilityZones": ["us-east-1a", "us-east-1b"],
-            # the tests of everything else leave the generated Cluster Autoscaler out (tests/test_autoscaling.py has it)
-            "autoscaling": {"autoscaler": "none"},
-            # and the access-entry check after Fargate profiles are created (test_apply_e2e.py has it)
-            "access": {"authenticationMode": "CONFIG_MAP"}}
+SETTINGS = {
+    "apiVersion": "composer/v1alpha1",
+    "kind": "ClusterSettings",
+    "metadata": {"name": "test", "region": "us-east-1", "version": "1.33"},
+    "availabilityZones": ["us-east-1a", "us-east-1b"],
+    # the tests of everything else leave the generated Cluster Autoscaler out (tests/test_autoscaling.py has it)
+    "autoscaling": {"autoscaler": "none"},
+    # and the access-entry check after Fargate profiles are created (test_apply_e2e.py has it)
+    "access": {"authenticationMode": "CONFIG_MAP"},
+}
 
 
-def profile_doc(name: str = "app", namespace: str = "apps", release: dict | None = None,
-                placement: str | None = None, **workload) -> dict:
+def profile_doc(
+    name: str = "app", namespace: str = "apps", release: dict | None = None, placement: str | None = None, **workload
+) -> dict:
     """A schema-valid WorkloadProfile document; ``workload`` fields override a small Deployment."""
-    spec = {"kind": "Deployment", "replicas": 2,
-            "containers": [{"name": "app", "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}]}
+    spec = {
+        "kind": "Deployment",
+        "replicas": 2,
+        "containers": [{"name": "app", "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}],
+    }
     spec.update(workload)
-    doc = {"apiVersion": "composer/v1alpha1", "kind": "WorkloadProfile",
-           "metadata": {"name": name, "namespace": namespace}, "workload": spec}
+    doc = {
+        "apiVersion": "composer/v1alpha1",
+        "kind": "WorkloadProfile",
+        "metadata": {"name": name, "namespace": namespace},
+        "workload": spec,
+    }
     if release is not None:
         doc["release"] = release
     if placement:

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-TOOLS = Path(os.environ.get("COMPOSER_REALTOOLS")
-             or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fargate-composer" / "realtools")
+TOOLS = Path(
+    os.environ.get("COMPOSER_REALTOOLS")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fargate-composer" / "realtools"
+)
 BIN = TOOLS / "bin"
 PLUGINS = TOOLS / "helm-plugins"
 CHARTS = Path(__file__).parent / "realtools" / "charts"
@@ -59,7 +61,9 @@ def needs(*names: str):
         @functools.wraps(test)
         def fail(*args, **kwargs):
             pytest.fail(f"COMPOSER_REQUIRE_REALTOOLS=1, but real {', '.join(gone)} is missing from {BIN}")
+
         return fail
+
     return decorate
 
 
@@ -76,14 +80,18 @@ def tool_env(home: Path) -> dict[str, str]:
     return env
 
 
-def run(argv: list[str], env: dict[str, str], cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def run(
+    argv: list[str], env: dict[str, str], cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """Run a real tool; the caller checks returncode and reads stdout/stderr."""
     tool = find(argv[0]) or argv[0]
-    return subprocess.run([tool, *argv[1:]], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout,
-                          check=False)
+    return subprocess.run(
+        [tool, *argv[1:]], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout, check=False
+    )
 
 
 # ---------------------------------------------------------------- a real API server on 127.0.0.1
+
 
 def _free_port() -> int:
     import socket
@@ -106,35 +114,72 @@ class ApiServer:
     def start(self) -> "ApiServer":
         h = self.home
         client, peer = _free_port(), _free_port()
-        self._spawn("etcd", ["--name", "test", "--data-dir", str(h / "etcd"),
-                             "--listen-client-urls", f"http://127.0.0.1:{client}",
-                             "--advertise-client-urls", f"http://127.0.0.1:{client}",
-                             "--listen-peer-urls", f"http://127.0.0.1:{peer}",
-                             "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
-                             "--initial-cluster", f"test=http://127.0.0.1:{peer}"])
+        self._spawn(
+            "etcd",
+            [
+                "--name",
+                "test",
+                "--data-dir",
+                str(h / "etcd"),
+                "--listen-client-urls",
+                f"http://127.0.0.1:{client}",
+                "--advertise-client-urls",
+                f"http://127.0.0.1:{client}",
+                "--listen-peer-urls",
+                f"http://127.0.0.1:{peer}",
+                "--initial-advertise-peer-urls",
+                f"http://127.0.0.1:{peer}",
+                "--initial-cluster",
+                f"test=http://127.0.0.1:{peer}",
+            ],
+        )
         subprocess.run(["openssl", "genrsa", "-out", str(h / "sa.key"), "2048"], check=True, capture_output=True)
         (h / "tokens.csv").write_text(f"{self.token},admin,admin,system:masters\n")
         (h / "tokens.csv").chmod(0o600)
-        self._spawn("kube-apiserver", [
-            "--etcd-servers", f"http://127.0.0.1:{client}", "--bind-address", "127.0.0.1",
-            "--advertise-address", "127.0.0.1", "--secure-port", str(self.port), "--cert-dir", str(h / "certs"),
-            "--token-auth-file", str(h / "tokens.csv"), "--authorization-mode", "RBAC",
-            "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
-            "--service-account-key-file", str(h / "sa.key"), "--service-account-signing-key-file", str(h / "sa.key"),
-            "--service-cluster-ip-range", "10.96.0.0/16", "--allow-privileged=true"])
+        self._spawn(
+            "kube-apiserver",
+            [
+                "--etcd-servers",
+                f"http://127.0.0.1:{client}",
+                "--bind-address",
+                "127.0.0.1",
+                "--advertise-address",
+                "127.0.0.1",
+                "--secure-port",
+                str(self.port),
+                "--cert-dir",
+                str(h / "certs"),
+                "--token-auth-file",
+                str(h / "tokens.csv"),
+                "--authorization-mode",
+                "RBAC",
+                "--service-account-issuer",
+                "https://kubernetes.default.svc.cluster.local",
+                "--service-account-key-file",
+                str(h / "sa.key"),
+                "--service-account-signing-key-file",
+                str(h / "sa.key"),
+                "--service-cluster-ip-range",
+                "10.96.0.0/16",
+                "--allow-privileged=true",
+            ],
+        )
         self.kubeconfig.write_text(
             "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
-            f"clusters: [{{name: test, cluster: {{server: 'https://127.0.0.1:{self.port}', insecure-skip-tls-verify: true}}}}]\n"
+            f"clusters: "
+            f"[{{name: test, cluster: {{server: 'https://127.0.0.1:{self.port}', insecure-skip-tls-verify: true}}}}]\n"
             f"users: [{{name: admin, user: {{token: '{self.token}'}}}}]\n"
-            "contexts: [{name: test, context: {cluster: test, user: admin}}]\n")
+            "contexts: [{name: test, context: {cluster: test, user: admin}}]\n"
+        )
         self.kubeconfig.chmod(0o600)
         self._wait_ready()
         return self
 
     def _spawn(self, name: str, args: list[str]) -> None:
         log = open(self.home / f"{name}.log", "wb")
-        self.procs.append(subprocess.Popen([find(name) or name, *args], stdout=log, stderr=subprocess.STDOUT,
-                                           start_new_session=True))
+        self.procs.append(
+            subprocess.Popen([find(name) or name, *args], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        )
 
     def _wait_ready(self, seconds: float = 90) -> None:
         import time
@@ -159,18 +204,19 @@ class ApiServer:
         """GET ``path`` as the admin: parsed JSON, or the text of a non-JSON answer."""
         return self.request("GET", path)
 
-    def request(self, method: str, path: str, body: dict | None = None,
-                content_type: str = "application/json"):
+    def request(self, method: str, path: str, body: dict | None = None, content_type: str = "application/json"):
         import json
         import ssl
         import urllib.request
 
         context = ssl.create_default_context()
         context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # self-signed, 127.0.0.1 only
-        request = urllib.request.Request(f"https://127.0.0.1:{self.port}{path}", method=method,
-                                         data=None if body is None else json.dumps(body).encode(),
-                                         headers={"Authorization": f"Bearer {self.token}",
-                                                  "Content-Type": content_type})
+        request = urllib.request.Request(
+            f"https://127.0.0.1:{self.port}{path}",
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": content_type},
+        )
         with urllib.request.urlopen(request, context=context, timeout=10) as answer:
             text = answer.read().decode()
         return json.loads(text) if text.startswith("{") else text
@@ -222,8 +268,12 @@ class Scheduler:
 
     def _reconcile(self, ns: str) -> None:
         apps = f"/apis/apps/v1/namespaces/{ns}"
-        owned = {ref["uid"]: rs for rs in self.server.get(f"{apps}/replicasets")["items"]
-                 for ref in rs["metadata"].get("ownerReferences") or () if ref.get("controller")}
+        owned = {
+            ref["uid"]: rs
+            for rs in self.server.get(f"{apps}/replicasets")["items"]
+            for ref in rs["metadata"].get("ownerReferences") or ()
+            if ref.get("controller")
+        }
         for dep in self.server.get(f"{apps}/deployments")["items"]:
             meta, spec = dep["metadata"], dep["spec"]
             if not self.schedulable(ns, spec["template"]):
@@ -233,26 +283,66 @@ class Scheduler:
                 name = f"{meta['name']}-{meta['generation']}"
                 if rs is not None:
                     self.server.request("DELETE", f"{apps}/replicasets/{rs['metadata']['name']}")
-                rs = self.server.request("POST", f"{apps}/replicasets", {
-                    "apiVersion": "apps/v1", "kind": "ReplicaSet",
-                    "metadata": {"name": name, "namespace": ns,
-                                 "labels": (spec["template"].get("metadata") or {}).get("labels") or {},
-                                 "ownerReferences": [{
-                        "apiVersion": "apps/v1", "kind": "Deployment", "name": meta["name"], "uid": meta["uid"],
-                        "controller": True}]},
-                    "spec": {"replicas": spec.get("replicas", 1), "selector": spec["selector"],
-                             "template": spec["template"]}})
+                rs = self.server.request(
+                    "POST",
+                    f"{apps}/replicasets",
+                    {
+                        "apiVersion": "apps/v1",
+                        "kind": "ReplicaSet",
+                        "metadata": {
+                            "name": name,
+                            "namespace": ns,
+                            "labels": (spec["template"].get("metadata") or {}).get("labels") or {},
+                            "ownerReferences": [
+                                {
+                                    "apiVersion": "apps/v1",
+                                    "kind": "Deployment",
+                                    "name": meta["name"],
+                                    "uid": meta["uid"],
+                                    "controller": True,
+                                }
+                            ],
+                        },
+                        "spec": {
+                            "replicas": spec.get("replicas", 1),
+                            "selector": spec["selector"],
+                            "template": spec["template"],
+                        },
+                    },
+                )
             replicas = spec.get("replicas", 1)
             patch = "application/merge-patch+json"
-            self.server.request("PATCH", f"{apps}/replicasets/{rs['metadata']['name']}/status", {"status": {
-                "observedGeneration": rs["metadata"]["generation"], "replicas": replicas,
-                "readyReplicas": replicas, "availableReplicas": replicas}}, patch)
-            self.server.request("PATCH", f"{apps}/deployments/{meta['name']}/status", {"status": {
-                "observedGeneration": meta["generation"], "replicas": replicas, "readyReplicas": replicas,
-                "updatedReplicas": replicas, "availableReplicas": replicas}}, patch)
+            self.server.request(
+                "PATCH",
+                f"{apps}/replicasets/{rs['metadata']['name']}/status",
+                {
+                    "status": {
+                        "observedGeneration": rs["metadata"]["generation"],
+                        "replicas": replicas,
+                        "readyReplicas": replicas,
+                        "availableReplicas": replicas,
+                    }
+                },
+                patch,
+            )
+            self.server.request(
+                "PATCH",
+                f"{apps}/deployments/{meta['name']}/status",
+                {
+                    "status": {
+                        "observedGeneration": meta["generation"],
+                        "replicas": replicas,
+                        "readyReplicas": replicas,
+                        "updatedReplicas": replicas,
+                        "availableReplicas": replicas,
+                    }
+                },
+                patch,
+            )
 
 
 # ---------------------------------------------------------------- the EKS API for real eksctl: moto + a proxy
+
 
 class MockEks:
     """moto's EKS (and STS) on 127.0.0.1 behind a small proxy that answers the calls moto lacks: the one
@@ -293,10 +383,24 @@ class MockEks:
             parts = route.strip("/").split("/")
             if parts == ["addons", "supported-versions"]:
                 name = urllib.parse.parse_qs(query).get("addonName", [""])[0]
-                return 200, {"addons": [{"addonName": name, "type": "networking", "addonVersions": [{
-                    "addonVersion": "v1.0.0-eksbuild.1", "architecture": ["amd64", "arm64"],
-                    "compatibilities": [{"clusterVersion": v, "defaultVersion": True} for v in versions],
-                    "requiresConfiguration": False}]}]}
+                return 200, {
+                    "addons": [
+                        {
+                            "addonName": name,
+                            "type": "networking",
+                            "addonVersions": [
+                                {
+                                    "addonVersion": "v1.0.0-eksbuild.1",
+                                    "architecture": ["amd64", "arm64"],
+                                    "compatibilities": [
+                                        {"clusterVersion": v, "defaultVersion": True} for v in versions
+                                    ],
+                                    "requiresConfiguration": False,
+                                }
+                            ],
+                        }
+                    ]
+                }
             if len(parts) in (3, 4) and parts[0] == "clusters" and parts[2] == "addons":
                 have = addons.get(parts[1], {})
                 if len(parts) == 3:
@@ -304,10 +408,17 @@ class MockEks:
                 if parts[3] not in have:
                     return 404, {"message": f"No addon: {parts[3]} found in cluster: {parts[1]}"}
                 a = have[parts[3]]
-                return 200, {"addon": {"addonName": parts[3], "clusterName": parts[1], "status": a["status"],
-                                       "addonVersion": "v1.0.0-eksbuild.1", "health": {"issues": []},
-                                       "configurationValues": a.get("configurationValues", ""),
-                                       "addonArn": f"arn:aws:eks:us-east-1:123456789012:addon/{parts[1]}/{parts[3]}/x"}}
+                return 200, {
+                    "addon": {
+                        "addonName": parts[3],
+                        "clusterName": parts[1],
+                        "status": a["status"],
+                        "addonVersion": "v1.0.0-eksbuild.1",
+                        "health": {"issues": []},
+                        "configurationValues": a.get("configurationValues", ""),
+                        "addonArn": f"arn:aws:eks:us-east-1:123456789012:addon/{parts[1]}/{parts[3]}/x",
+                    }
+                }
             return None
 
         class Proxy(http.server.BaseHTTPRequestHandler):
@@ -327,9 +438,20 @@ class MockEks:
                 import json
 
                 if self.command == "GET" and self.path.split("?")[0] == "/cluster-versions":
-                    body = json.dumps({"clusterVersions": [
-                        {"clusterVersion": v, "clusterType": "eks", "status": "STANDARD_SUPPORT",
-                         "versionStatus": "STANDARD_SUPPORT", "defaultVersion": v == "1.33"} for v in versions]}).encode()
+                    body = json.dumps(
+                        {
+                            "clusterVersions": [
+                                {
+                                    "clusterVersion": v,
+                                    "clusterType": "eks",
+                                    "status": "STANDARD_SUPPORT",
+                                    "versionStatus": "STANDARD_SUPPORT",
+                                    "defaultVersion": v == "1.33",
+                                }
+                                for v in versions
+                            ]
+                        }
+                    ).encode()
                     return self._answer(200, body, [("Content-Type", "application/json")])
                 answer = addon_answer(self.path) if self.command == "GET" else None
                 if answer is not None:
@@ -340,8 +462,12 @@ class MockEks:
                     return self._answer(code, json.dumps(doc).encode(), headers)
                 length = int(self.headers.get("Content-Length") or 0)
                 data = self.rfile.read(length) if length else None
-                request = urllib.request.Request(upstream + self.path, data=data, method=self.command,
-                                                 headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
+                request = urllib.request.Request(
+                    upstream + self.path,
+                    data=data,
+                    method=self.command,
+                    headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
+                )
                 try:
                     with urllib.request.urlopen(request, timeout=30) as answer:
                         body = answer.read()
@@ -376,21 +502,50 @@ class MockEks:
         self.moto.stop()
 
     def env(self, home: Path) -> dict[str, str]:
-        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": self.url,
-                "AWS_EC2_METADATA_DISABLED": "true"}
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(home),
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
 
     def client(self):
         import boto3
 
-        return boto3.client("eks", region_name="us-east-1", endpoint_url=self.url,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            "eks",
+            region_name="us-east-1",
+            endpoint_url=self.url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
 
 def _self_signed_ca() -> bytes:
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=moto-eks",
-                        "-keyout", f"{tmp}/k.pem", "-out", f"{tmp}/c.pem"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=moto-eks",
+                "-keyout",
+                f"{tmp}/k.pem",
+                "-out",
+                f"{tmp}/c.pem",
+            ],
+            check=True,
+            capture_output=True,
+        )
         return Path(f"{tmp}/c.pem").read_bytes()

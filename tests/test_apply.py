@@ -30,12 +30,23 @@ GET_ADDON = ["eksctl", "get", "addon", "--cluster", NAME, "--region", REGION, "-
 GET_NG = ["eksctl", "get", "nodegroup", "--cluster", NAME, "--region", REGION, "-o", "json"]
 CREATE_CLUSTER = ["eksctl", "create", "cluster", "-f", "generated/cluster.yaml"]
 KUBECONFIG = ".compose/kubeconfig-test"
-WRITE_KUBECONFIG = ["eksctl", "utils", "write-kubeconfig", "--cluster", "test", "--region", "us-east-1",
-                    "--kubeconfig", KUBECONFIG]
+WRITE_KUBECONFIG = [
+    "eksctl",
+    "utils",
+    "write-kubeconfig",
+    "--cluster",
+    "test",
+    "--region",
+    "us-east-1",
+    "--kubeconfig",
+    KUBECONFIG,
+]
 HELMFILE = ["helmfile", "--file", "generated/helmfile.yaml", "--kubeconfig", KUBECONFIG]
 HELMFILE_APPLY = HELMFILE + ["apply", "--suppress-secrets", "--detailed-exitcode"]
-ABSENT = ("Error: unable to describe control plane \"test\": operation error EKS: DescribeCluster, "
-          "ResourceNotFoundException: No cluster found for name: test.")
+ABSENT = (
+    'Error: unable to describe control plane "test": operation error EKS: DescribeCluster, '
+    "ResourceNotFoundException: No cluster found for name: test."
+)
 
 
 def popen_runner(argv, on_line, timeout=None):
@@ -56,11 +67,19 @@ def popen_runner(argv, on_line, timeout=None):
 
 @pytest.fixture
 def estate(tmp_path, monkeypatch):
-    root = write_estate(tmp_path, [
-        profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO}),
-        profile_doc("pg", "data", kind="StatefulSet", release={"chart": "acme/pg", "repository": REPO},
-                    volumes=[{"name": "d", "type": "persistentVolumeClaim", "storageClass": "gp3"}]),
-    ])
+    root = write_estate(
+        tmp_path,
+        [
+            profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO}),
+            profile_doc(
+                "pg",
+                "data",
+                kind="StatefulSet",
+                release={"chart": "acme/pg", "repository": REPO},
+                volumes=[{"name": "d", "type": "persistentVolumeClaim", "storageClass": "gp3"}],
+            ),
+        ],
+    )
     monkeypatch.chdir(root)
     monkeypatch.setattr(cli, "_runner", lambda: popen_runner)
     # (the kubeconfig path is absolute in real runs, see test_the_kubeconfig_given_to_helmfile_is_absolute;
@@ -75,7 +94,10 @@ def tools(fp, eksctl="0.230.0", helmfile="1.1.9", helm="v3.16.2+g13654a5", kubec
     fp.register(["helm", "version", "--short"], stdout=helm)
     fp.register(["kubectl", "version", "--client"], stdout=f"Client Version: v{kubectl}\nKustomize Version: v5.7.1")
     fp.register(WRITE_KUBECONFIG, occurrences=10)
-    fp.register(["helm", "plugin", "list"], stdout="NAME\tVERSION\tDESCRIPTION\ndiff\t3.13.2\tPreview helm upgrade changes as a diff\n")
+    fp.register(
+        ["helm", "plugin", "list"],
+        stdout="NAME\tVERSION\tDESCRIPTION\ndiff\t3.13.2\tPreview helm upgrade changes as a diff\n",
+    )
 
 
 OURS = {"composer.io/managed-by": "fargate-composer"}
@@ -95,14 +117,37 @@ def ng() -> str:
 
 
 OIDC_CHECK = ["eksctl", "utils", "associate-iam-oidc-provider", "--cluster", NAME, "--region", REGION]
-OIDC_ANSWER = {"present": f'[ℹ]  IAM Open ID Connect provider is already associated with cluster "{NAME}" in "{REGION}"',
-               "missing": f'[ℹ]  (plan) would create IAM Open ID Connect provider for cluster "{NAME}" in "{REGION}"'}
-HELM_LIST = ["helm", "list", "--all-namespaces", "--selector", "composer.io/managed-by=fargate-composer", "--output", "json",
-             "--kubeconfig", KUBECONFIG]
+OIDC_ANSWER = {
+    "present": f'[ℹ]  IAM Open ID Connect provider is already associated with cluster "{NAME}" in "{REGION}"',
+    "missing": f'[ℹ]  (plan) would create IAM Open ID Connect provider for cluster "{NAME}" in "{REGION}"',
+}
+HELM_LIST = [
+    "helm",
+    "list",
+    "--all-namespaces",
+    "--selector",
+    "composer.io/managed-by=fargate-composer",
+    "--output",
+    "json",
+    "--kubeconfig",
+    KUBECONFIG,
+]
 
 
-def existing(fp, profiles=(FP1,), groups=None, foreign=(), status=None, sizes=None, selectors=None, releases=None,
-             kube_context=None, oidc="present", pods=None, addons=None):
+def existing(
+    fp,
+    profiles=(FP1,),
+    groups=None,
+    foreign=(),
+    status=None,
+    sizes=None,
+    selectors=None,
+    releases=None,
+    kube_context=None,
+    oidc="present",
+    pods=None,
+    addons=None,
+):
     """An existing cluster as real eksctl shows it: profiles and groups with the planned content when
     the plan has them (``groups`` defaults to the planned general group); names in ``foreign`` were
     made by someone else (a Fargate profile without compose's tag, a node group without its label)."""
@@ -111,44 +156,103 @@ def existing(fp, profiles=(FP1,), groups=None, foreign=(), status=None, sizes=No
     known_fp = {p["name"]: p for p in config.get("fargateProfiles", [])}
     known_ng = {g["name"]: g for g in config.get("managedNodeGroups", [])}
     fp.register(GET_CLUSTER, stdout=json.dumps([{"Name": NAME, "Status": "ACTIVE"}]))
-    fp.register(GET_FP, stdout=json.dumps([
-        {"name": p, "selectors": (selectors or {}).get(p) or known_fp.get(p, {}).get("selectors", [{"namespace": f"{p}-ns"}]),
-         "tags": {} if p in foreign else OURS, "status": status.get(p, "ACTIVE")} for p in profiles]))
+    fp.register(
+        GET_FP,
+        stdout=json.dumps(
+            [
+                {
+                    "name": p,
+                    "selectors": (selectors or {}).get(p)
+                    or known_fp.get(p, {}).get("selectors", [{"namespace": f"{p}-ns"}]),
+                    "tags": {} if p in foreign else OURS,
+                    "status": status.get(p, "ACTIVE"),
+                }
+                for p in profiles
+            ]
+        ),
+    )
     summaries = []
     for g in groups:
         plan = known_ng.get(g, {"instanceType": "m5.large", "minSize": 2, "maxSize": 3, "desiredCapacity": 2})
         low, high = (sizes or {}).get(g, (plan["minSize"], plan["maxSize"]))
-        summaries.append({"Cluster": NAME, "Name": g, "Status": status.get(g, "ACTIVE"), "InstanceType": plan["instanceType"],
-                          "MinSize": low, "MaxSize": high, "DesiredCapacity": plan["desiredCapacity"]})
+        summaries.append(
+            {
+                "Cluster": NAME,
+                "Name": g,
+                "Status": status.get(g, "ACTIVE"),
+                "InstanceType": plan["instanceType"],
+                "MinSize": low,
+                "MaxSize": high,
+                "DesiredCapacity": plan["desiredCapacity"],
+            }
+        )
     fp.register(GET_NG, stdout=json.dumps(summaries))
     if addons is None:  # the planned add-ons, ACTIVE, configured as planned
-        addons = [{"Name": a["name"], "Version": "v1.0.0-eksbuild.1", "Status": "ACTIVE",
-                   "ConfigurationValues": a.get("configurationValues", "")} for a in config.get("addons", [])]
+        addons = [
+            {
+                "Name": a["name"],
+                "Version": "v1.0.0-eksbuild.1",
+                "Status": "ACTIVE",
+                "ConfigurationValues": a.get("configurationValues", ""),
+            }
+            for a in config.get("addons", [])
+        ]
     fp.register(GET_ADDON, stdout=json.dumps(addons))
     installed = [("shop", "api"), ("data", "pg")] if releases is None else releases  # what helm list shows
     fp.register(WRITE_KUBECONFIG)
     fp.register(OIDC_CHECK, stdout=OIDC_ANSWER[oidc])
     listing = HELM_LIST[:-2] + ["--kube-context", kube_context] if kube_context else HELM_LIST
-    fp.register(listing, stdout=json.dumps([{"name": n, "namespace": ns, "revision": "1", "status": "deployed",
-                                               "chart": f"{n}-1.0.0", "app_version": "1.0"} for ns, n in installed]))
+    fp.register(
+        listing,
+        stdout=json.dumps(
+            [
+                {
+                    "name": n,
+                    "namespace": ns,
+                    "revision": "1",
+                    "status": "deployed",
+                    "chart": f"{n}-1.0.0",
+                    "app_version": "1.0",
+                }
+                for ns, n in installed
+            ]
+        ),
+    )
     kube = ["--context", kube_context] if kube_context else ["--kubeconfig", ".compose/kubeconfig-test"]
     for namespace in sorted({s["namespace"] for p in config.get("fargateProfiles", []) for s in p["selectors"]}):
         found = (pods or {}).get(namespace, [])
-        fp.register(kubectl_get_pods(namespace, kube),
-                    stdout=found if isinstance(found, str) else json.dumps({"kind": "List", "items": found}))
-        if not isinstance(found, str) and any(ref.get("kind") == "ReplicaSet" for p in found for ref in p["metadata"].get("ownerReferences", [])):
-            fp.register(["kubectl", "get", "replicasets", "--namespace", namespace, "--output", "json", *kube],
-                        stdout=json.dumps({"kind": "List", "items": (pods or {}).get(f"{namespace}/replicasets", [])}))
+        fp.register(
+            kubectl_get_pods(namespace, kube),
+            stdout=found if isinstance(found, str) else json.dumps({"kind": "List", "items": found}),
+        )
+        if not isinstance(found, str) and any(
+            ref.get("kind") == "ReplicaSet" for p in found for ref in p["metadata"].get("ownerReferences", [])
+        ):
+            fp.register(
+                ["kubectl", "get", "replicasets", "--namespace", namespace, "--output", "json", *kube],
+                stdout=json.dumps({"kind": "List", "items": (pods or {}).get(f"{namespace}/replicasets", [])}),
+            )
     for g in groups:  # eksctl get labels prints a table (it has no -o json)
         labels = "team=data" if g in foreign else "composer.io/node-class=general"
-        fp.register(["eksctl", "get", "labels", "--cluster", NAME, "--region", REGION, "--nodegroup", g],
-                    stdout=f"CLUSTER\tNODEGROUP\tLABELS\n{NAME}\t{g}\t{labels}\n")
+        fp.register(
+            ["eksctl", "get", "labels", "--cluster", NAME, "--region", REGION, "--nodegroup", g],
+            stdout=f"CLUSTER\tNODEGROUP\tLABELS\n{NAME}\t{g}\t{labels}\n",
+        )
 
 
 def kubectl_get_pods(namespace, kube):
-    return ["kubectl", "get", "pods", "--field-selector",
-            "spec.schedulerName!=fargate-scheduler,status.phase!=Succeeded,status.phase!=Failed",
-            "--namespace", namespace, "--output", "json", *kube]
+    return [
+        "kubectl",
+        "get",
+        "pods",
+        "--field-selector",
+        "spec.schedulerName!=fargate-scheduler,status.phase!=Succeeded,status.phase!=Failed",
+        "--namespace",
+        namespace,
+        "--output",
+        "json",
+        *kube,
+    ]
 
 
 def run(args, capsys):
@@ -158,17 +262,22 @@ def run(args, capsys):
 
 
 def commands(fp):
-    return [list(call) for call in fp.calls
-            if list(call)[1:2] not in (["version"], ["--version"], ["plugin"], ["list"])
-            and list(call) not in (WRITE_KUBECONFIG, OIDC_CHECK) and list(call)[:3] != ["kubectl", "get", "pods"]
-            and list(call)[:3] != ["kubectl", "get", "replicasets"] and list(call) != GET_ADDON]
+    return [
+        list(call)
+        for call in fp.calls
+        if list(call)[1:2] not in (["version"], ["--version"], ["plugin"], ["list"])
+        and list(call) not in (WRITE_KUBECONFIG, OIDC_CHECK)
+        and list(call)[:3] != ["kubectl", "get", "pods"]
+        and list(call)[:3] != ["kubectl", "get", "replicasets"]
+        and list(call) != GET_ADDON
+    ]
 
 
 def test_new_cluster_writes_files_creates_cluster_then_releases(estate, fp, capsys):
     tools(fp)
     fp.register(GET_CLUSTER, returncode=1, stderr=ABSENT)
-    fp.register(CREATE_CLUSTER, stdout="EKS cluster \"test\" in \"us-east-1\" region is ready")
-    fp.register(HELMFILE_APPLY, returncode=2, stdout="Release \"shop/api\" has been upgraded.")
+    fp.register(CREATE_CLUSTER, stdout='EKS cluster "test" in "us-east-1" region is ready')
+    fp.register(HELMFILE_APPLY, returncode=2, stdout='Release "shop/api" has been upgraded.')
     code, out, _ = run(["--yes"], capsys)
     assert code == 0, out
     assert commands(fp) == [GET_CLUSTER, CREATE_CLUSTER, HELMFILE_APPLY]
@@ -200,7 +309,6 @@ def test_partly_present_cluster_creates_only_what_is_missing(estate, fp, capsys)
     assert code == 0
     assert commands(fp) == [GET_CLUSTER, GET_FP, GET_NG, create_ng, HELMFILE_APPLY]
     assert not any(c[1:3] == ["create", "fargateprofile"] for c in commands(fp))
-
 
 
 def test_missing_fargate_profile_is_created_from_the_file(estate, fp, capsys):
@@ -275,8 +383,9 @@ def test_the_eksctl_minimum_follows_what_the_cluster_config_asks():
     from composer.cluster.tools import eksctl_minimum
 
     def config(version=None, *classes):
-        groups = [{"name": f"ng-{c}", "amiFamily": AMI_FAMILY[c], "labels": {"composer.io/node-class": c}}
-                  for c in classes]
+        groups = [
+            {"name": f"ng-{c}", "amiFamily": AMI_FAMILY[c], "labels": {"composer.io/node-class": c}} for c in classes
+        ]
         return {"metadata": {"name": "x", **({"version": version} if version else {})}, "managedNodeGroups": groups}
 
     assert eksctl_minimum(config()) == ((0, 128, 0), eksctl_minimum(config())[1])
@@ -288,7 +397,9 @@ def test_the_eksctl_minimum_follows_what_the_cluster_config_asks():
     assert eksctl_minimum(config("1.30", "neuron"))[0] == (0, 192, 0)
     fargate_only_with_access_entries = {**config(), "accessConfig": {"authenticationMode": "API"}}
     assert eksctl_minimum(fargate_only_with_access_entries) == (
-        (0, 167, 0), "0.167.0 is the first release with accessConfig and access entries")
+        (0, 167, 0),
+        "0.167.0 is the first release with accessConfig and access entries",
+    )
 
 
 def test_refuses_without_a_terminal_and_without_yes(estate, fp, capsys, monkeypatch):
@@ -324,13 +435,15 @@ def test_dry_run_runs_nothing_and_writes_nothing(estate, fp, capsys):
     assert code == 0 and list(fp.calls) == []
     assert not (estate / "generated").exists()
     assert "generated/cluster.yaml  (new)" in out
-    for line in ("$ eksctl get cluster --name test --region us-east-1 -o json",
-                 "$ eksctl create cluster -f generated/cluster.yaml",
-                 "$ eksctl create fargateprofile -f generated/cluster.yaml",
-                 "$ helmfile --file generated/helmfile.yaml --kube-context me@test.us-east-1.eksctl.io diff "
-                 "--suppress-secrets --detailed-exitcode",
-                 "$ helmfile --file generated/helmfile.yaml --kube-context me@test.us-east-1.eksctl.io apply "
-                 "--suppress-secrets --detailed-exitcode"):
+    for line in (
+        "$ eksctl get cluster --name test --region us-east-1 -o json",
+        "$ eksctl create cluster -f generated/cluster.yaml",
+        "$ eksctl create fargateprofile -f generated/cluster.yaml",
+        "$ helmfile --file generated/helmfile.yaml --kube-context me@test.us-east-1.eksctl.io diff "
+        "--suppress-secrets --detailed-exitcode",
+        "$ helmfile --file generated/helmfile.yaml --kube-context me@test.us-east-1.eksctl.io apply "
+        "--suppress-secrets --detailed-exitcode",
+    ):
         assert line in out
 
 
@@ -344,17 +457,31 @@ def test_helmfile_options_are_passed_through(estate, fp, capsys):
     apply = base + ["apply", "--suppress-secrets", "--detailed-exitcode", "--concurrency", "4"]
     fp.register(diff, returncode=2, stdout="shop/api has changed")
     fp.register(apply, returncode=2)
-    code, out, _ = run(["--yes", "--diff", "--kube-context", "ci@test.us-east-1.eksctl.io",
-                        "--selector", "namespace=shop", "--concurrency", "4"], capsys)
+    code, out, _ = run(
+        [
+            "--yes",
+            "--diff",
+            "--kube-context",
+            "ci@test.us-east-1.eksctl.io",
+            "--selector",
+            "namespace=shop",
+            "--concurrency",
+            "4",
+        ],
+        capsys,
+    )
     assert code == 0 and commands(fp)[-2:] == [diff, apply] and "shop/api has changed" in out
     assert WRITE_KUBECONFIG not in [list(c) for c in fp.calls]
 
 
-@pytest.mark.parametrize("args,text", [
-    (["--kube-context=--kubeconfig=/etc/passwd"], "not a valid context name"),
-    (["--selector", "name=x; rm -rf /"], "not a helmfile selector"),
-    (["--concurrency", "-1"], "--concurrency must be"),
-])
+@pytest.mark.parametrize(
+    "args,text",
+    [
+        (["--kube-context=--kubeconfig=/etc/passwd"], "not a valid context name"),
+        (["--selector", "name=x; rm -rf /"], "not a helmfile selector"),
+        (["--concurrency", "-1"], "--concurrency must be"),
+    ],
+)
 def test_unsafe_option_values_never_reach_a_command_line(args, text, estate, fp, capsys):
     code, _, err = run(["--yes", *args], capsys)
     assert code == 1 and text in err and list(fp.calls) == []
@@ -424,8 +551,11 @@ def test_a_changed_fargate_profile_is_created_before_the_old_one_is_deleted(esta
 def register_general_replacement(fp) -> list[list[str]]:
     """The commands that replace the old general group ng-general-0a1b2c, registered: the new group,
     the releases, then the old group drained and deleted."""
-    replacement = [["eksctl", "create", "nodegroup", "-f", "generated/cluster.yaml", "--include", ng()],
-                   HELMFILE_APPLY, delete_ng("ng-general-0a1b2c")]
+    replacement = [
+        ["eksctl", "create", "nodegroup", "-f", "generated/cluster.yaml", "--include", ng()],
+        HELMFILE_APPLY,
+        delete_ng("ng-general-0a1b2c"),
+    ]
     for argv in replacement:
         fp.register(argv)
     return replacement
@@ -446,9 +576,24 @@ def test_a_size_change_scales_the_group_in_place(estate, fp, capsys):
     tools(fp)
     existing(fp, sizes={ng(): (1, 9)})
     group = next(g for g in planned()["managedNodeGroups"] if g["name"] == ng())
-    scale = ["eksctl", "scale", "nodegroup", "--cluster", NAME, "--region", REGION, "--name", ng(),
-             "--nodes", str(group["desiredCapacity"]), "--nodes-min", str(group["minSize"]),
-             "--nodes-max", str(group["maxSize"]), "--wait"]
+    scale = [
+        "eksctl",
+        "scale",
+        "nodegroup",
+        "--cluster",
+        NAME,
+        "--region",
+        REGION,
+        "--name",
+        ng(),
+        "--nodes",
+        str(group["desiredCapacity"]),
+        "--nodes-min",
+        str(group["minSize"]),
+        "--nodes-max",
+        str(group["maxSize"]),
+        "--wait",
+    ]
     fp.register(scale)
     fp.register(HELMFILE_APPLY)
     code, out, _ = run(["--yes"], capsys)
@@ -456,10 +601,15 @@ def test_a_size_change_scales_the_group_in_place(estate, fp, capsys):
     assert f"~ node group {ng()}: 1–9 → {group['minSize']}–{group['maxSize']} — resize" in out
 
 
-@pytest.mark.parametrize("status,advice", [("CREATING", "still running; wait until it is ACTIVE"),
-                                           ("DELETING", "still running; wait until it is ACTIVE"),
-                                           ("CREATE_FAILED", "fix it, or delete it with eksctl"),
-                                           ("DEGRADED", "fix it, or delete it with eksctl")])
+@pytest.mark.parametrize(
+    "status,advice",
+    [
+        ("CREATING", "still running; wait until it is ACTIVE"),
+        ("DELETING", "still running; wait until it is ACTIVE"),
+        ("CREATE_FAILED", "fix it, or delete it with eksctl"),
+        ("DEGRADED", "fix it, or delete it with eksctl"),
+    ],
+)
 @pytest.mark.parametrize("what", ["profile", "group"])
 def test_exists_is_not_ready_a_status_other_than_active_stops_the_run(status, advice, what, estate, fp, capsys):
     tools(fp)
@@ -499,7 +649,7 @@ def test_ctrl_c_during_a_step_reports_the_state(estate, fp, capsys, monkeypatch)
 
     def runner(argv, on_line, timeout=None):  # Ctrl-C arrives while `eksctl create cluster` runs
         if argv == CREATE_CLUSTER:
-            on_line("err", "creating CloudFormation stack \"eksctl-test-cluster\"")
+            on_line("err", 'creating CloudFormation stack "eksctl-test-cluster"')
             raise KeyboardInterrupt
         return popen_runner(argv, on_line, timeout)
 
@@ -524,8 +674,21 @@ def test_a_command_that_cannot_be_executed_is_a_failed_step(estate, fp, capsys, 
     assert code == 4 and "Step 2 failed (exit 126)" in out and "cannot run" in out
 
 
-@pytest.mark.parametrize("answer", ["{}", '"ng-general"', "null", "3", "[[1]]", '[{"Cluster": "test"}]', '[{"Name": ""}]',
-                                    "[" * 100_000, "not json", ""])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "{}",
+        '"ng-general"',
+        "null",
+        "3",
+        "[[1]]",
+        '[{"Cluster": "test"}]',
+        '[{"Name": ""}]',
+        "[" * 100_000,
+        "not json",
+        "",
+    ],
+)
 def test_a_probe_answer_of_the_wrong_shape_is_an_error_not_an_empty_cluster(answer, estate, fp, capsys):
     tools(fp)
     fp.register(GET_CLUSTER, stdout=json.dumps([{"Name": NAME, "Status": "ACTIVE"}]))
@@ -577,6 +740,7 @@ def test_probe_timeout_is_bounded(estate, capsys):
 
 # ---------------------------------------------------------------- compose plan --refresh
 
+
 def test_plan_is_offline_without_refresh_and_says_so(estate, fp, capsys):
     code = main(["plan"])
     out = capsys.readouterr().out
@@ -624,10 +788,13 @@ def test_a_missing_helm_diff_plugin_is_refused_before_anything_runs(estate, fp, 
 def test_a_failed_eksctl_step_reports_the_reason_eksctl_logged_on_stdout(estate, fp, capsys):
     tools(fp)
     fp.register(GET_CLUSTER, returncode=1, stderr=ABSENT)
-    fp.register(CREATE_CLUSTER, returncode=1,
-                stdout="[✖]  AWS::EKS::Cluster/ControlPlane: CREATE_FAILED – \"Resource handler returned message: "
-                       "Cannot create cluster because us-east-1e does not have sufficient capacity\"",
-                stderr="Error: failed to create cluster \"test\"")
+    fp.register(
+        CREATE_CLUSTER,
+        returncode=1,
+        stdout='[✖]  AWS::EKS::Cluster/ControlPlane: CREATE_FAILED – "Resource handler returned message: '
+        'Cannot create cluster because us-east-1e does not have sufficient capacity"',
+        stderr='Error: failed to create cluster "test"',
+    )
     code, out, _ = run(["--yes"], capsys)
     assert code == 4 and "us-east-1e does not have sufficient capacity" in out and "failed to create cluster" in out
 
@@ -671,6 +838,7 @@ def test_a_silent_long_step_says_it_is_alive_when_no_terminal_shows_a_spinner(es
 
 
 # ---------------------------------------------------------------- saved plans
+
 
 def test_a_saved_plan_runs_when_nothing_changed_and_never_when_something_did(estate, fp, capsys):
     existing(fp, groups=("ng-general-0a1b2c",))
@@ -730,38 +898,79 @@ def test_a_cluster_missing_its_oidc_provider_gets_it_before_anything_else(estate
 def test_restart_actions_pick_exactly_the_workloads_whose_pods_a_fargate_profile_selects():
     from composer.cluster.reconcile import Pod, restart_actions
 
-    config = {"fargateProfiles": [{"name": "fp-a", "selectors": [{"namespace": "shop"},
-                                                                 {"namespace": "data", "labels": {"fargate": "yes"}}]}]}
-    pods = (Pod("shop", (("app", "api"),), "deployment/api"), Pod("shop", (), "deployment/api"),
-            Pod("shop", (), "statefulset/cache"), Pod("shop", (), "job/export-1"), Pod("shop", (), "pod/debug"),
-            Pod("data", (("fargate", "yes"),), "deployment/loader"),
-            Pod("data", (("fargate", "no"),), "deployment/pg-proxy"),  # not selected: its labels differ
-            Pod("other", (), "deployment/x"))  # no profile selects the namespace
+    config = {
+        "fargateProfiles": [
+            {"name": "fp-a", "selectors": [{"namespace": "shop"}, {"namespace": "data", "labels": {"fargate": "yes"}}]}
+        ]
+    }
+    pods = (
+        Pod("shop", (("app", "api"),), "deployment/api"),
+        Pod("shop", (), "deployment/api"),
+        Pod("shop", (), "statefulset/cache"),
+        Pod("shop", (), "job/export-1"),
+        Pod("shop", (), "pod/debug"),
+        Pod("data", (("fargate", "yes"),), "deployment/loader"),
+        Pod("data", (("fargate", "no"),), "deployment/pg-proxy"),  # not selected: its labels differ
+        Pod("other", (), "deployment/x"),
+    )  # no profile selects the namespace
     got = {(a.kind, a.name, a.detail) for a in restart_actions(config, pods)}
-    assert got == {("restart", "shop/deployment/api", "2 pod(s) on EC2 nodes that Fargate profile fp-a selects"),
-                   ("restart", "shop/statefulset/cache", "1 pod(s) on EC2 nodes that Fargate profile fp-a selects"),
-                   ("stays", "shop/job/export-1", "1 pod(s) on EC2 nodes that Fargate profile fp-a selects"),
-                   ("stays", "shop/pod/debug", "1 pod(s) on EC2 nodes that Fargate profile fp-a selects"),
-                   ("restart", "data/deployment/loader", "1 pod(s) on EC2 nodes that Fargate profile fp-a selects")}
+    assert got == {
+        ("restart", "shop/deployment/api", "2 pod(s) on EC2 nodes that Fargate profile fp-a selects"),
+        ("restart", "shop/statefulset/cache", "1 pod(s) on EC2 nodes that Fargate profile fp-a selects"),
+        ("stays", "shop/job/export-1", "1 pod(s) on EC2 nodes that Fargate profile fp-a selects"),
+        ("stays", "shop/pod/debug", "1 pod(s) on EC2 nodes that Fargate profile fp-a selects"),
+        ("restart", "data/deployment/loader", "1 pod(s) on EC2 nodes that Fargate profile fp-a selects"),
+    }
 
 
 def _pod(name, owner_kind, owner, scheduler="default-scheduler"):
-    return {"metadata": {"name": name, "namespace": "shop", "labels": {"app": "api"},
-                         "ownerReferences": [{"kind": owner_kind, "name": owner, "controller": True}]},
-            "spec": {"schedulerName": scheduler}, "status": {"phase": "Running"}}
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": "shop",
+            "labels": {"app": "api"},
+            "ownerReferences": [{"kind": owner_kind, "name": owner, "controller": True}],
+        },
+        "spec": {"schedulerName": scheduler},
+        "status": {"phase": "Running"},
+    }
 
 
 @pytest.mark.parametrize("kube_context", [None, "prod-admin"])
-def test_pods_left_on_ec2_are_restarted_after_the_releases_with_the_same_cluster_access(estate, fp, capsys,
-                                                                                       kube_context):
+def test_pods_left_on_ec2_are_restarted_after_the_releases_with_the_same_cluster_access(
+    estate, fp, capsys, kube_context
+):
     tools(fp)
-    existing(fp, kube_context=kube_context, pods={
-        "shop": [_pod("api-5f-1", "ReplicaSet", "api-5f"), _pod("nightly-1", "Job", "nightly")],
-        "shop/replicasets": [{"metadata": {"name": "api-5f", "namespace": "shop", "ownerReferences": [
-            {"kind": "Deployment", "name": "api", "controller": True}]}}]})
-    helmfile = HELMFILE_APPLY if not kube_context else [
-        "helmfile", "--file", "generated/helmfile.yaml", "--kube-context", kube_context, "apply",
-        "--suppress-secrets", "--detailed-exitcode"]
+    existing(
+        fp,
+        kube_context=kube_context,
+        pods={
+            "shop": [_pod("api-5f-1", "ReplicaSet", "api-5f"), _pod("nightly-1", "Job", "nightly")],
+            "shop/replicasets": [
+                {
+                    "metadata": {
+                        "name": "api-5f",
+                        "namespace": "shop",
+                        "ownerReferences": [{"kind": "Deployment", "name": "api", "controller": True}],
+                    }
+                }
+            ],
+        },
+    )
+    helmfile = (
+        HELMFILE_APPLY
+        if not kube_context
+        else [
+            "helmfile",
+            "--file",
+            "generated/helmfile.yaml",
+            "--kube-context",
+            kube_context,
+            "apply",
+            "--suppress-secrets",
+            "--detailed-exitcode",
+        ]
+    )
     fp.register(helmfile, returncode=0)
     kube = ["--context", kube_context] if kube_context else ["--kubeconfig", ".compose/kubeconfig-test"]
     restart = ["kubectl", "rollout", "restart", "deployment/api", "--namespace", "shop", *kube]
@@ -785,19 +994,36 @@ def test_addon_actions_create_the_missing_update_the_misconfigured_and_wait_for_
     from composer.cluster.reconcile import NotReady, addon_actions
 
     fargate = '{"computeType":"Fargate"}'
-    config = {"addons": [{"name": "vpc-cni"}, {"name": "kube-proxy"}, {"name": "coredns", "configurationValues": fargate}]}
+    config = {
+        "addons": [{"name": "vpc-cni"}, {"name": "kube-proxy"}, {"name": "coredns", "configurationValues": fargate}]
+    }
 
     def kinds(existing):
         return {a.name: a.kind for a in addon_actions(config, existing)}
 
     assert addon_actions(config, None) == []  # not read: nothing decided
     assert kinds({}) == {"vpc-cni": "create", "kube-proxy": "create", "coredns": "create"}
-    assert kinds({"vpc-cni": {"Status": "CREATE_FAILED"}, "kube-proxy": {"Status": "DEGRADED"},
-                  "coredns": {"Status": "ACTIVE", "ConfigurationValues": '{"computeType": "Fargate", "replicaCount": 3}'}}) == {
-        "vpc-cni": "create", "kube-proxy": "unchanged", "coredns": "unchanged"}  # (other keys of the user's are kept)
-    assert kinds({"vpc-cni": {"Status": "ACTIVE"}, "kube-proxy": {"Status": "ACTIVE"},
-                  "coredns": {"Status": "ACTIVE", "ConfigurationValues": "replicaCount: 3"}})["coredns"] == "update"
-    assert kinds({"vpc-cni": {"Status": "ACTIVE", "Version": "v1.19.0", "NewerVersion": "v1.20.1"}})["vpc-cni"] == "outdated"
+    assert kinds(
+        {
+            "vpc-cni": {"Status": "CREATE_FAILED"},
+            "kube-proxy": {"Status": "DEGRADED"},
+            "coredns": {"Status": "ACTIVE", "ConfigurationValues": '{"computeType": "Fargate", "replicaCount": 3}'},
+        }
+    ) == {"vpc-cni": "create", "kube-proxy": "unchanged", "coredns": "unchanged"}  # (other keys of the user's are kept)
+    assert (
+        kinds(
+            {
+                "vpc-cni": {"Status": "ACTIVE"},
+                "kube-proxy": {"Status": "ACTIVE"},
+                "coredns": {"Status": "ACTIVE", "ConfigurationValues": "replicaCount: 3"},
+            }
+        )["coredns"]
+        == "update"
+    )
+    assert (
+        kinds({"vpc-cni": {"Status": "ACTIVE", "Version": "v1.19.0", "NewerVersion": "v1.20.1"}})["vpc-cni"]
+        == "outdated"
+    )
     with pytest.raises(NotReady, match="add-on coredns is UPDATING: an earlier operation is still running"):
         addon_actions(config, {"coredns": {"Status": "UPDATING"}})
 
@@ -807,7 +1033,9 @@ def test_add_ons_an_interrupted_create_cluster_left_out_are_created_after_the_pr
     existing(fp, addons=[{"Name": "vpc-cni", "Status": "ACTIVE", "ConfigurationValues": ""}])
     fp.register(HELMFILE_APPLY, returncode=0)
     create = ["eksctl", "create", "addon", "-f", "generated/cluster.yaml"]
-    fp.register(create, stdout='"vpc-cni" addon is already present on the cluster, as an EKS managed addon, skipping creation')
+    fp.register(
+        create, stdout='"vpc-cni" addon is already present on the cluster, as an EKS managed addon, skipping creation'
+    )
     code, out, _ = run(["--yes"], capsys)
     assert code == 0, out
     assert "+ add-on kube-proxy — create" in out and "+ add-on coredns — create" in out
@@ -823,36 +1051,73 @@ def test_the_authentication_mode_moves_one_step_towards_the_plan_and_the_rest_is
         return {"metadata": {"name": "shop", "region": "eu-west-1"}, "accessConfig": {"authenticationMode": mode}}
 
     def kinds(planned, current):
-        return [(a.kind, a.detail.split(":")[0].split(" (")[0]) for a in reconcile.authentication_actions(config(planned), current)]
+        return [
+            (a.kind, a.detail.split(":")[0].split(" (")[0])
+            for a in reconcile.authentication_actions(config(planned), current)
+        ]
 
     assert kinds("API", "API") == kinds("API", None) == []  # (None: eksctl reported no mode)
     assert kinds("API_AND_CONFIG_MAP", "CONFIG_MAP") == [("update", "CONFIG_MAP → API_AND_CONFIG_MAP")]
     # on to API would drop aws-auth's mappings: never by apply, listed with the migration command
-    assert kinds("API", "CONFIG_MAP") == [("update", "CONFIG_MAP → API_AND_CONFIG_MAP"),
-                                          ("differs", "API_AND_CONFIG_MAP, the plan has API")]
+    assert kinds("API", "CONFIG_MAP") == [
+        ("update", "CONFIG_MAP → API_AND_CONFIG_MAP"),
+        ("differs", "API_AND_CONFIG_MAP, the plan has API"),
+    ]
     listed = reconcile.authentication_actions(config("API"), "API_AND_CONFIG_MAP")
     assert [a.kind for a in listed] == ["differs"]
-    assert "eksctl utils migrate-to-access-entry --cluster shop --region eu-west-1 --target-authentication-mode API" in listed[0].detail
+    assert (
+        "eksctl utils migrate-to-access-entry --cluster shop --region eu-west-1 --target-authentication-mode API"
+        in listed[0].detail
+    )
     back = reconcile.authentication_actions(config("CONFIG_MAP"), "API")
     assert [a.kind for a in back] == ["differs"] and "set access.authenticationMode: API" in back[0].detail
     # what eksctl get cluster -o json prints: the SDK's Cluster objects with Go field names
-    assert access.reported_mode(json.dumps([{"Name": "shop", "AccessConfig": {"AuthenticationMode": "CONFIG_MAP"}}])) == "CONFIG_MAP"
-    for unreported in ("", "not json", "[]", json.dumps([{"Name": "shop", "AccessConfig": None}]),
-                       json.dumps([{"AccessConfig": {"AuthenticationMode": "SOMETHING_NEW"}}]), json.dumps({"a": 1})):
+    assert (
+        access.reported_mode(json.dumps([{"Name": "shop", "AccessConfig": {"AuthenticationMode": "CONFIG_MAP"}}]))
+        == "CONFIG_MAP"
+    )
+    for unreported in (
+        "",
+        "not json",
+        "[]",
+        json.dumps([{"Name": "shop", "AccessConfig": None}]),
+        json.dumps([{"AccessConfig": {"AuthenticationMode": "SOMETHING_NEW"}}]),
+        json.dumps({"a": 1}),
+    ):
         assert access.reported_mode(unreported) is None, unreported
 
 
 def test_a_config_map_cluster_is_switched_before_the_profiles_that_need_access_entries(tmp_path):
     from composer.cluster.apply import ApplyOptions, ClusterState, plan_steps
 
-    config = {"metadata": {"name": "shop", "region": "eu-west-1"}, "accessConfig": {"authenticationMode": "API"},
-              "fargateProfiles": [{"name": "fp-new", "selectors": [{"namespace": "shop"}]}], "managedNodeGroups": []}
+    config = {
+        "metadata": {"name": "shop", "region": "eu-west-1"},
+        "accessConfig": {"authenticationMode": "API"},
+        "fargateProfiles": [{"name": "fp-new", "selectors": [{"namespace": "shop"}]}],
+        "managedNodeGroups": [],
+    }
     state = ClusterState(True, authentication_mode="CONFIG_MAP")
-    argvs = [s.argv[:3] for s in plan_steps(config, state, tmp_path / "c.yaml", tmp_path / "h.yaml", ApplyOptions(), None)]
-    assert argvs.index(("eksctl", "utils", "update-authentication-mode")) < argvs.index(("eksctl", "create", "fargateprofile"))
-    step = next(s for s in plan_steps(config, state, tmp_path / "c.yaml", tmp_path / "h.yaml", ApplyOptions(), None)
-                if s.argv[:3] == ("eksctl", "utils", "update-authentication-mode"))
-    assert step.argv[3:] == ("--cluster", "shop", "--region", "eu-west-1", "--authentication-mode", "API_AND_CONFIG_MAP")
+    argvs = [
+        s.argv[:3] for s in plan_steps(config, state, tmp_path / "c.yaml", tmp_path / "h.yaml", ApplyOptions(), None)
+    ]
+    assert argvs.index(("eksctl", "utils", "update-authentication-mode")) < argvs.index(
+        ("eksctl", "create", "fargateprofile")
+    )
+    step = next(
+        s
+        for s in plan_steps(config, state, tmp_path / "c.yaml", tmp_path / "h.yaml", ApplyOptions(), None)
+        if s.argv[:3] == ("eksctl", "utils", "update-authentication-mode")
+    )
+    assert step.argv[3:] == (
+        "--cluster",
+        "shop",
+        "--region",
+        "eu-west-1",
+        "--authentication-mode",
+        "API_AND_CONFIG_MAP",
+    )
     same = ClusterState(True, authentication_mode="API")
-    assert not any(s.argv[:3] == ("eksctl", "utils", "update-authentication-mode")
-                   for s in plan_steps(config, same, tmp_path / "c.yaml", tmp_path / "h.yaml", ApplyOptions(), None))
+    assert not any(
+        s.argv[:3] == ("eksctl", "utils", "update-authentication-mode")
+        for s in plan_steps(config, same, tmp_path / "c.yaml", tmp_path / "h.yaml", ApplyOptions(), None)
+    )

@@ -61,21 +61,45 @@ def test_apply_twice_first_creates_then_does_nothing(cloud, capsys):
     out = capsys.readouterr().out
     assert changing(cloud) == [
         ["eksctl", "create", "cluster", "-f", "generated/cluster.yaml"],
-        ["helmfile", "--file", "generated/helmfile.yaml", "--kubeconfig", str(Path.cwd() / ".compose/kubeconfig-shop-prod"),
-         "apply", "--suppress-secrets", "--detailed-exitcode"],
+        [
+            "helmfile",
+            "--file",
+            "generated/helmfile.yaml",
+            "--kubeconfig",
+            str(Path.cwd() / ".compose/kubeconfig-shop-prod"),
+            "apply",
+            "--suppress-secrets",
+            "--detailed-exitcode",
+        ],
     ]
-    assert ["eksctl", "utils", "write-kubeconfig", "--cluster", "shop-prod", "--region", "us-east-1", "--kubeconfig",
-            str(Path.cwd() / ".compose/kubeconfig-shop-prod")] in calls(cloud)  # never the current context
+    assert [
+        "eksctl",
+        "utils",
+        "write-kubeconfig",
+        "--cluster",
+        "shop-prod",
+        "--region",
+        "us-east-1",
+        "--kubeconfig",
+        str(Path.cwd() / ".compose/kubeconfig-shop-prod"),
+    ] in calls(cloud)  # never the current context
     from composer.files.yamlio import load_file
 
     cluster = json.loads((cloud / "cluster.json").read_text())
-    assert cluster["name"] == "shop-prod" and sorted(cluster["fargate"]) == sorted(
-        p["name"] for p in load_file(Path("generated/cluster.yaml"))["fargateProfiles"]) and len(cluster["nodegroups"]) == 6
+    assert (
+        cluster["name"] == "shop-prod"
+        and sorted(cluster["fargate"])
+        == sorted(p["name"] for p in load_file(Path("generated/cluster.yaml"))["fargateProfiles"])
+        and len(cluster["nodegroups"]) == 6
+    )
     from composer.files.yamlio import load_file
 
     releases = load_file(Path("generated/helmfile.yaml"))["releases"]
-    assert sorted(json.loads((cloud / "releases.json").read_text())) == sorted(
-        f"{r['namespace']}/{r['name']}" for r in releases) and len(releases) == 23  # 21 workload releases, the autoscaler, the log router
+    assert (
+        sorted(json.loads((cloud / "releases.json").read_text()))
+        == sorted(f"{r['namespace']}/{r['name']}" for r in releases)
+        and len(releases) == 23
+    )  # 21 workload releases, the autoscaler, the log router
     assert "Apply complete: 5 step(s), 3 changed something" in out  # (one is the access-entry check)
     # the files are the bytes `compose plan --write` writes
     written = {n: (Path("generated") / n).read_bytes() for n in ("cluster.yaml", "helmfile.yaml")}
@@ -86,7 +110,17 @@ def test_apply_twice_first_creates_then_does_nothing(cloud, capsys):
     out = capsys.readouterr().out
     second = calls(cloud)[before:]
     assert not any(c[1] in ("create", "delete") for c in second)
-    assert ["eksctl", "get", "fargateprofile", "--cluster", "shop-prod", "--region", "us-east-1", "-o", "json"] in second
+    assert [
+        "eksctl",
+        "get",
+        "fargateprofile",
+        "--cluster",
+        "shop-prod",
+        "--region",
+        "us-east-1",
+        "-o",
+        "json",
+    ] in second
     assert "No affected releases" in out and "Apply complete: 2 step(s), 0 changed something" in out
     assert {n: (Path("generated") / n).read_bytes() for n in written} == written
 
@@ -117,8 +151,13 @@ def test_node_group_failure_on_an_existing_cluster_then_resume(cloud, capsys, mo
     assert main(["apply", "--yes"]) == 4
     out = capsys.readouterr().out
     included = re.search(r"\$ eksctl create nodegroup -f generated/cluster.yaml --include (\S+)", out).group(1)
-    assert [slot(n) for n in included.split(",")] == ["ng-arm64-spot", "ng-general-large", "ng-general-spot", "ng-gpu",
-                                                     "ng-windows"]
+    assert [slot(n) for n in included.split(",")] == [
+        "ng-arm64-spot",
+        "ng-general-large",
+        "ng-general-spot",
+        "ng-gpu",
+        "ng-windows",
+    ]
     assert "Step 1 failed" in out and "Not started: 2, 3." in out
     assert main(["apply", "--yes"]) == 0
     assert len(json.loads((cloud / "cluster.json").read_text())["nodegroups"]) == 6
@@ -129,9 +168,14 @@ def test_too_old_tools_are_refused_before_anything_runs(cloud, capsys, monkeypat
     assert main(["apply", "--yes"]) == 1
     err = capsys.readouterr().err
     assert "helmfile 0.169.2 is too old: helmfile >= 1.0.0 is needed" in err
-    assert [c[:2] for c in calls(cloud)] == [["eksctl", "version"], ["helmfile", "--version"], ["helm", "version"],
-                                             ["kubectl", "version"], ["aws", "--version"],  # (logging on: role check)
-                                             ["helm", "plugin"]]  # read-only checks only
+    assert [c[:2] for c in calls(cloud)] == [
+        ["eksctl", "version"],
+        ["helmfile", "--version"],
+        ["helm", "version"],
+        ["kubectl", "version"],
+        ["aws", "--version"],  # (logging on: role check)
+        ["helm", "plugin"],
+    ]  # read-only checks only
     assert not Path("generated").exists()
 
 
@@ -144,16 +188,30 @@ def test_prune_after_a_profile_is_removed(cloud, capsys):
     assert main(["apply", "--yes"]) == 0
     assert f"node group {gpu}: g5.xlarge × 0–3 — no longer wanted, kept (--prune deletes it)" in capsys.readouterr().out
     assert main(["apply", "--yes", "--prune"]) == 0
-    assert calls(cloud)[-1][:9] == ["eksctl", "delete", "nodegroup", "--cluster", "shop-prod", "--region", "us-east-1",
-                                    "--name", gpu]
+    assert calls(cloud)[-1][:9] == [
+        "eksctl",
+        "delete",
+        "nodegroup",
+        "--cluster",
+        "shop-prod",
+        "--region",
+        "us-east-1",
+        "--name",
+        gpu,
+    ]
     assert gpu not in json.loads((cloud / "cluster.json").read_text())["nodegroups"]
 
 
 def test_ctrl_c_reaches_the_running_command_and_the_report_says_where(cloud, tmp_path):
     env = {**os.environ, "FAKE_SLEEP": "30", "NO_COLOR": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "composer", "apply", "--yes"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=default_signals)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "composer", "apply", "--yes"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_signals,
+    )
     deadline = time.monotonic() + 60
     while not (cloud / "helmfile-started").exists():
         assert time.monotonic() < deadline and process.poll() is None, process.communicate()
@@ -180,8 +238,14 @@ def test_sigterm_and_sighup_are_passed_on_waited_for_and_reported(cloud, signum)
     """A cancelled CI job (SIGTERM) or a closed terminal (SIGHUP) no longer kills compose and orphans
     the tool it runs (which has its own session): compose passes the signal on, waits, reports."""
     env = {**os.environ, "FAKE_SLEEP": "30", "NO_COLOR": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "composer", "apply", "--yes"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_signals)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "composer", "apply", "--yes"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_signals,
+    )
     deadline = time.monotonic() + 60
     while not (cloud / "helmfile-started").exists():
         assert time.monotonic() < deadline and process.poll() is None, process.communicate()
@@ -192,8 +256,9 @@ def test_sigterm_and_sighup_are_passed_on_waited_for_and_reported(cloud, signum)
     assert process.returncode == 128 + signum, out + err
     # helmfile stops cleanly on SIGINT and SIGTERM only; it has its own session, so SIGHUP becomes SIGTERM
     assert (cloud / "helmfile-got-sigterm").exists()
-    assert (f"Interrupted during step 5 (install or upgrade the Helm releases) by {name}; "
-            "the command was sent SIGTERM") in out
+    assert (
+        f"Interrupted during step 5 (install or upgrade the Helm releases) by {name}; the command was sent SIGTERM"
+    ) in out
     assert "Traceback" not in err
     log = next(Path(".compose/logs").glob("apply-*.log"))
     assert "Received SIGTERM" in log.read_text() and "[compose] passed SIGTERM on to helmfile" in log.read_text()
@@ -201,15 +266,22 @@ def test_sigterm_and_sighup_are_passed_on_waited_for_and_reported(cloud, signum)
 
 def test_a_second_apply_of_the_same_cluster_is_refused_while_one_runs(cloud):
     env = {**os.environ, "FAKE_SLEEP": "30", "NO_COLOR": "1"}
-    first = subprocess.Popen([sys.executable, "-m", "composer", "apply", "--yes"], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_signals)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "composer", "apply", "--yes"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_signals,
+    )
     try:
         deadline = time.monotonic() + 60
         while not (cloud / "helmfile-started").exists():
             assert time.monotonic() < deadline and first.poll() is None, first.communicate()
             time.sleep(0.05)
-        second = subprocess.run([sys.executable, "-m", "composer", "apply", "--yes"], env=env,
-                                capture_output=True, text=True, timeout=60)
+        second = subprocess.run(
+            [sys.executable, "-m", "composer", "apply", "--yes"], env=env, capture_output=True, text=True, timeout=60
+        )
         assert second.returncode == 1
         assert f"another `compose apply` of cluster 'shop-prod' is running (pid {first.pid}," in second.stderr
         assert "Nothing was run or written." in second.stderr
@@ -223,8 +295,10 @@ def test_a_second_apply_of_the_same_cluster_is_refused_while_one_runs(cloud):
 @needs_reference
 def test_the_fake_eksctl_refuses_an_invalid_cluster_config_like_the_real_one(cloud, tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: x, region: us-east-1}\n"
-                   "managedNodeGroups: [{name: ng, minSize: many}]\n")
+    bad.write_text(
+        "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: x, region: us-east-1}\n"
+        "managedNodeGroups: [{name: ng, minSize: many}]\n"
+    )
     result = subprocess.run(["eksctl", "create", "cluster", "-f", str(bad)], capture_output=True, text=True)
     assert result.returncode == 1 and "ClusterConfig is invalid" in result.stderr
 
@@ -238,14 +312,33 @@ def _seed_pod_off_fargate(cloud: Path) -> None:
     profile was created after the pod: EKS places a pod only when it is created)."""
     selector = next(s for p in _profiles(cloud).values() for s in p["selectors"] if s["namespace"] == "notifications")
     labels = {**(selector.get("labels") or {}), "app.kubernetes.io/name": "email-worker"}
-    rs = {"metadata": {"name": "email-worker-7d9f", "namespace": "notifications", "ownerReferences": [
-        {"kind": "Deployment", "name": "email-worker", "controller": True}]}}
-    pod = {"metadata": {"name": "email-worker-7d9f-x2", "namespace": "notifications", "labels": labels,
-                        "ownerReferences": [{"kind": "ReplicaSet", "name": "email-worker-7d9f", "controller": True}]},
-           "spec": {"schedulerName": "default-scheduler"}, "status": {"phase": "Running"}}
-    job = {"metadata": {"name": "export-1-abc", "namespace": "notifications", "labels": labels,
-                        "ownerReferences": [{"kind": "Job", "name": "export-1", "controller": True}]},
-           "spec": {"schedulerName": "default-scheduler"}, "status": {"phase": "Running"}}
+    rs = {
+        "metadata": {
+            "name": "email-worker-7d9f",
+            "namespace": "notifications",
+            "ownerReferences": [{"kind": "Deployment", "name": "email-worker", "controller": True}],
+        }
+    }
+    pod = {
+        "metadata": {
+            "name": "email-worker-7d9f-x2",
+            "namespace": "notifications",
+            "labels": labels,
+            "ownerReferences": [{"kind": "ReplicaSet", "name": "email-worker-7d9f", "controller": True}],
+        },
+        "spec": {"schedulerName": "default-scheduler"},
+        "status": {"phase": "Running"},
+    }
+    job = {
+        "metadata": {
+            "name": "export-1-abc",
+            "namespace": "notifications",
+            "labels": labels,
+            "ownerReferences": [{"kind": "Job", "name": "export-1", "controller": True}],
+        },
+        "spec": {"schedulerName": "default-scheduler"},
+        "status": {"phase": "Running"},
+    }
     (cloud / "pods.json").write_text(json.dumps([pod, job]))
     (cloud / "replicasets.json").write_text(json.dumps([rs]))
 
@@ -264,7 +357,10 @@ def _add_fargate_namespace() -> None:
     Path("profiles/reports").mkdir()
     for n in range(50):
         Path("profiles/reports/report-api.yaml").write_text(
-            text.replace("{name: email-worker, namespace: notifications}", f"{{name: report-api, namespace: reports{n}}}"))
+            text.replace(
+                "{name: email-worker, namespace: notifications}", f"{{name: report-api, namespace: reports{n}}}"
+            )
+        )
         if len(build_plan(Path("composer.yaml"), [Path("profiles")]).cluster["fargateProfiles"]) == before:
             return
     raise AssertionError("no namespace name joined an existing profile")
@@ -275,8 +371,10 @@ def _check_replaced_safely(cloud: Path) -> None:
     sharing one of its namespaces existed (create-before-delete)."""
     from composer.files.yamlio import load_file
 
-    planned = {p["name"]: {s["namespace"] for s in p["selectors"]}
-               for p in load_file(Path("generated/cluster.yaml"))["fargateProfiles"]}
+    planned = {
+        p["name"]: {s["namespace"] for s in p["selectors"]}
+        for p in load_file(Path("generated/cluster.yaml"))["fargateProfiles"]
+    }
     assert sorted(_profiles(cloud)) == sorted(planned)
     events = json.loads((cloud / "cluster.json").read_text())["events"]
     created: set[str] = set()
@@ -303,8 +401,12 @@ def test_a_changed_fargate_profile_is_replaced_and_stray_pods_restarted(cloud, c
     assert main(["apply", "--yes"]) == 0
     _check_replaced_safely(cloud)
     steps = [c for c in calls(cloud) if c[1] in ("create", "delete", "rollout") or "apply" in c]
-    assert [c[:3] for c in steps[-4:]] == [["eksctl", "create", "fargateprofile"], ["eksctl", "delete", "fargateprofile"],
-                                           ["helmfile", "--file", "generated/helmfile.yaml"], ["kubectl", "rollout", "restart"]]
+    assert [c[:3] for c in steps[-4:]] == [
+        ["eksctl", "create", "fargateprofile"],
+        ["eksctl", "delete", "fargateprofile"],
+        ["helmfile", "--file", "generated/helmfile.yaml"],
+        ["kubectl", "rollout", "restart"],
+    ]
     assert steps[-1][3:6] == ["deployment/email-worker", "--namespace", "notifications"]  # never the Job
     pods = json.loads((cloud / "pods.json").read_text())
     assert [p["spec"]["schedulerName"] for p in pods] == ["fargate-scheduler", "default-scheduler"]
@@ -313,8 +415,9 @@ def test_a_changed_fargate_profile_is_replaced_and_stray_pods_restarted(cloud, c
 
 
 @pytest.mark.parametrize("after", [False, True], ids=["fails", "interrupted-after-acting"])
-@pytest.mark.parametrize("point", ["eksctl create fargateprofile", "eksctl delete fargateprofile", "helmfile",
-                                   "kubectl rollout restart"])
+@pytest.mark.parametrize(
+    "point", ["eksctl create fargateprofile", "eksctl delete fargateprofile", "helmfile", "kubectl rollout restart"]
+)
 def test_a_replace_stopped_at_any_step_is_finished_by_a_rerun(cloud, capsys, monkeypatch, point, after):
     assert main(["apply", "--yes"]) == 0
     _seed_pod_off_fargate(cloud)
@@ -340,8 +443,11 @@ def test_a_node_group_replace_stopped_at_any_step_is_finished_by_a_rerun(cloud, 
     never deleted while its successor does not exist."""
     assert main(["apply", "--yes"]) == 0
     old = next(n for n in json.loads((cloud / "cluster.json").read_text())["nodegroups"] if slot(n) == "ng-general")
-    Path("composer.yaml").write_text(Path("composer.yaml").read_text().replace(
-        "general: {instanceType: m6i.xlarge}", "general: {instanceType: m6i.2xlarge}"))
+    Path("composer.yaml").write_text(
+        Path("composer.yaml")
+        .read_text()
+        .replace("general: {instanceType: m6i.xlarge}", "general: {instanceType: m6i.2xlarge}")
+    )
     monkeypatch.setenv("FAKE_FAIL", point if point != "helmfile" else "helmfile --file generated/helmfile.yaml")
     if after:
         monkeypatch.setenv("FAKE_FAIL_AFTER", "1")
@@ -353,8 +459,11 @@ def test_a_node_group_replace_stopped_at_any_step_is_finished_by_a_rerun(cloud, 
     groups = json.loads((cloud / "cluster.json").read_text())["nodegroups"]
     general = [n for n in groups if slot(n) == "ng-general"]
     assert len(general) == 1 and general[0] != old and groups[general[0]]["InstanceType"] == "m6i.2xlarge"
-    order = [c[1:3] + [c[c.index("--name") + 1] if "--name" in c else c[-1]] for c in calls(cloud)
-             if c[:1] == ["eksctl"] and c[1:3] in (["create", "nodegroup"], ["delete", "nodegroup"])]
+    order = [
+        c[1:3] + [c[c.index("--name") + 1] if "--name" in c else c[-1]]
+        for c in calls(cloud)
+        if c[:1] == ["eksctl"] and c[1:3] in (["create", "nodegroup"], ["delete", "nodegroup"])
+    ]
     first_delete = next(i for i, c in enumerate(order) if c[:2] == ["delete", "nodegroup"])
     assert any(c[:2] == ["create", "nodegroup"] for c in order[:first_delete])  # created before the delete
     assert main(["apply", "--yes"]) == 0
@@ -367,22 +476,43 @@ def test_irsa_service_accounts_missing_on_an_existing_cluster_are_created_before
     assert main(["apply", "--yes"]) == 0
     accounts = json.loads((cloud / "serviceaccounts.json").read_text())
     assert sorted(f"{a['metadata']['namespace']}/{a['metadata']['name']}" for a in accounts) == [
-        "batch/nightly-report", "kube-system/cluster-autoscaler", "notifications/email-worker", "shop/checkout-api"]
+        "batch/nightly-report",
+        "kube-system/cluster-autoscaler",
+        "notifications/email-worker",
+        "shop/checkout-api",
+    ]
     shop = next(a for a in accounts if a["metadata"]["name"] == "checkout-api")
-    assert shop["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == "arn:aws:iam::123456789012:role/shop-prod-checkout"
+    assert (
+        shop["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+        == "arn:aws:iam::123456789012:role/shop-prod-checkout"
+    )
     # one account lost (deleted by hand), one made by a chart without the role: both are put right, nothing else
     kept = [a for a in accounts if a["metadata"]["name"] not in ("email-worker", "nightly-report")]
-    kept.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"namespace": "batch", "name": "nightly-report"}})
+    kept.append(
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"namespace": "batch", "name": "nightly-report"}}
+    )
     (cloud / "serviceaccounts.json").write_text(json.dumps(kept))
     capsys.readouterr()
     assert main(["plan", "--refresh"]) == 0
     out = capsys.readouterr().out
-    assert "+ IAM service account batch/nightly-report" in out and "+ IAM service account notifications/email-worker" in out
+    assert (
+        "+ IAM service account batch/nightly-report" in out
+        and "+ IAM service account notifications/email-worker" in out
+    )
     before = len(calls(cloud))
     assert main(["apply", "--yes"]) == 0
     ran = [c for c in calls(cloud)[before:] if c[1] in ("create", "delete") or "apply" in c]
-    assert ran[0] == ["eksctl", "create", "iamserviceaccount", "-f", "generated/cluster.yaml", "--include",
-                      "batch/nightly-report,notifications/email-worker", "--override-existing-serviceaccounts", "--approve"]
+    assert ran[0] == [
+        "eksctl",
+        "create",
+        "iamserviceaccount",
+        "-f",
+        "generated/cluster.yaml",
+        "--include",
+        "batch/nightly-report,notifications/email-worker",
+        "--override-existing-serviceaccounts",
+        "--approve",
+    ]
     assert ran[1][0] == "helmfile" and len(ran) == 2
     accounts = json.loads((cloud / "serviceaccounts.json").read_text())
     assert all(a["metadata"].get("annotations", {}).get("eks.amazonaws.com/role-arn") for a in accounts)
@@ -400,8 +530,10 @@ def test_apply_refuses_a_pod_execution_role_that_cannot_write_the_logs(cloud, ca
     assert main(["apply", "--yes"]) == 1
     err = capsys.readouterr().err
     assert f"the Fargate pod execution role {role} lacks logs:CreateLogGroup, logs:DescribeLogStreams" in err
-    assert ("aws iam put-role-policy --role-name shop-prod-fargate-pods --policy-name fargate-logging "
-            "--policy-document file://generated/iam/fargate-logging-policy.json") in err
+    assert (
+        "aws iam put-role-policy --role-name shop-prod-fargate-pods --policy-name fargate-logging "
+        "--policy-document file://generated/iam/fargate-logging-policy.json"
+    ) in err
     assert "Nothing was run or written." in err
     assert not any(c[1] in ("create", "delete") or "apply" in c for c in calls(cloud))
     assert not Path("generated/iam/fargate-logging-policy.json").exists()  # nothing written either
@@ -410,9 +542,22 @@ def test_apply_refuses_a_pod_execution_role_that_cannot_write_the_logs(cloud, ca
     policy = json.loads(Path("generated/iam/fargate-logging-policy.json").read_text())
     (cloud / "iam.json").write_text(json.dumps({role: policy["Statement"][0]["Action"]}))
     assert main(["apply", "--yes"]) == 0
-    assert ["aws", "iam", "simulate-principal-policy", "--policy-source-arn", role, "--action-names",
-            "logs:CreateLogStream", "logs:CreateLogGroup", "logs:DescribeLogStreams", "logs:PutLogEvents",
-            "--region", "us-east-1", "--output", "json"] in calls(cloud)
+    assert [
+        "aws",
+        "iam",
+        "simulate-principal-policy",
+        "--policy-source-arn",
+        role,
+        "--action-names",
+        "logs:CreateLogStream",
+        "logs:CreateLogGroup",
+        "logs:DescribeLogStreams",
+        "logs:PutLogEvents",
+        "--region",
+        "us-east-1",
+        "--output",
+        "json",
+    ] in calls(cloud)
 
 
 def test_a_new_cluster_with_logging_needs_a_role_of_its_own(cloud, capsys):
@@ -430,7 +575,9 @@ def test_the_fargate_role_access_entry_is_checked_after_profiles_are_created(clo
     assert main(["apply", "--yes"]) == 0
     role = "arn:aws:iam::123456789012:role/shop-prod-fargate-pods"
     assert json.loads((cloud / "cluster.json").read_text())["accessentries"] == [role]
-    assert ["eksctl", "get", "accessentry", "--cluster", "shop-prod", "--region", "us-east-1", "-o", "json"] in calls(cloud)
+    assert ["eksctl", "get", "accessentry", "--cluster", "shop-prod", "--region", "us-east-1", "-o", "json"] in calls(
+        cloud
+    )
     # a new profile on a cluster that grants no entries (left in CONFIG_MAP mode): the run stops at the check
     _add_fargate_namespace()
     monkeypatch.setenv("FAKE_NO_ACCESS_ENTRY", "1")
@@ -465,12 +612,17 @@ def test_a_cluster_left_in_config_map_mode_is_moved_to_access_entries_but_never_
     assert main(["apply", "--yes"]) == 5  # every step ran, but the cluster is not yet what the plan says
     out = capsys.readouterr().out
     run = [c[:3] for c in calls(cloud)[before:]]
-    assert run.index(["eksctl", "utils", "update-authentication-mode"]) < run.index(["eksctl", "create", "fargateprofile"])
+    assert run.index(["eksctl", "utils", "update-authentication-mode"]) < run.index(
+        ["eksctl", "create", "fargateprofile"]
+    )
     cluster = json.loads((cloud / "cluster.json").read_text())
     assert cluster["authenticationMode"] == "API_AND_CONFIG_MAP"
     assert cluster["accessentries"] == ["arn:aws:iam::123456789012:role/shop-prod-fargate-pods"]  # the check passed
     assert "Apply complete" not in out and "still differs from the plan where apply does not act" in out
-    assert "eksctl utils migrate-to-access-entry --cluster shop-prod --region us-east-1 --target-authentication-mode API" in out
+    assert (
+        "eksctl utils migrate-to-access-entry --cluster shop-prod --region us-east-1 --target-authentication-mode API"
+        in out
+    )
     # a re-run switches nothing again (EKS would refuse the same mode) and still says what differs
     before = len(calls(cloud))
     assert main(["apply", "--yes", "-o", "json"]) == 5

@@ -27,40 +27,85 @@ def composed(workloads, **overrides):
 
 
 def irsa(name="api", namespace="shop", **account):
-    return workload(name, namespace, release=RELEASE, awsCredentials="irsa",
-                    serviceAccount={"name": name, **(account or {"attachPolicyARNs": [POLICY]})})
+    return workload(
+        name,
+        namespace,
+        release=RELEASE,
+        awsCredentials="irsa",
+        serviceAccount={"name": name, **(account or {"attachPolicyARNs": [POLICY]})},
+    )
 
 
 def test_irsa_workloads_get_service_accounts_and_their_releases_use_them():
-    config, releases, problems = composed([irsa(), irsa("worker", "jobs", wellKnownPolicies={"autoScaler": True}),
-                                           irsa("legacy", "shop", attachRoleARN="arn:aws:iam::123456789012:role/legacy")])
+    config, releases, problems = composed(
+        [
+            irsa(),
+            irsa("worker", "jobs", wellKnownPolicies={"autoScaler": True}),
+            irsa("legacy", "shop", attachRoleARN="arn:aws:iam::123456789012:role/legacy"),
+        ]
+    )
     assert not problems
-    assert config["iam"] == {"withOIDC": True, "serviceAccounts": [
-        {"metadata": {"name": "worker", "namespace": "jobs"}, "wellKnownPolicies": {"autoScaler": True}},
-        {"metadata": {"name": "api", "namespace": "shop"}, "attachPolicyARNs": [POLICY]},
-        {"metadata": {"name": "legacy", "namespace": "shop"}, "attachRoleARN": "arn:aws:iam::123456789012:role/legacy"}]}
+    assert config["iam"] == {
+        "withOIDC": True,
+        "serviceAccounts": [
+            {"metadata": {"name": "worker", "namespace": "jobs"}, "wellKnownPolicies": {"autoScaler": True}},
+            {"metadata": {"name": "api", "namespace": "shop"}, "attachPolicyARNs": [POLICY]},
+            {
+                "metadata": {"name": "legacy", "namespace": "shop"},
+                "attachRoleARN": "arn:aws:iam::123456789012:role/legacy",
+            },
+        ],
+    }
     assert {"serviceAccount": {"create": False, "name": "api"}} in releases["shop/api"]["values"]
     # a chart that keeps its account under another key
-    config, releases, _ = composed([workload("api", "shop", release={**RELEASE, "serviceAccountValue": "rbac.serviceAccount"},
-                                             awsCredentials="irsa", serviceAccount={"name": "api", "attachPolicyARNs": [POLICY]})])
+    config, releases, _ = composed(
+        [
+            workload(
+                "api",
+                "shop",
+                release={**RELEASE, "serviceAccountValue": "rbac.serviceAccount"},
+                awsCredentials="irsa",
+                serviceAccount={"name": "api", "attachPolicyARNs": [POLICY]},
+            )
+        ]
+    )
     assert {"rbac": {"serviceAccount": {"create": False, "name": "api"}}} in releases["shop/api"]["values"]
 
 
 def test_a_chart_without_a_service_account_value_is_an_error_with_the_fix():
-    w = workload("api", "shop", release={**RELEASE, "serviceAccountValue": False}, awsCredentials="irsa",
-                 serviceAccount={"name": "api", "attachPolicyARNs": [POLICY]})
+    w = workload(
+        "api",
+        "shop",
+        release={**RELEASE, "serviceAccountValue": False},
+        awsCredentials="irsa",
+        serviceAccount={"name": "api", "attachPolicyARNs": [POLICY]},
+    )
     _, _, problems = composed([w])
     assert [p.check for p in problems] == ["iam"] and "serviceAccountValue is false" in problems[0].message
 
 
-@pytest.mark.parametrize("fields,message", [
-    ({"awsCredentials": "irsa"}, "no workload.serviceAccount says which role"),
-    ({"awsCredentials": "none", "serviceAccount": {"name": "a", "attachPolicyARNs": [POLICY]}}, "needs awsCredentials: irsa"),
-    ({"awsCredentials": "irsa", "serviceAccount": {"name": "a"}}, "has no permissions"),
-    ({"awsCredentials": "irsa", "serviceAccount": {"name": "a", "attachPolicyARNs": [POLICY],
-                                                   "attachRoleARN": "arn:aws:iam::123456789012:role/r"}},
-     "attachRoleARN uses an existing role"),
-])
+@pytest.mark.parametrize(
+    "fields,message",
+    [
+        ({"awsCredentials": "irsa"}, "no workload.serviceAccount says which role"),
+        (
+            {"awsCredentials": "none", "serviceAccount": {"name": "a", "attachPolicyARNs": [POLICY]}},
+            "needs awsCredentials: irsa",
+        ),
+        ({"awsCredentials": "irsa", "serviceAccount": {"name": "a"}}, "has no permissions"),
+        (
+            {
+                "awsCredentials": "irsa",
+                "serviceAccount": {
+                    "name": "a",
+                    "attachPolicyARNs": [POLICY],
+                    "attachRoleARN": "arn:aws:iam::123456789012:role/r",
+                },
+            },
+            "attachRoleARN uses an existing role",
+        ),
+    ],
+)
 def test_iam_mistakes_are_caught(fields, message):
     problems = check_workloads([workload("api", "shop", **fields)])
     assert [p.check for p in problems] == ["iam"] and message in problems[0].message
@@ -68,11 +113,19 @@ def test_iam_mistakes_are_caught(fields, message):
 
 def test_one_account_two_roles_is_refused():
     a = irsa("api", "shop")
-    b = workload("web", "shop", awsCredentials="irsa", serviceAccount={"name": "api", "wellKnownPolicies": {"externalDNS": True}})
+    b = workload(
+        "web", "shop", awsCredentials="irsa", serviceAccount={"name": "api", "wellKnownPolicies": {"externalDNS": True}}
+    )
     problems = check_workloads([a, b])
     assert any("also defined, differently" in p.message for p in problems)
-    assert not check_workloads([a, workload("web", "shop", awsCredentials="irsa",
-                                            serviceAccount={"name": "api", "attachPolicyARNs": [POLICY]})])
+    assert not check_workloads(
+        [
+            a,
+            workload(
+                "web", "shop", awsCredentials="irsa", serviceAccount={"name": "api", "attachPolicyARNs": [POLICY]}
+            ),
+        ]
+    )
 
 
 def test_vpc_eksctl_creates_or_the_users():
@@ -80,13 +133,25 @@ def test_vpc_eksctl_creates_or_the_users():
     assert config["vpc"] == {"cidr": "10.20.0.0/16"} and config["availabilityZones"] == ["us-east-1a", "us-east-1b"]
     config, _, _ = composed([irsa()])
     assert config["vpc"] == {"cidr": vpc.EKSCTL_DEFAULT_CIDR}
-    brought = {"id": "vpc-0abc", "subnets": {
-        "private": {"us-east-1b": {"id": "subnet-0b", "cidr": "10.1.32.0/19"}, "us-east-1a": {"id": "subnet-0a", "cidr": "10.1.0.0/19"}},
-        "public": {"us-east-1a": {"id": "subnet-1a"}}}}
+    brought = {
+        "id": "vpc-0abc",
+        "subnets": {
+            "private": {
+                "us-east-1b": {"id": "subnet-0b", "cidr": "10.1.32.0/19"},
+                "us-east-1a": {"id": "subnet-0a", "cidr": "10.1.0.0/19"},
+            },
+            "public": {"us-east-1a": {"id": "subnet-1a"}},
+        },
+    }
     config, _, _ = composed([irsa()], vpc=brought, fargate={"subnets": ["subnet-0b"]})
     assert "availabilityZones" not in config  # eksctl refuses both
-    assert config["vpc"] == {"id": "vpc-0abc", "subnets": {"private": {"us-east-1a": {"id": "subnet-0a"}, "us-east-1b": {"id": "subnet-0b"}},
-                                                          "public": {"us-east-1a": {"id": "subnet-1a"}}}}
+    assert config["vpc"] == {
+        "id": "vpc-0abc",
+        "subnets": {
+            "private": {"us-east-1a": {"id": "subnet-0a"}, "us-east-1b": {"id": "subnet-0b"}},
+            "public": {"us-east-1a": {"id": "subnet-1a"}},
+        },
+    }
     assert all(p["subnets"] == ["subnet-0b"] for p in config["fargateProfiles"])
     subnets, note = vpc.private_subnets(settings(vpc=brought, fargate={"subnets": ["subnet-0b"]}))
     assert [s.cidr for s in subnets] == ["10.1.32.0/19"] and not note
@@ -96,21 +161,33 @@ def test_vpc_eksctl_creates_or_the_users():
     assert len(subnets) == 3 and "eksctl picks 3 zones" in note
 
 
-NODE_GROUP_ONLY = workload("pg", "data", release={"chart": "acme/pg", "repository": REPO}, kind="StatefulSet",
-                           volumes=[{"name": "d", "type": "persistentVolumeClaim", "storageClass": "gp3"}])
+NODE_GROUP_ONLY = workload(
+    "pg",
+    "data",
+    release={"chart": "acme/pg", "repository": REPO},
+    kind="StatefulSet",
+    volumes=[{"name": "d", "type": "persistentVolumeClaim", "storageClass": "gp3"}],
+)
 
 
 def test_cluster_autoscaler_when_there_are_node_groups():
-    config, releases, problems = composed([irsa(), NODE_GROUP_ONLY], autoscaling={"autoscaler": "cluster-autoscaler"},
-                                          metadata={"name": "shop", "region": "eu-west-1", "version": "1.32"})
+    config, releases, problems = composed(
+        [irsa(), NODE_GROUP_ONLY],
+        autoscaling={"autoscaler": "cluster-autoscaler"},
+        metadata={"name": "shop", "region": "eu-west-1", "version": "1.32"},
+    )
     assert not problems
     ca = releases["kube-system/cluster-autoscaler"]
     assert ca["chart"] == "autoscaler/cluster-autoscaler" and ca["version"] == "9.46.6"  # its last chart for 1.32
-    assert {"autoDiscovery": {"clusterName": "shop"}, "awsRegion": "eu-west-1", "image": {"tag": "v1.32.0"}} in ca["values"]
+    assert {"autoDiscovery": {"clusterName": "shop"}, "awsRegion": "eu-west-1", "image": {"tag": "v1.32.0"}} in ca[
+        "values"
+    ]
     assert {"rbac": {"serviceAccount": {"create": False, "name": "cluster-autoscaler"}}} in ca["values"]
     assert ca["labels"]["placement"] == "fargate"  # region given, IRSA: nothing keeps it off Fargate
-    assert {"metadata": {"name": "cluster-autoscaler", "namespace": "kube-system"},
-            "wellKnownPolicies": {"autoScaler": True}} in config["iam"]["serviceAccounts"]
+    assert {
+        "metadata": {"name": "cluster-autoscaler", "namespace": "kube-system"},
+        "wellKnownPolicies": {"autoScaler": True},
+    } in config["iam"]["serviceAccounts"]
     assert all(g["propagateASGTags"] for g in config["managedNodeGroups"])  # scale-up from zero needs the tags
     assert any(s["namespace"] == "kube-system" for p in config["fargateProfiles"] for s in p["selectors"])
 
@@ -120,8 +197,10 @@ def test_the_autoscaler_chart_and_image_follow_the_kubernetes_minor():
     assert autoscaler.chart_and_image("1.34") == ("9.53.0", "v1.34.2")  # the patch release that chart ships
     assert autoscaler.chart_and_image("1.37") == ("9.59.0", "v1.37.0")  # newer than the table: its own minor
     assert autoscaler.chart_and_image("1.28") == ("9.36.0", "v1.28.0")
-    versions = [tuple(map(int, chart.split("."))) for chart, _ in
-                (autoscaler.CHARTS[minor] for minor in sorted(autoscaler.CHARTS))]
+    versions = [
+        tuple(map(int, chart.split(".")))
+        for chart, _ in (autoscaler.CHARTS[minor] for minor in sorted(autoscaler.CHARTS))
+    ]
     assert versions == sorted(versions)  # newer minors never get an older chart
 
 
@@ -136,8 +215,14 @@ def test_no_autoscaler_without_node_groups_or_when_turned_off():
 def test_autoscaled_cost_frees_job_only_groups_between_runs():
     from composer.place.cost import costs
 
-    render = workload("render", "media", kind="Job", runsPerDay=4, runMinutes=45,
-                      containers=[{"name": "r", "resources": {"requests": {"cpu": "16", "memory": "200Gi"}}}])
+    render = workload(
+        "render",
+        "media",
+        kind="Job",
+        runsPerDay=4,
+        runMinutes=45,
+        containers=[{"name": "r", "resources": {"requests": {"cpu": "16", "memory": "200Gi"}}}],
+    )
     api = workload("api", "shop", services=[{"type": "NodePort"}])
     for autoscaling, scaled in (("cluster-autoscaler", True), ("none", False)):
         cluster = settings(autoscaling={"autoscaler": autoscaling}, nodeGroups={"general": {"minSize": 0}})
@@ -154,8 +239,11 @@ def test_autoscaled_cost_frees_job_only_groups_between_runs():
 
 
 def test_fargate_releases_wait_for_the_log_router():
-    _, releases, _ = composed([irsa(), NODE_GROUP_ONLY], logging={"fargate": {"cloudwatch": {"logGroup": "/eks/x"}}},
-                              autoscaling={"autoscaler": "none"})
+    _, releases, _ = composed(
+        [irsa(), NODE_GROUP_ONLY],
+        logging={"fargate": {"cloudwatch": {"logGroup": "/eks/x"}}},
+        autoscaling={"autoscaler": "none"},
+    )
     assert releases["shop/api"]["needs"] == ["kube-system/aws-observability"]
     assert "needs" not in releases["data/pg"]  # nodes' logs do not go through the Fargate router
     _, releases, _ = composed([irsa()])

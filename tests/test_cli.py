@@ -16,11 +16,19 @@ from tests.conftest import run_cli as run
 
 @pytest.fixture
 def estate(tmp_path):
-    return write_estate(tmp_path, [
-        profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO}),
-        profile_doc("pg", "data", kind="StatefulSet", release={"chart": "acme/pg", "repository": REPO},
-                    volumes=[{"name": "d", "type": "persistentVolumeClaim", "storageClass": "gp3"}]),
-    ])
+    return write_estate(
+        tmp_path,
+        [
+            profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO}),
+            profile_doc(
+                "pg",
+                "data",
+                kind="StatefulSet",
+                release={"chart": "acme/pg", "repository": REPO},
+                volumes=[{"name": "d", "type": "persistentVolumeClaim", "storageClass": "gp3"}],
+            ),
+        ],
+    )
 
 
 def test_plan_write_then_no_changes(estate, capsys, monkeypatch):
@@ -33,7 +41,12 @@ def test_plan_write_then_no_changes(estate, capsys, monkeypatch):
     code, out, _ = run(["plan", "--detailed-exitcode"], estate, capsys, monkeypatch)
     assert code == 0 and "= cluster.yaml (unchanged)" in out
     # a change in a profile shows up as a diff and exit 2
-    (estate / "profiles" / "shop-api.yaml").write_text((estate / "profiles" / "shop-api.yaml").read_text().replace("replicas: 2", "replicas: 3").replace("kind: Deployment", "kind: DaemonSet"))
+    (estate / "profiles" / "shop-api.yaml").write_text(
+        (estate / "profiles" / "shop-api.yaml")
+        .read_text()
+        .replace("replicas: 2", "replicas: 3")
+        .replace("kind: Deployment", "kind: DaemonSet")
+    )
     code, out, _ = run(["plan", "--detailed-exitcode"], estate, capsys, monkeypatch)
     assert code == 2 and "~ cluster.yaml (changed)" in out and re.search(r"-  - name: fp-[0-9a-f]{8}\n", out)
     assert (estate / "generated" / "cluster.yaml").read_bytes() == first
@@ -61,7 +74,10 @@ BAD = {
     "duplicate-key": ("apiVersion: composer/v1alpha1\napiVersion: composer/v1alpha1\n", "duplicate key"),
     "wrong-type": (None, "'workload.replicas' must be an integer, not a string"),
     "unknown-field": (None, "unknown field 'workload.replica'"),
-    "missing-field": ("apiVersion: composer/v1alpha1\nkind: WorkloadProfile\nmetadata: {name: a, namespace: b}\n", "missing required field 'workload'"),
+    "missing-field": (
+        "apiVersion: composer/v1alpha1\nkind: WorkloadProfile\nmetadata: {name: a, namespace: b}\n",
+        "missing required field 'workload'",
+    ),
     "bad-name": (None, "'metadata.name' has an invalid value 'Checkout_API'"),
     "negative-quantity": (None, "not a valid quantity: '-1'"),
     "impossible-quantity": (None, "not a valid quantity: '5Zi'"),
@@ -101,8 +117,9 @@ def test_bad_profile_is_one_clear_line(kind, estate, capsys, monkeypatch):
 def test_release_twice_and_unknown_needs(estate, capsys, monkeypatch):
     from composer.files.yamlio import dump
 
-    (estate / "profiles" / "again.yaml").write_text(dump(profile_doc("api", "shop", release={
-        "chart": "acme/api", "repository": REPO, "needs": ["ghost"]})))
+    (estate / "profiles" / "again.yaml").write_text(
+        dump(profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO, "needs": ["ghost"]}))
+    )
     code, _, err = run(["plan"], estate, capsys, monkeypatch)
     assert code == 1 and "defined twice" in err and "needs 'shop/ghost', which no profile defines" in err
 
@@ -148,12 +165,21 @@ def test_example_estate_plans_and_is_stable(tmp_path, capsys, monkeypatch):
 def test_help_and_module_entry_point():
     result = subprocess.run([sys.executable, "-m", "composer", "--help"], capture_output=True, text=True, check=True)
     assert "exit codes:" in result.stdout and "plan" in result.stdout
-    result = subprocess.run([sys.executable, "-m", "composer", "plan", "--help"], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "composer", "plan", "--help"], capture_output=True, text=True, check=True
+    )
     assert "--detailed-exitcode" in result.stdout
 
 
-@pytest.mark.parametrize("args", [["plan", "--detailed-exitcode", "--wirte"], ["plan", "--out-dir"], ["nonsense"],
-                                  ["apply", "--probe-timeout", "soon"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan", "--detailed-exitcode", "--wirte"],
+        ["plan", "--out-dir"],
+        ["nonsense"],
+        ["apply", "--probe-timeout", "soon"],
+    ],
+)
 def test_a_usage_error_never_exits_2_which_means_changes(args, capsys):
     from composer.cli.main import main
 

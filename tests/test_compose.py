@@ -27,14 +27,31 @@ def upstream_errors(doc: dict, schema_file: str) -> list[str]:
 
 
 MIXED = [
-    workload("checkout", "shop", release={"chart": "acme/api", "repository": REPO, "podLabelsValue": "podLabels",
-                                          "needs": ["data/postgres"]}),
-    workload("postgres", "data", kind="StatefulSet", release={"chart": "bitnami/postgresql", "version": "16.2.1",
-                                                               "repository": "https://charts.bitnami.com/bitnami"},
-             volumes=[{"name": "d", "type": "persistentVolumeClaim", "storageClass": "gp3"}]),
+    workload(
+        "checkout",
+        "shop",
+        release={"chart": "acme/api", "repository": REPO, "podLabelsValue": "podLabels", "needs": ["data/postgres"]},
+    ),
+    workload(
+        "postgres",
+        "data",
+        kind="StatefulSet",
+        release={
+            "chart": "bitnami/postgresql",
+            "version": "16.2.1",
+            "repository": "https://charts.bitnami.com/bitnami",
+        },
+        volumes=[{"name": "d", "type": "persistentVolumeClaim", "storageClass": "gp3"}],
+    ),
     workload("admin", "shop", release={"chart": "acme/api", "repository": REPO}, services=[{"type": "NodePort"}]),
-    workload("vllm", "ml", containers=[{"name": "v", "resources": {"requests": {"cpu": "3", "memory": "12Gi"},
-                                                                 "limits": {"nvidia.com/gpu": 1}}}], replicas=3),
+    workload(
+        "vllm",
+        "ml",
+        containers=[
+            {"name": "v", "resources": {"requests": {"cpu": "3", "memory": "12Gi"}, "limits": {"nvidia.com/gpu": 1}}}
+        ],
+        replicas=3,
+    ),
 ]
 
 
@@ -48,9 +65,13 @@ def test_cluster_config_shape():
     assert schema.validate("clusterconfig", broken, "cluster.yaml")
     assert config["apiVersion"] == "eksctl.io/v1alpha5" and config["kind"] == "ClusterConfig"
     assert config["iam"] == {"withOIDC": True}
-    assert config["fargateProfiles"] == [{"name": profile_name(settings(), (Selector("shop", (("composer.io/compute", "fargate"),)),)), "selectors": [
-        {"namespace": "shop", "labels": {"composer.io/compute": "fargate"}}],
-        "tags": {"composer.io/managed-by": "fargate-composer"}}]
+    assert config["fargateProfiles"] == [
+        {
+            "name": profile_name(settings(), (Selector("shop", (("composer.io/compute", "fargate"),)),)),
+            "selectors": [{"namespace": "shop", "labels": {"composer.io/compute": "fargate"}}],
+            "tags": {"composer.io/managed-by": "fargate-composer"},
+        }
+    ]
     names = {slot(g["name"]): g for g in config["managedNodeGroups"]}  # by role; names end in a content hash
     assert set(names) == {"ng-general", "ng-gpu"}
     assert all(g["privateNetworking"] for g in names.values())
@@ -75,14 +96,30 @@ def test_helmfile_releases(tmp_path):
     values = tmp_path / "values" / "checkout.yaml"
     values.parent.mkdir()
     values.write_text("replicaCount: 3\n")
-    checkout = workload("checkout", "shop", release={"chart": "acme/api", "repository": REPO, "values": [str(values)],
-                                                    "podLabelsValue": "server.podLabels"})
+    checkout = workload(
+        "checkout",
+        "shop",
+        release={
+            "chart": "acme/api",
+            "repository": REPO,
+            "values": [str(values)],
+            "podLabelsValue": "server.podLabels",
+        },
+    )
     doc = composed([checkout, *MIXED[1:]], out=tmp_path / "generated")[3]
-    assert doc["repositories"] == [{"name": "acme", "url": REPO}, {"name": "bitnami", "url": "https://charts.bitnami.com/bitnami"}]
+    assert doc["repositories"] == [
+        {"name": "acme", "url": REPO},
+        {"name": "bitnami", "url": "https://charts.bitnami.com/bitnami"},
+    ]
     release = next(r for r in doc["releases"] if r["name"] == "checkout")
-    assert release["values"] == ["../values/checkout.yaml", {"server": {"podLabels": {"composer.io/compute": "fargate"}}}]
+    assert release["values"] == [
+        "../values/checkout.yaml",
+        {"server": {"podLabels": {"composer.io/compute": "fargate"}}},
+    ]
     ours = {"composer.io/managed-by": "fargate-composer"}  # stored with the release by helm (syncReleaseLabels)
-    assert release["labels"] == {"placement": "fargate", **ours} and release["wait"] is True and release["timeout"] == 600
+    assert (
+        release["labels"] == {"placement": "fargate", **ours} and release["wait"] is True and release["timeout"] == 600
+    )
     assert doc["helmDefaults"] == {"syncReleaseLabels": True}
     pg = next(r for r in doc["releases"] if r["name"] == "postgres")
     assert pg["labels"] == {"placement": "nodegroup", "node-class": "general", **ours} and "wait" not in pg
@@ -91,35 +128,67 @@ def test_helmfile_releases(tmp_path):
 
 
 def test_node_group_releases_are_held_to_their_node_class():
-    arm = workload("embed", "ml", release={"chart": "acme/embed", "repository": REPO, "nodeSelectorValue": "worker.nodeSelector",
-                                           "tolerationsValue": "worker.tolerations"},
-                   nodeSelector={"kubernetes.io/arch": "arm64"})
-    agent = workload("agent", "logging", kind="DaemonSet", release={"chart": "acme/agent", "repository": REPO},
-                     volumes=[{"name": "logs", "type": "hostPath"}])
-    win = workload("report", "legacy", release={"chart": "acme/report", "repository": REPO},
-                   nodeSelector={"kubernetes.io/os": "windows"})
+    arm = workload(
+        "embed",
+        "ml",
+        release={
+            "chart": "acme/embed",
+            "repository": REPO,
+            "nodeSelectorValue": "worker.nodeSelector",
+            "tolerationsValue": "worker.tolerations",
+        },
+        nodeSelector={"kubernetes.io/arch": "arm64"},
+    )
+    agent = workload(
+        "agent",
+        "logging",
+        kind="DaemonSet",
+        release={"chart": "acme/agent", "repository": REPO},
+        volumes=[{"name": "logs", "type": "hostPath"}],
+    )
+    win = workload(
+        "report",
+        "legacy",
+        release={"chart": "acme/report", "repository": REPO},
+        nodeSelector={"kubernetes.io/os": "windows"},
+    )
     _, groups, config, doc, problems = composed([arm, agent, win, *MIXED[1:3]])
     assert not problems
     releases = {r["name"]: r for r in doc["releases"]}
     assert releases["embed"]["values"] == [
         {"worker": {"nodeSelector": {"composer.io/node-class": "arm64"}}},
-        {"worker": {"tolerations": [{"key": "kubernetes.io/arch", "operator": "Equal", "value": "arm64",
-                                     "effect": "NoSchedule"}]}}]
+        {
+            "worker": {
+                "tolerations": [
+                    {"key": "kubernetes.io/arch", "operator": "Equal", "value": "arm64", "effect": "NoSchedule"}
+                ]
+            }
+        },
+    ]
     assert releases["report"]["values"][1]["tolerations"][0]["key"] == "os"  # AWS's Windows taint
     # a general DaemonSet (a log collector) runs on every Linux node class, GPU, Neuron and Spot ones too
     assert releases["agent"]["values"] == [
         {"nodeSelector": {"kubernetes.io/os": "linux"}},
-        {"tolerations": [{"key": "kubernetes.io/arch", "operator": "Equal", "value": "arm64", "effect": "NoSchedule"},
-                         {"key": "nvidia.com/gpu", "operator": "Equal", "value": "true", "effect": "NoSchedule"},
-                         {"key": "aws.amazon.com/neuron", "operator": "Equal", "value": "true", "effect": "NoSchedule"},
-                         {"key": "composer.io/capacity-type", "operator": "Equal", "value": "spot", "effect": "NoSchedule"}]}]
+        {
+            "tolerations": [
+                {"key": "kubernetes.io/arch", "operator": "Equal", "value": "arm64", "effect": "NoSchedule"},
+                {"key": "nvidia.com/gpu", "operator": "Equal", "value": "true", "effect": "NoSchedule"},
+                {"key": "aws.amazon.com/neuron", "operator": "Equal", "value": "true", "effect": "NoSchedule"},
+                {"key": "composer.io/capacity-type", "operator": "Equal", "value": "spot", "effect": "NoSchedule"},
+            ]
+        },
+    ]
     taints = {slot(g["name"]): g.get("taints") for g in config["managedNodeGroups"]}
     assert taints["ng-general"] is None and taints["ng-arm64"] and taints["ng-windows"]
 
 
 def test_a_release_that_cannot_take_its_node_class_is_an_error():
-    arm = workload("embed", "ml", release={"chart": "acme/embed", "repository": REPO, "tolerationsValue": False},
-                   nodeSelector={"kubernetes.io/arch": "arm64"})
+    arm = workload(
+        "embed",
+        "ml",
+        release={"chart": "acme/embed", "repository": REPO, "tolerationsValue": False},
+        nodeSelector={"kubernetes.io/arch": "arm64"},
+    )
     placements, _ = classify_all([arm, *MIXED[1:3]])
     problems = compose(settings(), placements, Path("."))[4]
     assert len(problems) == 1 and "needs 'arm64' nodes, but release.tolerationsValue is false" in problems[0].message
@@ -134,20 +203,26 @@ def test_conflicting_and_missing_repositories():
 
 
 def test_local_and_oci_charts_need_no_repository():
-    ws = [workload("a", "x", release={"chart": "./charts/api"}), workload("b", "x", release={"chart": "oci://registry.example/charts/api"})]
+    ws = [
+        workload("a", "x", release={"chart": "./charts/api"}),
+        workload("b", "x", release={"chart": "oci://registry.example/charts/api"}),
+    ]
     _, _, _, doc, problems = composed(ws)
     assert not problems and "repositories" not in doc
 
 
 def test_checks_duplicates_needs_and_cycles(tmp_path):
     rel = lambda *needs: {"chart": "acme/x", "repository": REPO, "needs": list(needs)}  # noqa: E731
-    problems = check_workloads([
-        workload("a", "ns", release=rel("b")), workload("b", "ns", release=rel("other/c")),
-        workload("c", "other", release=rel("ns/a")),  # a → b → c → a
-        workload("a", "ns"),  # duplicate
-        workload("d", "ns", release=rel("ghost")),
-        workload("e", "ns", release={"chart": "acme/x", "values": [str(tmp_path / "missing.yaml")]}),
-    ])
+    problems = check_workloads(
+        [
+            workload("a", "ns", release=rel("b")),
+            workload("b", "ns", release=rel("other/c")),
+            workload("c", "other", release=rel("ns/a")),  # a → b → c → a
+            workload("a", "ns"),  # duplicate
+            workload("d", "ns", release=rel("ghost")),
+            workload("e", "ns", release={"chart": "acme/x", "values": [str(tmp_path / "missing.yaml")]}),
+        ]
+    )
     checks = sorted(p.check for p in problems)
     assert checks == ["duplicate-release", "needs", "needs-cycle", "values"]
     cycle = next(p for p in problems if p.check == "needs-cycle")
@@ -160,10 +235,22 @@ def test_needs_on_a_profile_without_release():
 
 
 def test_node_groups_split_large_pods_and_respect_daemonsets():
-    ws = [workload("api", "x", hostNetwork=True, replicas=12),
-          workload("big", "x", kind="Job", hostNetwork=True,
-                   containers=[{"name": "b", "resources": {"requests": {"cpu": "16", "memory": "200Gi"}}}]),
-          workload("agent", "y", kind="DaemonSet", containers=[{"name": "a", "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}])]
+    ws = [
+        workload("api", "x", hostNetwork=True, replicas=12),
+        workload(
+            "big",
+            "x",
+            kind="Job",
+            hostNetwork=True,
+            containers=[{"name": "b", "resources": {"requests": {"cpu": "16", "memory": "200Gi"}}}],
+        ),
+        workload(
+            "agent",
+            "y",
+            kind="DaemonSet",
+            containers=[{"name": "a", "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}],
+        ),
+    ]
     placements, _ = classify_all(ws)
     groups, problems = plan_node_groups(placements, settings(), need_general=True)
     assert not problems
@@ -184,7 +271,11 @@ def test_a_general_daemonset_is_sized_into_the_gpu_nodes_it_runs_on():
     both = {slot(g.name): g for g in plan_node_groups(placements, settings(), True)[0]}
     # g5.xlarge: 3.92 vCPU allocatable holds one 3-vCPU model pod; with the agent's 1 vCPU on every GPU
     # node only 2.92 remain, so the model pods need g5.2xlarge nodes, and no g5.xlarge idles beside them
-    assert (alone["ng-gpu"].instance_type, alone["ng-gpu"].desired, alone["ng-gpu"].workloads) == ("g5.xlarge", 2, ("ml/model",))
+    assert (alone["ng-gpu"].instance_type, alone["ng-gpu"].desired, alone["ng-gpu"].workloads) == (
+        "g5.xlarge",
+        2,
+        ("ml/model",),
+    )
     assert set(both) == {"ng-general", "ng-gpu-large"}
     assert (both["ng-gpu-large"].instance_type, both["ng-gpu-large"].desired) == ("g5.2xlarge", 2)
 
@@ -196,7 +287,15 @@ def test_unknown_instance_type_without_sizes_is_an_error():
 
 
 def test_pod_larger_than_any_instance_is_an_error():
-    placements, _ = classify_all([workload("a", "x", hostNetwork=True, containers=[
-        {"name": "a", "resources": {"requests": {"cpu": "100", "memory": "1Gi"}}}])])
+    placements, _ = classify_all(
+        [
+            workload(
+                "a",
+                "x",
+                hostNetwork=True,
+                containers=[{"name": "a", "resources": {"requests": {"cpu": "100", "memory": "1Gi"}}}],
+            )
+        ]
+    )
     _, problems = plan_node_groups(placements, settings(), True)
     assert len(problems) == 1 and "more than any" in problems[0].message

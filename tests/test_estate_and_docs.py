@@ -22,7 +22,9 @@ def test_example_estate_covers_every_rule_and_both_outcomes(tmp_path):
     assert 12 <= len(plan.placements) <= 24
     by_name = {p.workload.name: p for p in plan.placements}
     assert by_name["spark-aggregate-32g"].target == "fargate"
-    assert by_name["spark-aggregate-32g"].fargate_size.label() == "8 vCPU / 36 GB + 49 GiB disk"  # 40Gi scratch: +10% +5
+    assert (
+        by_name["spark-aggregate-32g"].fargate_size.label() == "8 vCPU / 36 GB + 49 GiB disk"
+    )  # 40Gi scratch: +10% +5
     assert by_name["spark-aggregate-200g"].target == "nodegroup"
     assert by_name["ci-build-jobs"].target == "fargate" and by_name["gitlab-runner"].forced
 
@@ -52,10 +54,17 @@ def test_bundled_schemas_are_valid_2020_12_and_inlining_keeps_their_meaning(name
 
 
 BAD_VARIANTS = [
-    ("workload", "replicas", True), ("workload", "replicas", 1.5), ("workload", "replicas", "2"),
-    ("workload", "replicaz", 2), ("metadata", "name", "Api"), ("metadata", "name", "api\n"),
-    ("workload", "kind", "Deployments"), ("workload", "hostNetwork", "yes"), ("workload", "containers", []),
-    ("workload", "services", [{"type": "NodePorts"}]), ("workload", "nodeSelector", {"a": 1}),
+    ("workload", "replicas", True),
+    ("workload", "replicas", 1.5),
+    ("workload", "replicas", "2"),
+    ("workload", "replicaz", 2),
+    ("metadata", "name", "Api"),
+    ("metadata", "name", "api\n"),
+    ("workload", "kind", "Deployments"),
+    ("workload", "hostNetwork", "yes"),
+    ("workload", "containers", []),
+    ("workload", "services", [{"type": "NodePorts"}]),
+    ("workload", "nodeSelector", {"a": 1}),
 ]
 
 
@@ -63,7 +72,11 @@ BAD_VARIANTS = [
 def test_fast_schema_check_rejects_whatever_jsonschema_rejects(section, key, value):
     from tests.conftest import profile_doc
 
-    doc = profile_doc(containers=[{"name": "app", "resources": {"requests": {"cpu": "5Zi"}}}]) if key == "cpu" else profile_doc()
+    doc = (
+        profile_doc(containers=[{"name": "app", "resources": {"requests": {"cpu": "5Zi"}}}])
+        if key == "cpu"
+        else profile_doc()
+    )
     doc[section][key] = value
     assert schema.validate("profile", doc, "p.yaml")
     assert not schema.accepts("profile", doc)
@@ -88,7 +101,9 @@ def test_compiled_schema_check_is_cached_and_survives_a_corrupt_cache(tmp_path, 
     assert schema.accepts("profile", profile_doc())
     (cached,) = tmp_path.glob("profile-schema-*.marshal")
     schema.compiled.cache_clear()
-    monkeypatch.setattr(fastjsonschema, "compile_to_code", lambda *a: (_ for _ in ()).throw(AssertionError("recompiled")))
+    monkeypatch.setattr(
+        fastjsonschema, "compile_to_code", lambda *a: (_ for _ in ()).throw(AssertionError("recompiled"))
+    )
     assert schema.accepts("profile", profile_doc()) and not schema.accepts("profile", profile_doc(replicaz=1))
     monkeypatch.undo()
     monkeypatch.setenv("COMPOSE_CACHE_DIR", str(tmp_path))

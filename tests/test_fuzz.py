@@ -19,17 +19,55 @@ from composer.place.checks import check_workloads
 from composer.place.classify import classify_all
 from tests.conftest import profile_doc, settings
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**6), st.floats(allow_nan=True),
-                    st.text(string.printable, max_size=12),
-                    st.sampled_from(["500m", "1Gi", "-1", "5Zi", "Deployment", "DaemonSet", "LoadBalancer", "nlb",
-                                     "ip", "gp3", "efs-sc", "hostPath", "persistentVolumeClaim", "arm64", "windows"]))
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                       st.dictionaries(st.text(string.ascii_letters, max_size=10), inner, max_size=4)),
-                      max_leaves=12)
-PATHS = [("workload", "kind"), ("workload", "replicas"), ("workload", "containers"), ("workload", "containers", 0, "resources"),
-         ("workload", "services"), ("workload", "volumes"), ("workload", "nodeSelector"), ("workload", "affinity"),
-         ("metadata", "name"), ("metadata", "namespace"), ("release",), ("placement",), ("workload", "hostPorts"),
-         ("workload", "initContainers")]
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 10**6),
+    st.floats(allow_nan=True),
+    st.text(string.printable, max_size=12),
+    st.sampled_from(
+        [
+            "500m",
+            "1Gi",
+            "-1",
+            "5Zi",
+            "Deployment",
+            "DaemonSet",
+            "LoadBalancer",
+            "nlb",
+            "ip",
+            "gp3",
+            "efs-sc",
+            "hostPath",
+            "persistentVolumeClaim",
+            "arm64",
+            "windows",
+        ]
+    ),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(string.ascii_letters, max_size=10), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+PATHS = [
+    ("workload", "kind"),
+    ("workload", "replicas"),
+    ("workload", "containers"),
+    ("workload", "containers", 0, "resources"),
+    ("workload", "services"),
+    ("workload", "volumes"),
+    ("workload", "nodeSelector"),
+    ("workload", "affinity"),
+    ("metadata", "name"),
+    ("metadata", "namespace"),
+    ("release",),
+    ("placement",),
+    ("workload", "hostPorts"),
+    ("workload", "initContainers"),
+]
 
 
 def mutate(doc: dict, path: tuple, value) -> dict:

@@ -28,12 +28,55 @@ CASES = int(os.environ.get("COMPOSE_FUZZ_CASES", "10000"))
 SEED = int(os.environ.get("COMPOSE_FUZZ_SEED", "20261124"))
 # (profiles that name no other release in `needs`, so any three of them make a valid estate)
 PROFILES = sorted(p.relative_to(ROOT) for p in (ROOT / "profiles").rglob("*.yaml") if "needs:" not in p.read_text())
-HOSTILE = ["1e999", ".nan", "-.inf", "0x" + "f" * 600, "9" * 500, "-1", "0", "99999999999999999999", "1.5",
-           '"{{ exec \\"id\\" }}"', "'{{ env \"AWS_SECRET_ACCESS_KEY\" }}'", "*nope", "&a x", "[[[[", "{a: [b",
-           "!!python/object:os.system x", "!!binary aGk=", "~", "true", "''", "a" * 5000, "10.0.0.1/99",
-           "999.999.999.999/99", "eks-x", "- - - - x", "\t", "ünïcødé", ":", "|", ">-", "[]", "{}", "12E", "1Ei",
-           "100000000Gi", "-5Gi", "https://u:p@x.example", "../../../../etc/passwd", "--post-renderer=x", "null",
-           "[1, [2, [3, [4]]]]", "{x: {y: {z: 1}}}", "DaemonSet", "NodePort", "hostPath", "arm64", "windows"]
+HOSTILE = [
+    "1e999",
+    ".nan",
+    "-.inf",
+    "0x" + "f" * 600,
+    "9" * 500,
+    "-1",
+    "0",
+    "99999999999999999999",
+    "1.5",
+    '"{{ exec \\"id\\" }}"',
+    "'{{ env \"AWS_SECRET_ACCESS_KEY\" }}'",
+    "*nope",
+    "&a x",
+    "[[[[",
+    "{a: [b",
+    "!!python/object:os.system x",
+    "!!binary aGk=",
+    "~",
+    "true",
+    "''",
+    "a" * 5000,
+    "10.0.0.1/99",
+    "999.999.999.999/99",
+    "eks-x",
+    "- - - - x",
+    "\t",
+    "ünïcødé",
+    ":",
+    "|",
+    ">-",
+    "[]",
+    "{}",
+    "12E",
+    "1Ei",
+    "100000000Gi",
+    "-5Gi",
+    "https://u:p@x.example",
+    "../../../../etc/passwd",
+    "--post-renderer=x",
+    "null",
+    "[1, [2, [3, [4]]]]",
+    "{x: {y: {z: 1}}}",
+    "DaemonSet",
+    "NodePort",
+    "hostPath",
+    "arm64",
+    "windows",
+]
 SCALAR = re.compile(r"(:\s+|-\s+)([^\s#{}\[\],][^#\n]*)$", re.M)
 
 
@@ -51,7 +94,7 @@ def mutate(text: str, rng: random.Random) -> str:
         elif kind == 3:
             lines[i] = ("  " + lines[i]) if rng.random() < 0.5 else lines[i][2:]
         elif kind == 4:
-            text = text[:rng.randrange(len(text) + 1)]
+            text = text[: rng.randrange(len(text) + 1)]
             continue
         elif kind == 5:
             at = rng.randrange(len(text) + 1)
@@ -64,7 +107,7 @@ def mutate(text: str, rng: random.Random) -> str:
                 value = rng.choice(HOSTILE)
                 if rng.random() < 0.5:  # quoted: a string that passes YAML and meets the schema and rules
                     value = "'" + value.replace("'", "''") + "'"
-                text = text[:m.start(2)] + value + text[m.end(2):]
+                text = text[: m.start(2)] + value + text[m.end(2) :]
             continue
         text = "\n".join(lines)
     return text
@@ -109,7 +152,11 @@ def run_cases(indices: list[int]) -> list[tuple[int, str]]:
                         signal.alarm(0)
                     if codes[command[0]] not in (0, 1):
                         bad.append((case, f"{target}: {command[0]} gave {codes[command[0]]}: {err.getvalue()[-300:]}"))
-                if codes.get("validate") in (0, 1) and codes.get("plan") in (0, 1) and codes["validate"] != codes["plan"]:
+                if (
+                    codes.get("validate") in (0, 1)
+                    and codes.get("plan") in (0, 1)
+                    and codes["validate"] != codes["plan"]
+                ):
                     bad.append((case, f"{target}: validate exit {codes['validate']} but plan exit {codes['plan']}"))
             finally:
                 os.chdir(home)
@@ -119,7 +166,9 @@ def run_cases(indices: list[int]) -> list[tuple[int, str]]:
 
 def test_ten_thousand_mutated_estates_never_crash_hang_or_disagree():
     indices = list(range(CASES))
-    found = [item for chunk in parallel.map_chunks(run_cases, indices, jobs=parallel.default_jobs(10_000))
-             for item in chunk]
+    found = [
+        item for chunk in parallel.map_chunks(run_cases, indices, jobs=parallel.default_jobs(10_000)) for item in chunk
+    ]
     assert not found, f"{len(found)} of {CASES} cases misbehaved (seed {SEED}):\n" + "\n".join(
-        f"case {case}: {what}" for case, what in found[:20])
+        f"case {case}: {what}" for case, what in found[:20]
+    )

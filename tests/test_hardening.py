@@ -19,7 +19,7 @@ SMUGGLED = {
     "chart": 'acme/x{{exec"id"(list)}}',
     "version": '{{readFile"/etc/passwd"}}',
     "values": ['x{{env"AWS_SECRET_ACCESS_KEY"}}.yaml'],
-    "repository": "https://charts.acme.example/{{env\"HOME\"}}",
+    "repository": 'https://charts.acme.example/{{env"HOME"}}',
 }
 
 
@@ -39,7 +39,10 @@ def test_every_string_the_example_estate_emits_for_helmfile_is_inert():
 
     plan = build_plan(ROOT / "composer.yaml", sorted((ROOT / "profiles").rglob("*.yaml")))
     assert list(inert.template_strings(plan.helmfile)) == []
-    assert list(inert.template_strings({"a": [{"b": "x {{ .Values }}"}], "{{k}}": 1})) == [("a[0].b", "x {{ .Values }}"), ("{{k}}", "{{k}}")]
+    assert list(inert.template_strings({"a": [{"b": "x {{ .Values }}"}], "{{k}}": 1})) == [
+        ("a[0].b", "x {{ .Values }}"),
+        ("{{k}}", "{{k}}"),
+    ]
 
 
 def test_a_template_that_slips_past_the_schema_is_a_bug_never_a_written_file(tmp_path, capsys, monkeypatch):
@@ -50,7 +53,7 @@ def test_a_template_that_slips_past_the_schema_is_a_bug_never_a_written_file(tmp
 
     def leaky(*args, **kwargs):
         doc, problems = real(*args, **kwargs)
-        doc["releases"][0]["version"] = "{{ exec \"sh\" }}"
+        doc["releases"][0]["version"] = '{{ exec "sh" }}'
         return doc, problems
 
     monkeypatch.setattr("composer.emit.plan.helmfile", leaky)
@@ -62,7 +65,7 @@ def test_a_template_that_slips_past_the_schema_is_a_bug_never_a_written_file(tmp
 def test_gotmpl_values_need_an_explicit_opt_in(tmp_path, capsys, monkeypatch):
     release = {"chart": "acme/api", "repository": REPO, "values": ["api.yaml.gotmpl"]}
     estate = write_estate(tmp_path, [profile_doc("api", "shop", release=release)])
-    (estate / "profiles" / "api.yaml.gotmpl").write_text("replicas: {{ env \"N\" }}\n")
+    (estate / "profiles" / "api.yaml.gotmpl").write_text('replicas: {{ env "N" }}\n')
     code, _, err = run(["validate"], estate, capsys, monkeypatch)
     assert code == 1 and "is a template" in err and "release.valuesTemplates: true" in err
     release["valuesTemplates"] = True
@@ -71,8 +74,13 @@ def test_gotmpl_values_need_an_explicit_opt_in(tmp_path, capsys, monkeypatch):
 
 
 def test_valid_chart_references_and_versions_still_pass():
-    ok = [("acme/api", "1.2.3"), ("./charts/api", "~1.2"), ("../shared-charts/api", ">=1.2.0, <2.0.0"),
-          ("oci://registry.example.com:5000/charts/api", "1.0.0-rc.1+build.5"), ("bitnami/postgresql", "16.x")]
+    ok = [
+        ("acme/api", "1.2.3"),
+        ("./charts/api", "~1.2"),
+        ("../shared-charts/api", ">=1.2.0, <2.0.0"),
+        ("oci://registry.example.com:5000/charts/api", "1.0.0-rc.1+build.5"),
+        ("bitnami/postgresql", "16.x"),
+    ]
     for chart, version in ok:
         doc = profile_doc(release={"chart": chart, "version": version, "repository": REPO})
         assert schema.validate("profile", doc, "p.yaml") == [], (chart, version)
@@ -160,7 +168,9 @@ def test_output_dir_outside_the_estate_needs_the_documented_setting(tmp_path, ca
 
 
 def test_a_symlinked_generated_folder_that_leaves_the_estate_is_refused(tmp_path, capsys, monkeypatch):
-    estate = write_estate(tmp_path / "estate", [profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO})])
+    estate = write_estate(
+        tmp_path / "estate", [profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO})]
+    )
     (tmp_path / "victim").mkdir()
     (estate / "generated").symlink_to(tmp_path / "victim")
     code, _, err = run(["plan", "--write"], estate, capsys, monkeypatch)
@@ -191,7 +201,9 @@ def test_values_files_and_local_charts_stay_inside_the_estate(field, tmp_path, c
 
 
 def test_a_path_never_reaches_a_command_line_as_an_option():
-    (step,) = [s for s in helmfile_steps(Path("-evil/helmfile.yaml"), ApplyOptions(), "test", "us-east-1") if "apply" in s.argv][:1]
+    (step,) = [
+        s for s in helmfile_steps(Path("-evil/helmfile.yaml"), ApplyOptions(), "test", "us-east-1") if "apply" in s.argv
+    ][:1]
     assert "./-evil/helmfile.yaml" in step.argv and not any(a.startswith("-evil") for a in step.argv)
 
 
@@ -199,7 +211,9 @@ def test_an_unreadable_team_folder_is_an_error_not_a_smaller_estate(tmp_path, ca
     estate = write_estate(tmp_path, [profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO})])
     team = estate / "profiles" / "payments"
     team.mkdir()
-    (team / "ledger.yaml").write_text((estate / "profiles" / "shop-api.yaml").read_text().replace("name: api", "name: ledger"))
+    (team / "ledger.yaml").write_text(
+        (estate / "profiles" / "shop-api.yaml").read_text().replace("name: api", "name: ledger")
+    )
     if os.getuid() == 0:  # root reads anything: make the folder fail the way chmod 000 does for others
         real_scandir = os.scandir
 
@@ -207,6 +221,7 @@ def test_an_unreadable_team_folder_is_an_error_not_a_smaller_estate(tmp_path, ca
             if Path(path).resolve() == team.resolve():
                 raise PermissionError(13, "Permission denied", str(path))
             return real_scandir(path)
+
         monkeypatch.setattr(os, "scandir", scandir)
     else:
         team.chmod(0)
@@ -220,11 +235,18 @@ def test_an_unreadable_team_folder_is_an_error_not_a_smaller_estate(tmp_path, ca
 
 # ---------------------------------------------------------------- item 7: the generated set is atomic
 
+
 def _estate_with_old_set(tmp_path, capsys, monkeypatch) -> dict[str, str]:
     write_estate(tmp_path, [profile_doc("api", "shop"), profile_doc("agent", "logs", kind="DaemonSet")])
     assert run(["plan", "--write"], tmp_path, capsys, monkeypatch)[0] == 0
-    write_estate(tmp_path, [profile_doc("api", "shop", replicas=5), profile_doc("web", "shop"),
-                            profile_doc("agent", "logs", kind="DaemonSet")])
+    write_estate(
+        tmp_path,
+        [
+            profile_doc("api", "shop", replicas=5),
+            profile_doc("web", "shop"),
+            profile_doc("agent", "logs", kind="DaemonSet"),
+        ],
+    )
     return {p.name: p.read_text() for p in (tmp_path / "generated").iterdir() if p.is_file()}
 
 
@@ -296,29 +318,57 @@ def unquote(text: str) -> str:
 
 
 SETTINGS_CASES = {
-    "zone of another region": ({"availabilityZones": ["us-east-1a", "eu-west-1b"]},
-                               "availability zone 'eu-west-1b' is not in the cluster's region us-east-1"),
-    "impossible CIDR": ({"vpc": {"cidr": "999.999.999.999/99"}},
-                        "CIDR '999.999.999.999/99' is not an IPv4 network"),
+    "zone of another region": (
+        {"availabilityZones": ["us-east-1a", "eu-west-1b"]},
+        "availability zone 'eu-west-1b' is not in the cluster's region us-east-1",
+    ),
+    "impossible CIDR": ({"vpc": {"cidr": "999.999.999.999/99"}}, "CIDR '999.999.999.999/99' is not an IPv4 network"),
     "VPC wider than eksctl takes": ({"vpc": {"cidr": "10.0.0.0/12"}}, "eksctl takes /16 to /24"),
-    "subnets and zones": ({"vpc": {"id": "vpc-0abc", "subnets": {"private": {"us-east-1a": {"id": "subnet-0a"}}}}},
-                          "availabilityZones and vpc.subnets cannot both be set"),
-    "subnets without the VPC id": ({"availabilityZones": None, "vpc": {"subnets": {"private": {"us-east-1a": {"id": "subnet-0a"}}}}},
-                                   "vpc.subnets is set without vpc.id"),
-    "Fargate subnets of a VPC eksctl creates": ({"fargate": {"subnets": ["subnet-0abc"]}},
-                                                "eksctl creates this cluster's VPC, so its subnet IDs are not known"),
-    "Fargate on a public subnet": ({"availabilityZones": None, "fargate": {"subnets": ["subnet-1a"]},
-                                    "vpc": {"id": "vpc-0abc", "subnets": {"private": {"us-east-1a": {"id": "subnet-0a"}},
-                                                                         "public": {"us-east-1a": {"id": "subnet-1a"}}}}},
-                                   "Fargate subnet subnet-1a is not one of vpc.subnets.private"),
-    "a brought VPC in one zone": ({"availabilityZones": None,
-                                   "vpc": {"id": "vpc-0abc", "subnets": {"private": {"us-east-1a": {"id": "subnet-0a"}},
-                                                                        "public": {"us-east-1a": {"id": "subnet-1a"}}}}},
-                                  "EKS needs the cluster's subnets in at least two availability zones"),
+    "subnets and zones": (
+        {"vpc": {"id": "vpc-0abc", "subnets": {"private": {"us-east-1a": {"id": "subnet-0a"}}}}},
+        "availabilityZones and vpc.subnets cannot both be set",
+    ),
+    "subnets without the VPC id": (
+        {"availabilityZones": None, "vpc": {"subnets": {"private": {"us-east-1a": {"id": "subnet-0a"}}}}},
+        "vpc.subnets is set without vpc.id",
+    ),
+    "Fargate subnets of a VPC eksctl creates": (
+        {"fargate": {"subnets": ["subnet-0abc"]}},
+        "eksctl creates this cluster's VPC, so its subnet IDs are not known",
+    ),
+    "Fargate on a public subnet": (
+        {
+            "availabilityZones": None,
+            "fargate": {"subnets": ["subnet-1a"]},
+            "vpc": {
+                "id": "vpc-0abc",
+                "subnets": {
+                    "private": {"us-east-1a": {"id": "subnet-0a"}},
+                    "public": {"us-east-1a": {"id": "subnet-1a"}},
+                },
+            },
+        },
+        "Fargate subnet subnet-1a is not one of vpc.subnets.private",
+    ),
+    "a brought VPC in one zone": (
+        {
+            "availabilityZones": None,
+            "vpc": {
+                "id": "vpc-0abc",
+                "subnets": {
+                    "private": {"us-east-1a": {"id": "subnet-0a"}},
+                    "public": {"us-east-1a": {"id": "subnet-1a"}},
+                },
+            },
+        },
+        "EKS needs the cluster's subnets in at least two availability zones",
+    ),
     "the old subnetCidrs": ({"fargate": {"subnetCidrs": ["10.0.0.0/20"]}}, "fargate.subnetCidrs is no longer read"),
     "CIDR with host bits": ({"vpc": {"cidr": "10.0.1.7/16"}}, "did you mean 10.0.0.0/16?"),
-    "minSize above maxSize": ({"nodeGroups": {"general": {"minSize": 5, "maxSize": 2}}},
-                              "minSize 5 is larger than maxSize 2"),
+    "minSize above maxSize": (
+        {"nodeGroups": {"general": {"minSize": 5, "maxSize": 2}}},
+        "minSize 5 is larger than maxSize 2",
+    ),
     "absurd minSize": ({"nodeGroups": {"general": {"minSize": 10**9}}}, "minSize"),
     "huge timeout": ({"helm": {"fargateTimeout": "<BIG>"}}, "out of range"),
     "NaN price": ({"prices": {"fargate": {"vcpuHour": ".nan"}}}, "not a finite number"),
@@ -342,15 +392,21 @@ def test_settings_out_of_bounds_are_refused_by_validate_with_a_short_message(cas
 
 
 PROFILE_CASES = {
-    "quantity 1e999": ({"containers": [{"name": "a", "resources": {"requests": {"memory": "<1e999>"}}}]},
-                       "not a finite number"),
-    "hex with 4000 digits": ({"containers": [{"name": "a", "resources": {"requests": {"cpu": "<HEX>"}}}]},
-                             "out of range"),
+    "quantity 1e999": (
+        {"containers": [{"name": "a", "resources": {"requests": {"memory": "<1e999>"}}}]},
+        "not a finite number",
+    ),
+    "hex with 4000 digits": (
+        {"containers": [{"name": "a", "resources": {"requests": {"cpu": "<HEX>"}}}]},
+        "out of range",
+    ),
     "400-digit rolloutsPerDay": ({"rolloutsPerDay": "<BIG>"}, "out of range"),
     "rolloutsPerDay above one a minute": ({"rolloutsPerDay": 5000}, "rolloutsPerDay"),
     "timeout 10^400": ({"ttlSecondsAfterFinished": "<BIG>"}, "out of range"),
-    "quantity above 2^63": ({"containers": [{"name": "a", "resources": {"requests": {"memory": "12E"}}}]},
-                            "too large: Kubernetes quantities stop at 2^63-1"),
+    "quantity above 2^63": (
+        {"containers": [{"name": "a", "resources": {"requests": {"memory": "12E"}}}]},
+        "too large: Kubernetes quantities stop at 2^63-1",
+    ),
 }
 
 
@@ -368,6 +424,7 @@ def test_profile_numbers_out_of_bounds_are_refused_with_a_short_message(case, tm
 
 # ---------------------------------------------------------------- item 15: messages name the real culprit
 
+
 def test_type_errors_say_what_the_value_is_in_words(tmp_path, capsys, monkeypatch):
     write_estate(tmp_path, [profile_doc("api", "shop", replicas={"a": 1}, containers=[{"name": ["x"]}])])
     code, _, err = run(["validate"], tmp_path, capsys, monkeypatch)
@@ -379,9 +436,14 @@ def test_type_errors_say_what_the_value_is_in_words(tmp_path, capsys, monkeypatc
 def test_one_impossible_pod_does_not_make_other_large_pods_look_impossible(tmp_path, capsys, monkeypatch):
     huge = [{"name": "h", "resources": {"requests": {"cpu": "900", "memory": "8Gi"}}}]
     big = [{"name": "b", "resources": {"requests": {"cpu": "40", "memory": "160Gi"}}}]
-    write_estate(tmp_path, [profile_doc("impossible", "data", kind="Job", containers=huge),
-                            profile_doc("big", "data", kind="Job", containers=big),
-                            profile_doc("api", "shop")])
+    write_estate(
+        tmp_path,
+        [
+            profile_doc("impossible", "data", kind="Job", containers=huge),
+            profile_doc("big", "data", kind="Job", containers=big),
+            profile_doc("api", "shop"),
+        ],
+    )
     code, _, err = run(["validate"], tmp_path, capsys, monkeypatch)
     sizing = [line for line in err.splitlines() if "[sizing]" in line]
     assert code == 1 and len(sizing) == 1, err
@@ -389,8 +451,9 @@ def test_one_impossible_pod_does_not_make_other_large_pods_look_impossible(tmp_p
 
 
 def test_a_huge_float_quantity_is_a_short_bound_message(tmp_path, capsys, monkeypatch):
-    write_estate(tmp_path, [profile_doc("api", "shop", containers=[
-        {"name": "a", "resources": {"requests": {"memory": 1e308}}}])])
+    write_estate(
+        tmp_path, [profile_doc("api", "shop", containers=[{"name": "a", "resources": {"requests": {"memory": 1e308}}}])]
+    )
     code, _, err = run(["validate"], tmp_path, capsys, monkeypatch)
     assert code == 1 and "1e+308" in err and max(len(line) for line in err.splitlines()) < 250
 
@@ -405,8 +468,13 @@ def test_validate_render_without_helm_or_local_charts_says_what_was_not_checked(
 
     (tmp_path / "charts" / "api").mkdir(parents=True)
     (tmp_path / "charts" / "api" / "Chart.yaml").write_text("apiVersion: v2\nname: api\nversion: 1.0.0\n")
-    write_estate(tmp_path, [profile_doc("api", "shop", release={"chart": "../charts/api"}),
-                            profile_doc("web", "shop", release={"chart": "acme/web", "repository": REPO})])
+    write_estate(
+        tmp_path,
+        [
+            profile_doc("api", "shop", release={"chart": "../charts/api"}),
+            profile_doc("web", "shop", release={"chart": "acme/web", "repository": REPO}),
+        ],
+    )
     monkeypatch.setattr(cli, "_runner", lambda: no_helm)
     code, _, err = run(["validate", "--render"], tmp_path, capsys, monkeypatch)
     assert code == 0

@@ -55,8 +55,11 @@ def _stage(module: str) -> str | None:
 
 
 def test_every_module_sits_in_a_stage_folder():
-    loose = sorted(m for m in _graph() if _stage(m) is None and m.count(".") >= 1
-                   and m not in ("composer.__main__",) and m.split(".")[1] not in STAGES)
+    loose = sorted(
+        m
+        for m in _graph()
+        if _stage(m) is None and m.count(".") >= 1 and m not in ("composer.__main__",) and m.split(".")[1] not in STAGES
+    )
     assert not loose, f"modules outside the stage folders {STAGES}: {loose}"
 
 
@@ -80,7 +83,7 @@ def test_no_import_circles():
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycles.append(path[path.index(nxt):] + [nxt] if nxt in path else [node, nxt])
+                cycles.append(path[path.index(nxt) :] + [nxt] if nxt in path else [node, nxt])
             elif nxt not in state:
                 visit(nxt, path + [nxt])
         state[node] = 2

@@ -40,13 +40,14 @@ def test_parallel_placement_equals_sequential(tmp_path):
 
     def key(result):
         placements, problems = result
-        return ([(p.workload.name, p.target, [(r.rule, r.line, r.col) for r in p.reasons]) for p in placements],
-                [str(problem) for problem in problems])
+        return (
+            [(p.workload.name, p.target, [(r.rule, r.line, r.col) for r in p.reasons]) for p in placements],
+            [str(problem) for problem in problems],
+        )
 
     assert key(one) == key(two)
     assert len(one[0]) == 60 and len(one[1]) == 2
     assert any(p.target == "nodegroup" for p in one[0]) and any(p.target == "fargate" for p in one[0])
-
 
 
 BAD = {"item": None}

@@ -21,9 +21,15 @@ def _closed_port() -> int:
 
 
 def _aws(argv: list[str], home: Path):
-    env = {**real.tool_env(home), "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_MAX_ATTEMPTS": "1", "AWS_RETRY_MODE": "standard", "AWS_CONFIG_FILE": str(home / "none"),
-           "AWS_SHARED_CREDENTIALS_FILE": str(home / "none")}
+    env = {
+        **real.tool_env(home),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_MAX_ATTEMPTS": "1",
+        "AWS_RETRY_MODE": "standard",
+        "AWS_CONFIG_FILE": str(home / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "none"),
+    }
     return real.run(argv + ["--endpoint-url", f"http://127.0.0.1:{_closed_port()}"], env, timeout=120)
 
 

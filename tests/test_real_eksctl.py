@@ -84,34 +84,52 @@ FEATURES = {
     "privileged": {"privileged": True},
     "arm64": {"nodeSelector": {"kubernetes.io/arch": "arm64"}},
     "windows": {"nodeSelector": {"kubernetes.io/os": "windows"}},
-    "gpu": {"containers": [{"name": "g", "resources": {"requests": {"cpu": "4", "memory": "16Gi"},
-                                                       "limits": {"nvidia.com/gpu": 1}}}]},
+    "gpu": {
+        "containers": [
+            {"name": "g", "resources": {"requests": {"cpu": "4", "memory": "16Gi"}, "limits": {"nvidia.com/gpu": 1}}}
+        ]
+    },
     "huge": {"containers": [{"name": "h", "resources": {"requests": {"cpu": "16", "memory": "200Gi"}}}]},
     "ebs": {"kind": "StatefulSet", "volumes": [{"name": "d", "type": "persistentVolumeClaim", "storageClass": "gp3"}]},
     "job": {"kind": "Job"},
     "cron": {"kind": "CronJob", "schedule": "0 3 * * *"},
     "spot": {"services": [{"type": "NodePort"}], "interruptible": True},
     "spot-arm64": {"nodeSelector": {"kubernetes.io/arch": "arm64"}, "interruptible": True},
-    "irsa": {"awsCredentials": "irsa", "serviceAccount": {"name": "app", "attachPolicyARNs": [
-        "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]}},
-    "irsa-role": {"awsCredentials": "irsa", "serviceAccount": {"name": "app-role",
-                                                              "attachRoleARN": "arn:aws:iam::123456789012:role/app"}},
+    "irsa": {
+        "awsCredentials": "irsa",
+        "serviceAccount": {"name": "app", "attachPolicyARNs": ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]},
+    },
+    "irsa-role": {
+        "awsCredentials": "irsa",
+        "serviceAccount": {"name": "app-role", "attachRoleARN": "arn:aws:iam::123456789012:role/app"},
+    },
 }
 
 profiles = st.lists(
-    st.tuples(st.sampled_from(NAMESPACES), st.sampled_from(sorted(FEATURES)), st.integers(1, 6),
-              st.sampled_from(["auto", "auto", "auto", "nodegroup"])),
-    min_size=1, max_size=14)
-cluster_settings = st.fixed_dictionaries({
-    "version": st.sampled_from(["1.30", "1.31", "1.32", "1.33", "1.34"]),
-    "prefix": st.text(string.ascii_lowercase, min_size=1, max_size=8).filter(lambda p: not p.startswith("eks")),
-    "coreDNS": st.sampled_from(["auto", "fargate", "nodegroup"]),
-    "selectorsPerProfile": st.integers(1, 5),
-    "zones": st.sampled_from([["us-east-1a", "us-east-1b"], ["us-east-1a", "us-east-1b", "us-east-1c"]]),
-    "role": st.booleans(), "subnets": st.booleans(), "tags": st.booleans(), "minSize": st.integers(0, 3),
-    "cidr": st.sampled_from([None, "10.20.0.0/16", "172.16.0.0/20"]),
-    "autoscaler": st.sampled_from(["cluster-autoscaler", "none"]),
-})
+    st.tuples(
+        st.sampled_from(NAMESPACES),
+        st.sampled_from(sorted(FEATURES)),
+        st.integers(1, 6),
+        st.sampled_from(["auto", "auto", "auto", "nodegroup"]),
+    ),
+    min_size=1,
+    max_size=14,
+)
+cluster_settings = st.fixed_dictionaries(
+    {
+        "version": st.sampled_from(["1.30", "1.31", "1.32", "1.33", "1.34"]),
+        "prefix": st.text(string.ascii_lowercase, min_size=1, max_size=8).filter(lambda p: not p.startswith("eks")),
+        "coreDNS": st.sampled_from(["auto", "fargate", "nodegroup"]),
+        "selectorsPerProfile": st.integers(1, 5),
+        "zones": st.sampled_from([["us-east-1a", "us-east-1b"], ["us-east-1a", "us-east-1b", "us-east-1c"]]),
+        "role": st.booleans(),
+        "subnets": st.booleans(),
+        "tags": st.booleans(),
+        "minSize": st.integers(0, 3),
+        "cidr": st.sampled_from([None, "10.20.0.0/16", "172.16.0.0/20"]),
+        "autoscaler": st.sampled_from(["cluster-autoscaler", "none"]),
+    }
+)
 
 
 def estate(spec: list, cfg: dict) -> dict | None:
@@ -123,26 +141,40 @@ def estate(spec: list, cfg: dict) -> dict | None:
         fields = {"replicas": replicas, **FEATURES[feature]}
         if fields.get("kind") in ("DaemonSet", "Job", "CronJob"):
             fields.pop("replicas")
-        workloads.append(workload(name, namespace, release=release,
-                                  placement=None if placement == "auto" else placement, **fields))
+        workloads.append(
+            workload(name, namespace, release=release, placement=None if placement == "auto" else placement, **fields)
+        )
         seen.add(name)
-    fargate: dict = {"profileNamePrefix": cfg["prefix"], "coreDNS": cfg["coreDNS"],
-                     "selectorsPerProfile": cfg["selectorsPerProfile"]}
+    fargate: dict = {
+        "profileNamePrefix": cfg["prefix"],
+        "coreDNS": cfg["coreDNS"],
+        "selectorsPerProfile": cfg["selectorsPerProfile"],
+    }
     if cfg["role"]:
         fargate["podExecutionRoleARN"] = "arn:aws:iam::123456789012:role/fargate-pods"
     network: dict = {"availabilityZones": cfg["zones"]}
     if cfg["subnets"]:  # a VPC the user brings: its subnets by zone, Fargate on a subset of the private ones
         fargate["subnets"] = ["subnet-0abc"]
-        private = {zone: {"id": f"subnet-0{'abc' if i == 0 else 'def' + str(i)}", "cidr": f"10.9.{32 * i}.0/19"}
-                   for i, zone in enumerate(cfg["zones"])}
+        private = {
+            zone: {"id": f"subnet-0{'abc' if i == 0 else 'def' + str(i)}", "cidr": f"10.9.{32 * i}.0/19"}
+            for i, zone in enumerate(cfg["zones"])
+        }
         public = {zone: {"id": f"subnet-1{i}"} for i, zone in enumerate(cfg["zones"])}
         network = {"vpc": {"id": "vpc-0123abcd", "subnets": {"private": private, "public": public}}}
     elif cfg["cidr"]:
         network["vpc"] = {"cidr": cfg["cidr"]}
-    overrides = {"metadata": {"name": "prop", "region": "us-east-1", "version": cfg["version"],
-                              **({"tags": {"team": "platform"}} if cfg["tags"] else {})},
-                 **network, "fargate": fargate, "autoscaling": {"autoscaler": cfg["autoscaler"]},
-                 "nodeGroups": {"general": {"minSize": cfg["minSize"], "maxSize": cfg["minSize"] + 3}}}
+    overrides = {
+        "metadata": {
+            "name": "prop",
+            "region": "us-east-1",
+            "version": cfg["version"],
+            **({"tags": {"team": "platform"}} if cfg["tags"] else {}),
+        },
+        **network,
+        "fargate": fargate,
+        "autoscaling": {"autoscaler": cfg["autoscaler"]},
+        "nodeGroups": {"general": {"minSize": cfg["minSize"], "maxSize": cfg["minSize"] + 3}},
+    }
     placements, problems = classify_all(workloads)
     if problems:
         return None
@@ -188,6 +220,7 @@ def test_every_cluster_config_the_suite_generated_passes_eksctl(tmp_path):
 
 # ---------------------------------------------------------------- the command lines apply builds
 
+
 @real.needs("eksctl")
 def test_real_eksctl_parses_every_command_line_apply_can_run(tmp_path):
     """Each eksctl command apply can run, as apply builds it, is accepted by the real eksctl's flag
@@ -198,55 +231,125 @@ def test_real_eksctl_parses_every_command_line_apply_can_run(tmp_path):
     config = plan.cluster
     name, region = config["metadata"]["name"], config["metadata"]["region"]
     group = config["managedNodeGroups"][0]
-    state = ClusterState(True, {"fp-0ld0ld00": {"name": "fp-0ld0ld00", "status": "ACTIVE", "selectors": [
-        {"namespace": "batch"}], "tags": {"composer.io/managed-by": "fargate-composer"}}},
-        {group["name"]: {"Name": group["name"], "Status": "ACTIVE", "MinSize": 0, "MaxSize": 9, "DesiredCapacity": 1},
-         "ng-general-0a1b2c": {"Name": "ng-general-0a1b2c", "Status": "ACTIVE"}},
+    state = ClusterState(
+        True,
+        {
+            "fp-0ld0ld00": {
+                "name": "fp-0ld0ld00",
+                "status": "ACTIVE",
+                "selectors": [{"namespace": "batch"}],
+                "tags": {"composer.io/managed-by": "fargate-composer"},
+            }
+        },
+        {
+            group["name"]: {
+                "Name": group["name"],
+                "Status": "ACTIVE",
+                "MinSize": 0,
+                "MaxSize": 9,
+                "DesiredCapacity": 1,
+            },
+            "ng-general-0a1b2c": {"Name": "ng-general-0a1b2c", "Status": "ACTIVE"},
+        },
         owned_groups=frozenset({"ng-general-0a1b2c"}),
-        addons={"vpc-cni": {"Name": "vpc-cni", "Status": "ACTIVE"},  # kube-proxy missing: create addon
-                "coredns": {"Name": "coredns", "Status": "ACTIVE", "ConfigurationValues": ""}},
-        authentication_mode="CONFIG_MAP")  # switched: utils update-authentication-mode
-    config = {**config, "addons": [a if a["name"] != "coredns" else {**a, "configurationValues": '{"computeType":"Fargate"}'}
-                                   for a in config["addons"]]}  # coredns configured otherwise: update addon
+        addons={
+            "vpc-cni": {"Name": "vpc-cni", "Status": "ACTIVE"},  # kube-proxy missing: create addon
+            "coredns": {"Name": "coredns", "Status": "ACTIVE", "ConfigurationValues": ""},
+        },
+        authentication_mode="CONFIG_MAP",
+    )  # switched: utils update-authentication-mode
+    config = {
+        **config,
+        "addons": [
+            a if a["name"] != "coredns" else {**a, "configurationValues": '{"computeType":"Fargate"}'}
+            for a in config["addons"]
+        ],
+    }  # coredns configured otherwise: update addon
     steps = plan_steps(config, state, tmp_path / "cluster.yaml", tmp_path / "helmfile.yaml", ApplyOptions(), None)
     (tmp_path / "cluster.yaml").write_text(dump(config))
-    argvs = [list(s.argv) for s in steps if s.argv and s.argv[0] == "eksctl"] + [list(c) for c in probe_commands(name, region).values()]
+    argvs = [list(s.argv) for s in steps if s.argv and s.argv[0] == "eksctl"] + [
+        list(c) for c in probe_commands(name, region).values()
+    ]
     argvs.append(["eksctl", "get", "labels", "--cluster", name, "--region", region, "--nodegroup", group["name"]])
     kinds = {tuple(a[1:3]) for a in argvs}
-    assert {("create", "fargateprofile"), ("delete", "fargateprofile"), ("create", "nodegroup"), ("scale", "nodegroup"),
-            ("delete", "nodegroup"), ("get", "labels"), ("get", "addon"), ("create", "addon"), ("update", "addon"),
-            ("utils", "update-authentication-mode")} <= kinds
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "AWS_ACCESS_KEY_ID": "AKIAFAKE", "AWS_SECRET_ACCESS_KEY": "fake",
-           "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"}
+    assert {
+        ("create", "fargateprofile"),
+        ("delete", "fargateprofile"),
+        ("create", "nodegroup"),
+        ("scale", "nodegroup"),
+        ("delete", "nodegroup"),
+        ("get", "labels"),
+        ("get", "addon"),
+        ("create", "addon"),
+        ("update", "addon"),
+        ("utils", "update-authentication-mode"),
+    } <= kinds
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "AWS_ACCESS_KEY_ID": "AKIAFAKE",
+        "AWS_SECRET_ACCESS_KEY": "fake",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_MAX_ATTEMPTS": "1",
+    }
     for argv in argvs:
         done = real.run(argv, env, cwd=tmp_path, timeout=120)
         text = done.stdout + done.stderr
         assert done.returncode != 0, argv  # nothing can succeed without AWS
-        for refusal in ("unknown flag", "unknown command", "unknown shorthand", "invalid argument", "accepts ",
-                        "flag needs an argument", "if any flags in the group"):
+        for refusal in (
+            "unknown flag",
+            "unknown command",
+            "unknown shorthand",
+            "invalid argument",
+            "accepts ",
+            "flag needs an argument",
+            "if any flags in the group",
+        ):
             assert refusal not in text, (argv, text[-800:])
 
 
 # ---------------------------------------------------------------- real eksctl against a mocked EKS API
 
+
 def _mock_cluster(eks, config: dict, *, groups: dict, profiles: dict, oidc: bool = True) -> None:
     """An EKS cluster in moto named as ``config``'s, holding the given node groups and Fargate profiles."""
     name = config["metadata"]["name"]
-    eks.create_cluster(name=name, roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={"subnetIds": ["subnet-1"]})
+    eks.create_cluster(
+        name=name, roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={"subnetIds": ["subnet-1"]}
+    )
     if oidc:  # the cluster's IAM OIDC provider, as `create cluster` with iam.withOIDC leaves it
         import boto3
 
         issuer = eks.describe_cluster(name=name)["cluster"]["identity"]["oidc"]["issuer"]
-        boto3.client("iam", region_name="us-east-1", endpoint_url=eks.meta.endpoint_url, aws_access_key_id="testing",
-                     aws_secret_access_key="testing").create_open_id_connect_provider(
-            Url=issuer, ClientIDList=["sts.amazonaws.com"], ThumbprintList=["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"])
+        boto3.client(
+            "iam",
+            region_name="us-east-1",
+            endpoint_url=eks.meta.endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        ).create_open_id_connect_provider(
+            Url=issuer, ClientIDList=["sts.amazonaws.com"], ThumbprintList=["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"]
+        )
     for group, (instance, low, high, labels) in groups.items():
-        eks.create_nodegroup(clusterName=name, nodegroupName=group, nodeRole="arn:aws:iam::123456789012:role/node",
-                             subnets=["subnet-1"], instanceTypes=[instance], labels=labels,
-                             scalingConfig={"minSize": low, "maxSize": high, "desiredSize": low})
+        eks.create_nodegroup(
+            clusterName=name,
+            nodegroupName=group,
+            nodeRole="arn:aws:iam::123456789012:role/node",
+            subnets=["subnet-1"],
+            instanceTypes=[instance],
+            labels=labels,
+            scalingConfig={"minSize": low, "maxSize": high, "desiredSize": low},
+        )
     for profile, (selectors, tags) in profiles.items():
-        eks.create_fargate_profile(fargateProfileName=profile, clusterName=name, selectors=selectors, tags=tags,
-                                   podExecutionRoleArn="arn:aws:iam::123456789012:role/pods", subnets=["subnet-1"])
+        eks.create_fargate_profile(
+            fargateProfileName=profile,
+            clusterName=name,
+            selectors=selectors,
+            tags=tags,
+            podExecutionRoleArn="arn:aws:iam::123456789012:role/pods",
+            subnets=["subnet-1"],
+        )
 
 
 @real.needs("eksctl")
@@ -268,19 +371,31 @@ def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypa
     ours = {"composer.io/managed-by": "fargate-composer"}
     kept, *_ = config["fargateProfiles"]
     with real.MockEks() as mock:
-        _mock_cluster(mock.client(), config, groups={
-            general: (groups[general]["instanceType"], groups[general]["minSize"], groups[general]["maxSize"],
-                      groups[general]["labels"]),                                                   # unchanged
-            gpu: (groups[gpu]["instanceType"], 0, 9, groups[gpu]["labels"]),                          # resize
-            "ng-arm64-spot-0a1b2c": ("m6g.xlarge", 0, 2, {"composer.io/node-class": "arm64"}),        # replaced
-            "ng-data-team": ("r5.large", 1, 1, {"team": "data"}),                                     # foreign
-        }, profiles={
-            kept["name"]: (kept["selectors"], ours),                                                  # unchanged
-            "fp-0ld0ld00": ([{"namespace": "batch"}], ours),                                          # replaced
-            "fp-theirs": ([{"namespace": "theirs"}], {}),                                             # foreign
-        })
+        _mock_cluster(
+            mock.client(),
+            config,
+            groups={
+                general: (
+                    groups[general]["instanceType"],
+                    groups[general]["minSize"],
+                    groups[general]["maxSize"],
+                    groups[general]["labels"],
+                ),  # unchanged
+                gpu: (groups[gpu]["instanceType"], 0, 9, groups[gpu]["labels"]),  # resize
+                "ng-arm64-spot-0a1b2c": ("m6g.xlarge", 0, 2, {"composer.io/node-class": "arm64"}),  # replaced
+                "ng-data-team": ("r5.large", 1, 1, {"team": "data"}),  # foreign
+            },
+            profiles={
+                kept["name"]: (kept["selectors"], ours),  # unchanged
+                "fp-0ld0ld00": ([{"namespace": "batch"}], ours),  # replaced
+                "fp-theirs": ([{"namespace": "theirs"}], {}),  # foreign
+            },
+        )
         # vpc-cni ACTIVE, kube-proxy DEGRADED (present), coredns missing (an interrupted create cluster)
-        mock.addons[config["metadata"]["name"]] = {"vpc-cni": {"status": "ACTIVE"}, "kube-proxy": {"status": "DEGRADED"}}
+        mock.addons[config["metadata"]["name"]] = {
+            "vpc-cni": {"status": "ACTIVE"},
+            "kube-proxy": {"status": "DEGRADED"},
+        }
         mock.auth_modes[config["metadata"]["name"]] = "CONFIG_MAP"  # a cluster made before access entries
         for key, value in mock.env(tmp_path).items():
             monkeypatch.setenv(key, value)
@@ -299,8 +414,13 @@ def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypa
     assert code == 0 and data["exists"], data
     kinds = {(a["what"], a["name"]): a["kind"] for a in data["actions"]}
     assert kinds[("node group", general)] == "unchanged" and kinds[("node group", gpu)] == "resize"
-    assert kinds[("node group", "ng-arm64-spot-0a1b2c")] == "replace" and kinds[("node group", "ng-data-team")] == "foreign"
-    assert kinds[("Fargate profile", kept["name"])] == "unchanged" and kinds[("Fargate profile", "fp-theirs")] == "foreign"
+    assert (
+        kinds[("node group", "ng-arm64-spot-0a1b2c")] == "replace"
+        and kinds[("node group", "ng-data-team")] == "foreign"
+    )
+    assert (
+        kinds[("Fargate profile", kept["name"])] == "unchanged" and kinds[("Fargate profile", "fp-theirs")] == "foreign"
+    )
     assert kinds[("Fargate profile", "fp-0ld0ld00")] == "replace"
     assert kinds[("add-on", "vpc-cni")] == kinds[("add-on", "kube-proxy")] == "unchanged"
     assert kinds[("add-on", "coredns")] == "create"
@@ -308,8 +428,9 @@ def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypa
     modes = [a for a in data["actions"] if a["what"] == "authentication mode"]
     assert [a["kind"] for a in modes] == ["update", "differs"], modes
     # (and the IRSA accounts: the fake kubectl holds none yet)
-    assert sum(k == "create" for k in kinds.values()) == (len(config["fargateProfiles"]) - 1 + len(groups) - 2 + 1
-                                                          + len(config["iam"]["serviceAccounts"]))
+    assert sum(k == "create" for k in kinds.values()) == (
+        len(config["fargateProfiles"]) - 1 + len(groups) - 2 + 1 + len(config["iam"]["serviceAccounts"])
+    )
 
 
 @real.needs("eksctl")
@@ -326,11 +447,19 @@ def test_compose_apply_replaces_a_fargate_profile_through_the_real_eksctl(tmp_pa
 
     # (coreDNS on the node group: a profile selecting CoreDNS makes eksctl patch it through the Kubernetes
     # API, which moto's cluster does not have; the general group then exists in the mock as planned)
-    settings_doc = {**SETTINGS, "metadata": {**SETTINGS["metadata"], "name": "shop"},
-                    "fargate": {"podExecutionRoleARN": "arn:aws:iam::123456789012:role/pods", "coreDNS": "nodegroup"}}
-    write_estate(tmp_path, [profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO}),
-                            profile_doc("report", "batch", kind="Job", release={"chart": "acme/job", "repository": REPO})],
-                 settings_doc)
+    settings_doc = {
+        **SETTINGS,
+        "metadata": {**SETTINGS["metadata"], "name": "shop"},
+        "fargate": {"podExecutionRoleARN": "arn:aws:iam::123456789012:role/pods", "coreDNS": "nodegroup"},
+    }
+    write_estate(
+        tmp_path,
+        [
+            profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO}),
+            profile_doc("report", "batch", kind="Job", release={"chart": "acme/job", "repository": REPO}),
+        ],
+        settings_doc,
+    )
     fakes = tmp_path / "fakebin"
     fakes.mkdir()
     for name in ("helmfile", "helm", "kubectl", "_fakecloud.py"):
@@ -338,9 +467,12 @@ def test_compose_apply_replaces_a_fargate_profile_through_the_real_eksctl(tmp_pa
     ours = {"composer.io/managed-by": "fargate-composer"}
     (group,) = build_plan(tmp_path / "composer.yaml", [tmp_path / "profiles"]).cluster["managedNodeGroups"]
     with real.MockEks() as mock:
-        _mock_cluster(mock.client(), {"metadata": {"name": "shop"}}, groups={
-            group["name"]: (group["instanceType"], group["minSize"], group["maxSize"], group["labels"])}, profiles={
-            "fp-0ld0ld00": ([{"namespace": "batch"}], ours), "fp-theirs": ([{"namespace": "theirs"}], {})})
+        _mock_cluster(
+            mock.client(),
+            {"metadata": {"name": "shop"}},
+            groups={group["name"]: (group["instanceType"], group["minSize"], group["maxSize"], group["labels"])},
+            profiles={"fp-0ld0ld00": ([{"namespace": "batch"}], ours), "fp-theirs": ([{"namespace": "theirs"}], {})},
+        )
         mock.addons["shop"] = {a: {"status": "ACTIVE"} for a in ("vpc-cni", "kube-proxy", "coredns")}
         for key, value in mock.env(tmp_path).items():
             monkeypatch.setenv(key, value)
@@ -351,16 +483,21 @@ def test_compose_apply_replaces_a_fargate_profile_through_the_real_eksctl(tmp_pa
         out = capsys.readouterr().out
         second = main(["apply", "--yes"])
         again = capsys.readouterr().out
-        left = {p["fargateProfileName"] for p in [mock.client().describe_fargate_profile(
-            clusterName="shop", fargateProfileName=n)["fargateProfile"]
-            for n in mock.client().list_fargate_profiles(clusterName="shop")["fargateProfileNames"]]}
-    planned = {p["name"] for p in build_plan(tmp_path / "composer.yaml", [tmp_path / "profiles"]).cluster["fargateProfiles"]}
+        left = {
+            p["fargateProfileName"]
+            for p in [
+                mock.client().describe_fargate_profile(clusterName="shop", fargateProfileName=n)["fargateProfile"]
+                for n in mock.client().list_fargate_profiles(clusterName="shop")["fargateProfileNames"]
+            ]
+        }
+    planned = {
+        p["name"] for p in build_plan(tmp_path / "composer.yaml", [tmp_path / "profiles"]).cluster["fargateProfiles"]
+    }
     assert first == 0, out
     assert "Tools: eksctl 0.215.0" in out and "-/+ Fargate profile fp-0ld0ld00: batch — replace" in out
     assert out.index("$ eksctl create fargateprofile") < out.index("$ eksctl delete fargateprofile --cluster shop")
     assert left == planned | {"fp-theirs"}
     assert second == 0 and "Cluster changes: 0 to create, 0 to replace, 0 to resize, 0 to delete." in again
-
 
 
 @real.needs("eksctl")

@@ -23,30 +23,48 @@ from tests.conftest import SETTINGS, profile_doc, write_estate
 
 HUGE = [{"name": "spark", "resources": {"requests": {"cpu": "16", "memory": "200Gi"}}}]
 GPU = [{"name": "model", "resources": {"requests": {"cpu": "2", "memory": "8Gi"}, "limits": {"nvidia.com/gpu": "1"}}}]
-POD_KINDS = {"Deployment": ("spec", "template"), "StatefulSet": ("spec", "template"), "DaemonSet": ("spec", "template"),
-             "Job": ("spec", "template"), "CronJob": ("spec", "jobTemplate", "spec", "template")}
+POD_KINDS = {
+    "Deployment": ("spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "Job": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+}
 
 
 def estate_profiles(web_labels: str = "podLabels") -> list[dict]:
     web = {"chart": "../charts/web", "podLabelsValue": web_labels}
     batch = {"chart": "../charts/batch", "podLabelsValue": "job.podLabels"}
     return [
-        profile_doc("checkout", "shop", release=web),                                   # Fargate, mixed namespace
-        profile_doc("admin", "shop", release=web, services=[{"type": "NodePort"}]),     # nodes
-        profile_doc("report", "batch", kind="CronJob", schedule="0 3 * * *",
-                    release={**batch, "values": ["../values/report.yaml"]}),              # Fargate, whole namespace
-        profile_doc("etl", "analytics", kind="Job", release=batch),                     # Fargate, mixed namespace
+        profile_doc("checkout", "shop", release=web),  # Fargate, mixed namespace
+        profile_doc("admin", "shop", release=web, services=[{"type": "NodePort"}]),  # nodes
+        profile_doc(
+            "report",
+            "batch",
+            kind="CronJob",
+            schedule="0 3 * * *",
+            release={**batch, "values": ["../values/report.yaml"]},
+        ),  # Fargate, whole namespace
+        profile_doc("etl", "analytics", kind="Job", release=batch),  # Fargate, mixed namespace
         profile_doc("spark", "analytics", kind="Job", release=batch, containers=HUGE),  # nodes: too big
-        profile_doc("agent", "logging", kind="DaemonSet", release={"chart": "../charts/agent"},
-                    volumes=[{"name": "logs", "type": "hostPath"}]),                    # nodes
+        profile_doc(
+            "agent",
+            "logging",
+            kind="DaemonSet",
+            release={"chart": "../charts/agent"},
+            volumes=[{"name": "logs", "type": "hostPath"}],
+        ),  # nodes
         profile_doc("embed", "ml", release=web, nodeSelector={"kubernetes.io/arch": "arm64"}),  # arm64 nodes
-        profile_doc("infer", "ml", release=web, containers=GPU),                        # GPU nodes (agent too)
+        profile_doc("infer", "ml", release=web, containers=GPU),  # GPU nodes (agent too)
     ]
 
 
 def make_estate(root: Path, profiles: list[dict] | None = None, **settings) -> Path:
-    write_estate(root, profiles or estate_profiles(),
-                 {**SETTINGS, "metadata": {**SETTINGS["metadata"], "name": "real"}, **settings})
+    write_estate(
+        root,
+        profiles or estate_profiles(),
+        {**SETTINGS, "metadata": {**SETTINGS["metadata"], "name": "real"}, **settings},
+    )
     shutil.copytree(real.CHARTS, root / "charts", ignore=shutil.ignore_patterns("README.md"))
     (root / "values").mkdir(exist_ok=True)
     (root / "values" / "report.yaml").write_text('schedule: "0 3 * * *"\n')
@@ -61,6 +79,7 @@ def planned(root: Path) -> Plan:
 
 # ---------------------------------------------------------------- the placement oracle
 
+
 def selectors_matching(cluster: dict, namespace: str, labels: dict) -> set[Selector]:
     """EKS's rule: same namespace (wildcards * and ?) and every selector label on the pod."""
     found = set()
@@ -68,7 +87,8 @@ def selectors_matching(cluster: dict, namespace: str, labels: dict) -> set[Selec
         for s in profile["selectors"]:
             wanted = s.get("labels") or {}
             if fnmatch.fnmatchcase(namespace, s["namespace"]) and all(
-                    k in labels and fnmatch.fnmatchcase(str(labels[k]), str(v)) for k, v in wanted.items()):
+                k in labels and fnmatch.fnmatchcase(str(labels[k]), str(v)) for k, v in wanted.items()
+            ):
                 found.add(Selector(s["namespace"], tuple(sorted(wanted.items()))))
     return found
 
@@ -83,7 +103,11 @@ def pod_templates(objects: list[dict]) -> dict[str, tuple[str, dict, dict]]:
         for step in POD_KINDS[obj["kind"]]:
             template = template[step]
         meta = obj["metadata"]
-        out[f"{meta['namespace']}/{meta['name']}"] = (obj["kind"], dict(template["metadata"].get("labels") or {}), template)
+        out[f"{meta['namespace']}/{meta['name']}"] = (
+            obj["kind"],
+            dict(template["metadata"].get("labels") or {}),
+            template,
+        )
     return out
 
 
@@ -95,15 +119,25 @@ def accepting_groups(cluster: dict, template: dict) -> set[str]:
     tolerated = spec.get("tolerations") or []
 
     def tolerates(taint: dict) -> bool:
-        return any(t.get("operator") == "Exists" and not t.get("key") or
-                   (t.get("key") == taint["key"] and (t.get("operator") == "Exists" or t.get("value") == taint.get("value"))
-                    and t.get("effect", taint["effect"]) == taint["effect"]) for t in tolerated)
+        return any(
+            t.get("operator") == "Exists"
+            and not t.get("key")
+            or (
+                t.get("key") == taint["key"]
+                and (t.get("operator") == "Exists" or t.get("value") == taint.get("value"))
+                and t.get("effect", taint["effect"]) == taint["effect"]
+            )
+            for t in tolerated
+        )
 
     accepted = set()
     for g in cluster.get("managedNodeGroups") or []:
         windows = g.get("amiFamily", "").startswith("Windows")
-        labels = {**(g.get("labels") or {}), "kubernetes.io/os": "windows" if windows else "linux",
-                  "kubernetes.io/arch": "arm64" if g["instanceType"].split(".")[0].endswith("g") else "amd64"}
+        labels = {
+            **(g.get("labels") or {}),
+            "kubernetes.io/os": "windows" if windows else "linux",
+            "kubernetes.io/arch": "arm64" if g["instanceType"].split(".")[0].endswith("g") else "amd64",
+        }
         if all(labels.get(k) == v for k, v in wanted.items()) and all(tolerates(t) for t in g.get("taints") or []):
             accepted.add(g["name"])
     return accepted
@@ -130,13 +164,20 @@ def misplaced(plan: Plan, objects: list[dict]) -> list[str]:
         if matched:
             wrong.append(f"{w.key}: planned for nodes ({p.node_class}), but Fargate selectors {matched} match its pods")
         classes = {groups[g] for g in accepting_groups(plan.cluster, template)}
-        everywhere = {"general", "arm64", "gpu", "neuron"} & set(groups.values()) if kind == "DaemonSet" and p.node_class == "general" else None
+        everywhere = (
+            {"general", "arm64", "gpu", "neuron"} & set(groups.values())
+            if kind == "DaemonSet" and p.node_class == "general"
+            else None
+        )
         if classes != (everywhere or {p.node_class}):
-            wrong.append(f"{w.key}: planned for {p.node_class} nodes, but its pods would land on {sorted(classes) or 'none'}")
+            wrong.append(
+                f"{w.key}: planned for {p.node_class} nodes, but its pods would land on {sorted(classes) or 'none'}"
+            )
     return wrong
 
 
 # ---------------------------------------------------------------- real helmfile and helm
+
 
 def helmfile(plan: Plan, tmp: Path, *args: str, kubeconfig: Path | None = None) -> str:
     env = real.tool_env(tmp / "home")
@@ -197,6 +238,7 @@ def test_the_example_estate_helmfile_builds(tmp_path):
 
 # ---------------------------------------------------------------- into a real API server
 
+
 @pytest.fixture
 def apiserver(tmp_path):
     server = real.ApiServer(tmp_path / "kube")
@@ -208,9 +250,13 @@ def apiserver(tmp_path):
 
 
 def read_back(server: real.ApiServer, namespaces: set[str]) -> list[dict]:
-    paths = {"Deployment": "/apis/apps/v1/namespaces/{}/deployments", "DaemonSet": "/apis/apps/v1/namespaces/{}/daemonsets",
-             "StatefulSet": "/apis/apps/v1/namespaces/{}/statefulsets", "Job": "/apis/batch/v1/namespaces/{}/jobs",
-             "CronJob": "/apis/batch/v1/namespaces/{}/cronjobs"}
+    paths = {
+        "Deployment": "/apis/apps/v1/namespaces/{}/deployments",
+        "DaemonSet": "/apis/apps/v1/namespaces/{}/daemonsets",
+        "StatefulSet": "/apis/apps/v1/namespaces/{}/statefulsets",
+        "Job": "/apis/batch/v1/namespaces/{}/jobs",
+        "CronJob": "/apis/batch/v1/namespaces/{}/cronjobs",
+    }
     objects = []
     for namespace in sorted(namespaces):
         for kind, path in paths.items():
@@ -221,9 +267,11 @@ def read_back(server: real.ApiServer, namespaces: set[str]) -> list[dict]:
 
 def schedulable(cluster: dict):
     """Would EKS run this pod template: a Fargate profile selects it, or some node group takes it."""
+
     def check(namespace: str, template: dict) -> bool:
         labels = (template.get("metadata") or {}).get("labels") or {}
         return bool(selectors_matching(cluster, namespace, labels) or accepting_groups(cluster, template))
+
     return check
 
 
@@ -238,10 +286,11 @@ def test_installed_pods_land_where_the_plan_says_and_a_second_apply_changes_noth
     env = real.tool_env(tmp_path / "home")
     env["KUBECONFIG"] = str(apiserver.kubeconfig)
     with real.Scheduler(apiserver, namespaces, schedulable(plan.cluster)):
-        again = real.run(["helmfile", "--file", str(plan.out_dir / "helmfile.yaml"), "apply", "--skip-deps",
-                          "--detailed-exitcode"], env)
+        again = real.run(
+            ["helmfile", "--file", str(plan.out_dir / "helmfile.yaml"), "apply", "--skip-deps", "--detailed-exitcode"],
+            env,
+        )
     assert again.returncode == 0, again.stdout + again.stderr
-
 
 
 @real.needs("helm")
@@ -257,6 +306,7 @@ def test_preflight_finds_the_real_helm_diff_plugin_and_misses_it_without(tmp_pat
             for line in done.stdout.splitlines():
                 on_line("out", line)
             return done.returncode
+
         return runner
 
     with_diff = real.tool_env(tmp_path / "a")
@@ -280,6 +330,7 @@ def test_a_node_group_release_whose_chart_ignores_the_node_selector_is_caught(tm
 
 # ---------------------------------------------------------------- compose apply with the real helmfile and helm
 
+
 def _applying(tmp_path: Path, apiserver: real.ApiServer):
     """(estate root, its plan, apply(*options)): `compose apply --yes` run as a user runs it, with the fake
     eksctl (no AWS here) and the real helmfile, helm and kubectl on PATH, into ``apiserver``."""
@@ -293,14 +344,25 @@ def _applying(tmp_path: Path, apiserver: real.ApiServer):
     for name in ("eksctl", "_fakecloud.py"):  # the fake eksctl only: helmfile, helm and kubectl are real
         shutil.copy(Path(__file__).parent / "fakebin" / name, fakes / name)
     env = real.tool_env(tmp_path / "home")
-    env.update(PATH=os.pathsep.join([str(fakes), str(real.BIN), str(Path(sys.executable).parent), env["PATH"]]),
-               FAKE_CLOUD_DIR=str(tmp_path / "cloud"), FAKE_KUBECONFIG=str(apiserver.kubeconfig), NO_COLOR="1")
+    env.update(
+        PATH=os.pathsep.join([str(fakes), str(real.BIN), str(Path(sys.executable).parent), env["PATH"]]),
+        FAKE_CLOUD_DIR=str(tmp_path / "cloud"),
+        FAKE_KUBECONFIG=str(apiserver.kubeconfig),
+        NO_COLOR="1",
+    )
     env.pop("KUBECONFIG", None)  # helmfile must use the kubeconfig apply has eksctl write for this cluster
     plan = build_plan(root / "composer.yaml", sorted((root / "profiles").glob("*.yaml")))
 
     def apply(*options: str):
-        return subprocess.run([sys.executable, "-m", "composer", "apply", "--yes", *options], cwd=root, env=env,
-                              capture_output=True, text=True, timeout=600)
+        return subprocess.run(
+            [sys.executable, "-m", "composer", "apply", "--yes", *options],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
     return root, plan, apply
 
 
@@ -335,7 +397,10 @@ def test_compose_apply_end_to_end_with_real_helmfile_into_a_real_api_server(tmp_
     assert {k for k in after if after[k] != before.get(k)} == {"batch/report"}  # exactly that release changed
     # helm stored compose's label with each release (helmfile's syncReleaseLabels), so the release of a removed
     # profile is found: kept and listed without --prune, uninstalled with it
-    assert fourth.returncode == 0 and "! Helm release ml/embed — no longer wanted, kept (--prune deletes it)" in fourth.stdout
+    assert (
+        fourth.returncode == 0
+        and "! Helm release ml/embed — no longer wanted, kept (--prune deletes it)" in fourth.stdout
+    )
     assert fifth.returncode == 0, fifth.stdout[-3000:] + fifth.stderr[-2000:]
     assert "ml/embed" in after and "ml/embed" not in gone and set(gone) == set(after) - {"ml/embed"}
 
@@ -353,6 +418,7 @@ def revisions(server: real.ApiServer, namespaces: set[str]) -> dict[str, int]:
 
 # ---------------------------------------------------------------- compose validate --render (real helm)
 
+
 @real.needs("helm")
 def test_validate_render_passes_charts_that_read_the_values_compose_writes(tmp_path, capsys, monkeypatch):
     import os
@@ -366,14 +432,38 @@ def test_validate_render_passes_charts_that_read_the_values_compose_writes(tmp_p
 
 
 @real.needs("helm")
-@pytest.mark.parametrize("field,value,culprit,message", [
-    ("podLabelsValue", "labels", "shop/checkout", "renders without the Fargate routing label composer.io/compute=fargate"),
-    ("nodeSelectorValue", "scheduling.nodeSelector", "ml/embed", "renders without nodeSelector composer.io/node-class=arm64"),
-    ("tolerationsValue", "scheduling.tolerations", "ml/embed", "renders without the toleration for kubernetes.io/arch=arm64"),
-    ("serviceAccountValue", "rbac.serviceAccount", "shop/checkout", "renders with service account default, not checkout"),
-])
-def test_validate_render_names_the_release_and_the_value_a_chart_does_not_read(field, value, culprit, message,
-                                                                                 tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize(
+    "field,value,culprit,message",
+    [
+        (
+            "podLabelsValue",
+            "labels",
+            "shop/checkout",
+            "renders without the Fargate routing label composer.io/compute=fargate",
+        ),
+        (
+            "nodeSelectorValue",
+            "scheduling.nodeSelector",
+            "ml/embed",
+            "renders without nodeSelector composer.io/node-class=arm64",
+        ),
+        (
+            "tolerationsValue",
+            "scheduling.tolerations",
+            "ml/embed",
+            "renders without the toleration for kubernetes.io/arch=arm64",
+        ),
+        (
+            "serviceAccountValue",
+            "rbac.serviceAccount",
+            "shop/checkout",
+            "renders with service account default, not checkout",
+        ),
+    ],
+)
+def test_validate_render_names_the_release_and_the_value_a_chart_does_not_read(
+    field, value, culprit, message, tmp_path, capsys, monkeypatch
+):
     import os
 
     from tests.conftest import run_cli
@@ -383,8 +473,13 @@ def test_validate_render_names_the_release_and_the_value_a_chart_does_not_read(f
         if f"{doc['metadata']['namespace']}/{doc['metadata']['name']}" == culprit:
             doc["release"] = {**doc["release"], field: value}
         if doc["metadata"]["name"] == "checkout":  # an IRSA workload: its pods must run as its account
-            doc["workload"].update(awsCredentials="irsa", serviceAccount={
-                "name": "checkout", "attachPolicyARNs": ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]})
+            doc["workload"].update(
+                awsCredentials="irsa",
+                serviceAccount={
+                    "name": "checkout",
+                    "attachPolicyARNs": ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"],
+                },
+            )
     root = make_estate(tmp_path, profiles)
     monkeypatch.setenv("PATH", f"{real.BIN}{os.pathsep}{os.environ['PATH']}")
     code, _, err = run_cli(["validate", "--render"], root, capsys, monkeypatch)
@@ -398,20 +493,45 @@ def _pod_of(server: real.ApiServer, namespace: str, deployment: str, scheduler: 
     by ``scheduler``: default-scheduler is a pod that started on a node before its Fargate profile existed."""
     apps = f"/apis/apps/v1/namespaces/{namespace}"
     dep = server.get(f"{apps}/deployments/{deployment}")
-    rs = next(r for r in server.get(f"{apps}/replicasets")["items"]
-              if any(ref["uid"] == dep["metadata"]["uid"] for ref in r["metadata"].get("ownerReferences") or ()))
+    rs = next(
+        r
+        for r in server.get(f"{apps}/replicasets")["items"]
+        if any(ref["uid"] == dep["metadata"]["uid"] for ref in r["metadata"].get("ownerReferences") or ())
+    )
     try:  # (no controller-manager here to create the namespace's default service account)
-        server.request("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts",
-                       {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}})
+        server.request(
+            "POST",
+            f"/api/v1/namespaces/{namespace}/serviceaccounts",
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}},
+        )
     except OSError:
         pass  # already there
-    server.request("POST", f"/api/v1/namespaces/{namespace}/pods", {
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": f"{rs['metadata']['name']}-x1", "labels": dep["spec"]["template"]["metadata"]["labels"],
-                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs["metadata"]["name"],
-                                          "uid": rs["metadata"]["uid"], "controller": True}]},
-        "spec": {"schedulerName": scheduler, "automountServiceAccountToken": False,
-                 "containers": [{"name": "web", "image": "nginx"}]}})
+    server.request(
+        "POST",
+        f"/api/v1/namespaces/{namespace}/pods",
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": f"{rs['metadata']['name']}-x1",
+                "labels": dep["spec"]["template"]["metadata"]["labels"],
+                "ownerReferences": [
+                    {
+                        "apiVersion": "apps/v1",
+                        "kind": "ReplicaSet",
+                        "name": rs["metadata"]["name"],
+                        "uid": rs["metadata"]["uid"],
+                        "controller": True,
+                    }
+                ],
+            },
+            "spec": {
+                "schedulerName": scheduler,
+                "automountServiceAccountToken": False,
+                "containers": [{"name": "web", "image": "nginx"}],
+            },
+        },
+    )
 
 
 def _restarted(server: real.ApiServer, namespace: str, deployment: str) -> bool:
@@ -431,7 +551,7 @@ def test_pods_left_on_nodes_are_restarted_through_real_kubectl(tmp_path, apiserv
         first = apply()
         assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
         _pod_of(apiserver, "shop", "checkout", "default-scheduler")  # Fargate workload, on a node
-        _pod_of(apiserver, "shop", "admin", "default-scheduler")     # node-group workload, rightly on a node
+        _pod_of(apiserver, "shop", "admin", "default-scheduler")  # node-group workload, rightly on a node
         second = apply()
         restarted = _restarted(apiserver, "shop", "checkout"), _restarted(apiserver, "shop", "admin")
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-2000:]

@@ -65,7 +65,9 @@ def test_node_group_pods_carrying_the_label_are_an_error():
 
 
 def test_kube_system_is_never_selected_by_namespace_alone():
-    routing, problems = routed([workload("metrics-server", "kube-system", release={**CHART, "podLabelsValue": "podLabels"})])
+    routing, problems = routed(
+        [workload("metrics-server", "kube-system", release={**CHART, "podLabelsValue": "podLabels"})]
+    )
     assert not problems
     assert Selector("kube-system") not in selectors(routing)
     assert Selector("kube-system", (LABEL,)) in selectors(routing)
@@ -75,10 +77,14 @@ def test_coredns_on_fargate_only_without_general_node_group():
     fargate_only, _ = routed([workload("api", "shop")])
     assert fargate_only.coredns_on_fargate
     assert Selector("kube-system", (COREDNS_LABEL,)) in selectors(fargate_only)
-    mixed, _ = routed([workload("api", "shop"), workload("pg", "data", volumes=[{"name": "d", "type": "awsElasticBlockStore"}])])
+    mixed, _ = routed(
+        [workload("api", "shop"), workload("pg", "data", volumes=[{"name": "d", "type": "awsElasticBlockStore"}])]
+    )
     assert not mixed.coredns_on_fargate
     assert all(s.namespace != "kube-system" for s in selectors(mixed))
-    forced, _ = routed([workload("api", "shop"), workload("pg", "data", hostNetwork=True)], fargate={"coreDNS": "fargate"})
+    forced, _ = routed(
+        [workload("api", "shop"), workload("pg", "data", hostNetwork=True)], fargate={"coreDNS": "fargate"}
+    )
     assert forced.coredns_on_fargate
 
 
@@ -97,7 +103,10 @@ def test_selectors_packed_five_per_profile_named_by_content_and_independent_of_o
 def test_any_change_eks_cannot_apply_in_place_gives_a_new_name():
     base, _ = routed([workload("app", "shop")])
     role, _ = routed([workload("app", "shop")], fargate={"podExecutionRoleARN": "arn:aws:iam::123456789012:role/x"})
-    vpc = {"id": "vpc-0abc", "subnets": {"private": {"us-east-1a": {"id": "subnet-0abc"}, "us-east-1b": {"id": "subnet-0def"}}}}
+    vpc = {
+        "id": "vpc-0abc",
+        "subnets": {"private": {"us-east-1a": {"id": "subnet-0abc"}, "us-east-1b": {"id": "subnet-0def"}}},
+    }
     subnets, _ = routed([workload("app", "shop")], fargate={"subnets": ["subnet-0abc", "subnet-0def"]}, vpc=vpc)
     more, _ = routed([workload("app", "shop"), workload("app", "shop2")])
     names = [{p.name for p in r.profiles} for r in (base, role, subnets)]
@@ -107,17 +116,22 @@ def test_any_change_eks_cannot_apply_in_place_gives_a_new_name():
 
 @pytest.mark.parametrize("count", range(1, 19))
 def test_adding_one_namespace_changes_one_profile_unless_a_full_one_spills(count):
-    before, _ = routed([workload("app", f"ns-{i:02d}") for i in range(count)] + [workload("db", "nodes", hostNetwork=True)])
-    after, _ = routed([workload("app", f"ns-{i:02d}") for i in range(count)] + [workload("db", "nodes", hostNetwork=True),
-                                                                                 workload("app", "added")])
+    before, _ = routed(
+        [workload("app", f"ns-{i:02d}") for i in range(count)] + [workload("db", "nodes", hostNetwork=True)]
+    )
+    after, _ = routed(
+        [workload("app", f"ns-{i:02d}") for i in range(count)]
+        + [workload("db", "nodes", hostNetwork=True), workload("app", "added")]
+    )
     old, new = {p.name for p in before.profiles}, {p.name for p in after.profiles}
     full = any(len(p.selectors) == 5 for p in before.profiles)
     assert len(old - new) <= (2 if full else 1) and len(new - old) <= (2 if full else 1)
 
 
 def test_configurable_selector_limit_and_prefix():
-    routing, _ = routed([workload("app", f"ns-{i}") for i in range(4)],
-                        fargate={"selectorsPerProfile": 2, "profileNamePrefix": "apps"})
+    routing, _ = routed(
+        [workload("app", f"ns-{i}") for i in range(4)], fargate={"selectorsPerProfile": 2, "profileNamePrefix": "apps"}
+    )
     assert all(p.name.startswith("apps-") and len(p.selectors) <= 2 for p in routing.profiles)
     assert sum(len(p.selectors) for p in routing.profiles) == 5
 

@@ -12,23 +12,27 @@ import pytest
 
 from composer.cluster.runner import TimedOut, sh_runner
 
-IGNORES_CTRL_C = ("import signal, sys, time\n"
-                  "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-                  "print('ready', flush=True)\n"
-                  "time.sleep(60)\n")
+IGNORES_CTRL_C = (
+    "import signal, sys, time\n"
+    "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+    "print('ready', flush=True)\n"
+    "time.sleep(60)\n"
+)
 
 
 def test_a_command_past_its_timeout_is_stopped_and_reported():
     started = time.monotonic()
     with pytest.raises(TimedOut, match=r"gave no answer within 0.5 s"):
-        sh_runner([sys.executable, "-c", "import time; time.sleep(30)"], lambda s, l: None, timeout=0.5)
+        sh_runner([sys.executable, "-c", "import time; time.sleep(30)"], lambda s, line: None, timeout=0.5)
     assert time.monotonic() - started < 10
 
 
 def test_no_timeout_by_default_and_output_arrives_by_line():
     lines = []
-    code = sh_runner([sys.executable, "-c", "import sys; print('a'); print('b', file=sys.stderr); sys.exit(3)"],
-                     lambda stream, line: lines.append((stream, line)))
+    code = sh_runner(
+        [sys.executable, "-c", "import sys; print('a'); print('b', file=sys.stderr); sys.exit(3)"],
+        lambda stream, line: lines.append((stream, line)),
+    )
     assert code == 3 and sorted(lines) == [("err", "b"), ("out", "a")]
 
 

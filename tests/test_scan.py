@@ -27,8 +27,15 @@ def scan(text: str, tmp_path, name: str = "m.yaml", options: ClaimOptions = Clai
     result = derive(objects, options=options)
     items, problems = classify_scanned(result, tmp_path / "profiles")
     assert not problems, problems
-    return {i.placement.workload.key: (i.placement.target, [r.rule for r in i.placement.reasons], i.scanned.profile,
-                                       i.placement.workload) for i in items}, result
+    return {
+        i.placement.workload.key: (
+            i.placement.target,
+            [r.rule for r in i.placement.reasons],
+            i.scanned.profile,
+            i.placement.workload,
+        )
+        for i in items
+    }, result
 
 
 DEPLOY = """\
@@ -55,7 +62,9 @@ def deployment(pod: str = "", extra: str = "") -> str:
 
 
 def service(spec: str, annotations: str = "", name: str = "web", namespace: str = "shop") -> str:
-    meta = f"{{name: {name}, namespace: {namespace}" + (f", annotations: {{{annotations}}}" if annotations else "") + "}"
+    meta = (
+        f"{{name: {name}, namespace: {namespace}" + (f", annotations: {{{annotations}}}" if annotations else "") + "}"
+    )
     return f"---\napiVersion: v1\nkind: Service\nmetadata: {meta}\nspec: {spec}\n"
 
 
@@ -64,25 +73,44 @@ def test_a_plain_deployment_fits_fargate_with_its_facts_and_provenance(tmp_path)
     target, rules, profile, w = found["shop/web"]
     assert target == "fargate" and rules == []
     assert profile["workload"]["replicas"] == 3 and profile["workload"]["containers"][0]["ports"] == [8080]
-    assert profile["provenance"]["source"].endswith("m.yaml:1") and profile["provenance"]["object"] == "Deployment/shop/web"
+    assert (
+        profile["provenance"]["source"].endswith("m.yaml:1")
+        and profile["provenance"]["object"] == "Deployment/shop/web"
+    )
     assert profile["provenance"]["fields"]["workload.containers"].endswith("m.yaml:11")
     assert w.pod_labels == {"app": "web", "tier": "front"}
 
 
-@pytest.mark.parametrize("svc,annotations,expected,rule", [
-    ("{type: NodePort, selector: {app: web}}", "", {"type": "NodePort"}, "FG011"),
-    ("{type: LoadBalancer, selector: {app: web}}", "", {"type": "LoadBalancer", "loadBalancer": "clb"}, "FG012"),
-    ("{type: LoadBalancer, selector: {app: web}}", "service.beta.kubernetes.io/aws-load-balancer-type: nlb",
-     {"type": "LoadBalancer", "loadBalancer": "nlb", "targetType": "instance"}, "FG012"),
-    ("{type: LoadBalancer, selector: {app: web}}",
-     "service.beta.kubernetes.io/aws-load-balancer-type: external, "
-     "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip",
-     {"type": "LoadBalancer", "loadBalancer": "nlb", "targetType": "ip"}, None),
-    ("{type: LoadBalancer, loadBalancerClass: service.k8s.aws/nlb, selector: {app: web}}", "",
-     {"type": "LoadBalancer", "loadBalancer": "nlb", "targetType": "instance"}, "FG012"),
-    ("{type: ClusterIP, selector: {app: web}}", "", {"type": "ClusterIP"}, None),
-])
-def test_services_are_linked_by_selector_and_classified_by_their_annotations(svc, annotations, expected, rule, tmp_path):
+@pytest.mark.parametrize(
+    "svc,annotations,expected,rule",
+    [
+        ("{type: NodePort, selector: {app: web}}", "", {"type": "NodePort"}, "FG011"),
+        ("{type: LoadBalancer, selector: {app: web}}", "", {"type": "LoadBalancer", "loadBalancer": "clb"}, "FG012"),
+        (
+            "{type: LoadBalancer, selector: {app: web}}",
+            "service.beta.kubernetes.io/aws-load-balancer-type: nlb",
+            {"type": "LoadBalancer", "loadBalancer": "nlb", "targetType": "instance"},
+            "FG012",
+        ),
+        (
+            "{type: LoadBalancer, selector: {app: web}}",
+            "service.beta.kubernetes.io/aws-load-balancer-type: external, "
+            "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip",
+            {"type": "LoadBalancer", "loadBalancer": "nlb", "targetType": "ip"},
+            None,
+        ),
+        (
+            "{type: LoadBalancer, loadBalancerClass: service.k8s.aws/nlb, selector: {app: web}}",
+            "",
+            {"type": "LoadBalancer", "loadBalancer": "nlb", "targetType": "instance"},
+            "FG012",
+        ),
+        ("{type: ClusterIP, selector: {app: web}}", "", {"type": "ClusterIP"}, None),
+    ],
+)
+def test_services_are_linked_by_selector_and_classified_by_their_annotations(
+    svc, annotations, expected, rule, tmp_path
+):
     found, _ = scan(deployment(extra=service(svc, annotations)), tmp_path)
     target, rules, profile, w = found["shop/web"]
     assert profile["workload"]["services"] == [{"name": "web", **expected}]
@@ -95,9 +123,11 @@ def test_services_are_linked_by_selector_and_classified_by_their_annotations(svc
 
 
 def test_services_elsewhere_or_not_matching_are_not_linked(tmp_path):
-    text = deployment(extra=service("{type: NodePort, selector: {app: web}}", namespace="other")
-                      + service("{type: NodePort, selector: {app: api}}", name="api")
-                      + service("{type: ExternalName, externalName: db.example.com}", name="db"))
+    text = deployment(
+        extra=service("{type: NodePort, selector: {app: web}}", namespace="other")
+        + service("{type: NodePort, selector: {app: api}}", name="api")
+        + service("{type: ExternalName, externalName: db.example.com}", name="db")
+    )
     found, _ = scan(text, tmp_path)
     assert "services" not in found["shop/web"][2]["workload"] and found["shop/web"][0] == "fargate"
 
@@ -119,17 +149,28 @@ spec:
 """
 
 
-@pytest.mark.parametrize("cls,annotations,extra,expected,target", [
-    ("alb", "alb.ingress.kubernetes.io/target-type: ip", "", {"className": "alb", "targetType": "ip"}, "fargate"),
-    ("alb", "", "", {"className": "alb", "targetType": "instance"}, "nodegroup"),
-    ("public", "alb.ingress.kubernetes.io/target-type: ip",
-     "---\napiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: public}\nspec: {controller: ingress.k8s.aws/alb}\n",
-     {"className": "alb", "targetType": "ip"}, "fargate"),
-    ("nginx", "", "", {"className": "nginx"}, "fargate"),
-])
+@pytest.mark.parametrize(
+    "cls,annotations,extra,expected,target",
+    [
+        ("alb", "alb.ingress.kubernetes.io/target-type: ip", "", {"className": "alb", "targetType": "ip"}, "fargate"),
+        ("alb", "", "", {"className": "alb", "targetType": "instance"}, "nodegroup"),
+        (
+            "public",
+            "alb.ingress.kubernetes.io/target-type: ip",
+            "---\napiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: public}\nspec: "
+            "{controller: ingress.k8s.aws/alb}\n",
+            {"className": "alb", "targetType": "ip"},
+            "fargate",
+        ),
+        ("nginx", "", "", {"className": "nginx"}, "fargate"),
+    ],
+)
 def test_ingresses_are_followed_to_their_services(cls, annotations, extra, expected, target, tmp_path):
-    text = deployment(extra=service("{type: NodePort, selector: {app: web}, ports: [{port: 80}]}")
-                      + INGRESS.format(cls=cls, annotations=annotations) + extra)
+    text = deployment(
+        extra=service("{type: NodePort, selector: {app: web}, ports: [{port: 80}]}")
+        + INGRESS.format(cls=cls, annotations=annotations)
+        + extra
+    )
     found, _ = scan(text, tmp_path)
     got_target, rules, profile, _ = found["shop/web"]
     assert profile["workload"]["ingresses"] == [{"name": "web", **expected}]
@@ -167,8 +208,9 @@ def test_pod_spec_facts(tmp_path):
 
 
 def test_gpu_and_windows(tmp_path):
-    gpu = deployment().replace("resources: {requests: {cpu: 250m, memory: 256Mi}}",
-                               "resources: {limits: {nvidia.com/gpu: 1}}")
+    gpu = deployment().replace(
+        "resources: {requests: {cpu: 250m, memory: 256Mi}}", "resources: {limits: {nvidia.com/gpu: 1}}"
+    )
     found, _ = scan(gpu, tmp_path)
     assert found["shop/web"][:2] == ("nodegroup", ["FG007"])
     found, _ = scan(deployment("nodeSelector: {kubernetes.io/os: windows}"), tmp_path)
@@ -214,13 +256,21 @@ def test_volumes_resolve_claims_through_storage_classes(tmp_path):
     found, result = scan(deployment(VOLUMES, CLAIMS), tmp_path)
     target, rules, profile, w = found["shop/web"]
     volumes = {v["name"]: v for v in profile["workload"]["volumes"]}
-    assert volumes["data"] == {"name": "data", "type": "persistentVolumeClaim", "claimName": "data",
-                               "storageClass": "fast", "provisioning": "dynamic", "provisioner": "ebs.csi.aws.com"}
+    assert volumes["data"] == {
+        "name": "data",
+        "type": "persistentVolumeClaim",
+        "claimName": "data",
+        "storageClass": "fast",
+        "provisioning": "dynamic",
+        "provisioner": "ebs.csi.aws.com",
+    }
     assert volumes["shared"]["provisioner"] == "efs.csi.aws.com"
     assert volumes["inline-efs"] == {"name": "inline-efs", "type": "efs", "provisioning": "static"}
     assert volumes["cache"]["sizeLimit"] == "200Gi" and volumes["logs"]["path"] == "/var/log"
     assert "nfs" not in volumes and any("volume 'nfs'" in n and "not modelled" in n for n in result.notes)
-    assert {"FG014", "FG015", "FG016", "FG021"} <= set(rules)  # EBS, hostPath, dynamic EFS, 200Gi emptyDir (over 175 GiB)
+    assert {"FG014", "FG015", "FG016", "FG021"} <= set(
+        rules
+    )  # EBS, hostPath, dynamic EFS, 200Gi emptyDir (over 175 GiB)
     assert w.manifest_line("workload.volumes[3]").endswith("m.yaml:14")  # the "data" volume
 
 
@@ -229,8 +279,12 @@ def test_a_claim_not_in_the_input_is_said_so_and_assumptions_are_the_users(tmp_p
     found, _ = scan(missing, tmp_path)
     target, rules, profile, w = found["shop/web"]
     assert (target, rules) == ("nodegroup", ["FG017"])
-    assert profile["workload"]["volumes"][0] == {"name": "data", "type": "persistentVolumeClaim",
-                                                 "claimName": "elsewhere", "unresolved": "claim-not-in-input"}
+    assert profile["workload"]["volumes"][0] == {
+        "name": "data",
+        "type": "persistentVolumeClaim",
+        "claimName": "elsewhere",
+        "unresolved": "claim-not-in-input",
+    }
     assert any("claim elsewhere" in e and "not in the input" in e for e in profile["provenance"]["evidence"])
     # the user decides: pre-created EFS (Fargate mounts it) or EBS
     found, _ = scan(missing, tmp_path, options=ClaimOptions("efs-static"))
@@ -249,29 +303,46 @@ def test_a_claim_not_in_the_input_is_said_so_and_assumptions_are_the_users(tmp_p
     assert json.loads(capsys.readouterr().out)["workloads"][0]["placement"] == "fargate"
 
 
-UNNAMED_CLAIM = deployment("volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]") + \
-    "---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data, namespace: shop}\n" \
+UNNAMED_CLAIM = (
+    deployment("volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]")
+    + "---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data, namespace: shop}\n"
     "spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 8Gi}}}\n"
+)
 
 
-@pytest.mark.parametrize("version,volume,rule,evidence", [
-    ("1.29", {"storageClass": "gp2", "provisioning": "dynamic"}, "FG014", "gp2 (EBS), the default of clusters created before 1.30"),
-    ("1.33", {"unresolved": "no-default-class"}, "FG017", "created at 1.30 or later have none (Kubernetes 1.33)"),
-    ("", {"unresolved": "no-default-class"}, "FG017", "(Kubernetes unknown)"),
-])
+@pytest.mark.parametrize(
+    "version,volume,rule,evidence",
+    [
+        (
+            "1.29",
+            {"storageClass": "gp2", "provisioning": "dynamic"},
+            "FG014",
+            "gp2 (EBS), the default of clusters created before 1.30",
+        ),
+        ("1.33", {"unresolved": "no-default-class"}, "FG017", "created at 1.30 or later have none (Kubernetes 1.33)"),
+        ("", {"unresolved": "no-default-class"}, "FG017", "(Kubernetes unknown)"),
+    ],
+)
 def test_a_claim_without_a_class_gets_the_default_of_the_eks_version(version, volume, rule, evidence, tmp_path):
     found, _ = scan(UNNAMED_CLAIM, tmp_path, options=ClaimOptions(kubernetes_version=version))
     target, rules, profile, _ = found["shop/web"]
-    assert profile["workload"]["volumes"][0] == {"name": "data", "type": "persistentVolumeClaim", "claimName": "data", **volume}
+    assert profile["workload"]["volumes"][0] == {
+        "name": "data",
+        "type": "persistentVolumeClaim",
+        "claimName": "data",
+        **volume,
+    }
     assert rules == [rule]
     assert any(evidence in e for e in profile["provenance"]["evidence"])
 
 
 def test_the_beta_class_annotation_names_the_class_as_kubernetes_reads_it(tmp_path):
-    text = UNNAMED_CLAIM.replace("metadata: {name: data, namespace: shop}\nspec",
-                                 "metadata: {name: data, namespace: shop, annotations: "
-                                 "{volume.beta.kubernetes.io/storage-class: efs-sc}}\nspec")
-    text += "---\napiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: efs-sc}\nprovisioner: efs.csi.aws.com\n"
+    text = UNNAMED_CLAIM.replace(
+        "metadata: {name: data, namespace: shop}\nspec",
+        "metadata: {name: data, namespace: shop, annotations: {volume.beta.kubernetes.io/storage-class: efs-sc}}\nspec",
+    )
+    text += "---\napiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: efs-sc}\n"
+    text += "provisioner: efs.csi.aws.com\n"
     found, _ = scan(text, tmp_path, options=ClaimOptions(kubernetes_version="1.29"))
     assert found["shop/web"][2]["workload"]["volumes"][0]["storageClass"] == "efs-sc"
     assert found["shop/web"][:2] == ("fargate", [])  # an EFS class without provisioningMode: static
@@ -327,29 +398,65 @@ EFS_POD = deployment("volumes: [{name: persistent-storage, persistentVolumeClaim
 def test_static_efs_from_the_persistent_volume_runs_on_fargate(tmp_path):
     found, _ = scan(EFS_POD + EFS_STATIC, tmp_path)
     target, rules, profile, _ = found["shop/web"]
-    assert profile["workload"]["volumes"][0] == {"name": "persistent-storage", "type": "persistentVolumeClaim",
-                                                 "claimName": "efs-claim", "provisioning": "static",
-                                                 "storageClass": "efs-sc", "provisioner": "efs.csi.aws.com"}
+    assert profile["workload"]["volumes"][0] == {
+        "name": "persistent-storage",
+        "type": "persistentVolumeClaim",
+        "claimName": "efs-claim",
+        "provisioning": "static",
+        "storageClass": "efs-sc",
+        "provisioner": "efs.csi.aws.com",
+    }
     assert (target, rules) == ("fargate", [])
     assert any("bound to PersistentVolume efs-pv" in e for e in profile["provenance"]["evidence"])
 
 
-@pytest.mark.parametrize("change,rules,evidence", [
-    # no PV in the input, and the class has no provisioningMode: it provisions nothing, so the claim is static
-    (lambda t: t.replace("csi: {driver: efs.csi.aws.com, volumeHandle: fs-4af69aab}", "csi: {driver: efs.csi.aws.com, volumeHandle: fs-4af69aab}\n  claimRef: {name: other, namespace: shop}"),
-     [], "has no provisioningMode"),
-    # the class provisions access points: dynamic, which Fargate cannot use
-    (lambda t: t.replace("provisioner: efs.csi.aws.com\n", "provisioner: efs.csi.aws.com\nparameters: {provisioningMode: efs-ap, fileSystemId: fs-4af69aab}\n", 1)
-                .replace("storageClassName: efs-sc\n  csi", "storageClassName: other\n  csi"), ["FG016"], ""),
-    # the PV names the claim (claimRef), whatever the class says
-    (lambda t: t.replace("storageClassName: efs-sc\n  csi", "claimRef: {name: efs-claim, namespace: shop}\n  csi")
-                .replace("provisioner: efs.csi.aws.com\n", "provisioner: efs.csi.aws.com\nparameters: {provisioningMode: efs-ap, fileSystemId: fs-1}\n", 1),
-     [], "bound to PersistentVolume efs-pv"),
-    # the claim names an EBS PV by volumeName
-    (lambda t: t.replace("csi: {driver: efs.csi.aws.com, volumeHandle: fs-4af69aab}", "csi: {driver: ebs.csi.aws.com, volumeHandle: vol-0123456789abcdef0}")
-                .replace("storageClassName: efs-sc\n  resources", "storageClassName: efs-sc\n  volumeName: efs-pv\n  resources"),
-     ["FG014"], "bound to PersistentVolume efs-pv"),
-])
+@pytest.mark.parametrize(
+    "change,rules,evidence",
+    [
+        # no PV in the input, and the class has no provisioningMode: it provisions nothing, so the claim is static
+        (
+            lambda t: t.replace(
+                "csi: {driver: efs.csi.aws.com, volumeHandle: fs-4af69aab}",
+                "csi: {driver: efs.csi.aws.com, volumeHandle: fs-4af69aab}\n  claimRef: {name: other, namespace: shop}",
+            ),
+            [],
+            "has no provisioningMode",
+        ),
+        # the class provisions access points: dynamic, which Fargate cannot use
+        (
+            lambda t: t.replace(
+                "provisioner: efs.csi.aws.com\n",
+                "provisioner: efs.csi.aws.com\nparameters: {provisioningMode: efs-ap, fileSystemId: fs-4af69aab}\n",
+                1,
+            ).replace("storageClassName: efs-sc\n  csi", "storageClassName: other\n  csi"),
+            ["FG016"],
+            "",
+        ),
+        # the PV names the claim (claimRef), whatever the class says
+        (
+            lambda t: t.replace(
+                "storageClassName: efs-sc\n  csi", "claimRef: {name: efs-claim, namespace: shop}\n  csi"
+            ).replace(
+                "provisioner: efs.csi.aws.com\n",
+                "provisioner: efs.csi.aws.com\nparameters: {provisioningMode: efs-ap, fileSystemId: fs-1}\n",
+                1,
+            ),
+            [],
+            "bound to PersistentVolume efs-pv",
+        ),
+        # the claim names an EBS PV by volumeName
+        (
+            lambda t: t.replace(
+                "csi: {driver: efs.csi.aws.com, volumeHandle: fs-4af69aab}",
+                "csi: {driver: ebs.csi.aws.com, volumeHandle: vol-0123456789abcdef0}",
+            ).replace(
+                "storageClassName: efs-sc\n  resources", "storageClassName: efs-sc\n  volumeName: efs-pv\n  resources"
+            ),
+            ["FG014"],
+            "bound to PersistentVolume efs-pv",
+        ),
+    ],
+)
 def test_efs_provisioning_is_read_from_the_objects(change, rules, evidence, tmp_path):
     found, _ = scan(EFS_POD + change(EFS_STATIC), tmp_path)
     profile = found["shop/web"][2]
@@ -376,17 +483,21 @@ def test_statefulset_claim_templates(tmp_path):
     """
     found, _ = scan(text, tmp_path)
     target, rules, profile, _ = found["data/pg"]
-    assert profile["workload"]["volumes"] == [{"name": "data", "type": "persistentVolumeClaim", "storageClass": "gp3",
-                                               "provisioning": "dynamic"}]
+    assert profile["workload"]["volumes"] == [
+        {"name": "data", "type": "persistentVolumeClaim", "storageClass": "gp3", "provisioning": "dynamic"}
+    ]
     assert (target, rules) == ("nodegroup", ["FG014"])
 
 
-@pytest.mark.parametrize("container,uses,rule", [
-    ("env: [{name: METADATA_URL, value: 'http://169.254.169.254/latest/meta-data/'}]", True, "FG018"),
-    ("args: [--endpoint=http://169.254.169.254]", True, "FG018"),
-    ("env: [{name: AWS_EC2_METADATA_DISABLED, value: 'true'}]", False, None),
-    ("env: [{name: LOG_LEVEL, value: debug}]", None, None),
-])
+@pytest.mark.parametrize(
+    "container,uses,rule",
+    [
+        ("env: [{name: METADATA_URL, value: 'http://169.254.169.254/latest/meta-data/'}]", True, "FG018"),
+        ("args: [--endpoint=http://169.254.169.254]", True, "FG018"),
+        ("env: [{name: AWS_EC2_METADATA_DISABLED, value: 'true'}]", False, None),
+        ("env: [{name: LOG_LEVEL, value: debug}]", None, None),
+    ],
+)
 def test_instance_metadata_only_from_evidence(container, uses, rule, tmp_path):
     text = deployment().replace("        image: nginx:1.27\n", f"        image: nginx:1.27\n        {container}\n")
     found, _ = scan(text, tmp_path)
@@ -395,14 +506,18 @@ def test_instance_metadata_only_from_evidence(container, uses, rule, tmp_path):
     assert (rule in rules) if rule else ("FG018" not in rules)
 
 
-@pytest.mark.parametrize("args,env,blocked", [
-    ("[--cluster-name=prod, --ingress-class=alb]", "", True),
-    ("[--cluster-name=prod, --aws-region=eu-west-1]", "", True),
-    ("[--cluster-name=prod, --aws-region=eu-west-1, --aws-vpc-id=vpc-0abc]", "", False),
-])
+@pytest.mark.parametrize(
+    "args,env,blocked",
+    [
+        ("[--cluster-name=prod, --ingress-class=alb]", "", True),
+        ("[--cluster-name=prod, --aws-region=eu-west-1]", "", True),
+        ("[--cluster-name=prod, --aws-region=eu-west-1, --aws-vpc-id=vpc-0abc]", "", False),
+    ],
+)
 def test_known_controllers_need_imds_unless_configured(args, env, blocked, tmp_path):
-    text = deployment().replace("image: nginx:1.27", "image: public.ecr.aws/eks/aws-load-balancer-controller:v2.8.1\n"
-                                f"        args: {args}")
+    text = deployment().replace(
+        "image: nginx:1.27", f"image: public.ecr.aws/eks/aws-load-balancer-controller:v2.8.1\n        args: {args}"
+    )
     found, _ = scan(text, tmp_path)
     _, rules, profile, _ = found["shop/web"]
     assert ("FG018" in rules) == blocked
@@ -411,8 +526,11 @@ def test_known_controllers_need_imds_unless_configured(args, env, blocked, tmp_p
 
 
 def test_cluster_autoscaler_needs_imds_without_a_region(tmp_path):
-    ca = deployment().replace("image: nginx:1.27", "image: registry.k8s.io/autoscaling/cluster-autoscaler:v1.32.1\n"
-                              "        command: [./cluster-autoscaler, --cloud-provider=aws]")
+    ca = deployment().replace(
+        "image: nginx:1.27",
+        "image: registry.k8s.io/autoscaling/cluster-autoscaler:v1.32.1\n"
+        "        command: [./cluster-autoscaler, --cloud-provider=aws]",
+    )
     assert "FG018" in scan(ca, tmp_path)[0]["shop/web"][1]
     with_region = ca.replace("command:", "env: [{name: AWS_REGION, value: eu-west-1}]\n        command:")
     assert "FG018" not in scan(with_region, tmp_path)[0]["shop/web"][1]
@@ -421,7 +539,9 @@ def test_cluster_autoscaler_needs_imds_without_a_region(tmp_path):
 
 
 def test_irsa_network_policy_and_jobs(tmp_path):
-    text = deployment("serviceAccountName: web") + """\
+    text = (
+        deployment("serviceAccountName: web")
+        + """\
 ---
 apiVersion: v1
 kind: ServiceAccount
@@ -444,11 +564,15 @@ spec:
           restartPolicy: Never
           containers: [{name: report, image: report:1, resources: {requests: {cpu: 500m, memory: 1Gi}}}]
 """
+    )
     found, _ = scan(text, tmp_path)
     web = found["shop/web"]
     assert web[2]["workload"]["awsCredentials"] == "irsa" and web[2]["workload"]["networkPolicy"] is True
     # the annotated role is the one eksctl gives the account it creates (so plan accepts the profile)
-    assert web[2]["workload"]["serviceAccount"] == {"name": "web", "attachRoleARN": "arn:aws:iam::111122223333:role/web"}
+    assert web[2]["workload"]["serviceAccount"] == {
+        "name": "web",
+        "attachRoleARN": "arn:aws:iam::111122223333:role/web",
+    }
     assert not check_workloads([web[3]])
     assert web[1] == ["FA102"] and web[0] == "fargate"
     report = found["shop/report"]
@@ -479,21 +603,30 @@ def test_lists_owned_pods_skipped_kinds_and_name_collisions(tmp_path):
 
 # ---------------------------------------------------------------- the command
 
+
 def test_cli_writes_profiles_that_plan_reads_the_same_way(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "manifests").mkdir()
-    (tmp_path / "manifests" / "web.yaml").write_text(deployment(extra=service("{type: NodePort, selector: {app: web}}")))
-    (tmp_path / "manifests" / "jobs.yml").write_text(textwrap.dedent("""\
+    (tmp_path / "manifests" / "web.yaml").write_text(
+        deployment(extra=service("{type: NodePort, selector: {app: web}}"))
+    )
+    (tmp_path / "manifests" / "jobs.yml").write_text(
+        textwrap.dedent("""\
         apiVersion: batch/v1
         kind: Job
         metadata: {name: migrate, namespace: batch}
         spec: {template: {spec: {restartPolicy: Never, containers: [{name: m, image: m:1}]}}}
-        """))
+        """)
+    )
     (tmp_path / "composer.yaml").write_text(yamlio.dump(SETTINGS))
     assert main(["scan", "manifests", "--format", "json"]) == 0
     scanned = {(w["namespace"], w["name"]): w for w in json.loads(capsys.readouterr().out)["workloads"]}
     assert {k: w["status"] for k, w in scanned.items()} == {("shop", "web"): "new", ("batch", "migrate"): "new"}
-    assert (tmp_path / "profiles" / "shop" / "web.yaml").read_text().startswith("# Workload profile written by `compose scan`")
+    assert (
+        (tmp_path / "profiles" / "shop" / "web.yaml")
+        .read_text()
+        .startswith("# Workload profile written by `compose scan`")
+    )
     assert main(["plan", "-o", "json"]) == 0
     planned = {(w["namespace"], w["release"]): w for w in json.loads(capsys.readouterr().out)["workloads"]}
     for key, w in scanned.items():
@@ -600,7 +733,9 @@ def test_ports_from_arguments_rule_annotations_and_runtime_classes_are_scanned(t
     assert profile["workload"]["runtimeClassName"] == "kata-qemu" and rules == ["FG024"] and target == "nodegroup"
 
 
-def test_a_replication_controller_is_a_workload_like_a_replica_set_and_skipped_kinds_are_named(tmp_path, capsys, monkeypatch):
+def test_a_replication_controller_is_a_workload_like_a_replica_set_and_skipped_kinds_are_named(
+    tmp_path, capsys, monkeypatch
+):
     text = """\
     apiVersion: v1
     kind: ReplicationController
@@ -636,22 +771,42 @@ def test_a_replication_controller_is_a_workload_like_a_replica_set_and_skipped_k
 # Pods as the meshes' injectors leave them (istio's injection template: istio-validation with istio-cni, istio-init
 # with NET_ADMIN/NET_RAW without; linkerd's proxy injector: linkerd-network-validator with linkerd-cni, linkerd-init
 # otherwise). FG026 catches CNI mode; FG003 the sidecar mode's init container.
-@pytest.mark.parametrize("init,annotations,rule", [
-    ("- {name: istio-validation, image: docker.io/istio/proxyv2:1.26.1, args: [istio-iptables, --run-validation],\n"
-     "   securityContext: {capabilities: {drop: [ALL]}, runAsUser: 1337}}",
-     "sidecar.istio.io/status: '{\"initContainers\":[\"istio-validation\"],\"containers\":[\"istio-proxy\"]}'", "FG026"),
-    ("- {name: linkerd-network-validator, image: cr.l5d.io/linkerd/proxy:edge-25.1.1,\n"
-     "   securityContext: {capabilities: {drop: [ALL]}, runAsUser: 65534}}", "linkerd.io/inject: enabled", "FG026"),
-    ("- {name: istio-init, image: docker.io/istio/proxyv2:1.26.1, args: [istio-iptables, -p, '15001'],\n"
-     "   securityContext: {capabilities: {add: [NET_ADMIN, NET_RAW], drop: [ALL]}, runAsUser: 0}}",
-     "sidecar.istio.io/status: '{\"initContainers\":[\"istio-init\"],\"containers\":[\"istio-proxy\"]}'", "FG003"),
-    ("- {name: linkerd-init, image: cr.l5d.io/linkerd/proxy-init:v2.4.1,\n"
-     "   securityContext: {capabilities: {add: [NET_ADMIN, NET_RAW]}, privileged: false}}", "linkerd.io/inject: enabled", "FG003"),
-])
+@pytest.mark.parametrize(
+    "init,annotations,rule",
+    [
+        (
+            "- {name: istio-validation, image: docker.io/istio/proxyv2:1.26.1, "
+            "args: [istio-iptables, --run-validation],\n"
+            "   securityContext: {capabilities: {drop: [ALL]}, runAsUser: 1337}}",
+            'sidecar.istio.io/status: \'{"initContainers":["istio-validation"],"containers":["istio-proxy"]}\'',
+            "FG026",
+        ),
+        (
+            "- {name: linkerd-network-validator, image: cr.l5d.io/linkerd/proxy:edge-25.1.1,\n"
+            "   securityContext: {capabilities: {drop: [ALL]}, runAsUser: 65534}}",
+            "linkerd.io/inject: enabled",
+            "FG026",
+        ),
+        (
+            "- {name: istio-init, image: docker.io/istio/proxyv2:1.26.1, args: [istio-iptables, -p, '15001'],\n"
+            "   securityContext: {capabilities: {add: [NET_ADMIN, NET_RAW], drop: [ALL]}, runAsUser: 0}}",
+            'sidecar.istio.io/status: \'{"initContainers":["istio-init"],"containers":["istio-proxy"]}\'',
+            "FG003",
+        ),
+        (
+            "- {name: linkerd-init, image: cr.l5d.io/linkerd/proxy-init:v2.4.1,\n"
+            "   securityContext: {capabilities: {add: [NET_ADMIN, NET_RAW]}, privileged: false}}",
+            "linkerd.io/inject: enabled",
+            "FG003",
+        ),
+    ],
+)
 def test_meshed_pods_stay_off_fargate_in_cni_and_sidecar_mode(init, annotations, rule, tmp_path):
-    text = deployment().replace("    metadata: {labels: {app: web, tier: front}}\n    spec:\n",
-                                f"    metadata:\n      labels: {{app: web, tier: front}}\n      annotations:\n        {annotations}\n"
-                                f"    spec:\n      initContainers:\n{textwrap.indent(init, '      ')}\n")
+    text = deployment().replace(
+        "    metadata: {labels: {app: web, tier: front}}\n    spec:\n",
+        f"    metadata:\n      labels: {{app: web, tier: front}}\n      annotations:\n        {annotations}\n"
+        f"    spec:\n      initContainers:\n{textwrap.indent(init, '      ')}\n",
+    )
     found, _ = scan(text, tmp_path)
     target, rules, profile, w = found["shop/web"]
     assert (target, rules) == ("nodegroup", [rule])

@@ -32,14 +32,17 @@ def test_smallest_size_when_nothing_requested():
     assert (s.vcpu, s.memory_gib, s.defaulted) == (Fraction(1, 4), Fraction(1, 2), True)
 
 
-@pytest.mark.parametrize("cpu,memory,expected", [
-    ("250m", "256Mi", (Fraction(1, 4), Fraction(1, 2))),  # 0.25 + 0.25 overhead = 0.5 GB
-    ("250m", "300Mi", (Fraction(1, 4), Fraction(1))),
-    ("500m", "1Gi", (Fraction(1, 2), Fraction(2))),  # 1.25 GB → 2 GB
-    ("4", "32Gi", (Fraction(8), Fraction(36))),  # 32.25 GB > 30 GB max at 4 vCPU; 8 vCPU in 4 GB steps
-    ("16", "119Gi", (Fraction(16), Fraction(120))),
-    ("3", "2Gi", (Fraction(4), Fraction(8))),
-])
+@pytest.mark.parametrize(
+    "cpu,memory,expected",
+    [
+        ("250m", "256Mi", (Fraction(1, 4), Fraction(1, 2))),  # 0.25 + 0.25 overhead = 0.5 GB
+        ("250m", "300Mi", (Fraction(1, 4), Fraction(1))),
+        ("500m", "1Gi", (Fraction(1, 2), Fraction(2))),  # 1.25 GB → 2 GB
+        ("4", "32Gi", (Fraction(8), Fraction(36))),  # 32.25 GB > 30 GB max at 4 vCPU; 8 vCPU in 4 GB steps
+        ("16", "119Gi", (Fraction(16), Fraction(120))),
+        ("3", "2Gi", (Fraction(4), Fraction(8))),
+    ],
+)
 def test_rounding(cpu, memory, expected):
     s = size([c("app", cpu, memory)])
     assert (s.vcpu, s.memory_gib) == expected
@@ -75,8 +78,18 @@ def test_ephemeral_storage():
     assert s.ephemeral_gib == 115  # requests + 10% + 5 GiB
 
 
-@pytest.mark.parametrize("text,value", [("500m", Fraction(1, 2)), ("1Gi", GIB), ("2", 2), ("1e3", 1000),
-                                        ("1.5Gi", Fraction(3, 2) * GIB), ("128974848", 128974848), ("100M", 10**8)])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("500m", Fraction(1, 2)),
+        ("1Gi", GIB),
+        ("2", 2),
+        ("1e3", 1000),
+        ("1.5Gi", Fraction(3, 2) * GIB),
+        ("128974848", 128974848),
+        ("100M", 10**8),
+    ],
+)
 def test_quantities(text, value):
     assert parse(text) == value
 

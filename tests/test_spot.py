@@ -26,8 +26,14 @@ def planned(workloads, prefer=(), **overrides):
         assert not problems
     routing, groups, config, releases, problems = compose(cluster, placements, Path("."))
     assert not problems
-    return ({p.workload.key: p for p in placements}, {g["name"].rsplit("-", 1)[0]: g for g in config.get("managedNodeGroups", [])},
-            {f"{r['namespace']}/{r['name']}": r for r in releases["releases"]}, groups, cluster, placements)
+    return (
+        {p.workload.key: p for p in placements},
+        {g["name"].rsplit("-", 1)[0]: g for g in config.get("managedNodeGroups", [])},
+        {f"{r['namespace']}/{r['name']}": r for r in releases["releases"]},
+        groups,
+        cluster,
+        placements,
+    )
 
 
 def test_an_interruptible_service_on_nodes_goes_to_a_diversified_spot_group_and_is_pinned_there():
@@ -42,8 +48,11 @@ def test_an_interruptible_service_on_nodes_goes_to_a_diversified_spot_group_and_
     assert "spot" not in groups["ng-general"] and "taints" not in groups["ng-general"]
     values = releases["shop/admin"]["values"]
     assert {"nodeSelector": {"composer.io/node-class": "general", "eks.amazonaws.com/capacityType": "SPOT"}} in values
-    assert {"tolerations": [{"key": "composer.io/capacity-type", "operator": "Equal", "value": "spot",
-                             "effect": "NoSchedule"}]} in values
+    assert {
+        "tolerations": [
+            {"key": "composer.io/capacity-type", "operator": "Equal", "value": "spot", "effect": "NoSchedule"}
+        ]
+    } in values
     assert releases["shop/admin"]["labels"]["capacity"] == "spot"
     assert {"nodeSelector": {"composer.io/node-class": "general"}} in releases["shop/legacy"]["values"]  # on-demand
 
@@ -55,8 +64,14 @@ def test_jobs_stay_off_spot_unless_the_profile_insists_and_then_get_advice():
     assert placements["batch/report"].target == "fargate"
     # too big for Fargate: on-demand nodes, unless interruptible: true, then Spot with FA206
     for insist in (False, True):
-        job = workload("crunch", "batch", kind="CronJob", schedule="0 3 * * *", containers=HUGE,
-                       **({"interruptible": True} if insist else {}))
+        job = workload(
+            "crunch",
+            "batch",
+            kind="CronJob",
+            schedule="0 3 * * *",
+            containers=HUGE,
+            **({"interruptible": True} if insist else {}),
+        )
         placements, *_ = planned([job])
         assert placements["batch/crunch"].spot is insist
         advice = spot.advice(list(placements.values()))
@@ -88,16 +103,23 @@ def test_daemonsets_tolerate_the_spot_taint_so_node_agents_run_there_too():
     admin = workload("admin", "shop", release=RELEASE, services=[{"type": "NodePort"}], interruptible=True)
     _, _, releases, *_ = planned([agent, admin])
     tolerations = next(v["tolerations"] for v in releases["logging/agent"]["values"] if "tolerations" in v)
-    assert {"key": "composer.io/capacity-type", "operator": "Equal", "value": "spot", "effect": "NoSchedule"} in tolerations
+    assert {
+        "key": "composer.io/capacity-type",
+        "operator": "Equal",
+        "value": "spot",
+        "effect": "NoSchedule",
+    } in tolerations
 
 
 def test_spot_is_priced_side_by_side_with_on_demand_and_the_discount_is_overridable():
     admin = workload("admin", "shop", services=[{"type": "NodePort"}], interruptible=True, replicas=4)
-    api = workload("api", "web", replicas=4,
-                   containers=[{"name": "a", "resources": {"requests": {"cpu": "2", "memory": "4Gi"}}}])
+    api = workload(
+        "api", "web", replicas=4, containers=[{"name": "a", "resources": {"requests": {"cpu": "2", "memory": "4Gi"}}}]
+    )
     for prices, discount in (({}, 0.55), ({"spotDiscount": 0.7}, 0.7), ({"spot": {"m6i.xlarge": 0.05}}, None)):
-        placements, _, _, groups, cluster, placed = planned([admin, api], prices=prices,
-                                                           autoscaling={"autoscaler": "none"})
+        placements, _, _, groups, cluster, placed = planned(
+            [admin, api], prices=prices, autoscaling={"autoscaler": "none"}
+        )
         report = costs(placed, groups, cluster)
         spot_group = next(g for g in report.groups if g.spot)
         on_demand = 0.192 * spot_group.desired * 730

@@ -24,17 +24,23 @@ def estate(tmp_path):
 
 def test_check_generated_fails_until_written_and_again_after_a_profile_change(estate, capsys, monkeypatch):
     code, out, err = run(["validate", "--check-generated"], estate, capsys, monkeypatch)
-    assert code == 1 and "generated/cluster.yaml:1:1: does not exist (run `compose plan --write`) [check-generated]" in err
+    assert (
+        code == 1 and "generated/cluster.yaml:1:1: does not exist (run `compose plan --write`) [check-generated]" in err
+    )
     assert run(["plan", "--write"], estate, capsys, monkeypatch)[0] == 0
     code, out, err = run(["validate", "--check-generated"], estate, capsys, monkeypatch)
     assert code == 0 and "Generated files are up to date." in out
     profile = estate / "profiles" / "shop-api.yaml"
-    profile.write_text(profile.read_text().replace("replicas: 2", "replicas: 5").replace("kind: Deployment", "kind: DaemonSet"))
+    profile.write_text(
+        profile.read_text().replace("replicas: 2", "replicas: 5").replace("kind: Deployment", "kind: DaemonSet")
+    )
     code, out, err = run(["validate", "--check-generated"], estate, capsys, monkeypatch)
     assert code == 1
     first = re.search(r"generated/cluster.yaml:(\d+):1: differs from what the profiles produce", err)
     lines = (estate / "generated" / "cluster.yaml").read_text().splitlines()
-    assert first and lines[int(first.group(1)) - 1] in [l[1:] for l in out.splitlines() if l.startswith("-") and not l.startswith("---")]
+    assert first and lines[int(first.group(1)) - 1] in [
+        row[1:] for row in out.splitlines() if row.startswith("-") and not row.startswith("---")
+    ]
     assert out.startswith("--- a/cluster.yaml\n+++ b/cluster.yaml\n") and re.search(r"-  - name: fp-[0-9a-f]{8}\n", out)
     code, out, _ = run(["validate", "--check-generated", "-o", "json"], estate, capsys, monkeypatch)
     data = json.loads(out)
@@ -70,6 +76,7 @@ def test_schema_command_prints_a_schema_that_accepts_the_examples(draft, capsys,
 
 # ---------------------------------------------------------------- pre-commit, as users run it
 
+
 def test_pre_commit_hooks_file_follows_the_conventions():
     hooks = yamlio.load_file(ROOT / ".pre-commit-hooks.yaml")
     by_id = {h["id"]: h for h in hooks}
@@ -95,9 +102,18 @@ def _pre_commit() -> str | None:
 def test_pre_commit_try_repo_passes_a_good_estate_and_fails_a_bad_one(tmp_path):
     """`pre-commit try-repo` installs this project into its own environment and runs the hook."""
     pre_commit = _pre_commit()
-    work = write_estate(tmp_path / "estate", [profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO})])
-    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x", "NO_COLOR": "1"}
+    work = write_estate(
+        tmp_path / "estate", [profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO})]
+    )
+    env = {
+        **os.environ,
+        "PRE_COMMIT_HOME": str(tmp_path / "cache"),
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@x",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@x",
+        "NO_COLOR": "1",
+    }
     env.pop("VIRTUAL_ENV", None)
 
     def git(*args):
@@ -107,8 +123,14 @@ def test_pre_commit_try_repo_passes_a_good_estate_and_fails_a_bad_one(tmp_path):
     git("add", "-A")
 
     def try_repo(hook):
-        result = subprocess.run([pre_commit, "try-repo", str(ROOT), hook, "--all-files", "--color", "never"],
-                                cwd=work, env=env, capture_output=True, text=True, timeout=600)
+        result = subprocess.run(
+            [pre_commit, "try-repo", str(ROOT), hook, "--all-files", "--color", "never"],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         return result.returncode, result.stdout + result.stderr
 
     code, output = try_repo("compose-validate")
@@ -120,7 +142,11 @@ def test_pre_commit_try_repo_passes_a_good_estate_and_fails_a_bad_one(tmp_path):
     code, output = try_repo("compose-validate")
     assert code == 1, output
     assert "Failed" in output
-    assert "profiles/bad.yaml:" in output and "unknown field 'workload.replicaz'" in output and "did you mean 'replicas'?" in output
+    assert (
+        "profiles/bad.yaml:" in output
+        and "unknown field 'workload.replicaz'" in output
+        and "did you mean 'replicas'?" in output
+    )
 
     (work / "profiles" / "bad.yaml").unlink()
     git("add", "-A")
@@ -128,7 +154,9 @@ def test_pre_commit_try_repo_passes_a_good_estate_and_fails_a_bad_one(tmp_path):
     assert code == 1 and "generated/cluster.yaml:1:1: does not exist" in output, output
 
     # generated files committed, as the README says: the hook passes, and fails on a stale one
-    subprocess.run([sys.executable, "-m", "composer", "plan", "--write"], cwd=work, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "composer", "plan", "--write"], cwd=work, env=env, check=True, capture_output=True
+    )
     git("add", "-A")
     code, output = try_repo("compose-check-generated")
     assert code == 0 and "Passed" in output, output
@@ -147,10 +175,14 @@ def test_validate_survives_every_kind_of_hostile_input_in_one_quick_run(estate, 
         handle.truncate(50 * 1024 * 1024)
     (profiles / "binary.yaml").write_bytes(b"\x7fELF\x02\x01\x01\x00" * 64)
     (profiles / "latin1.yaml").write_bytes("owner: Jos\xe9\n".encode("latin-1"))
-    (profiles / "bomb.yaml").write_text("a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
-        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
-        for i in range(9)))
+    (profiles / "bomb.yaml").write_text(
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        + "".join(
+            f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+            f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+            for i in range(9)
+        )
+    )
     (profiles / "deep.yaml").write_text("a: " + "[" * 100_000 + "]" * 100_000 + "\n")
     (profiles / "loop").mkdir()
     (profiles / "loop" / "again").symlink_to(profiles, target_is_directory=True)
@@ -158,8 +190,13 @@ def test_validate_survives_every_kind_of_hostile_input_in_one_quick_run(estate, 
     code, _, err = run(["validate"], estate, capsys, monkeypatch)
     assert time.perf_counter() - started < 5
     assert code == 1
-    for name, text in (("huge.yaml", "byte limit"), ("binary.yaml", "binary file"), ("latin1.yaml", "not valid UTF-8"),
-                       ("bomb.yaml", "expands to more than"), ("deep.yaml", "nests deeper than 64 levels")):
+    for name, text in (
+        ("huge.yaml", "byte limit"),
+        ("binary.yaml", "binary file"),
+        ("latin1.yaml", "not valid UTF-8"),
+        ("bomb.yaml", "expands to more than"),
+        ("deep.yaml", "nests deeper than 64 levels"),
+    ):
         assert any(line.startswith(f"profiles/{name}:") and text in line for line in err.splitlines()), (name, err)
     assert "Traceback" not in err and "5 problems found" in err
 

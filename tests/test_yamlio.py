@@ -29,7 +29,9 @@ def test_duplicate_keys():
     assert message.startswith("p.yaml:3:3:") and "duplicate key" in message
 
 
-@pytest.mark.parametrize("text", ["a: !!python/object/apply:os.system ['echo hi']\n", "a: !custom 1\n", "a: !!binary aGk=\n"])
+@pytest.mark.parametrize(
+    "text", ["a: !!python/object/apply:os.system ['echo hi']\n", "a: !custom 1\n", "a: !!binary aGk=\n"]
+)
 def test_tags_are_refused(text):
     assert "is not allowed" in load_error(text)
 
@@ -53,8 +55,13 @@ def test_file_limits(tmp_path):
     latin.write_bytes("name: caf\xe9\n".encode("latin-1"))
     big = tmp_path / "big.yaml"
     big.write_bytes(b"# x\n" * (yamlio.MAX_BYTES // 4 + 1))
-    for path, text in ((binary, "binary file"), (latin, "not valid UTF-8"), (big, "byte limit"),
-                       (tmp_path / "nope.yaml", "file not found"), (tmp_path, "not a regular file")):
+    for path, text in (
+        (binary, "binary file"),
+        (latin, "not valid UTF-8"),
+        (big, "byte limit"),
+        (tmp_path / "nope.yaml", "file not found"),
+        (tmp_path, "not a regular file"),
+    ):
         with pytest.raises(ComposerError) as info:
             yamlio.load_file(path)
         assert text in str(info.value)
@@ -85,6 +92,7 @@ def test_write_atomic_leaves_no_temp_files(tmp_path):
 
 # ---------------------------------------------------------------- both parsers against ruamel's round-trip loader
 
+
 def _positions(node, path=()):
     """Every (path, key position, value position) of a tree loaded by ruamel's round-trip loader."""
     if isinstance(node, dict):
@@ -114,7 +122,7 @@ PARITY_CASES = [
     "a: yes\nb: 0o17\nc: 017\nd: 1_000\ne: 2.5e-3\nf: on\ng: ~\nh: 0x1F\ni: 1e3\nj: 12:30\nk: -.5\nl: ''\n",
     "%YAML 1.1\n---\na: yes\nb: 010\nc: 1:30\n",  # the directive's YAML 1.1 resolution
     "m: {url: https://charts.example.com, n: 1}\n",  # YAML 1.2 only: libyaml rejects, the pure scanner reads it
-    "a: &x {b: [1, 2]}\nc: *x\nd: |\n  line\ne: >-\n  folded\n  text\ng: \"q\"\n",
+    'a: &x {b: [1, 2]}\nc: *x\nd: |\n  line\ne: >-\n  folded\n  text\ng: "q"\n',
     "base: &b {cpu: 1, mem: 2}\nx:\n  <<: *b\n  cpu: 3\n",
 ]
 
@@ -150,7 +158,8 @@ def test_deep_flow_nesting_is_an_error_not_a_crash():
     # libyaml composes recursively in C and crashes the interpreter on ~100k nested brackets
     started = time.perf_counter()
     assert load_error("a: " + "[" * 200_000 + "]" * 200_000 + "\n").startswith(
-        "p.yaml:1:68: document nests deeper than 64 levels")
+        "p.yaml:1:68: document nests deeper than 64 levels"
+    )
     assert load_error("{a: " * 100_000 + "}" * 100_000).startswith("p.yaml:1:")
     assert time.perf_counter() - started < 2
     wide = "[" + ", ".join(["[1]"] * 3000) + "]"  # many brackets, shallow: fine
@@ -164,8 +173,9 @@ def test_deep_block_nesting_is_an_error_not_a_crash(pure, monkeypatch):
         monkeypatch.setattr(yamlio, "_C_COMPOSER", False)
     started = time.perf_counter()
     assert load_error("- " * 40_000 + "x\n").startswith("p.yaml:1:129: document nests deeper than 64 levels")
-    assert load_error("a:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 3000)) + " " * 3000 + "x\n") \
-        .startswith("p.yaml:65:65: document nests deeper than 64 levels")
+    assert load_error("a:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 3000)) + " " * 3000 + "x\n").startswith(
+        "p.yaml:65:65: document nests deeper than 64 levels"
+    )
     assert time.perf_counter() - started < 5
     deep_but_legal = "a:\n" + " " * 200 + "- x\n"  # far indented, one level deep: fine
     assert yamlio.load(deep_but_legal, "p.yaml") == {"a": ["x"]}
@@ -193,8 +203,19 @@ def test_source_crosses_processes_without_its_tree_and_rereads_it(tmp_path):
     assert position(pickle.loads(pickle.dumps(Source("composer.yaml"))), "x") == (0, 0)  # never had a tree
 
 
-@pytest.mark.parametrize("text", ["a: .inf\n", "a: -.Inf\n", "a: .nan\n", "a: 1e999\n", "a: 9223372036854775808\n",
-                                  "a: -9223372036854775809\n", "a: 0x" + "f" * 4000 + "\n", "a: " + "9" * 5000 + "\n"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: .inf\n",
+        "a: -.Inf\n",
+        "a: .nan\n",
+        "a: 1e999\n",
+        "a: 9223372036854775808\n",
+        "a: -9223372036854775809\n",
+        "a: 0x" + "f" * 4000 + "\n",
+        "a: " + "9" * 5000 + "\n",
+    ],
+)
 def test_numbers_no_input_can_mean_are_refused_with_a_short_message(text):
     message = load_error(text)
     assert message.startswith("p.yaml:1:4: ") and ("finite" in message or "out of range" in message)
@@ -203,16 +224,59 @@ def test_numbers_no_input_can_mean_are_refused_with_a_short_message(text):
 
 
 from hypothesis import given  # noqa: E402
-from hypothesis import settings as hsettings
-from hypothesis import strategies as st
+from hypothesis import settings as hsettings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
-_words = st.sampled_from(["name", "a", "fp-1", "composer.io/node-class", "on", "yes", "1.0", "0x1F", "12:30", "-x",
-                          "it's", "two words", "a: b", "x #y", "", "~", "null", "*star", "&amp", "ünï", "tab\there",
-                          "line\nbreak", "https://charts.acme.example/stable", "3.4.1", "v1", "true", "@at", "a,b",
-                          "workload.volumes[0]", "a[", "x]", "[0]", "a[0]:", "k[1]: v", "a]b"])
-_scalars = st.one_of(_words, st.integers(-10**6, 10**12), st.booleans(), st.none(), st.floats(allow_nan=False))
-_docs = st.dictionaries(_words, st.recursive(_scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(_words, inner, max_size=3)), max_leaves=10), min_size=1, max_size=5)
+_words = st.sampled_from(
+    [
+        "name",
+        "a",
+        "fp-1",
+        "composer.io/node-class",
+        "on",
+        "yes",
+        "1.0",
+        "0x1F",
+        "12:30",
+        "-x",
+        "it's",
+        "two words",
+        "a: b",
+        "x #y",
+        "",
+        "~",
+        "null",
+        "*star",
+        "&amp",
+        "ünï",
+        "tab\there",
+        "line\nbreak",
+        "https://charts.acme.example/stable",
+        "3.4.1",
+        "v1",
+        "true",
+        "@at",
+        "a,b",
+        "workload.volumes[0]",
+        "a[",
+        "x]",
+        "[0]",
+        "a[0]:",
+        "k[1]: v",
+        "a]b",
+    ]
+)
+_scalars = st.one_of(_words, st.integers(-(10**6), 10**12), st.booleans(), st.none(), st.floats(allow_nan=False))
+_docs = st.dictionaries(
+    _words,
+    st.recursive(
+        _scalars,
+        lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_words, inner, max_size=3)),
+        max_leaves=10,
+    ),
+    min_size=1,
+    max_size=5,
+)
 
 
 @hsettings(max_examples=400, deadline=None)
@@ -225,8 +289,19 @@ def test_the_fast_emitter_writes_exactly_what_ruamel_writes(doc):
 
 def test_the_fast_emitter_takes_the_usual_shapes():
     lines: list[str] = []
-    doc = {"releases": [{"name": "api", "labels": {"placement": "fargate"}, "values": [{"podLabels": {"a": "b"}}],
-                         "wait": True, "timeout": 600}], "empty": {}, "none": []}
+    doc = {
+        "releases": [
+            {
+                "name": "api",
+                "labels": {"placement": "fargate"},
+                "values": [{"podLabels": {"a": "b"}}],
+                "wait": True,
+                "timeout": 600,
+            }
+        ],
+        "empty": {},
+        "none": [],
+    }
     assert yamlio._fast_mapping(doc, 0, lines) and yamlio.dump(doc) == yamlio._ruamel_dump(doc)
 
 
@@ -241,7 +316,10 @@ def test_generated_files_are_byte_identical_with_and_without_the_fast_emitter(tm
     from estate import generate
 
     generate(tmp_path / "big", 1000)
-    estates = [(ROOT / "composer.yaml", [ROOT / "profiles"]), (tmp_path / "big" / "composer.yaml", [tmp_path / "big" / "profiles"])]
+    estates = [
+        (ROOT / "composer.yaml", [ROOT / "profiles"]),
+        (tmp_path / "big" / "composer.yaml", [tmp_path / "big" / "profiles"]),
+    ]
     fast = [build_plan(c, p, tmp_path / "out").files for c, p in estates]
     monkeypatch.setattr(yamlio, "_fast_mapping", lambda *args, **kwargs: False)
     slow = [build_plan(c, p, tmp_path / "out").files for c, p in estates]

@@ -24,10 +24,20 @@ def rules_markdown() -> str:
         "| id | name | severity | evidence | summary |",
         "|---|---|---|---|---|",
     ]
-    lines += [f"| [{r.id}](#{r.id.lower()}-{r.name}) | `{r.name}` | {r.severity} | {r.evidence} | {r.title} |" for r in RULES]
+    lines += [
+        f"| [{r.id}](#{r.id.lower()}-{r.name}) | `{r.name}` | {r.severity} | {r.evidence} | {r.title} |" for r in RULES
+    ]
     for r in RULES:
-        lines += ["", f"## {r.id} {r.name}", "", f"**{r.title}** ({r.severity}; {r.evidence})", "", r.doc, "",
-                  f"Source: <{r.url}>"]
+        lines += [
+            "",
+            f"## {r.id} {r.name}",
+            "",
+            f"**{r.title}** ({r.severity}; {r.evidence})",
+            "",
+            r.doc,
+            "",
+            f"Source: <{r.url}>",
+        ]
     return "\n".join(lines) + "\n"
 
 

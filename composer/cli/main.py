@@ -76,145 +76,255 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="compose",
         description="Place EKS workloads on Fargate or managed node groups, and compose the eksctl "
-                    "ClusterConfig and helmfile.yaml that put them there.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "ClusterConfig and helmfile.yaml that put them there.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"compose {__version__} (fargate-composer)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("profiles", nargs="*", type=Path, metavar="PROFILES",
-                       help="profile files or folders (default: ./profiles)")
-        p.add_argument("-c", "--config", type=Path, default=Path("composer.yaml"),
-                       help="cluster settings file (default: ./composer.yaml)")
-        p.add_argument("-o", "--output", choices=("table", "json"), default="table",
-                       help="table for people (default), json for machines")
+        p.add_argument(
+            "profiles", nargs="*", type=Path, metavar="PROFILES", help="profile files or folders (default: ./profiles)"
+        )
+        p.add_argument(
+            "-c",
+            "--config",
+            type=Path,
+            default=Path("composer.yaml"),
+            help="cluster settings file (default: ./composer.yaml)",
+        )
+        p.add_argument(
+            "-o",
+            "--output",
+            choices=("table", "json"),
+            default="table",
+            help="table for people (default), json for machines",
+        )
         p.add_argument("--no-color", action="store_true", help="plain output (also when NO_COLOR is set)")
 
     plan = sub.add_parser(
-        "plan", help="show where each workload goes and why, and what would change",
+        "plan",
+        help="show where each workload goes and why, and what would change",
         description="Classify every workload profile as Fargate or node group (with the rules that decided), "
-                    "compose cluster.yaml (eksctl) and helmfile.yaml, and diff them against the files in the "
-                    "output folder. Writes nothing unless --write is given.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "compose cluster.yaml (eksctl) and helmfile.yaml, and diff them against the files in the "
+        "output folder. Writes nothing unless --write is given.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     common(plan)
-    plan.add_argument("--out-dir", type=Path, help="folder of cluster.yaml and helmfile.yaml "
-                                                     "(default: output.dir in composer.yaml, else ./generated)")
+    plan.add_argument(
+        "--out-dir",
+        type=Path,
+        help="folder of cluster.yaml and helmfile.yaml (default: output.dir in composer.yaml, else ./generated)",
+    )
     plan.add_argument("--write", action="store_true", help="write the generated files (atomically)")
-    plan.add_argument("--detailed-exitcode", action="store_true",
-                      help="exit 2 when the generated files differ from those on disk (0 = no changes)")
+    plan.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 2 when the generated files differ from those on disk (0 = no changes)",
+    )
     plan.add_argument("--no-diff", action="store_true", help="do not print the diff of changed files")
-    plan.add_argument("--refresh", action="store_true",
-                      help="also read the cluster (read-only eksctl get calls; needs eksctl and AWS credentials) and "
-                           "show what apply would create, replace, resize or delete there, and where the cluster differs in ways "
-                           "apply does not change; both counted by --detailed-exitcode too. Without it the plan is offline")
-    plan.add_argument("--probe-timeout", type=float, default=120.0, metavar="SECONDS",
-                      help="with --refresh: limit for each read-only eksctl call (default 120)")
-    plan.add_argument("--out", type=Path, metavar="FILE",
-                      help="with --refresh: save the plan (its commands, and fingerprints of the inputs and the cluster) "
-                           "for `compose apply --plan FILE`, which runs it only if nothing changed since")
+    plan.add_argument(
+        "--refresh",
+        action="store_true",
+        help="also read the cluster (read-only eksctl get calls; needs eksctl and AWS credentials) and "
+        "show what apply would create, replace, resize or delete there, and where the cluster differs in ways "
+        "apply does not change; both counted by --detailed-exitcode too. Without it the plan is offline",
+    )
+    plan.add_argument(
+        "--probe-timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="with --refresh: limit for each read-only eksctl call (default 120)",
+    )
+    plan.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="with --refresh: save the plan (its commands, and fingerprints of the inputs and the cluster) "
+        "for `compose apply --plan FILE`, which runs it only if nothing changed since",
+    )
 
     cost = sub.add_parser(
-        "cost", help="show what each workload costs a month where it is placed, and where it could go",
+        "cost",
+        help="show what each workload costs a month where it is placed, and where it could go",
         description="The cost section of `compose plan` on its own: monthly on-demand cost per workload where it is "
-                    "placed and where it would otherwise go (if the rules allow), Job hours a day and break-even, "
-                    "node-group bills and the total. Prices: a bundled, dated table for us-east-1 and "
-                    "ap-northeast-1, overridden by `prices:` in composer.yaml. See docs/cost.md.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "placed and where it would otherwise go (if the rules allow), Job hours a day and break-even, "
+        "node-group bills and the total. Prices: a bundled, dated table for us-east-1 and "
+        "ap-northeast-1, overridden by `prices:` in composer.yaml. See docs/cost.md.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     common(cost)
 
     validate = sub.add_parser(
-        "validate", help="check profiles and composer.yaml (schema and cross-profile checks)",
+        "validate",
+        help="check profiles and composer.yaml (schema and cross-profile checks)",
         description="Check the profiles and composer.yaml against the bundled JSON Schemas and the checks a "
-                    "schema cannot express (duplicate releases, needs, routing, forced placements). Prints every "
-                    "problem as path:line:col: message [check]. Exit 0 clean, 1 problems.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "schema cannot express (duplicate releases, needs, routing, forced placements). Prints every "
+        "problem as path:line:col: message [check]. Exit 0 clean, 1 problems.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     common(validate)
-    validate.add_argument("--check-generated", action="store_true",
-                          help="also fail (printing the diff) when cluster.yaml or helmfile.yaml on disk differ from "
-                               "what the profiles produce, like `terraform fmt -check`")
-    validate.add_argument("--render", action="store_true",
-                          help="also render each release whose chart is on disk with `helm template` and check that its "
-                               "pods carry the Fargate routing label, nodeSelector and tolerations the plan gives them "
-                               "(a chart that reads another value key places pods elsewhere, silently); needs helm")
-    validate.add_argument("--out-dir", type=Path, help="folder of the generated files for --check-generated "
-                                                         "(default: output.dir in composer.yaml, else ./generated)")
+    validate.add_argument(
+        "--check-generated",
+        action="store_true",
+        help="also fail (printing the diff) when cluster.yaml or helmfile.yaml on disk differ from "
+        "what the profiles produce, like `terraform fmt -check`",
+    )
+    validate.add_argument(
+        "--render",
+        action="store_true",
+        help="also render each release whose chart is on disk with `helm template` and check that its "
+        "pods carry the Fargate routing label, nodeSelector and tolerations the plan gives them "
+        "(a chart that reads another value key places pods elsewhere, silently); needs helm",
+    )
+    validate.add_argument(
+        "--out-dir",
+        type=Path,
+        help="folder of the generated files for --check-generated "
+        "(default: output.dir in composer.yaml, else ./generated)",
+    )
 
     apply = sub.add_parser(
-        "apply", help="create or update the cluster with eksctl, then the releases with helmfile",
+        "apply",
+        help="create or update the cluster with eksctl, then the releases with helmfile",
         description="Write cluster.yaml and helmfile.yaml (the same bytes as `compose plan --write`), read what "
-                    "the cluster has (eksctl get …, helm list), and make it match the plan: `eksctl create cluster "
-                    "-f` for a new cluster; for an existing one, new Fargate profiles before the ones they replace "
-                    "are deleted, new node groups, sizes changed in place, then `helmfile apply` (with a kubeconfig "
-                    "written for this cluster), then replaced node groups drained and deleted. Deletes only what "
-                    "compose created; unwanted node groups and releases only with --prune. Shows each change and "
-                    "the exact commands and asks before running them. A failed or interrupted run can be re-run: it "
-                    "picks up where it stopped. Needs eksctl >= 0.128.0, helmfile >= 1.0, helm >= 3.13 with the "
-                    "helm-diff plugin on PATH, and AWS credentials.",
-        epilog=APPLY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "the cluster has (eksctl get …, helm list), and make it match the plan: `eksctl create cluster "
+        "-f` for a new cluster; for an existing one, new Fargate profiles before the ones they replace "
+        "are deleted, new node groups, sizes changed in place, then `helmfile apply` (with a kubeconfig "
+        "written for this cluster), then replaced node groups drained and deleted. Deletes only what "
+        "compose created; unwanted node groups and releases only with --prune. Shows each change and "
+        "the exact commands and asks before running them. A failed or interrupted run can be re-run: it "
+        "picks up where it stopped. Needs eksctl >= 0.128.0, helmfile >= 1.0, helm >= 3.13 with the "
+        "helm-diff plugin on PATH, and AWS credentials.",
+        epilog=APPLY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     common(apply)
-    apply.add_argument("--out-dir", type=Path, help="folder for cluster.yaml and helmfile.yaml "
-                                                      "(default: output.dir in composer.yaml, else ./generated)")
+    apply.add_argument(
+        "--out-dir",
+        type=Path,
+        help="folder for cluster.yaml and helmfile.yaml (default: output.dir in composer.yaml, else ./generated)",
+    )
     apply.add_argument("-y", "--yes", action="store_true", help="run without asking (needed without a terminal)")
-    apply.add_argument("--dry-run", action="store_true",
-                       help="print the files and the exact command sequence; run nothing, write nothing")
+    apply.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the files and the exact command sequence; run nothing, write nothing",
+    )
     apply.add_argument("--diff", action="store_true", help="run `helmfile diff` first and show it")
-    apply.add_argument("--prune", action="store_true",
-                       help="delete Fargate profiles and node groups that exist but are no longer wanted "
-                            "(after the releases are applied); without it they are only listed")
-    apply.add_argument("--kube-context", help="kubeconfig context for helmfile (eksctl writes "
-                                               "<user>@<cluster>.<region>.eksctl.io)")
+    apply.add_argument(
+        "--prune",
+        action="store_true",
+        help="delete Fargate profiles and node groups that exist but are no longer wanted "
+        "(after the releases are applied); without it they are only listed",
+    )
+    apply.add_argument(
+        "--kube-context", help="kubeconfig context for helmfile (eksctl writes <user>@<cluster>.<region>.eksctl.io)"
+    )
     apply.add_argument("--concurrency", type=int, help="helmfile apply --concurrency (0 = unlimited)")
-    apply.add_argument("--selector", "-l", action="append", default=[], metavar="KEY=VALUE",
-                       help="helmfile --selector, repeatable (e.g. namespace=shop)")
-    apply.add_argument("--plan", type=Path, metavar="FILE", dest="saved_plan",
-                       help="run a plan saved by `compose plan --refresh --out FILE`, and only if the inputs and the "
-                            "cluster are as they were then (else nothing runs)")
-    apply.add_argument("--probe-timeout", type=float, default=120.0, metavar="SECONDS",
-                       help="limit for each tool version check and read-only eksctl probe (default 120)")
+    apply.add_argument(
+        "--selector",
+        "-l",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="helmfile --selector, repeatable (e.g. namespace=shop)",
+    )
+    apply.add_argument(
+        "--plan",
+        type=Path,
+        metavar="FILE",
+        dest="saved_plan",
+        help="run a plan saved by `compose plan --refresh --out FILE`, and only if the inputs and the "
+        "cluster are as they were then (else nothing runs)",
+    )
+    apply.add_argument(
+        "--probe-timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="limit for each tool version check and read-only eksctl probe (default 120)",
+    )
     apply.add_argument("--log-file", type=Path, help="log of the whole run (default: .compose/logs/apply-<time>.log)")
 
     scan = sub.add_parser(
-        "scan", help="derive workload profiles from Kubernetes manifests (files, folders, or - for stdin)",
+        "scan",
+        help="derive workload profiles from Kubernetes manifests (files, folders, or - for stdin)",
         description="Read Kubernetes YAML (files, folders searched for *.yaml/*.yml, multi-document files, "
-                    "kind: List, or - for standard input, e.g. `helm template my-release chart/ | compose scan -`), "
-                    "write one workload profile per Deployment, StatefulSet, DaemonSet, Job, CronJob, ReplicaSet, ReplicationController "
-                    "or bare Pod, and show where each would run and why, each reason with the manifest line it "
-                    "comes from. Services, Ingresses, PVCs, PersistentVolumes, StorageClasses, ServiceAccounts, "
-                    "NetworkPolicies and PodDisruptionBudgets in the input are linked to the workloads; other "
-                    "objects are skipped and listed by kind.",
+        "kind: List, or - for standard input, e.g. `helm template my-release chart/ | compose scan -`), "
+        "write one workload profile per Deployment, StatefulSet, DaemonSet, Job, CronJob, ReplicaSet, "
+        "ReplicationController "
+        "or bare Pod, and show where each would run and why, each reason with the manifest line it "
+        "comes from. Services, Ingresses, PVCs, PersistentVolumes, StorageClasses, ServiceAccounts, "
+        "NetworkPolicies and PodDisruptionBudgets in the input are linked to the workloads; other "
+        "objects are skipped and listed by kind.",
         epilog="exit codes: 0 scanned; 1 unreadable or broken input (path:line:col), nothing written; "
-               "3 internal error; 130 interrupted. See docs/scan.md.",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "3 internal error; 130 interrupted. See docs/scan.md.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     scan.add_argument("inputs", nargs="+", metavar="PATH", help="manifest files or folders, or - for standard input")
-    scan.add_argument("-o", "--out-dir", type=Path, default=Path("profiles"),
-                      help="where profiles go, as <namespace>/<name>.yaml (default: ./profiles)")
+    scan.add_argument(
+        "-o",
+        "--out-dir",
+        type=Path,
+        default=Path("profiles"),
+        help="where profiles go, as <namespace>/<name>.yaml (default: ./profiles)",
+    )
     scan.add_argument("--dry-run", action="store_true", help="show the placements; write no profiles")
     scan.add_argument("--force", action="store_true", help="overwrite profiles that differ from what scan derives")
-    scan.add_argument("-n", "--namespace", default="default",
-                      help="namespace of objects that name none (default: default, as kubectl would)")
-    scan.add_argument("--assume-claims", choices=("unknown", "efs-static", "ebs"), default="unknown",
-                      help="storage of PersistentVolumeClaims that are not in the input: unknown (default; they keep "
-                           "the workload off Fargate, saying so), efs-static (pre-created EFS volumes, which Fargate "
-                           "mounts) or ebs")
-    scan.add_argument("--kubernetes-version", metavar="X.Y", type=_minor_version,
-                      help="the cluster's Kubernetes version, which decides the default StorageClass of claims that "
-                           "name none (gp2 on EKS clusters created before 1.30, none after); default: metadata.version "
-                           "of ./composer.yaml, else taken as a cluster created now")
-    scan.add_argument("--format", choices=("table", "json"), default="table", help="table for people, json for machines")
+    scan.add_argument(
+        "-n",
+        "--namespace",
+        default="default",
+        help="namespace of objects that name none (default: default, as kubectl would)",
+    )
+    scan.add_argument(
+        "--assume-claims",
+        choices=("unknown", "efs-static", "ebs"),
+        default="unknown",
+        help="storage of PersistentVolumeClaims that are not in the input: unknown (default; they keep "
+        "the workload off Fargate, saying so), efs-static (pre-created EFS volumes, which Fargate "
+        "mounts) or ebs",
+    )
+    scan.add_argument(
+        "--kubernetes-version",
+        metavar="X.Y",
+        type=_minor_version,
+        help="the cluster's Kubernetes version, which decides the default StorageClass of claims that "
+        "name none (gp2 on EKS clusters created before 1.30, none after); default: metadata.version "
+        "of ./composer.yaml, else taken as a cluster created now",
+    )
+    scan.add_argument(
+        "--format", choices=("table", "json"), default="table", help="table for people, json for machines"
+    )
     scan.add_argument("--no-color", action="store_true", help="plain output (also when NO_COLOR is set)")
 
     schema = sub.add_parser(
-        "schema", help="print the JSON Schema of profiles or composer.yaml (for editors)",
+        "schema",
+        help="print the JSON Schema of profiles or composer.yaml (for editors)",
         description="Print a bundled JSON Schema, e.g. for an editor's YAML language server: "
-                    "`compose schema profile > .schemas/profile.schema.json`, then start each profile with "
-                    "`# yaml-language-server: $schema=../.schemas/profile.schema.json` (path relative to the "
-                    "profile). See docs/editors.md.",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    schema.add_argument("name", choices=("profile", "composer", "clusterconfig"),
-                        help="profile: workload profiles; composer: composer.yaml; clusterconfig: the subset of "
-                             "eksctl's ClusterConfig that compose writes")
-    schema.add_argument("--draft", choices=("2020-12", "7"), default="2020-12",
-                        help="JSON Schema dialect (default 2020-12; 7 for editors and tools that predate 2019-09)")
+        "`compose schema profile > .schemas/profile.schema.json`, then start each profile with "
+        "`# yaml-language-server: $schema=../.schemas/profile.schema.json` (path relative to the "
+        "profile). See docs/editors.md.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    schema.add_argument(
+        "name",
+        choices=("profile", "composer", "clusterconfig"),
+        help="profile: workload profiles; composer: composer.yaml; clusterconfig: the subset of "
+        "eksctl's ClusterConfig that compose writes",
+    )
+    schema.add_argument(
+        "--draft",
+        choices=("2020-12", "7"),
+        default="2020-12",
+        help="JSON Schema dialect (default 2020-12; 7 for editors and tools that predate 2019-09)",
+    )
     return parser
 
 
@@ -232,8 +342,9 @@ def _profile_paths(args) -> list[Path]:
 
 def _print_problems(problems, args) -> None:
     if "json" in (getattr(args, "output", None), getattr(args, "format", None)):
-        print(json.dumps({"format_version": "1", "valid": False,
-                          "problems": [p.as_dict() for p in problems]}, indent=2))
+        print(
+            json.dumps({"format_version": "1", "valid": False, "problems": [p.as_dict() for p in problems]}, indent=2)
+        )
     else:
         for problem in problems:
             print(problem, file=sys.stderr)
@@ -252,26 +363,38 @@ def cmd_plan(args) -> int:
     was_torn = plan.torn
     written = write(plan) if args.write else []
     if was_torn:
-        print(f"note: {plan.out_dir} held a torn set of generated files (a write was stopped halfway); "
-              + ("this write completed it." if args.write else "`compose plan --write` completes it."),
-              file=sys.stderr)
+        print(
+            f"note: {plan.out_dir} held a torn set of generated files (a write was stopped halfway); "
+            + ("this write completed it." if args.write else "`compose plan --write` completes it."),
+            file=sys.stderr,
+        )
     from composer.cluster import reconcile
 
     cloud_changes = bool(cloud and cloud[0] and any(a.kind in reconcile.OFF_PLAN for a in cloud[1]))
     if args.output == "json":
         result = as_json(plan)
         result["written"] = [str(p) for p in written]
-        result["cluster"] = None if cloud is None else {
-            "exists": cloud[0], "summary": reconcile.summary(cloud[1]) if cloud[0] else "cluster does not exist",
-            "actions": [{"kind": a.kind, "what": a.what, "name": a.name, "detail": a.detail, "successor": a.successor}
-                        for a in cloud[1]]}
+        result["cluster"] = (
+            None
+            if cloud is None
+            else {
+                "exists": cloud[0],
+                "summary": reconcile.summary(cloud[1]) if cloud[0] else "cluster does not exist",
+                "actions": [
+                    {"kind": a.kind, "what": a.what, "name": a.name, "detail": a.detail, "successor": a.successor}
+                    for a in cloud[1]
+                ],
+            }
+        )
         print(json.dumps(result, indent=2))
     else:
         console = _console(args)
         print_plan(plan, console, show_diff=not args.no_diff)
         if cloud is None:
-            console.print("Cluster: not checked (offline plan); `compose plan --refresh` reads it and shows what "
-                          "apply would change there.")
+            console.print(
+                "Cluster: not checked (offline plan); `compose plan --refresh` reads it and shows what "
+                "apply would change there."
+            )
         elif not cloud[0]:
             console.print(f"Cluster {plan.settings.name}: does not exist yet; apply creates it with everything above.")
         else:
@@ -283,8 +406,11 @@ def cmd_plan(args) -> int:
             console.print(f"Wrote {len(written)} file(s)." if written else "Nothing to write.")
         elif plan.has_changes:
             console.print("Run `compose plan --write` to write these files.")
-    if args.detailed_exitcode and not args.write and (plan.has_changes or cloud_changes
-                                                      or (cloud is not None and not cloud[0])):
+    if (
+        args.detailed_exitcode
+        and not args.write
+        and (plan.has_changes or cloud_changes or (cloud is not None and not cloud[0]))
+    ):
         return EXIT_CHANGES
     return EXIT_OK
 
@@ -305,8 +431,9 @@ def _refresh(plan, args):
             from composer.cluster import savedplan
             from composer.emit.plan import CLUSTER_FILE, HELMFILE_FILE
 
-            steps = ap.plan_steps(plan.cluster, state, plan.out_dir / CLUSTER_FILE, plan.out_dir / HELMFILE_FILE,
-                                  options, None, planned)
+            steps = ap.plan_steps(
+                plan.cluster, state, plan.out_dir / CLUSTER_FILE, plan.out_dir / HELMFILE_FILE, options, None, planned
+            )
             savedplan.save(args.out, plan, state, steps)
         return state.exists, ap.actions(plan.cluster, state, options, planned)
     except ap.ApplyError as exc:
@@ -330,8 +457,9 @@ def cmd_cost(args) -> int:
 def cmd_validate(args) -> int:
     from composer.cli.validate import validate
 
-    problems, count, plan = validate(args.config, _profile_paths(args), need_plan=args.check_generated or args.render,
-                                     out_dir=args.out_dir)
+    problems, count, plan = validate(
+        args.config, _profile_paths(args), need_plan=args.check_generated or args.render, out_dir=args.out_dir
+    )
     stale = [c for c in plan.changes if c.status != "unchanged"] if plan and args.check_generated else []
     notes: list[str] = []
     if plan and args.render:
@@ -345,9 +473,19 @@ def cmd_validate(args) -> int:
         _print_problems(problems, args)
         return EXIT_ERROR
     if args.output == "json":
-        print(json.dumps({"format_version": "1", "valid": not stale, "files": count, "problems": [], "notes": notes,
-                          "stale": [{"file": str(c.path), "status": c.status, "diff": c.diff} for c in stale]},
-                         indent=2))
+        print(
+            json.dumps(
+                {
+                    "format_version": "1",
+                    "valid": not stale,
+                    "files": count,
+                    "problems": [],
+                    "notes": notes,
+                    "stale": [{"file": str(c.path), "status": c.status, "diff": c.diff} for c in stale],
+                },
+                indent=2,
+            )
+        )
     else:
         for change in stale:
             if change.diff:
@@ -383,9 +521,14 @@ def cmd_apply(args) -> int:
     from composer.cluster.runner import sh_runner
     from composer.emit.plan import build_plan
 
-    options = ApplyOptions(kube_context=args.kube_context, concurrency=args.concurrency,
-                           selectors=tuple(args.selector), diff=args.diff, prune=args.prune,
-                           probe_timeout=args.probe_timeout)
+    options = ApplyOptions(
+        kube_context=args.kube_context,
+        concurrency=args.concurrency,
+        selectors=tuple(args.selector),
+        diff=args.diff,
+        prune=args.prune,
+        probe_timeout=args.probe_timeout,
+    )
     try:
         options.check()
         plan = build_plan(args.config, _profile_paths(args), args.out_dir)
@@ -394,9 +537,17 @@ def cmd_apply(args) -> int:
             from composer.cluster import savedplan
 
             saved = savedplan.load(args.saved_plan)
-        session = Session(plan, options, _runner() or sh_runner, _console(args), json_output=args.output == "json",
-                          assume_yes=args.yes, log_path=args.log_file,
-                          heartbeat_seconds=float(os.environ.get("COMPOSE_HEARTBEAT_SECONDS") or 60), saved_plan=saved)
+        session = Session(
+            plan,
+            options,
+            _runner() or sh_runner,
+            _console(args),
+            json_output=args.output == "json",
+            assume_yes=args.yes,
+            log_path=args.log_file,
+            heartbeat_seconds=float(os.environ.get("COMPOSE_HEARTBEAT_SECONDS") or 60),
+            saved_plan=saved,
+        )
         return session.dry_run() if args.dry_run else session.run()
     except ApplyError as exc:
         print(f"error: {exc}\nNothing was run or written.", file=sys.stderr)
@@ -488,8 +639,14 @@ def main(argv: list[str] | None = None) -> int:
     from composer.core.errors import ComposerError
 
     try:
-        commands = {"plan": cmd_plan, "cost": cmd_cost, "validate": cmd_validate, "apply": cmd_apply, "scan": cmd_scan,
-                    "schema": cmd_schema}
+        commands = {
+            "plan": cmd_plan,
+            "cost": cmd_cost,
+            "validate": cmd_validate,
+            "apply": cmd_apply,
+            "scan": cmd_scan,
+            "schema": cmd_schema,
+        }
         return commands[args.command](args)
     except ComposerError as exc:
         _print_problems(exc.problems, args)
@@ -502,7 +659,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug in compose, not in the user's input
         if os.environ.get("COMPOSE_DEBUG"):
             raise
-        print(f"internal error: {type(exc).__name__}: {exc}\n"
-              "This is a bug in compose; set COMPOSE_DEBUG=1 for the traceback and please report it.",
-              file=sys.stderr)
+        print(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in compose; set COMPOSE_DEBUG=1 for the traceback and please report it.",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL

@@ -13,36 +13,75 @@ SYMBOL = {"new": "+", "changed": "~", "unchanged": "="}
 
 def as_json(plan: Plan) -> dict[str, Any]:
     def reason(r, w):
-        return {"rule": r.rule, "name": r.name, "severity": r.severity, "evidence": r.evidence, "message": r.message,
-                "field": r.field,
-                "url": r.url, "path": w.source.path, "line": r.line, "column": r.col,
-                "manifest": w.manifest_line(r.field) or None}
+        return {
+            "rule": r.rule,
+            "name": r.name,
+            "severity": r.severity,
+            "evidence": r.evidence,
+            "message": r.message,
+            "field": r.field,
+            "url": r.url,
+            "path": w.source.path,
+            "line": r.line,
+            "column": r.col,
+            "manifest": w.manifest_line(r.field) or None,
+        }
 
     workloads = []
     for p in plan.placements:
         s = p.fargate_size
-        workloads.append({
-            "release": p.workload.name, "namespace": p.workload.namespace, "kind": p.workload.kind,
-            "source": p.workload.source.path, "placement": p.target, "node_class": p.node_class,
-            "capacity": ("spot" if p.spot else "on-demand") if p.target == "nodegroup" else None,
-            "forced": p.forced, "routing_label": p.workload.key in plan.routing.labelled,
-            "fargate_size": {"vcpu": float(s.vcpu) if s.fits else None, "memory_gb": float(s.memory_gib) if s.fits else None,
-                             "ephemeral_gib": float(s.ephemeral_gib), "fits": s.fits, "defaulted": s.defaulted},
-            "reasons": [reason(r, p.workload) for r in p.reasons],
-        })
+        workloads.append(
+            {
+                "release": p.workload.name,
+                "namespace": p.workload.namespace,
+                "kind": p.workload.kind,
+                "source": p.workload.source.path,
+                "placement": p.target,
+                "node_class": p.node_class,
+                "capacity": ("spot" if p.spot else "on-demand") if p.target == "nodegroup" else None,
+                "forced": p.forced,
+                "routing_label": p.workload.key in plan.routing.labelled,
+                "fargate_size": {
+                    "vcpu": float(s.vcpu) if s.fits else None,
+                    "memory_gb": float(s.memory_gib) if s.fits else None,
+                    "ephemeral_gib": float(s.ephemeral_gib),
+                    "fits": s.fits,
+                    "defaulted": s.defaulted,
+                },
+                "reasons": [reason(r, p.workload) for r in p.reasons],
+            }
+        )
     return {
         "format_version": FORMAT_VERSION,
         "summary": summary(plan),
         "workloads": workloads,
-        "fargate_profiles": [{"name": fp.name, "selectors": [{"namespace": s.namespace, "labels": dict(s.labels)}
-                                                             for s in fp.selectors]} for fp in plan.routing.profiles],
+        "fargate_profiles": [
+            {"name": fp.name, "selectors": [{"namespace": s.namespace, "labels": dict(s.labels)} for s in fp.selectors]}
+            for fp in plan.routing.profiles
+        ],
         "coredns_on_fargate": plan.routing.coredns_on_fargate,
-        "node_groups": [{"name": g.name, "node_class": g.node_class, "instance_type": g.instance_type,
-                         "capacity": "spot" if g.spot else "on-demand", "instance_types": list(g.instance_types) or None,
-                         "min_size": g.min_size, "desired_capacity": g.desired, "max_size": g.max_size,
-                         "workloads": list(g.workloads)} for g in plan.node_groups],
-        "changes": [{"file": str(c.path), "actions": [{"new": "create", "changed": "update", "unchanged": "no-op"}[c.status]],
-                     "status": c.status} for c in plan.changes],
+        "node_groups": [
+            {
+                "name": g.name,
+                "node_class": g.node_class,
+                "instance_type": g.instance_type,
+                "capacity": "spot" if g.spot else "on-demand",
+                "instance_types": list(g.instance_types) or None,
+                "min_size": g.min_size,
+                "desired_capacity": g.desired,
+                "max_size": g.max_size,
+                "workloads": list(g.workloads),
+            }
+            for g in plan.node_groups
+        ],
+        "changes": [
+            {
+                "file": str(c.path),
+                "actions": [{"new": "create", "changed": "update", "unchanged": "no-op"}[c.status]],
+                "status": c.status,
+            }
+            for c in plan.changes
+        ],
         "has_changes": plan.has_changes,
         "cost": cost_json(plan.cost) if plan.cost else None,
         "advice": advice_json(plan.advice),
@@ -55,18 +94,39 @@ def _money(value: float | None) -> float | None:
 
 def cost_json(report) -> dict[str, Any]:
     return {
-        "currency": "USD", "period": "month (730 hours)", "prices": report.prices.source, "region": report.prices.region,
+        "currency": "USD",
+        "period": "month (730 hours)",
+        "prices": report.prices.source,
+        "region": report.prices.region,
         "spot_prices": report.prices.spot_source,
-        "workloads": [{"workload": c.key, "kind": c.kind, "placement": c.placement, "monthly": _money(c.monthly),
-                       "spot_monthly": _money(c.spot_monthly),
-                       "other_placement": c.other, "other_monthly": _money(c.other_monthly),
-                       "hours_per_day": round(c.hours_per_day, 2),
-                       "break_even_hours_per_day": round(c.break_even_hours, 2) if c.break_even_hours else None,
-                       "note": c.note or None} for c in report.workloads],
-        "node_groups": [{"name": g.name, "instance_type": g.instance_type, "desired": g.desired,
-                         "monthly": _money(g.monthly), "autoscaled_monthly": _money(g.autoscaled),
-                         "busy_hours_per_day": round(g.busy_hours, 2)} for g in report.groups],
-        "fargate_monthly": _money(report.fargate_monthly), "node_groups_monthly": _money(report.nodegroups_monthly),
+        "workloads": [
+            {
+                "workload": c.key,
+                "kind": c.kind,
+                "placement": c.placement,
+                "monthly": _money(c.monthly),
+                "spot_monthly": _money(c.spot_monthly),
+                "other_placement": c.other,
+                "other_monthly": _money(c.other_monthly),
+                "hours_per_day": round(c.hours_per_day, 2),
+                "break_even_hours_per_day": round(c.break_even_hours, 2) if c.break_even_hours else None,
+                "note": c.note or None,
+            }
+            for c in report.workloads
+        ],
+        "node_groups": [
+            {
+                "name": g.name,
+                "instance_type": g.instance_type,
+                "desired": g.desired,
+                "monthly": _money(g.monthly),
+                "autoscaled_monthly": _money(g.autoscaled),
+                "busy_hours_per_day": round(g.busy_hours, 2),
+            }
+            for g in report.groups
+        ],
+        "fargate_monthly": _money(report.fargate_monthly),
+        "node_groups_monthly": _money(report.nodegroups_monthly),
         "node_groups_autoscaled_monthly": _money(report.nodegroups_autoscaled),
         "total_autoscaled_monthly": _money(report.fargate_monthly + report.nodegroups_autoscaled),
         "total_monthly": _money(report.total_monthly),
@@ -86,49 +146,80 @@ def print_cost(report, console) -> None:
     def money(value: float | None) -> str:
         return f"{value:,.2f}" if value is not None else "–"
 
-    table = Table(title=f"Cost, USD/month on demand ({escape(report.prices.source)}, {report.prices.region})",
-                  title_justify="left")
-    for column, justify in (("workload", "left"), ("placed", "left"), ("$/month", "right"), ("otherwise", "left"),
-                            ("$/month ", "right"), ("h/day", "right"), ("break-even h/day", "right")):
+    table = Table(
+        title=f"Cost, USD/month on demand ({escape(report.prices.source)}, {report.prices.region})",
+        title_justify="left",
+    )
+    for column, justify in (
+        ("workload", "left"),
+        ("placed", "left"),
+        ("$/month", "right"),
+        ("otherwise", "left"),
+        ("$/month ", "right"),
+        ("h/day", "right"),
+        ("break-even h/day", "right"),
+    ):
         table.add_column(column, justify=justify, no_wrap=True, overflow="ellipsis")
     for c in sorted(report.workloads, key=lambda c: (c.placement != "fargate", c.key)):
-        table.add_row(escape(c.key), PLACED[c.placement], money(c.monthly),
-                      PLACED.get(c.other or "", "[dim]not allowed[/]"),
-                      money(c.other_monthly), f"{c.hours_per_day:.1f}" + ("*" if c.note else ""),
-                      f"{c.break_even_hours:.1f}" if c.break_even_hours else "")
+        table.add_row(
+            escape(c.key),
+            PLACED[c.placement],
+            money(c.monthly),
+            PLACED.get(c.other or "", "[dim]not allowed[/]"),
+            money(c.other_monthly),
+            f"{c.hours_per_day:.1f}" + ("*" if c.note else ""),
+            f"{c.break_even_hours:.1f}" if c.break_even_hours else "",
+        )
     if fits(table, console):
         console.print(table)
     else:  # a narrow terminal: one line per workload rather than cells cut short
         console.print(table.title)
         for c in sorted(report.workloads, key=lambda c: (c.placement != "fargate", c.key)):
             other = PLACED.get(c.other or "")
-            line = (f"  {escape(c.key)}: {PLACED[c.placement]} ${money(c.monthly)}"
-                    + (f", on {other} ${money(c.other_monthly)}" if other else ", no other placement allowed")
-                    + f", {c.hours_per_day:.1f}{'*' if c.note else ''} h/day"
-                    + (f", break-even {c.break_even_hours:.1f} h/day" if c.break_even_hours else ""))
+            line = (
+                f"  {escape(c.key)}: {PLACED[c.placement]} ${money(c.monthly)}"
+                + (f", on {other} ${money(c.other_monthly)}" if other else ", no other placement allowed")
+                + f", {c.hours_per_day:.1f}{'*' if c.note else ''} h/day"
+                + (f", break-even {c.break_even_hours:.1f} h/day" if c.break_even_hours else "")
+            )
             console.print(line, highlight=False, soft_wrap=True)
-    groups = ", ".join(f"{g.name} {g.desired} × {g.instance_type}{' Spot' if g.spot else ''} ${money(g.monthly)}"
-                       for g in report.groups)
-    console.print(f"Fargate ${money(report.fargate_monthly)} + node groups ${money(report.nodegroups_monthly)}"
-                  f" ({escape(groups) or 'none'}) = [bold]${money(report.total_monthly)}[/] a month", highlight=False,
-                  soft_wrap=True)
-    scaled = [g for g in report.groups if g.autoscaled is not None and g.monthly is not None and g.autoscaled < g.monthly]
+    groups = ", ".join(
+        f"{g.name} {g.desired} × {g.instance_type}{' Spot' if g.spot else ''} ${money(g.monthly)}"
+        for g in report.groups
+    )
+    console.print(
+        f"Fargate ${money(report.fargate_monthly)} + node groups ${money(report.nodegroups_monthly)}"
+        f" ({escape(groups) or 'none'}) = [bold]${money(report.total_monthly)}[/] a month",
+        highlight=False,
+        soft_wrap=True,
+    )
+    scaled = [
+        g for g in report.groups if g.autoscaled is not None and g.monthly is not None and g.autoscaled < g.monthly
+    ]
     if scaled:
         detail = ", ".join(f"{g.name} ${money(g.autoscaled)} (busy {g.busy_hours:.1f} h/day)" for g in scaled)
-        console.print(f"With the autoscaler: node groups ${money(report.nodegroups_autoscaled)} ({escape(detail)}) = "
-                      f"[bold]${money(report.fargate_monthly + report.nodegroups_autoscaled)}[/] a month; the figure "
-                      "above is always on", highlight=False, soft_wrap=True)
+        console.print(
+            f"With the autoscaler: node groups ${money(report.nodegroups_autoscaled)} ({escape(detail)}) = "
+            f"[bold]${money(report.fargate_monthly + report.nodegroups_autoscaled)}[/] a month; the figure "
+            "above is always on",
+            highlight=False,
+            soft_wrap=True,
+        )
     if any(g.spot for g in report.groups) or any(a.rule == "FA207" for a in report.advice):
         console.print(f"  Spot prices: {escape(report.prices.spot_source)}", highlight=False, soft_wrap=True)
     if any(c.note for c in report.workloads):
-        console.print("  * a Job without runsPerDay/runMinutes, priced as if it ran all day", highlight=False, soft_wrap=True)
+        console.print(
+            "  * a Job without runsPerDay/runMinutes, priced as if it ran all day", highlight=False, soft_wrap=True
+        )
     for m in report.missing:
         console.print(f"  [yellow]no price: {escape(m)}[/]", highlight=False)
 
 
 def placement_cell(p: Placement) -> str:
     """The placement column of the plan and scan tables (rich markup)."""
-    return "[green]Fargate[/]" if p.target == "fargate" else f"[yellow]nodes[/] {p.node_class}{' Spot' if p.spot else ''}"
+    return (
+        "[green]Fargate[/]" if p.target == "fargate" else f"[yellow]nodes[/] {p.node_class}{' Spot' if p.spot else ''}"
+    )
 
 
 def reasons_cell(p: Placement, shown: int) -> str:
@@ -172,10 +263,15 @@ def _print_stacked(ordered: list[Placement], title: str, console) -> None:
             continue
         console.print(f"{heading} ({len(rows)})")
         for p in rows:
-            where = p.fargate_size.label() if target == "fargate" else f"nodes {p.node_class}{' Spot' if p.spot else ''}"
+            where = (
+                p.fargate_size.label() if target == "fargate" else f"nodes {p.node_class}{' Spot' if p.spot else ''}"
+            )
             reasons = reasons_cell(p, 3) if p.reasons else ""
-            console.print(f"  {escape(p.workload.key)} · {p.workload.kind} · {where}" + (f" · {reasons}" if reasons else ""),
-                          highlight=False, soft_wrap=True)
+            console.print(
+                f"  {escape(p.workload.key)} · {p.workload.kind} · {where}" + (f" · {reasons}" if reasons else ""),
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
@@ -189,8 +285,14 @@ def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
         table.add_column(column, no_wrap=True, overflow="ellipsis")
     for p in ordered:
         size = p.fargate_size.label() if p.target == "fargate" else "[dim]–[/]"
-        table.add_row(escape(p.workload.name), escape(p.workload.namespace), p.workload.kind, placement_cell(p),
-                      reasons_cell(p, 2), size)
+        table.add_row(
+            escape(p.workload.name),
+            escape(p.workload.namespace),
+            p.workload.kind,
+            placement_cell(p),
+            reasons_cell(p, 2),
+            size,
+        )
     narrow = not fits(table, console)
     if narrow:
         _print_stacked(ordered, title, console)
@@ -198,11 +300,15 @@ def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
         console.print(table)
     console.print(summary(plan))
 
-    explained = sorted((p for p in plan.placements if p.reasons), key=lambda p: (p.target != "nodegroup", p.workload.key))
+    explained = sorted(
+        (p for p in plan.placements if p.reasons), key=lambda p: (p.target != "nodegroup", p.workload.key)
+    )
     if explained:
         console.print("\n[bold]Why[/] (block: moves the workload to a node group; advice: shown only)")
         if any(r.evidence == "inferred" for p in explained for r in p.reasons):
-            console.print("  [magenta](inferred)[/]: follows from what AWS documents but is not stated by AWS: double-check it")
+            console.print(
+                "  [magenta](inferred)[/]: follows from what AWS documents but is not stated by AWS: double-check it"
+            )
         for p in explained:
             console.print(f"  [bold]{escape(p.workload.key)}[/] [dim]{escape(p.workload.source.path)}[/]")
             grid = Table.grid(padding=(0, 1))  # (narrow: messages wrap under themselves, not at column 0)
@@ -222,16 +328,20 @@ def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
 
     console.print("\n[bold]Fargate profiles[/]")
     for fp in plan.routing.profiles:
-        selectors = ", ".join(s.namespace + ("{" + ",".join(f"{k}={v}" for k, v in s.labels) + "}" if s.labels else "")
-                              for s in fp.selectors)
+        selectors = ", ".join(
+            s.namespace + ("{" + ",".join(f"{k}={v}" for k, v in s.labels) + "}" if s.labels else "")
+            for s in fp.selectors
+        )
         console.print(f"  {fp.name}: {escape(selectors)}", highlight=False)
     if not plan.routing.profiles:
         console.print("  (none)")
     console.print("[bold]Managed node groups[/]")
     for g in plan.node_groups:
         types = f"Spot {'/'.join(g.instance_types)}" if g.spot else g.instance_type
-        console.print(f"  {g.name}: {types} × {g.min_size}–{g.max_size} (desired {g.desired}); "
-                      f"{len(g.workloads)} workload(s)", highlight=False)
+        console.print(
+            f"  {g.name}: {types} × {g.min_size}–{g.max_size} (desired {g.desired}); {len(g.workloads)} workload(s)",
+            highlight=False,
+        )
     if not plan.node_groups:
         console.print("  (none)")
 

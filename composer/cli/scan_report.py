@@ -14,9 +14,11 @@ from composer.load.profiles import build_workload
 from composer.load.scan import Scanned, ScanResult
 from composer.place.classify import classify_all
 
-HEADER = ("Workload profile written by `compose scan` from {source}.\n"
-          "Review it, add a release (chart, version, values) to deploy it with helmfile, and edit freely:\n"
-          "scan does not overwrite a changed profile unless run with --force.")
+HEADER = (
+    "Workload profile written by `compose scan` from {source}.\n"
+    "Review it, add a release (chart, version, values) to deploy it with helmfile, and edit freely:\n"
+    "scan does not overwrite a changed profile unless run with --force."
+)
 
 
 @dataclass
@@ -36,15 +38,19 @@ def classify_scanned(result: ScanResult, out_dir: Path) -> tuple[list[Item], lis
         path = out_dir / meta["namespace"] / f"{meta['name']}.yaml"
         # The profile as plan reads it: the tree loading its text gives, which the emitter records as it
         # writes (a test holds them equal), so that thousands of profiles are not parsed again.
-        text, doc = yamlio.dump_with_tree(scanned.profile, HEADER.format(source=scanned.profile["provenance"]["source"]))
+        text, doc = yamlio.dump_with_tree(
+            scanned.profile, HEADER.format(source=scanned.profile["provenance"]["source"])
+        )
         if doc is None:
             doc = yamlio.load(text, str(path))
         item = Item(scanned, path, text)
         found = schema.validate("profile", doc, str(path))
         if found:  # a manifest value the profile format cannot hold, e.g. an invalid quantity
             source = scanned.profile["provenance"]["source"]
-            problems += [Problem(f"{p.message} (in the profile derived from {source})", p.path, p.line, p.col, p.hint,
-                                 "scan") for p in found]
+            problems += [
+                Problem(f"{p.message} (in the profile derived from {source})", p.path, p.line, p.col, p.hint, "scan")
+                for p in found
+            ]
             continue
         try:
             workload = build_workload(doc, Source(str(path), doc), path.parent)
@@ -83,22 +89,42 @@ def write_profiles(items: list[Item], force: bool) -> None:
 
 
 def report_json(items: list[Item], result: ScanResult, files: int, out_dir: Path | None) -> str:
-    return json.dumps({
-        "format_version": "1",
-        "files": files,
-        "workloads": [{
-            "name": i.placement.workload.name, "namespace": i.placement.workload.namespace,
-            "kind": i.placement.workload.kind, "source": i.scanned.profile["provenance"]["source"],
-            "placement": i.placement.target, "node_class": i.placement.node_class,
-            "profile": str(i.path) if out_dir else None, "status": i.status or None,
-            "evidence": i.scanned.evidence,
-            "reasons": [{"rule": r.rule, "name": r.name, "severity": r.severity, "evidence": r.evidence, "message": r.message,
-                         "field": r.field, "url": r.url, "manifest": i.placement.workload.manifest_line(r.field) or None}
-                        for r in i.placement.reasons],
-        } for i in items],
-        "skipped": dict(sorted(result.skipped.items())),
-        "notes": result.notes,
-    }, indent=2)
+    return json.dumps(
+        {
+            "format_version": "1",
+            "files": files,
+            "workloads": [
+                {
+                    "name": i.placement.workload.name,
+                    "namespace": i.placement.workload.namespace,
+                    "kind": i.placement.workload.kind,
+                    "source": i.scanned.profile["provenance"]["source"],
+                    "placement": i.placement.target,
+                    "node_class": i.placement.node_class,
+                    "profile": str(i.path) if out_dir else None,
+                    "status": i.status or None,
+                    "evidence": i.scanned.evidence,
+                    "reasons": [
+                        {
+                            "rule": r.rule,
+                            "name": r.name,
+                            "severity": r.severity,
+                            "evidence": r.evidence,
+                            "message": r.message,
+                            "field": r.field,
+                            "url": r.url,
+                            "manifest": i.placement.workload.manifest_line(r.field) or None,
+                        }
+                        for r in i.placement.reasons
+                    ],
+                }
+                for i in items
+            ],
+            "skipped": dict(sorted(result.skipped.items())),
+            "notes": result.notes,
+        },
+        indent=2,
+    )
 
 
 def print_report(items: list[Item], result: ScanResult, files: int, out_dir: Path | None, console) -> None:
@@ -113,8 +139,14 @@ def print_report(items: list[Item], result: ScanResult, files: int, out_dir: Pat
     ordered = sorted(items, key=lambda i: (i.placement.target != "fargate", i.placement.workload.key))
     for i in ordered:
         p = i.placement
-        table.add_row(escape(p.workload.name), escape(p.workload.namespace), p.workload.kind, placement_cell(p),
-                      reasons_cell(p, 3), escape(i.scanned.profile["provenance"]["source"]))
+        table.add_row(
+            escape(p.workload.name),
+            escape(p.workload.namespace),
+            p.workload.kind,
+            placement_cell(p),
+            reasons_cell(p, 3),
+            escape(i.scanned.profile["provenance"]["source"]),
+        )
     if fits(table, console):
         console.print(table)
     else:  # one line per workload rather than cells cut short
@@ -122,16 +154,23 @@ def print_report(items: list[Item], result: ScanResult, files: int, out_dir: Pat
         for i in ordered:
             p = i.placement
             reasons = f" · {reasons_cell(p, 3)}" if p.reasons else ""
-            console.print(f"  {escape(p.workload.key)} · {p.workload.kind} · {placement_cell(p)}{reasons} "
-                          f"[dim]← {escape(i.scanned.profile['provenance']['source'])}[/]", highlight=False, soft_wrap=True)
+            console.print(
+                f"  {escape(p.workload.key)} · {p.workload.kind} · {placement_cell(p)}{reasons} "
+                f"[dim]← {escape(i.scanned.profile['provenance']['source'])}[/]",
+                highlight=False,
+                soft_wrap=True,
+            )
 
     def say(text: str) -> None:
         console.print(text, soft_wrap=True, highlight=False)
 
     fargate = sum(i.placement.target == "fargate" for i in items)
     skipped = sum(result.skipped.values())
-    say(f"{files} file(s): {len(items)} workload(s), {fargate} Fargate, {len(items) - fargate} node group; "
-        f"{skipped} other object(s) skipped" + (": " + ", ".join(f"{k} {v}" for k, v in sorted(result.skipped.items())) if skipped else ""))
+    say(
+        f"{files} file(s): {len(items)} workload(s), {fargate} Fargate, {len(items) - fargate} node group; "
+        f"{skipped} other object(s) skipped"
+        + (": " + ", ".join(f"{k} {v}" for k, v in sorted(result.skipped.items())) if skipped else "")
+    )
     explained = [i for i in ordered if i.placement.reasons or i.scanned.evidence]
     if explained:
         say("\n[bold]Why[/] (each reason with the manifest line it comes from)")
@@ -139,11 +178,16 @@ def print_report(items: list[Item], result: ScanResult, files: int, out_dir: Pat
             say("  [magenta](inferred)[/]: follows from what AWS documents but is not stated by AWS: double-check it")
     for i in explained:
         p = i.placement
-        say(f"  [bold]{escape(p.workload.key)}[/] [dim]{escape(i.scanned.profile['provenance']['object'])} "
-                      f"at {escape(i.scanned.profile['provenance']['source'])}[/]")
+        say(
+            f"  [bold]{escape(p.workload.key)}[/] [dim]{escape(i.scanned.profile['provenance']['object'])} "
+            f"at {escape(i.scanned.profile['provenance']['source'])}[/]"
+        )
         for r in p.reasons:
             line = p.workload.manifest_line(r.field)
-            say(f"    {r.rule} {r.severity:<6} {evidence_mark(r)}{escape(r.message)}" + (f" [dim]← {escape(line)}[/]" if line else ""))
+            say(
+                f"    {r.rule} {r.severity:<6} {evidence_mark(r)}{escape(r.message)}"
+                + (f" [dim]← {escape(line)}[/]" if line else "")
+            )
         for fact in i.scanned.evidence:
             say(f"    [dim]evidence: {escape(fact)}[/]")
     for note in result.notes:

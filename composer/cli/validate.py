@@ -14,8 +14,9 @@ if TYPE_CHECKING:
     from composer.emit.plan import Plan
 
 
-def validate(config: Path, profile_paths: list[Path], *, need_plan: bool = False,
-             out_dir: Path | None = None) -> tuple[list[Problem], int, Plan | None]:
+def validate(
+    config: Path, profile_paths: list[Path], *, need_plan: bool = False, out_dir: Path | None = None
+) -> tuple[list[Problem], int, Plan | None]:
     """(problems, number of files checked, the plan when ``need_plan`` and it could be made).
 
     Semantic checks run on the profiles that loaded; when all loaded, the whole composition runs, so

@@ -40,7 +40,9 @@ from composer.place.nodegroups import CLASS_LABEL
 # (used with fullmatch: Python's "$" would also accept a trailing newline)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _CONTEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,252}")
-_SELECTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]*!?=[A-Za-z0-9_./-]*(,[A-Za-z0-9][A-Za-z0-9_./-]*!?=[A-Za-z0-9_./-]*)*")
+_SELECTOR = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9_./-]*!?=[A-Za-z0-9_./-]*(,[A-Za-z0-9][A-Za-z0-9_./-]*!?=[A-Za-z0-9_./-]*)*"
+)
 _ABSENT = re.compile(r"ResourceNotFoundException|No cluster found")
 
 
@@ -106,8 +108,11 @@ class ClusterState:
     @property
     def owned_profiles(self) -> frozenset[str]:
         """Fargate profiles whose tags say compose created them (eksctl shows profile tags)."""
-        return frozenset(n for n, p in self.fargate.items()
-                         if isinstance(p.get("tags"), dict) and p["tags"].get(MANAGED_TAG) == GENERATOR_TAG)
+        return frozenset(
+            n
+            for n, p in self.fargate.items()
+            if isinstance(p.get("tags"), dict) and p["tags"].get(MANAGED_TAG) == GENERATOR_TAG
+        )
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,7 @@ class StepResult:
 
 # ---------------------------------------------------------------- one apply per cluster at a time
 
+
 @contextlib.contextmanager
 def cluster_lock(state_dir: Path, cluster: str) -> Iterator[None]:
     """Hold ``<state_dir>/apply-<cluster>.lock`` (an exclusive ``flock``) for the duration; another
@@ -158,17 +164,26 @@ def cluster_lock(state_dir: Path, cluster: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 512, 0).decode("utf-8", "replace").strip() or "another process"
-            raise ApplyError(f"another `compose apply` of cluster {cluster!r} is running ({printable(holder)}); "
-                             f"wait for it to finish (lock: {path})") from None
+            raise ApplyError(
+                f"another `compose apply` of cluster {cluster!r} is running ({printable(holder)}); "
+                f"wait for it to finish (lock: {path})"
+            ) from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, (f"pid {os.getpid()}, {getpass.getuser()}@{socket.gethostname()}, since "
-                       f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n").encode(), 0)
+        os.pwrite(
+            fd,
+            (
+                f"pid {os.getpid()}, {getpass.getuser()}@{socket.gethostname()}, since "
+                f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n"
+            ).encode(),
+            0,
+        )
         yield
     finally:
         os.close(fd)
 
 
 # ---------------------------------------------------------------- probing (read-only)
+
 
 def probe_commands(name: str, region: str) -> dict[str, tuple[str, ...]]:
     return {
@@ -179,8 +194,9 @@ def probe_commands(name: str, region: str) -> dict[str, tuple[str, ...]]:
     }
 
 
-def _capture(runner: Runner, argv: Sequence[str], on_line: OnLine | None,
-             timeout: float | None = None) -> tuple[int, str, str]:
+def _capture(
+    runner: Runner, argv: Sequence[str], on_line: OnLine | None, timeout: float | None = None
+) -> tuple[int, str, str]:
     out: list[str] = []
     err: list[str] = []
 
@@ -195,8 +211,9 @@ def _capture(runner: Runner, argv: Sequence[str], on_line: OnLine | None,
     except ToolNotFound as exc:
         raise ApplyError(f"{exc} is not installed (not found on PATH)") from None
     except TimedOut as exc:
-        raise ApplyError(f"{exc}: `{shlex.join(argv)}` (a network or credentials problem? "
-                         "--probe-timeout sets the limit)") from None
+        raise ApplyError(
+            f"{exc}: `{shlex.join(argv)}` (a network or credentials problem? --probe-timeout sets the limit)"
+        ) from None
     return code, "\n".join(out), "\n".join(err)
 
 
@@ -229,28 +246,38 @@ def _items(text: str, argv: Sequence[str]) -> dict[str, dict]:
     return named
 
 
-def probe(runner: Runner, name: str, region: str, on_line: OnLine | None = None,
-          timeout: float | None = None) -> ClusterState:
+def probe(
+    runner: Runner, name: str, region: str, on_line: OnLine | None = None, timeout: float | None = None
+) -> ClusterState:
     """What exists now. A missing cluster is an answer; any other failure is an ``ApplyError``."""
     commands = probe_commands(name, region)
     code, described, err = _capture(runner, commands["cluster"], on_line, timeout)
     if code != 0:
         if _ABSENT.search(err):
             return ClusterState(exists=False)
-        raise ApplyError(f"could not tell whether cluster {name!r} exists: `{' '.join(commands['cluster'])}` "
-                         f"exited {code}: {err.strip()[-300:]} (check AWS credentials and region)")
+        raise ApplyError(
+            f"could not tell whether cluster {name!r} exists: `{' '.join(commands['cluster'])}` "
+            f"exited {code}: {err.strip()[-300:]} (check AWS credentials and region)"
+        )
     found = {}
     for key in ("fargate", "nodegroups"):
         code, out, err = _capture(runner, commands[key], on_line, timeout)
         if code != 0:
             raise ApplyError(f"`{' '.join(commands[key])}` exited {code}: {err.strip()[-300:]}")
         found[key] = _items(out, commands[key])
-    return ClusterState(True, found["fargate"], found["nodegroups"],
-                        authentication_mode=access.reported_mode(described))
+    return ClusterState(
+        True, found["fargate"], found["nodegroups"], authentication_mode=access.reported_mode(described)
+    )
 
 
-def probe_owned_groups(runner: Runner, name: str, region: str, groups: Sequence[str],
-                       on_line: OnLine | None = None, timeout: float | None = None) -> frozenset[str]:
+def probe_owned_groups(
+    runner: Runner,
+    name: str,
+    region: str,
+    groups: Sequence[str],
+    on_line: OnLine | None = None,
+    timeout: float | None = None,
+) -> frozenset[str]:
     """Which of ``groups`` carry compose's node-class label (``eksctl get labels``, one call each). A
     group eksctl cannot show labels for (self-managed, or an error) counts as not compose's."""
     owned = set()
@@ -275,10 +302,13 @@ def _labels_cell(table: str, group: str) -> str:
 
 # ---------------------------------------------------------------- planning (pure)
 
+
 def wanted(cluster_config: dict) -> tuple[list[str], list[str]]:
     """Names of the Fargate profiles and managed node groups the ClusterConfig declares."""
-    return ([p["name"] for p in cluster_config.get("fargateProfiles", [])],
-            [g["name"] for g in cluster_config.get("managedNodeGroups", [])])
+    return (
+        [p["name"] for p in cluster_config.get("fargateProfiles", [])],
+        [g["name"] for g in cluster_config.get("managedNodeGroups", [])],
+    )
 
 
 def unwanted_groups(cluster_config: dict, state: ClusterState) -> list[str]:
@@ -293,22 +323,42 @@ def _kube_args(options: ApplyOptions, cluster: str) -> tuple[str, ...]:
     return ("--kubeconfig", _path_arg(kubeconfig_path(cluster)))
 
 
-def probe_releases(runner: Runner, cluster: str, region: str, options: ApplyOptions,
-                   on_line: OnLine | None = None) -> frozenset[str]:
+def probe_releases(
+    runner: Runner, cluster: str, region: str, options: ApplyOptions, on_line: OnLine | None = None
+) -> frozenset[str]:
     """namespace/name of every Helm release in the cluster that carries compose's label (helm list).
     Writes this cluster's kubeconfig first (a local file), unless --kube-context names one."""
     if not options.kube_context:
-        write = ("eksctl", "utils", "write-kubeconfig", "--cluster", cluster, "--region", region,
-                 "--kubeconfig", _path_arg(kubeconfig_path(cluster)))
+        write = (
+            "eksctl",
+            "utils",
+            "write-kubeconfig",
+            "--cluster",
+            cluster,
+            "--region",
+            region,
+            "--kubeconfig",
+            _path_arg(kubeconfig_path(cluster)),
+        )
         code, _, err = _capture(runner, write, on_line, options.probe_timeout)
         if code != 0:
             raise ApplyError(f"`{shlex.join(write)}` exited {code}: {err.strip()[-300:]}")
-    argv = ("helm", "list", "--all-namespaces", "--selector", f"{MANAGED_LABEL}={MANAGED_VALUE}", "--output", "json",
-            *_kube_args(options, cluster))
+    argv = (
+        "helm",
+        "list",
+        "--all-namespaces",
+        "--selector",
+        f"{MANAGED_LABEL}={MANAGED_VALUE}",
+        "--output",
+        "json",
+        *_kube_args(options, cluster),
+    )
     code, out, err = _capture(runner, argv, on_line, options.probe_timeout)
     if code != 0:
-        raise ApplyError(f"could not list the Helm releases compose installed: `{shlex.join(argv)}` exited {code}: "
-                         f"{err.strip()[-300:]}")
+        raise ApplyError(
+            f"could not list the Helm releases compose installed: `{shlex.join(argv)}` exited {code}: "
+            f"{err.strip()[-300:]}"
+        )
     found = _items(out or "[]", argv)
     return frozenset(f"{item.get('namespace')}/{name}" for name, item in found.items())
 
@@ -324,8 +374,9 @@ def read_cluster(runner: Runner, cluster_config: dict, options: ApplyOptions) ->
         return state
     old_groups = unwanted_groups(cluster_config, state)
     if old_groups:  # whose are they? only compose's own may ever be pruned
-        state = dataclasses.replace(state, owned_groups=probe_owned_groups(runner, name, region, old_groups,
-                                                                           timeout=options.probe_timeout))
+        state = dataclasses.replace(
+            state, owned_groups=probe_owned_groups(runner, name, region, old_groups, timeout=options.probe_timeout)
+        )
     if cluster_config.get("addons"):
         argv = probe_commands(name, region)["addons"]
         code, out, err = _capture(runner, argv, None, options.probe_timeout)
@@ -342,8 +393,9 @@ def read_cluster(runner: Runner, cluster_config: dict, options: ApplyOptions) ->
     return state
 
 
-def log_role_problems(runner: Runner, state: ClusterState, cluster_config: dict, own_role: str, policy_path: Path,
-                      options: ApplyOptions) -> list[str]:
+def log_role_problems(
+    runner: Runner, state: ClusterState, cluster_config: dict, own_role: str, policy_path: Path, options: ApplyOptions
+) -> list[str]:
     """With Fargate logging on: every pod execution role the Fargate profiles use (those that exist, and
     ``fargate.podExecutionRoleARN``) must allow the log router's CloudWatch Logs actions; read-only."""
     region = cluster_config["metadata"]["region"]
@@ -368,8 +420,16 @@ def probe_service_accounts(runner: Runner, cluster_config: dict, options: ApplyO
     for namespace in namespaces:
         if not _NAME.fullmatch(namespace):
             continue
-        argv = ("kubectl", "get", "serviceaccounts", "--namespace", namespace, "--output", "json",
-                *_kubectl_args(options, name))
+        argv = (
+            "kubectl",
+            "get",
+            "serviceaccounts",
+            "--namespace",
+            namespace,
+            "--output",
+            "json",
+            *_kubectl_args(options, name),
+        )
         for item in _kubectl_items(runner, argv, options):
             meta = item.get("metadata") or {}
             annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
@@ -431,14 +491,27 @@ def probe_pods(runner: Runner, cluster_config: dict, options: ApplyOptions) -> t
             labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
             kind, owner = _controller(pod) or ("Pod", str(meta.get("name", "?")))
             workload = owners.get(owner) if kind == "ReplicaSet" else None
-            pods.append(reconcile.Pod(namespace, tuple(sorted((str(k), str(v)) for k, v in labels.items())),
-                                      workload or f"{kind.lower()}/{owner}"))
+            pods.append(
+                reconcile.Pod(
+                    namespace,
+                    tuple(sorted((str(k), str(v)) for k, v in labels.items())),
+                    workload or f"{kind.lower()}/{owner}",
+                )
+            )
     return tuple(pods)
 
 
 def oidc_command(cluster: str, region: str, approve: bool) -> tuple[str, ...]:
-    return ("eksctl", "utils", "associate-iam-oidc-provider", "--cluster", cluster, "--region", region,
-            *(("--approve",) if approve else ()))
+    return (
+        "eksctl",
+        "utils",
+        "associate-iam-oidc-provider",
+        "--cluster",
+        cluster,
+        "--region",
+        region,
+        *(("--approve",) if approve else ()),
+    )
 
 
 def probe_oidc_missing(runner: Runner, cluster: str, region: str, options: ApplyOptions) -> bool:
@@ -476,12 +549,32 @@ def helmfile_steps(helmfile_path: Path, options: ApplyOptions, cluster: str, reg
     steps = []
     if not options.kube_context:
         path = kubeconfig_path(cluster)
-        steps.append(Step(f"write a kubeconfig for cluster {cluster} to .compose/{path.name} (helmfile uses it, not "
-                          "your current context)", ("eksctl", "utils", "write-kubeconfig", "--cluster", cluster, "--region", region,
-                                       "--kubeconfig", _path_arg(path))))
+        steps.append(
+            Step(
+                f"write a kubeconfig for cluster {cluster} to .compose/{path.name} (helmfile uses it, not "
+                "your current context)",
+                (
+                    "eksctl",
+                    "utils",
+                    "write-kubeconfig",
+                    "--cluster",
+                    cluster,
+                    "--region",
+                    region,
+                    "--kubeconfig",
+                    _path_arg(path),
+                ),
+            )
+        )
     if options.diff:
-        steps.append(Step("show what helmfile would change", base + ("diff", "--suppress-secrets", "--detailed-exitcode"),
-                          ok=(0, 2), changed=()))
+        steps.append(
+            Step(
+                "show what helmfile would change",
+                base + ("diff", "--suppress-secrets", "--detailed-exitcode"),
+                ok=(0, 2),
+                changed=(),
+            )
+        )
     apply = base + ("apply", "--suppress-secrets", "--detailed-exitcode")
     if options.concurrency is not None:
         apply += ("--concurrency", str(options.concurrency))
@@ -489,26 +582,36 @@ def helmfile_steps(helmfile_path: Path, options: ApplyOptions, cluster: str, reg
     return steps
 
 
-def actions(cluster_config: dict, state: ClusterState, options: ApplyOptions,
-            releases: frozenset[str] = frozenset()) -> list[reconcile.Action]:
+def actions(
+    cluster_config: dict, state: ClusterState, options: ApplyOptions, releases: frozenset[str] = frozenset()
+) -> list[reconcile.Action]:
     """Per Fargate profile, node group and (removed) Helm release, what apply will do
     (``composer.cluster.reconcile``); [] for a new cluster. ``releases``: the planned namespace/name keys."""
     if not state.exists:
         return []
     try:
-        return (reconcile.fargate_actions(cluster_config, state.fargate, state.owned_profiles)
-                + reconcile.nodegroup_actions(cluster_config, state.nodegroups, state.owned_groups, options.prune)
-                + reconcile.authentication_actions(cluster_config, state.authentication_mode)
-                + reconcile.addon_actions(cluster_config, state.addons)
-                + reconcile.service_account_actions(cluster_config, state.service_accounts)
-                + reconcile.release_actions(releases, state.releases, options.prune)
-                + reconcile.restart_actions(cluster_config, state.pods))
+        return (
+            reconcile.fargate_actions(cluster_config, state.fargate, state.owned_profiles)
+            + reconcile.nodegroup_actions(cluster_config, state.nodegroups, state.owned_groups, options.prune)
+            + reconcile.authentication_actions(cluster_config, state.authentication_mode)
+            + reconcile.addon_actions(cluster_config, state.addons)
+            + reconcile.service_account_actions(cluster_config, state.service_accounts)
+            + reconcile.release_actions(releases, state.releases, options.prune)
+            + reconcile.restart_actions(cluster_config, state.pods)
+        )
     except reconcile.NotReady as exc:
         raise ApplyError(str(exc)) from None
 
 
-def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, helmfile_path: Path,
-               options: ApplyOptions, write_title: str | None, releases: frozenset[str] = frozenset()) -> list[Step]:
+def plan_steps(
+    cluster_config: dict,
+    state: ClusterState,
+    cluster_path: Path,
+    helmfile_path: Path,
+    options: ApplyOptions,
+    write_title: str | None,
+    releases: frozenset[str] = frozenset(),
+) -> list[Step]:
     """The commands still needed to reach the plan from ``state``, in order: new Fargate profiles before
     the ones they replace are deleted, node groups created and scaled before the releases move onto
     them, replaced node groups drained and deleted after."""
@@ -519,8 +622,13 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
     steps = [Step(write_title)] if write_title else []
     profiles, groups = wanted(cluster_config)
     if not state.exists:
-        steps.append(Step(f"create cluster {name} ({len(groups)} node group(s), {len(profiles)} Fargate profile(s))",
-                          ("eksctl", "create", "cluster", "-f", _path_arg(cluster_path)), changed=(0,)))
+        steps.append(
+            Step(
+                f"create cluster {name} ({len(groups)} node group(s), {len(profiles)} Fargate profile(s))",
+                ("eksctl", "create", "cluster", "-f", _path_arg(cluster_path)),
+                changed=(0,),
+            )
+        )
         return steps + access_check(cluster_config) + helmfile_steps(helmfile_path, options, name, region)
     todo = actions(cluster_config, state, options, releases)
     for a in todo:
@@ -533,48 +641,121 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
     new_profiles = [a.name for a in by["create"] if a.what == "Fargate profile"]
     old_profiles = [a for a in by["replace"] + by["delete"] if a.what == "Fargate profile"]
     if state.oidc_missing:  # an interrupted `create cluster` leaves it out, and no later create step adds it
-        steps.append(Step(f"create the IAM OIDC provider of cluster {name} (IRSA needs it)",
-                          oidc_command(name, region, approve=True), changed=(0,)))
+        steps.append(
+            Step(
+                f"create the IAM OIDC provider of cluster {name} (IRSA needs it)",
+                oidc_command(name, region, approve=True),
+                changed=(0,),
+            )
+        )
     for a in [a for a in by["update"] if a.what == "authentication mode"]:  # before the profiles that need it
-        steps.append(Step(f"switch cluster {name} to authentication mode API_AND_CONFIG_MAP ({a.detail}), so that "
-                          "EKS grants Fargate and node roles through access entries",
-                          access.mode_command(name, region, "API_AND_CONFIG_MAP"), changed=(0,)))
+        steps.append(
+            Step(
+                f"switch cluster {name} to authentication mode API_AND_CONFIG_MAP ({a.detail}), so that "
+                "EKS grants Fargate and node roles through access entries",
+                access.mode_command(name, region, "API_AND_CONFIG_MAP"),
+                changed=(0,),
+            )
+        )
     if new_profiles:
-        note = (f"; until {', '.join(a.name for a in old_profiles)} is deleted next, EKS may schedule new pods of the "
-                "namespaces both select with either" if old_profiles else "")
-        steps.append(Step(f"create Fargate profile(s) {', '.join(new_profiles)}{note}",
-                          ("eksctl", "create", "fargateprofile", "-f", _path_arg(cluster_path)), changed=(0,)))
+        note = (
+            f"; until {', '.join(a.name for a in old_profiles)} is deleted next, EKS may schedule new pods of the "
+            "namespaces both select with either"
+            if old_profiles
+            else ""
+        )
+        steps.append(
+            Step(
+                f"create Fargate profile(s) {', '.join(new_profiles)}{note}",
+                ("eksctl", "create", "fargateprofile", "-f", _path_arg(cluster_path)),
+                changed=(0,),
+            )
+        )
         steps += access_check(cluster_config)
     new_addons = [a.name for a in by["create"] if a.what == "add-on"]
     if new_addons:  # (after the profiles: CoreDNS on Fargate needs its profile to run)
-        steps.append(Step(f"create add-on(s) {', '.join(new_addons)} (eksctl skips those present)",
-                          ("eksctl", "create", "addon", "-f", _path_arg(cluster_path)), changed=(0,)))
+        steps.append(
+            Step(
+                f"create add-on(s) {', '.join(new_addons)} (eksctl skips those present)",
+                ("eksctl", "create", "addon", "-f", _path_arg(cluster_path)),
+                changed=(0,),
+            )
+        )
     changed_addons = [a for a in by["update"] if a.what == "add-on"]
     if changed_addons:
-        steps.append(Step("update add-on configuration: " + "; ".join(f"{a.name} {a.detail}" for a in changed_addons),
-                          ("eksctl", "update", "addon", "-f", _path_arg(cluster_path)), changed=(0,)))
+        steps.append(
+            Step(
+                "update add-on configuration: " + "; ".join(f"{a.name} {a.detail}" for a in changed_addons),
+                ("eksctl", "update", "addon", "-f", _path_arg(cluster_path)),
+                changed=(0,),
+            )
+        )
     for a in old_profiles:
-        why = (f"replaced by {a.successor}; its pods are recreated there" if a.kind == "replace"
-               else "no Fargate workload uses its namespaces any more; its pods are recreated elsewhere")
-        steps.append(Step(f"delete Fargate profile {a.name} ({why})",
-                          ("eksctl", "delete", "fargateprofile", *where, "--name", a.name, "--wait"),
-                          changed=(0,), destructive=True))
+        why = (
+            f"replaced by {a.successor}; its pods are recreated there"
+            if a.kind == "replace"
+            else "no Fargate workload uses its namespaces any more; its pods are recreated elsewhere"
+        )
+        steps.append(
+            Step(
+                f"delete Fargate profile {a.name} ({why})",
+                ("eksctl", "delete", "fargateprofile", *where, "--name", a.name, "--wait"),
+                changed=(0,),
+                destructive=True,
+            )
+        )
     new_groups = [a.name for a in by["create"] if a.what == "node group"]
     if new_groups:
-        steps.append(Step(f"create node group(s) {', '.join(new_groups)}",
-                          ("eksctl", "create", "nodegroup", "-f", _path_arg(cluster_path),
-                           "--include", ",".join(new_groups)), changed=(0,)))
+        steps.append(
+            Step(
+                f"create node group(s) {', '.join(new_groups)}",
+                ("eksctl", "create", "nodegroup", "-f", _path_arg(cluster_path), "--include", ",".join(new_groups)),
+                changed=(0,),
+            )
+        )
     new_accounts = [a.name for a in by["create"] if a.what == "IAM service account"]
     if new_accounts:  # before the releases whose pods use them
-        steps.append(Step(f"create IAM service account(s) {', '.join(new_accounts)} (eksctl makes each role and "
-                          "annotates the account)",
-                          ("eksctl", "create", "iamserviceaccount", "-f", _path_arg(cluster_path), "--include",
-                           ",".join(new_accounts), "--override-existing-serviceaccounts", "--approve"), changed=(0,)))
+        steps.append(
+            Step(
+                f"create IAM service account(s) {', '.join(new_accounts)} (eksctl makes each role and "
+                "annotates the account)",
+                (
+                    "eksctl",
+                    "create",
+                    "iamserviceaccount",
+                    "-f",
+                    _path_arg(cluster_path),
+                    "--include",
+                    ",".join(new_accounts),
+                    "--override-existing-serviceaccounts",
+                    "--approve",
+                ),
+                changed=(0,),
+            )
+        )
     for a in by["resize"]:
         desired, low, high = reconcile.scale_target(cluster_config, a.name, state.nodegroups[a.name])
-        steps.append(Step(f"resize node group {a.name} ({a.detail})",
-                          ("eksctl", "scale", "nodegroup", *where, "--name", a.name, "--nodes", str(desired),
-                           "--nodes-min", str(low), "--nodes-max", str(high), "--wait"), changed=(0,)))
+        steps.append(
+            Step(
+                f"resize node group {a.name} ({a.detail})",
+                (
+                    "eksctl",
+                    "scale",
+                    "nodegroup",
+                    *where,
+                    "--name",
+                    a.name,
+                    "--nodes",
+                    str(desired),
+                    "--nodes-min",
+                    str(low),
+                    "--nodes-max",
+                    str(high),
+                    "--wait",
+                ),
+                changed=(0,),
+            )
+        )
     steps += helmfile_steps(helmfile_path, options, name, region)
     restarts: dict[str, list[str]] = {}
     for a in todo:
@@ -582,20 +763,34 @@ def plan_steps(cluster_config: dict, state: ClusterState, cluster_path: Path, he
             namespace, workload = a.name.split("/", 1)
             restarts.setdefault(namespace, []).append(workload)
     for namespace, workloads in restarts.items():
-        steps.append(Step(f"restart {', '.join(workloads)} in namespace {namespace} (pods on EC2 nodes that a Fargate "
-                          "profile selects; EKS places a pod only when it is created)",
-                          ("kubectl", "rollout", "restart", *workloads, "--namespace", namespace,
-                           *_kubectl_args(options, name)), changed=(0,)))
+        steps.append(
+            Step(
+                f"restart {', '.join(workloads)} in namespace {namespace} (pods on EC2 nodes that a Fargate "
+                "profile selects; EKS places a pod only when it is created)",
+                ("kubectl", "rollout", "restart", *workloads, "--namespace", namespace, *_kubectl_args(options, name)),
+                changed=(0,),
+            )
+        )
     for a in [a for a in by["delete"] if a.what == "Helm release"]:
         namespace, release = a.name.split("/", 1)
-        steps.append(Step(f"uninstall Helm release {a.name} (its profile is gone; --prune)",
-                          ("helm", "uninstall", release, "--namespace", namespace, "--wait", *_kube_args(options, name)),
-                          changed=(0,), destructive=True))
+        steps.append(
+            Step(
+                f"uninstall Helm release {a.name} (its profile is gone; --prune)",
+                ("helm", "uninstall", release, "--namespace", namespace, "--wait", *_kube_args(options, name)),
+                changed=(0,),
+                destructive=True,
+            )
+        )
     for a in [a for a in by["replace"] + by["delete"] if a.what == "node group"]:
         why = f"replaced by {a.successor}" if a.kind == "replace" else "no longer wanted (--prune)"
-        steps.append(Step(f"delete node group {a.name} ({why}; its nodes are drained first)",
-                          ("eksctl", "delete", "nodegroup", *where, "--name", a.name, "--drain", "--wait"),
-                          changed=(0,), destructive=True))
+        steps.append(
+            Step(
+                f"delete node group {a.name} ({why}; its nodes are drained first)",
+                ("eksctl", "delete", "nodegroup", *where, "--name", a.name, "--drain", "--wait"),
+                changed=(0,),
+                destructive=True,
+            )
+        )
     return steps
 
 
@@ -606,69 +801,181 @@ def access_check(cluster_config: dict) -> list[Step]:
         return []
     name, region = cluster_config["metadata"]["name"], cluster_config["metadata"]["region"]
     role = str(cluster_config["fargateProfiles"][0].get("podExecutionRoleARN", ""))
-    return [Step(f"check that the Fargate pod execution role has its access entry ({mode} mode)",
-                 access.entry_command(name, region),
-                 expect=lambda out: access.missing_entry(out, role, name, region))]
+    return [
+        Step(
+            f"check that the Fargate pod execution role has its access entry ({mode} mode)",
+            access.entry_command(name, region),
+            expect=lambda out: access.missing_entry(out, role, name, region),
+        )
+    ]
 
 
-def dry_run_outline(cluster_config: dict, cluster_path: Path, helmfile_path: Path,
-                    options: ApplyOptions, log_router_planned: bool = False) -> list[tuple[str, list[tuple[str, str]]]]:
+def dry_run_outline(
+    cluster_config: dict,
+    cluster_path: Path,
+    helmfile_path: Path,
+    options: ApplyOptions,
+    log_router_planned: bool = False,
+) -> list[tuple[str, list[tuple[str, str]]]]:
     """Every command apply may run, grouped by the condition that decides it; runs nothing."""
     name, region = cluster_config["metadata"]["name"], cluster_config["metadata"]["region"]
     commands = probe_commands(name, region)
     profiles, groups = wanted(cluster_config)
     join = shlex.join
     outline = [
-        ("first, read-only: does the cluster exist", [(join(commands["cluster"]), "exit 1 'No cluster found' = absent")]
-         + ([(join(fargate_role.simulate_command("<pod execution role>", region)),
-              "logging.fargate: may each Fargate pod execution role write CloudWatch Logs? (if not, nothing runs)")]
-            if log_router_planned else [])),
-        ("if the cluster does not exist", [(join(("eksctl", "create", "cluster", "-f", _path_arg(cluster_path))),
-                                            f"creates {len(groups)} node group(s) and {len(profiles)} Fargate profile(s)")]
-         + [(step.command, step.title + ", after the profiles are created") for step in access_check(cluster_config)]),
-        ("if it exists (read-only first, then only what differs)", [
-            (join(commands["fargate"]), "existing Fargate profiles (selectors, tags, status)"),
-            (join(commands["nodegroups"]), "existing node groups (instance type, sizes, status)"),
-            (f"eksctl get labels --cluster {name} --region {region} --nodegroup <unwanted>",
-             "is an unwanted node group compose's? (its composer.io/node-class label)"),
-            *([(join(access.mode_command(name, region, "API_AND_CONFIG_MAP")),
-                "when the cluster is still in CONFIG_MAP mode (from `get cluster`): one way, before any profile; "
-                "never on to API, which would drop aws-auth")]
-              if access.planned_mode(cluster_config) not in (None, "CONFIG_MAP") else []),
-            (join(("eksctl", "create", "fargateprofile", "-f", _path_arg(cluster_path))),
-             f"when one of {', '.join(profiles) or '-'} is missing (names carry content: a change is a new name)"),
-            *[(step.command, step.title + ", after creating a profile") for step in access_check(cluster_config)],
-            (f"eksctl delete fargateprofile --cluster {name} --region {region} --name <old> --wait",
-             "each profile compose made that the plan no longer has, after the new ones exist"),
-            (join(commands["addons"]), "existing add-ons (status, configuration)"),
-            (join(("eksctl", "create", "addon", "-f", _path_arg(cluster_path))),
-             f"when one of {', '.join(a['name'] for a in cluster_config.get('addons') or []) or '-'} is missing "
-             "(eksctl skips those present)"),
-            (join(("eksctl", "update", "addon", "-f", _path_arg(cluster_path))),
-             "when an add-on lacks the configuration the plan sets (CoreDNS's computeType: Fargate)"),
-            (join(("eksctl", "create", "nodegroup", "-f", _path_arg(cluster_path), "--include")) + " <missing,...>",
-             f"when one of {', '.join(groups) or '-'} is missing"),
-            (f"eksctl scale nodegroup --cluster {name} --region {region} --name <group> --nodes N --nodes-min N "
-             "--nodes-max N --wait", "when a group's planned sizes differ"),
-            (Step("", ("kubectl", "get", "serviceaccounts", "--namespace", "<ns>", "--output", "json",
-                       *_kubectl_args(options, name))).command,
-             "each namespace of a planned IAM service account: does it exist with its role annotation"),
-            (join(("eksctl", "create", "iamserviceaccount", "-f", _path_arg(cluster_path), "--include")) +
-             " <missing,...> --override-existing-serviceaccounts --approve",
-             "when one of " + (", ".join(f"{sa['metadata']['namespace']}/{sa['metadata']['name']}"
-                                         for sa in (cluster_config.get("iam") or {}).get("serviceAccounts") or []) or "-")
-             + " has no role yet"),
-            (Step("", ("kubectl", "get", "pods", "--field-selector", OFF_FARGATE, "--namespace", "<ns>", "--output", "json",
-                       *_kubectl_args(options, name))).command,
-             "each namespace a Fargate profile selects: pods still on EC2 (and their ReplicaSets' owners)"),
-        ]),
-        ("then", [(step.command, step.title) for step in helmfile_steps(helmfile_path, options, name, region)]
-         + [(Step("", ("kubectl", "rollout", "restart", "<deployment/x>", "--namespace", "<ns>",
-                       *_kubectl_args(options, name))).command,
-             "Deployments and StatefulSets with pods on EC2 that a Fargate profile selects (never Jobs)"),
-            (f"eksctl delete nodegroup --cluster {name} --region {region} --name <old> --drain --wait",
-             "each group compose made that a new one replaces" + (", and (--prune) each one no longer wanted"
-                                                                  if options.prune else ""))]),
+        (
+            "first, read-only: does the cluster exist",
+            [(join(commands["cluster"]), "exit 1 'No cluster found' = absent")]
+            + (
+                [
+                    (
+                        join(fargate_role.simulate_command("<pod execution role>", region)),
+                        "logging.fargate: may each Fargate pod execution role write CloudWatch Logs? (if not, "
+                        "nothing runs)",
+                    )
+                ]
+                if log_router_planned
+                else []
+            ),
+        ),
+        (
+            "if the cluster does not exist",
+            [
+                (
+                    join(("eksctl", "create", "cluster", "-f", _path_arg(cluster_path))),
+                    f"creates {len(groups)} node group(s) and {len(profiles)} Fargate profile(s)",
+                )
+            ]
+            + [
+                (step.command, step.title + ", after the profiles are created") for step in access_check(cluster_config)
+            ],
+        ),
+        (
+            "if it exists (read-only first, then only what differs)",
+            [
+                (join(commands["fargate"]), "existing Fargate profiles (selectors, tags, status)"),
+                (join(commands["nodegroups"]), "existing node groups (instance type, sizes, status)"),
+                (
+                    f"eksctl get labels --cluster {name} --region {region} --nodegroup <unwanted>",
+                    "is an unwanted node group compose's? (its composer.io/node-class label)",
+                ),
+                *(
+                    [
+                        (
+                            join(access.mode_command(name, region, "API_AND_CONFIG_MAP")),
+                            "when the cluster is still in CONFIG_MAP mode (from `get cluster`): one way, "
+                            "before any profile; "
+                            "never on to API, which would drop aws-auth",
+                        )
+                    ]
+                    if access.planned_mode(cluster_config) not in (None, "CONFIG_MAP")
+                    else []
+                ),
+                (
+                    join(("eksctl", "create", "fargateprofile", "-f", _path_arg(cluster_path))),
+                    f"when one of {', '.join(profiles) or '-'} is missing (names carry content: a change is a "
+                    f"new name)",
+                ),
+                *[(step.command, step.title + ", after creating a profile") for step in access_check(cluster_config)],
+                (
+                    f"eksctl delete fargateprofile --cluster {name} --region {region} --name <old> --wait",
+                    "each profile compose made that the plan no longer has, after the new ones exist",
+                ),
+                (join(commands["addons"]), "existing add-ons (status, configuration)"),
+                (
+                    join(("eksctl", "create", "addon", "-f", _path_arg(cluster_path))),
+                    f"when one of {', '.join(a['name'] for a in cluster_config.get('addons') or []) or '-'} is missing "
+                    "(eksctl skips those present)",
+                ),
+                (
+                    join(("eksctl", "update", "addon", "-f", _path_arg(cluster_path))),
+                    "when an add-on lacks the configuration the plan sets (CoreDNS's computeType: Fargate)",
+                ),
+                (
+                    join(("eksctl", "create", "nodegroup", "-f", _path_arg(cluster_path), "--include"))
+                    + " <missing,...>",
+                    f"when one of {', '.join(groups) or '-'} is missing",
+                ),
+                (
+                    f"eksctl scale nodegroup --cluster {name} --region {region} --name <group> --nodes N --nodes-min N "
+                    "--nodes-max N --wait",
+                    "when a group's planned sizes differ",
+                ),
+                (
+                    Step(
+                        "",
+                        (
+                            "kubectl",
+                            "get",
+                            "serviceaccounts",
+                            "--namespace",
+                            "<ns>",
+                            "--output",
+                            "json",
+                            *_kubectl_args(options, name),
+                        ),
+                    ).command,
+                    "each namespace of a planned IAM service account: does it exist with its role annotation",
+                ),
+                (
+                    join(("eksctl", "create", "iamserviceaccount", "-f", _path_arg(cluster_path), "--include"))
+                    + " <missing,...> --override-existing-serviceaccounts --approve",
+                    "when one of "
+                    + (
+                        ", ".join(
+                            f"{sa['metadata']['namespace']}/{sa['metadata']['name']}"
+                            for sa in (cluster_config.get("iam") or {}).get("serviceAccounts") or []
+                        )
+                        or "-"
+                    )
+                    + " has no role yet",
+                ),
+                (
+                    Step(
+                        "",
+                        (
+                            "kubectl",
+                            "get",
+                            "pods",
+                            "--field-selector",
+                            OFF_FARGATE,
+                            "--namespace",
+                            "<ns>",
+                            "--output",
+                            "json",
+                            *_kubectl_args(options, name),
+                        ),
+                    ).command,
+                    "each namespace a Fargate profile selects: pods still on EC2 (and their ReplicaSets' owners)",
+                ),
+            ],
+        ),
+        (
+            "then",
+            [(step.command, step.title) for step in helmfile_steps(helmfile_path, options, name, region)]
+            + [
+                (
+                    Step(
+                        "",
+                        (
+                            "kubectl",
+                            "rollout",
+                            "restart",
+                            "<deployment/x>",
+                            "--namespace",
+                            "<ns>",
+                            *_kubectl_args(options, name),
+                        ),
+                    ).command,
+                    "Deployments and StatefulSets with pods on EC2 that a Fargate profile selects (never Jobs)",
+                ),
+                (
+                    f"eksctl delete nodegroup --cluster {name} --region {region} --name <old> --drain --wait",
+                    "each group compose made that a new one replaces"
+                    + (", and (--prune) each one no longer wanted" if options.prune else ""),
+                ),
+            ],
+        ),
     ]
     return outline
 
@@ -679,9 +986,13 @@ TAIL_LINES = 20
 MAX_CHECKED_LINES = 100_000  # a checked step's stdout (JSON), kept whole up to this
 
 
-def execute(steps: list[Step], runner: Runner, write_files: Callable[[], None],
-            on_start: Callable[[int, Step], None] = lambda n, s: None,
-            on_line: Callable[[Step, str, str], None] = lambda s, stream, line: None) -> list[StepResult]:
+def execute(
+    steps: list[Step],
+    runner: Runner,
+    write_files: Callable[[], None],
+    on_start: Callable[[int, Step], None] = lambda n, s: None,
+    on_line: Callable[[Step, str, str], None] = lambda s, stream, line: None,
+) -> list[StepResult]:
     """Run ``steps`` in order; stop at the first failure. Ctrl-C marks the running step interrupted."""
     results = [StepResult(step) for step in steps]
     for index, result in enumerate(results):
@@ -692,8 +1003,14 @@ def execute(steps: list[Step], runner: Runner, write_files: Callable[[], None],
         both = result.output_tail  # eksctl logs CloudFormation's failure reasons on stdout
         stdout: list[str] = []  # kept whole only for a step whose output is checked
 
-        def line(stream: str, text: str, step: Step = step, tail: list[str] = tail, both: list[str] = both,
-                 stdout: list[str] = stdout) -> None:
+        def line(
+            stream: str,
+            text: str,
+            step: Step = step,
+            tail: list[str] = tail,
+            both: list[str] = both,
+            stdout: list[str] = stdout,
+        ) -> None:
             if stream == "out" and step.expect is not None and len(stdout) < MAX_CHECKED_LINES:
                 stdout.append(text)
             text = printable(text)

@@ -71,15 +71,28 @@ class Session:
     def dry_run(self) -> int:
         import shutil
 
-        outline = ap.dry_run_outline(self.plan.cluster, self.cluster_path, self.helmfile_path, self.options,
-                                     self._checks_log_role)
+        outline = ap.dry_run_outline(
+            self.plan.cluster, self.cluster_path, self.helmfile_path, self.options, self._checks_log_role
+        )
         files = [{"file": str(c.path), "status": c.status} for c in self.plan.changes]
         missing = [t for t in ("eksctl", "helmfile", "helm") if shutil.which(t) is None]
         if self.json_output:
-            print(json.dumps({"format_version": "1", "status": "dry-run", "files": files,
-                              "commands": [{"when": when, "argv_line": cmd, "note": note}
-                                           for when, items in outline for cmd, note in items],
-                              "missing_tools": missing}, indent=2))
+            print(
+                json.dumps(
+                    {
+                        "format_version": "1",
+                        "status": "dry-run",
+                        "files": files,
+                        "commands": [
+                            {"when": when, "argv_line": cmd, "note": note}
+                            for when, items in outline
+                            for cmd, note in items
+                        ],
+                        "missing_tools": missing,
+                    },
+                    indent=2,
+                )
+            )
             return EXIT_OK
         self.say(summary(self.plan))
         self.say("\nDry run: nothing is run and nothing is written.\n")
@@ -104,13 +117,16 @@ class Session:
                 with ap.cluster_lock(STATE_DIR, self.plan.settings.name):
                     return self._run()
             except KeyboardInterrupt as interrupt:  # before any step ran: nothing to report but that
-                self.say(f"\nStopped ({signal_name(signum_of(interrupt))}) before any step ran; nothing was "
-                         "changed.", error=True)
+                self.say(
+                    f"\nStopped ({signal_name(signum_of(interrupt))}) before any step ran; nothing was changed.",
+                    error=True,
+                )
                 return 128 + signum_of(interrupt)
 
     def _run(self) -> int:
-        versions, problems = preflight(self.runner, tools_for(self.plan.cluster, self._checks_log_role),
-                                       timeout=self.options.probe_timeout)
+        versions, problems = preflight(
+            self.runner, tools_for(self.plan.cluster, self._checks_log_role), timeout=self.options.probe_timeout
+        )
         if problems:
             return self._refuse(problems)
         name, region = self.plan.settings.name, self.plan.settings.region
@@ -118,12 +134,25 @@ class Session:
         self.say(f"Checking what exists in cluster {name} ({region}) …")
         state = ap.read_cluster(self.runner, self.plan.cluster, self.options)
         if self._checks_log_role:
-            problems = ap.log_role_problems(self.runner, state, self.plan.cluster, self.plan.settings.pod_execution_role_arn,
-                                            self.plan.out_dir / POLICY_FILE, self.options)
+            problems = ap.log_role_problems(
+                self.runner,
+                state,
+                self.plan.cluster,
+                self.plan.settings.pod_execution_role_arn,
+                self.plan.out_dir / POLICY_FILE,
+                self.options,
+            )
             if problems:
                 return self._refuse(problems)
-        steps = ap.plan_steps(self.plan.cluster, state, self.cluster_path, self.helmfile_path, self.options,
-                              self._write_title(), self.plan.release_keys)
+        steps = ap.plan_steps(
+            self.plan.cluster,
+            state,
+            self.cluster_path,
+            self.helmfile_path,
+            self.options,
+            self._write_title(),
+            self.plan.release_keys,
+        )
         if self.saved_plan is not None:
             from composer.cluster import savedplan
 
@@ -131,8 +160,11 @@ class Session:
             if changed:
                 for reason in changed:
                     self.say(f"error: {reason}", error=True)
-                self.say("The saved plan no longer describes what apply would do. Nothing was run or written; "
-                         "make a new one with `compose plan --refresh --out FILE`.", error=True)
+                self.say(
+                    "The saved plan no longer describes what apply would do. Nothing was run or written; "
+                    "make a new one with `compose plan --refresh --out FILE`.",
+                    error=True,
+                )
                 return EXIT_ERROR
             self.say(f"Saved plan {self.saved_plan['path']}: inputs and cluster unchanged since it was made.")
         self._show_steps(state, steps)
@@ -151,9 +183,14 @@ class Session:
     def _show_steps(self, state: ap.ClusterState, steps: list[ap.Step]) -> None:
         self.say("")
         self.say(summary(self.plan))
-        self.say(f"Cluster {self.plan.settings.name}: " + (
-            f"exists ({len(state.fargate_profiles)} Fargate profile(s), {len(state.node_groups)} node group(s))"
-            if state.exists else "does not exist yet"))
+        self.say(
+            f"Cluster {self.plan.settings.name}: "
+            + (
+                f"exists ({len(state.fargate_profiles)} Fargate profile(s), {len(state.node_groups)} node group(s))"
+                if state.exists
+                else "does not exist yet"
+            )
+        )
         if state.exists:
             from composer.cluster import reconcile
 
@@ -172,14 +209,19 @@ class Session:
         if self.assume_yes:
             return True
         if not self.is_terminal():
-            message = ("refusing to apply without confirmation: standard input is not a terminal. Review the steps "
-                       "above (or `compose apply --dry-run`) and pass --yes to run them. Nothing was changed.")
+            message = (
+                "refusing to apply without confirmation: standard input is not a terminal. Review the steps "
+                "above (or `compose apply --dry-run`) and pass --yes to run them. Nothing was changed."
+            )
             self.say(f"error: {message}", error=True)
             self._report_json("refused", [], [message])
             return False
         destructive = sum(s.destructive for s in steps)
-        prompt = (f"\nRun these {len(steps)} step(s)" + (f", {destructive} of them deleting" if destructive else "")
-                  + "? Only 'yes' is accepted: ")
+        prompt = (
+            f"\nRun these {len(steps)} step(s)"
+            + (f", {destructive} of them deleting" if destructive else "")
+            + "? Only 'yes' is accepted: "
+        )
         try:
             answer = self.ask(prompt)
         except EOFError:
@@ -193,13 +235,22 @@ class Session:
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         log_path = self.log_path or STATE_DIR / "logs" / (
-            "apply-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + ".log")
+            "apply-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + ".log"
+        )
         with private_log(log_path) as log:
-            self._log(log, f"compose apply: cluster {self.plan.settings.name} ({self.plan.settings.region}), "
-                           f"{len(steps)} step(s)")
+            self._log(
+                log,
+                f"compose apply: cluster {self.plan.settings.name} ({self.plan.settings.region}), {len(steps)} step(s)",
+            )
             live_console = self.console if not self.json_output else None
-            progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                                console=live_console, transient=True, disable=self.json_output)
+            progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=live_console,
+                transient=True,
+                disable=self.json_output,
+            )
             task_ids: dict[int, int] = {}
 
             live = not self.json_output and bool(getattr(self.console, "is_terminal", False))
@@ -222,14 +273,22 @@ class Session:
                 if self.json_output:
                     print(text, file=sys.stderr)
                 else:
-                    progress.console.print(text, markup=False, highlight=False, soft_wrap=True,
-                                           style="dim red" if stream == "err" else None)
+                    progress.console.print(
+                        text,
+                        markup=False,
+                        highlight=False,
+                        soft_wrap=True,
+                        style="dim red" if stream == "err" else None,
+                    )
 
             with progress, beat:
                 results = ap.execute(steps, self.runner, lambda: write(self.plan), on_start, on_line)
             for result in results:
-                self._log(log, f"step {result.step.title!r}: {result.status}"
-                               + (f" (exit {result.code}, {result.seconds:.1f} s)" if result.code is not None else ""))
+                self._log(
+                    log,
+                    f"step {result.step.title!r}: {result.status}"
+                    + (f" (exit {result.code}, {result.seconds:.1f} s)" if result.code is not None else ""),
+                )
         status = ap.outcome(results)
         self._report(results, status, log_path)
         if status == "interrupted":
@@ -253,49 +312,83 @@ class Session:
         self.say("")
         for n, r in enumerate(results, 1):
             mark = {"done": "✓", "failed": "✗", "interrupted": "!", "not started": "·"}[r.status]
-            detail = f"{r.seconds:.1f} s" + (", changed" if r.changed and r.step.argv else "") if r.status == "done" else r.status
+            detail = (
+                f"{r.seconds:.1f} s" + (", changed" if r.changed and r.step.argv else "")
+                if r.status == "done"
+                else r.status
+            )
             self.say(f"  {mark} {n}. {r.step.title} ({detail})")
         failed = next((r for r in results if r.status in ("failed", "interrupted")), None)
         if status == "succeeded":
             changed = sum(r.changed for r in results)
             if self.differs:  # never "complete" over a cluster that does not match the plan
-                self.say(f"\nAll {len(results)} step(s) succeeded ({changed} changed something), but the cluster "
-                         "still differs from the plan where apply does not act:", style="yellow")
+                self.say(
+                    f"\nAll {len(results)} step(s) succeeded ({changed} changed something), but the cluster "
+                    "still differs from the plan where apply does not act:",
+                    style="yellow",
+                )
                 for line in self.differs:
                     self.say(f"  ! {line}", style="yellow")
                 self.say(f"Log: {log_path}")
                 return
-            self.say(f"\nApply complete: {len(results)} step(s), {changed} changed something. Log: {log_path}",
-                     style="green")
+            self.say(
+                f"\nApply complete: {len(results)} step(s), {changed} changed something. Log: {log_path}", style="green"
+            )
             return
         index = results.index(failed) + 1
         not_started = [n for n, r in enumerate(results, 1) if r.status == "not started"]
         if status == "failed":
-            self.say(f"\nStep {index} failed (exit {failed.code}): $ {failed.step.command or failed.step.title}",
-                     style="red")
+            self.say(
+                f"\nStep {index} failed (exit {failed.code}): $ {failed.step.command or failed.step.title}", style="red"
+            )
             for line in (failed.output_tail or failed.tail)[-10:]:
                 self.say(f"    {line}")
         else:
             how = signal_name(failed.signal or 2)
-            self.say(f"\nInterrupted during step {index} ({failed.step.title}) by {how}; the command was sent "
-                     f"{signal_name(forwarded(failed.signal or 2))} and has stopped. What it had done before stopping stays done.", style="yellow")
-        self.say(f"Completed: {', '.join(map(str, done)) or 'none'}. Not started: "
-                 f"{', '.join(map(str, not_started)) or 'none'}.")
-        self.say("Re-run `compose apply` to continue: it checks what exists first and runs only what is still "
-                 f"missing. Log: {log_path}")
+            self.say(
+                f"\nInterrupted during step {index} ({failed.step.title}) by {how}; the command was sent "
+                f"{signal_name(forwarded(failed.signal or 2))} and has stopped. What it had done before "
+                f"stopping stays done.",
+                style="yellow",
+            )
+        self.say(
+            f"Completed: {', '.join(map(str, done)) or 'none'}. Not started: "
+            f"{', '.join(map(str, not_started)) or 'none'}."
+        )
+        self.say(
+            "Re-run `compose apply` to continue: it checks what exists first and runs only what is still "
+            f"missing. Log: {log_path}"
+        )
 
     def _report_json(self, status: str, results: list, problems: list[str], log_path: Path | None = None) -> None:
         if not self.json_output:
             return
-        print(json.dumps({
-            "format_version": "1", "status": status, "problems": problems, "differs": self.differs,
-            "log": str(log_path) if log_path else None,
-            "steps": [{"n": n, "title": r.step.title, "argv": list(r.step.argv), "status": r.status,
-                       "exit_code": r.code, "seconds": round(r.seconds, 3), "changed": r.changed,
-                       "stderr_tail": r.tail[-10:] if r.status != "done" else [],
-                       "output_tail": r.output_tail[-10:] if r.status != "done" else []}
-                      for n, r in enumerate(results, 1)],
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "format_version": "1",
+                    "status": status,
+                    "problems": problems,
+                    "differs": self.differs,
+                    "log": str(log_path) if log_path else None,
+                    "steps": [
+                        {
+                            "n": n,
+                            "title": r.step.title,
+                            "argv": list(r.step.argv),
+                            "status": r.status,
+                            "exit_code": r.code,
+                            "seconds": round(r.seconds, 3),
+                            "changed": r.changed,
+                            "stderr_tail": r.tail[-10:] if r.status != "done" else [],
+                            "output_tail": r.output_tail[-10:] if r.status != "done" else [],
+                        }
+                        for n, r in enumerate(results, 1)
+                    ],
+                },
+                indent=2,
+            )
+        )
 
 
 def signal_name(signum: int) -> str:

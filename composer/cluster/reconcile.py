@@ -65,10 +65,14 @@ class NotReady(Exception):
 
 def _status_problem(what: str, name: str, status: str) -> str:
     if status in IN_FLIGHT:
-        return (f"{what} {name} is {status}: an earlier operation is still running; wait until it is ACTIVE "
-                "(or gone) and run apply again")
-    return (f"{what} {name} is {status or 'in an unknown state'}: fix it, or delete it with eksctl, and run apply "
-            "again (compose does not build on a broken one)")
+        return (
+            f"{what} {name} is {status}: an earlier operation is still running; wait until it is ACTIVE "
+            "(or gone) and run apply again"
+        )
+    return (
+        f"{what} {name} is {status or 'in an unknown state'}: fix it, or delete it with eksctl, and run apply "
+        "again (compose does not build on a broken one)"
+    )
 
 
 def fargate_actions(config: dict, existing: dict[str, dict], owned: frozenset[str]) -> list[Action]:
@@ -93,8 +97,9 @@ def fargate_actions(config: dict, existing: dict[str, dict], owned: frozenset[st
             continue
         namespaces = {s.get("namespace") for s in old.get("selectors") or []}
         heirs = [n for n, p in planned.items() if namespaces & {s["namespace"] for s in p["selectors"]}]
-        actions.append(Action("replace" if heirs else "delete", "Fargate profile", name, _selectors(old),
-                              ", ".join(heirs)))
+        actions.append(
+            Action("replace" if heirs else "delete", "Fargate profile", name, _selectors(old), ", ".join(heirs))
+        )
     if problems:
         raise NotReady("; ".join(problems))
     return actions
@@ -111,8 +116,14 @@ def nodegroup_actions(config: dict, existing: dict[str, dict], owned: frozenset[
         elif have.get("Status") != "ACTIVE":
             problems.append(_status_problem("node group", name, str(have.get("Status", ""))))
         elif (have.get("MinSize"), have.get("MaxSize")) != (g["minSize"], g["maxSize"]):
-            actions.append(Action("resize", "node group", name,
-                                  f"{have.get('MinSize')}–{have.get('MaxSize')} → {g['minSize']}–{g['maxSize']}"))
+            actions.append(
+                Action(
+                    "resize",
+                    "node group",
+                    name,
+                    f"{have.get('MinSize')}–{have.get('MaxSize')} → {g['minSize']}–{g['maxSize']}",
+                )
+            )
         else:
             actions.append(Action("unchanged", "node group", name))
     slots = {slot(n): n for n in planned}
@@ -145,13 +156,25 @@ def addon_actions(config: dict, existing: dict[str, dict] | None) -> list[Action
         have = existing.get(name)
         status = str((have or {}).get("Status", ""))
         if have is None or status == "CREATE_FAILED":
-            actions.append(Action("create", "add-on", name, addon.get("configurationValues", "")
-                                  + (" (its creation failed before)" if have else "")))
+            actions.append(
+                Action(
+                    "create",
+                    "add-on",
+                    name,
+                    addon.get("configurationValues", "") + (" (its creation failed before)" if have else ""),
+                )
+            )
         elif status in IN_FLIGHT:
             problems.append(_status_problem("add-on", name, status))
         elif any(_json_object(have.get("ConfigurationValues") or "").get(k) != v for k, v in wanted.items()):
-            actions.append(Action("update", "add-on", name,
-                                  f"{have.get('ConfigurationValues') or 'default'} → {addon['configurationValues']}"))
+            actions.append(
+                Action(
+                    "update",
+                    "add-on",
+                    name,
+                    f"{have.get('ConfigurationValues') or 'default'} → {addon['configurationValues']}",
+                )
+            )
         elif have.get("NewerVersion"):  # listed, not upgraded: an add-on upgrade is the cluster owner's call
             actions.append(Action("outdated", "add-on", name, f"{have.get('Version', '?')} → {have['NewerVersion']}"))
         else:  # (DEGRADED counts as present: e.g. CoreDNS before any node or profile can run it)
@@ -168,19 +191,37 @@ def authentication_actions(config: dict, current: str | None) -> list[Action]:
     if planned not in MODES or current not in MODES or planned == current:
         return []
     if MODES.index(planned) < MODES.index(current):
-        return [Action("differs", "authentication mode", name,
-                       f"{current}, the plan has {planned}: EKS changes the mode only towards API; set "
-                       f"access.authenticationMode: {current} in composer.yaml")]
+        return [
+            Action(
+                "differs",
+                "authentication mode",
+                name,
+                f"{current}, the plan has {planned}: EKS changes the mode only towards API; set "
+                f"access.authenticationMode: {current} in composer.yaml",
+            )
+        ]
     actions = []
     if current == "CONFIG_MAP":
-        actions.append(Action("update", "authentication mode", name,
-                              "CONFIG_MAP → API_AND_CONFIG_MAP (access entries beside aws-auth; EKS allows no way back)"))
+        actions.append(
+            Action(
+                "update",
+                "authentication mode",
+                name,
+                "CONFIG_MAP → API_AND_CONFIG_MAP (access entries beside aws-auth; EKS allows no way back)",
+            )
+        )
     if planned == "API":
-        actions.append(Action("differs", "authentication mode", name,
-                              "API_AND_CONFIG_MAP, the plan has API: apply stops there, since aws-auth stops counting "
-                              "in API mode and whatever is mapped only there loses access; copy it into access entries "
-                              f"and switch with `{migrate_command(name, region)}`, or set "
-                              "access.authenticationMode: API_AND_CONFIG_MAP"))
+        actions.append(
+            Action(
+                "differs",
+                "authentication mode",
+                name,
+                "API_AND_CONFIG_MAP, the plan has API: apply stops there, since aws-auth stops counting "
+                "in API mode and whatever is mapped only there loses access; copy it into access entries "
+                f"and switch with `{migrate_command(name, region)}`, or set "
+                "access.authenticationMode: API_AND_CONFIG_MAP",
+            )
+        )
     return actions
 
 
@@ -193,7 +234,9 @@ def service_account_actions(config: dict, present: frozenset[str] | None) -> lis
     actions = []
     for sa in (config.get("iam") or {}).get("serviceAccounts") or []:
         key = f"{sa['metadata']['namespace']}/{sa['metadata']['name']}"
-        role = sa.get("attachRoleARN") or ", ".join(sa.get("attachPolicyARNs") or sorted(sa.get("wellKnownPolicies") or {}))
+        role = sa.get("attachRoleARN") or ", ".join(
+            sa.get("attachPolicyARNs") or sorted(sa.get("wellKnownPolicies") or {})
+        )
         actions.append(Action("unchanged" if key in present else "create", "IAM service account", key, role))
     return actions
 
@@ -220,6 +263,7 @@ def release_actions(planned: frozenset[str], installed: frozenset[str] | None, p
 class Pod:
     """A running pod that is not on Fargate, as the probe reduces it: where it is, its labels, and the
     workload that would recreate it (``deployment/x``, ``statefulset/y``, ``job/z``; ``pod/p`` if none)."""
+
     namespace: str
     labels: tuple[tuple[str, str], ...]
     owner: str
@@ -231,21 +275,36 @@ RESTARTABLE = ("deployment/", "statefulset/")
 def restart_actions(config: dict, pods: tuple[Pod, ...]) -> list[Action]:
     """Workloads with pods off Fargate that a planned Fargate profile selects: restarted (Deployments and
     StatefulSets), or listed (Jobs and bare pods, which a restart would kill mid-run)."""
-    selectors = [(p["name"], s["namespace"], (s.get("labels") or {}).items())
-                 for p in config.get("fargateProfiles") or [] for s in p["selectors"]]
+    selectors = [
+        (p["name"], s["namespace"], (s.get("labels") or {}).items())
+        for p in config.get("fargateProfiles") or []
+        for s in p["selectors"]
+    ]
     found: dict[tuple[str, str], tuple[str, int]] = {}
     for pod in pods:
         labels = dict(pod.labels)
-        profile = next((name for name, namespace, wanted in selectors
-                        if namespace == pod.namespace and all(labels.get(k) == v for k, v in wanted)), None)
+        profile = next(
+            (
+                name
+                for name, namespace, wanted in selectors
+                if namespace == pod.namespace and all(labels.get(k) == v for k, v in wanted)
+            ),
+            None,
+        )
         if profile is not None:
             key = (pod.namespace, pod.owner)
             found[key] = (profile, found.get(key, ("", 0))[1] + 1)
     actions = []
     for (namespace, owner), (profile, count) in sorted(found.items()):
         kind = "restart" if owner.startswith(RESTARTABLE) else "stays"
-        actions.append(Action(kind, "workload", f"{namespace}/{owner}",
-                              f"{count} pod(s) on EC2 nodes that Fargate profile {profile} selects"))
+        actions.append(
+            Action(
+                kind,
+                "workload",
+                f"{namespace}/{owner}",
+                f"{count} pod(s) on EC2 nodes that Fargate profile {profile} selects",
+            )
+        )
     return actions
 
 
@@ -259,15 +318,33 @@ def scale_target(config: dict, name: str, existing: dict) -> tuple[int, int, int
     return desired, g["minSize"], g["maxSize"]
 
 
-SYMBOLS = {"create": "+", "replace": "-/+", "resize": "~", "update": "~", "delete": "-", "keep": "!", "foreign": "?",
-           "restart": "<>", "stays": "!", "outdated": "!", "differs": "!"}
-WORDS = {"create": "create", "replace": "replace", "resize": "resize", "update": "update in place", "delete": "delete",
-         "keep": "no longer wanted, kept (--prune deletes it)", "foreign": "not managed by compose, left alone",
-         "restart": "rollout restart, so its pods are recreated on Fargate",
-         "stays": "left on EC2 until it is recreated (Jobs and bare pods are never restarted)",
-         "differs": "differs from the plan; apply does not change it",
-         "outdated": "a newer version exists; compose does not upgrade add-ons by itself "
-                     "(eksctl update addon --name NAME --version latest)"}
+SYMBOLS = {
+    "create": "+",
+    "replace": "-/+",
+    "resize": "~",
+    "update": "~",
+    "delete": "-",
+    "keep": "!",
+    "foreign": "?",
+    "restart": "<>",
+    "stays": "!",
+    "outdated": "!",
+    "differs": "!",
+}
+WORDS = {
+    "create": "create",
+    "replace": "replace",
+    "resize": "resize",
+    "update": "update in place",
+    "delete": "delete",
+    "keep": "no longer wanted, kept (--prune deletes it)",
+    "foreign": "not managed by compose, left alone",
+    "restart": "rollout restart, so its pods are recreated on Fargate",
+    "stays": "left on EC2 until it is recreated (Jobs and bare pods are never restarted)",
+    "differs": "differs from the plan; apply does not change it",
+    "outdated": "a newer version exists; compose does not upgrade add-ons by itself "
+    "(eksctl update addon --name NAME --version latest)",
+}
 
 
 def lines(actions: list[Action]) -> list[str]:
@@ -284,9 +361,12 @@ def lines(actions: list[Action]) -> list[str]:
 
 def summary(actions: list[Action]) -> str:
     count = {k: sum(a.kind == k for a in actions) for k in OFF_PLAN}
-    return (f"{count['create']} to create, {count['replace']} to replace, {count['resize']} to resize, "
-            f"{count['delete']} to delete" + "".join(f", {count[k]} to {k}" for k in ("update", "restart") if count[k])
-            + (f"; {count['differs']} difference(s) apply will not change" if count["differs"] else ""))
+    return (
+        f"{count['create']} to create, {count['replace']} to replace, {count['resize']} to resize, "
+        f"{count['delete']} to delete"
+        + "".join(f", {count[k]} to {k}" for k in ("update", "restart") if count[k])
+        + (f"; {count['differs']} difference(s) apply will not change" if count["differs"] else "")
+    )
 
 
 def _selectors(profile: dict) -> str:

@@ -20,11 +20,19 @@ from pathlib import Path
 
 from composer.core.errors import Problem
 from composer.core.model import Placement
+from composer.files.yamlio import position
 from composer.place.nodegroups import pins
 
-POD_TEMPLATE = {"Deployment": ("spec", "template"), "StatefulSet": ("spec", "template"),
-                "DaemonSet": ("spec", "template"), "ReplicaSet": ("spec", "template"), "ReplicationController": ("spec", "template"), "Job": ("spec", "template"),
-                "CronJob": ("spec", "jobTemplate", "spec", "template"), "Pod": ()}
+POD_TEMPLATE = {
+    "Deployment": ("spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "ReplicaSet": ("spec", "template"),
+    "ReplicationController": ("spec", "template"),
+    "Job": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+    "Pod": (),
+}
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,12 @@ def expected(placement: Placement, routing_label: tuple[str, str], labelled: fro
 
 
 def _key(toleration: dict) -> tuple:
-    return (toleration.get("key"), toleration.get("operator", "Equal"), toleration.get("value"), toleration.get("effect"))
+    return (
+        toleration.get("key"),
+        toleration.get("operator", "Equal"),
+        toleration.get("value"),
+        toleration.get("effect"),
+    )
 
 
 def pod_templates(objects: list) -> list[tuple[str, dict]]:
@@ -68,47 +81,86 @@ def problems_of(placement: Placement, want: Expected, objects: list) -> list[Pro
     """Each way the rendered pods miss what the plan needs, at the profile field that should have set it."""
     templates = pod_templates(objects)
     if not templates:
-        return [_at(placement, "release.chart", "the chart rendered no Deployment, StatefulSet, DaemonSet, Job, "
-                    "CronJob or Pod, so compose cannot check where its pods go", "render a workload object")]
+        return [
+            _at(
+                placement,
+                "release.chart",
+                "the chart rendered no Deployment, StatefulSet, DaemonSet, Job, "
+                "CronJob or Pod, so compose cannot check where its pods go",
+                "render a workload object",
+            )
+        ]
     out = []
     for name, template in templates:
         labels = (template.get("metadata") or {}).get("labels") or {}
         spec = template.get("spec") or {}
         missing = {k: v for k, v in want.labels.items() if labels.get(k) != v}
         if missing:
-            out.append(_unread(placement, "podLabelsValue", "that sets pod labels",
-                               f"{name} renders without the Fargate routing label {_pairs(missing)}, so no Fargate "
-                               "profile selects its pods and they run on a node instead"))
+            out.append(
+                _unread(
+                    placement,
+                    "podLabelsValue",
+                    "that sets pod labels",
+                    f"{name} renders without the Fargate routing label {_pairs(missing)}, so no Fargate "
+                    "profile selects its pods and they run on a node instead",
+                )
+            )
         selector = spec.get("nodeSelector") or {}
         absent = {k: v for k, v in want.node_selector.items() if selector.get(k) != v}
         if absent:
-            out.append(_unread(placement, "nodeSelectorValue", "for the pods' nodeSelector",
-                               f"{name} renders without nodeSelector {_pairs(absent)}, so its pods are not held to "
-                               "their node class"))
+            out.append(
+                _unread(
+                    placement,
+                    "nodeSelectorValue",
+                    "for the pods' nodeSelector",
+                    f"{name} renders without nodeSelector {_pairs(absent)}, so its pods are not held to "
+                    "their node class",
+                )
+            )
         have = {_key(t) for t in spec.get("tolerations") or [] if isinstance(t, dict)}
         lacking = [t for t in want.tolerations if t not in have and not _tolerated_by_exists(t, spec)]
         if lacking:
-            out.append(_unread(placement, "tolerationsValue", "for the pods' tolerations",
-                               f"{name} renders without the toleration for {lacking[0][0]}={lacking[0][2]}, so its "
-                               "pods cannot start on their node class"))
+            out.append(
+                _unread(
+                    placement,
+                    "tolerationsValue",
+                    "for the pods' tolerations",
+                    f"{name} renders without the toleration for {lacking[0][0]}={lacking[0][2]}, so its "
+                    "pods cannot start on their node class",
+                )
+            )
         account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
         if want.service_account and account != want.service_account:
-            out.append(_unread(placement, "serviceAccountValue", "for the pods' service account",
-                               f"{name} renders with service account {account}, not {want.service_account}, so its "
-                               "pods get no IAM role (IRSA)"))
+            out.append(
+                _unread(
+                    placement,
+                    "serviceAccountValue",
+                    "for the pods' service account",
+                    f"{name} renders with service account {account}, not {want.service_account}, so its "
+                    "pods get no IAM role (IRSA)",
+                )
+            )
     return out
 
 
-_RELEASE_ATTRIBUTE = {"podLabelsValue": "pod_labels_value", "nodeSelectorValue": "node_selector_value",
-                      "tolerationsValue": "tolerations_value", "serviceAccountValue": "service_account_value"}
+_RELEASE_ATTRIBUTE = {
+    "podLabelsValue": "pod_labels_value",
+    "nodeSelectorValue": "node_selector_value",
+    "tolerationsValue": "tolerations_value",
+    "serviceAccountValue": "service_account_value",
+}
 
 
 def _unread(placement: Placement, field: str, purpose: str, what: str) -> Problem:
     """``what`` went wrong because the chart does not read the value key ``release.<field>`` names."""
     release = placement.workload.release
     value = getattr(release, _RELEASE_ATTRIBUTE[field]) if release else ""
-    return _at(placement, f"release.{field}", f"{what}: the chart does not read '{value}'",
-               f"set release.{field} to the chart value {purpose}")
+    return _at(
+        placement,
+        f"release.{field}",
+        f"{what}: the chart does not read '{value}'",
+        f"set release.{field} to the chart value {purpose}",
+    )
 
 
 def _tolerated_by_exists(wanted: tuple, spec: dict) -> bool:
@@ -129,6 +181,7 @@ def _at(placement: Placement, field: str, message: str, hint: str) -> Problem:
 
 
 # ---------------------------------------------------------------- the edge: helm template
+
 
 def local_chart(release: dict, out_dir: Path) -> Path | None:
     """The chart folder of a release whose chart is on disk (relative to the helmfile), else None."""
@@ -173,7 +226,9 @@ def check_plan(plan, runner) -> tuple[list[Problem], list[str]]:
             continue
         chart = local_chart(release, plan.out_dir)
         if chart is None:
-            notes.append(f"{key}: chart {release['chart']} is not on disk; not rendered (compose does not fetch charts)")
+            notes.append(
+                f"{key}: chart {release['chart']} is not on disk; not rendered (compose does not fetch charts)"
+            )
             continue
         if helm_missing:
             continue
@@ -187,11 +242,16 @@ def check_plan(plan, runner) -> tuple[list[Problem], list[str]]:
             notes.append(f"{key}: {exc}")
             continue
         if code != 0:
-            problems.append(_at(placement, "release.chart", f"helm template failed (exit {code}): {err.strip()[-300:]}",
-                                "fix the chart or its values"))
+            problems.append(
+                _at(
+                    placement,
+                    "release.chart",
+                    f"helm template failed (exit {code}): {err.strip()[-300:]}",
+                    "fix the chart or its values",
+                )
+            )
             continue
         objects = load_all(out, f"helm template {key}", max_nodes=1_000_000)
         want = expected(placement, plan.settings.routing_label, plan.routing.labelled)
         problems += problems_of(placement, want, objects)
     return problems, notes
-

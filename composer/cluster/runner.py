@@ -50,12 +50,16 @@ def signum_of(interrupt: BaseException) -> int:
 def stop_signals() -> Iterator[None]:
     """While active, SIGTERM and SIGHUP raise ``Stop`` in the main thread (as Ctrl-C raises
     KeyboardInterrupt) instead of killing compose and orphaning the tool it runs."""
+
     def handler(signum: int, frame: object) -> None:
         raise Stop(signum)
 
     # (a signal ignored on entry stays ignored: `nohup compose apply` must survive its terminal closing)
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)
-                if signal.getsignal(s) is not signal.SIG_IGN}
+    previous = {
+        s: signal.signal(s, handler)
+        for s in (signal.SIGTERM, signal.SIGHUP)
+        if signal.getsignal(s) is not signal.SIG_IGN
+    }
     try:
         yield
     finally:
@@ -80,9 +84,15 @@ def sh_runner(argv: Sequence[str], on_line: OnLine, timeout: float | None = None
         *argv[1:],
         _out=lambda line: on_line("out", line.rstrip("\n")),
         _err=lambda line: on_line("err", line.rstrip("\n")),
-        _bg=True, _bg_exc=False, _new_session=True, _tty_out=False, _in=None,
-        _ok_code=list(range(-64, 256)), _decode_errors="replace",
-        _timeout=timeout, _timeout_signal=signal.SIGTERM,
+        _bg=True,
+        _bg_exc=False,
+        _new_session=True,
+        _tty_out=False,
+        _in=None,
+        _ok_code=list(range(-64, 256)),
+        _decode_errors="replace",
+        _timeout=timeout,
+        _timeout_signal=signal.SIGTERM,
     )
     try:
         process.wait()
@@ -99,8 +109,11 @@ def _stop(process, signum: int, name: str, on_line: OnLine) -> None:
     signum = forwarded(signum)
     later = [s for s in (signal.SIGTERM, signal.SIGKILL) if s != signum]
     if _send(process, signum):
-        on_line("err", f"[compose] passed {signal.Signals(signum).name} on to {name}; waiting for it to stop "
-                       f"(Ctrl-C again sends {later[0].name})")
+        on_line(
+            "err",
+            f"[compose] passed {signal.Signals(signum).name} on to {name}; waiting for it to stop "
+            f"(Ctrl-C again sends {later[0].name})",
+        )
     while process.is_alive():
         try:
             process.wait()

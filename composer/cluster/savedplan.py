@@ -49,18 +49,29 @@ def state_fingerprint(state) -> str:
     """sha256 of what apply decides from (no timestamps or other fields that change by themselves)."""
     view = {
         "exists": state.exists,
-        "fargate": {n: [p.get("status"), p.get("selectors"), p.get("tags"), p.get("podExecutionRoleARN"),
-                        sorted(p.get("subnets") or [])] for n, p in sorted(state.fargate.items())},
-        "nodegroups": {n: [g.get("Status"), g.get("InstanceType"), g.get("MinSize"), g.get("MaxSize"),
-                           g.get("DesiredCapacity")] for n, g in sorted(state.nodegroups.items())},
+        "fargate": {
+            n: [
+                p.get("status"),
+                p.get("selectors"),
+                p.get("tags"),
+                p.get("podExecutionRoleARN"),
+                sorted(p.get("subnets") or []),
+            ]
+            for n, p in sorted(state.fargate.items())
+        },
+        "nodegroups": {
+            n: [g.get("Status"), g.get("InstanceType"), g.get("MinSize"), g.get("MaxSize"), g.get("DesiredCapacity")]
+            for n, g in sorted(state.nodegroups.items())
+        },
         "owned_groups": sorted(state.owned_groups),
         "releases": None if state.releases is None else sorted(state.releases),
         "oidc_missing": state.oidc_missing,
         # which workloads have pods off Fargate (pod names churn by themselves; their owners do not)
         "pods": sorted({(p.namespace, p.labels, p.owner) for p in state.pods}),
         "service_accounts": None if state.service_accounts is None else sorted(state.service_accounts),
-        "addons": None if state.addons is None else {n: [a.get("Status"), a.get("ConfigurationValues")]
-                                                     for n, a in sorted(state.addons.items())},
+        "addons": None
+        if state.addons is None
+        else {n: [a.get("Status"), a.get("ConfigurationValues")] for n, a in sorted(state.addons.items())},
         # (only when reported, so that saved plans of clusters that report none keep their fingerprint)
         **({"authentication_mode": state.authentication_mode} if state.authentication_mode else {}),
     }
@@ -74,8 +85,14 @@ def _commands(steps) -> list[list[str]]:
 def save(path: Path, plan, state, steps) -> None:
     from composer.files.yamlio import write_atomic
 
-    doc = {"format": FORMAT, "cluster": plan.settings.name, "region": plan.settings.region,
-           "inputs": inputs_fingerprint(plan), "state": state_fingerprint(state), "commands": _commands(steps)}
+    doc = {
+        "format": FORMAT,
+        "cluster": plan.settings.name,
+        "region": plan.settings.region,
+        "inputs": inputs_fingerprint(plan),
+        "state": state_fingerprint(state),
+        "commands": _commands(steps),
+    }
     try:
         write_atomic(Path(path), json.dumps(doc, indent=2) + "\n")
     except OSError as exc:
@@ -92,10 +109,15 @@ def load(path: Path) -> dict:
     except OSError as exc:
         raise fail(f"cannot read the saved plan: {exc.strerror or exc}", where) from None
     except (ValueError, RecursionError):
-        raise fail("not a saved plan (not JSON)", where, hint="make one with `compose plan --refresh --out FILE`") from None
+        raise fail(
+            "not a saved plan (not JSON)", where, hint="make one with `compose plan --refresh --out FILE`"
+        ) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("commands"), list):
-        raise fail(f"not a saved plan of this compose ({FORMAT})", where,
-                   hint="make one with `compose plan --refresh --out FILE`")
+        raise fail(
+            f"not a saved plan of this compose ({FORMAT})",
+            where,
+            hint="make one with `compose plan --refresh --out FILE`",
+        )
     doc["path"] = where
     return doc
 
@@ -104,14 +126,18 @@ def differences(saved: dict, plan, state, steps) -> list[str]:
     """Why the saved plan no longer holds (empty: apply may run it)."""
     reasons = []
     if (saved.get("cluster"), saved.get("region")) != (plan.settings.name, plan.settings.region):
-        reasons.append(f"the saved plan is for cluster {saved.get('cluster')} ({saved.get('region')}), not "
-                       f"{plan.settings.name} ({plan.settings.region})")
+        reasons.append(
+            f"the saved plan is for cluster {saved.get('cluster')} ({saved.get('region')}), not "
+            f"{plan.settings.name} ({plan.settings.region})"
+        )
     if saved.get("inputs") != inputs_fingerprint(plan):
-        reasons.append("the inputs changed since the plan was saved (composer.yaml, a profile, a values file or a "
-                       "local chart)")
+        reasons.append(
+            "the inputs changed since the plan was saved (composer.yaml, a profile, a values file or a local chart)"
+        )
     if saved.get("state") != state_fingerprint(state):
-        reasons.append("the cluster changed since the plan was saved (its Fargate profiles, node groups or "
-                       "compose's releases)")
+        reasons.append(
+            "the cluster changed since the plan was saved (its Fargate profiles, node groups or compose's releases)"
+        )
     if not reasons and saved.get("commands") != _commands(steps):
         reasons.append("apply would now run other commands than the saved plan lists")
     return reasons

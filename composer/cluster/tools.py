@@ -19,18 +19,35 @@ class Tool:
 
 
 TOOLS = (
-    Tool("eksctl", ("eksctl", "version"), (0, 128, 0),
-         "0.128.0 is the first release whose `create fargateprofile -f` skips profiles that already exist",
-         "https://eksctl.io/installation/"),
-    Tool("helmfile", ("helmfile", "--version"), (1, 0, 0),
-         "helmfile 1.x reads a plain helmfile.yaml as YAML (templating only for .gotmpl files)",
-         "https://helmfile.readthedocs.io/en/latest/#installation"),
-    Tool("helm", ("helm", "version", "--short"), (3, 13, 0),
-         "helmfile calls helm; 3.13 stores release labels, by which apply finds the releases it installed",
-         "https://helm.sh/docs/intro/install/"),
-    Tool("kubectl", ("kubectl", "version", "--client"), (1, 15, 0),
-         "apply finds pods that must move to Fargate and restarts their workloads (`kubectl rollout restart`, "
-         "new in 1.15)", "https://kubernetes.io/docs/tasks/tools/"),
+    Tool(
+        "eksctl",
+        ("eksctl", "version"),
+        (0, 128, 0),
+        "0.128.0 is the first release whose `create fargateprofile -f` skips profiles that already exist",
+        "https://eksctl.io/installation/",
+    ),
+    Tool(
+        "helmfile",
+        ("helmfile", "--version"),
+        (1, 0, 0),
+        "helmfile 1.x reads a plain helmfile.yaml as YAML (templating only for .gotmpl files)",
+        "https://helmfile.readthedocs.io/en/latest/#installation",
+    ),
+    Tool(
+        "helm",
+        ("helm", "version", "--short"),
+        (3, 13, 0),
+        "helmfile calls helm; 3.13 stores release labels, by which apply finds the releases it installed",
+        "https://helm.sh/docs/intro/install/",
+    ),
+    Tool(
+        "kubectl",
+        ("kubectl", "version", "--client"),
+        (1, 15, 0),
+        "apply finds pods that must move to Fargate and restarts their workloads (`kubectl rollout restart`, "
+        "new in 1.15)",
+        "https://kubernetes.io/docs/tasks/tools/",
+    ),
 )
 
 # The oldest eksctl for what a ClusterConfig asks of it (release notes of eksctl-io/eksctl):
@@ -50,8 +67,10 @@ def eksctl_minimum(cluster_config: dict) -> tuple[tuple[int, int, int], str]:
     families = {g.get("amiFamily") for g in cluster_config.get("managedNodeGroups") or []}
     if "AmazonLinux2023" in families:
         needs.append(((0, 176, 0), "0.176.0 is the first release with AmazonLinux2023 node groups"))
-    if any(g.get("amiFamily") == "AmazonLinux2023" and (g.get("labels") or {}).get(CLASS_LABEL) in ("gpu", "neuron")
-           for g in cluster_config.get("managedNodeGroups") or []):
+    if any(
+        g.get("amiFamily") == "AmazonLinux2023" and (g.get("labels") or {}).get(CLASS_LABEL) in ("gpu", "neuron")
+        for g in cluster_config.get("managedNodeGroups") or []
+    ):
         needs.append(((0, 192, 0), "0.192.0 is the first release with GPU/Neuron AmazonLinux2023 AMIs"))
     version = str((cluster_config.get("metadata") or {}).get("version") or "")
     minor = int(version.split(".")[1]) if re.fullmatch(r"1\.\d+", version) else None
@@ -63,9 +82,13 @@ def eksctl_minimum(cluster_config: dict) -> tuple[tuple[int, int, int], str]:
 
 # Only when Fargate logging is on: apply asks IAM whether the pod execution role may write the logs
 # (composer.emit.fargate_role); simulate-principal-policy is in every AWS CLI 1.x and 2.x.
-AWS_CLI = Tool("aws", ("aws", "--version"), (1, 16, 0),
-               "apply checks the Fargate pod execution role's CloudWatch Logs permissions (iam simulate-principal-policy)",
-               "https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html")
+AWS_CLI = Tool(
+    "aws",
+    ("aws", "--version"),
+    (1, 16, 0),
+    "apply checks the Fargate pod execution role's CloudWatch Logs permissions (iam simulate-principal-policy)",
+    "https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html",
+)
 
 
 def tools_for(cluster_config: dict, checks_log_role: bool = False) -> tuple[Tool, ...]:
@@ -73,8 +96,10 @@ def tools_for(cluster_config: dict, checks_log_role: bool = False) -> tuple[Tool
     import dataclasses
 
     minimum, why = eksctl_minimum(cluster_config)
-    return ((dataclasses.replace(TOOLS[0], minimum=minimum, why=why),) + TOOLS[1:]
-            + ((AWS_CLI,) if checks_log_role else ()))
+    return (
+        (dataclasses.replace(TOOLS[0], minimum=minimum, why=why),) + TOOLS[1:] + ((AWS_CLI,) if checks_log_role else ())
+    )
+
 
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 
@@ -88,8 +113,9 @@ def _dotted(version: tuple[int, int, int]) -> str:
     return ".".join(map(str, version))
 
 
-def preflight(runner: Runner, tools: tuple[Tool, ...] = TOOLS,
-              timeout: float | None = None) -> tuple[dict[str, str], list[str]]:
+def preflight(
+    runner: Runner, tools: tuple[Tool, ...] = TOOLS, timeout: float | None = None
+) -> tuple[dict[str, str], list[str]]:
     """({tool: version}, [problems]): every tool present and new enough, checked before any step runs."""
     versions, problems = {}, []
     for tool in tools:
@@ -106,8 +132,10 @@ def preflight(runner: Runner, tools: tuple[Tool, ...] = TOOLS,
         if code != 0 or version is None:
             problems.append(f"`{' '.join(tool.version_argv)}` failed (exit {code}): {' '.join(lines)[-200:]}")
         elif version < tool.minimum:
-            problems.append(f"{tool.name} {_dotted(version)} is too old: {tool.name} >= {_dotted(tool.minimum)} "
-                            f"is needed ({tool.why}); upgrade: {tool.install}")
+            problems.append(
+                f"{tool.name} {_dotted(version)} is too old: {tool.name} >= {_dotted(tool.minimum)} "
+                f"is needed ({tool.why}); upgrade: {tool.install}"
+            )
         else:
             versions[tool.name] = _dotted(version)
     if "helm" in versions:
@@ -127,5 +155,7 @@ def _helm_diff(runner: Runner, timeout: float | None) -> list[str]:
         return [f"could not list helm's plugins ({exc})"]
     if code == 0 and any(line.split()[:1] == ["diff"] for line in lines):
         return []
-    return [f"helm's diff plugin is not installed (`helm plugin list` shows no `diff`): helmfile apply needs it; "
-            f"install it: {HELM_DIFF_INSTALL}"]
+    return [
+        f"helm's diff plugin is not installed (`helm plugin list` shows no `diff`): helmfile apply needs it; "
+        f"install it: {HELM_DIFF_INSTALL}"
+    ]

@@ -28,8 +28,14 @@ class Problem:
         return text
 
     def as_dict(self) -> dict:
-        return {"path": self.path, "line": self.line, "column": self.col, "message": self.message,
-                "hint": self.hint, "check": self.check}
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.col,
+            "message": self.message,
+            "hint": self.hint,
+            "check": self.check,
+        }
 
 
 class ComposerError(Exception):

@@ -265,6 +265,8 @@ class ClusterSettings:
     prefer_spot_for: tuple[str, ...] = ()  # namespace/name of Fargate-eligible services to run on Spot instead
     vpc_cidr: str = ""  # the VPC eksctl creates ("": eksctl's default)
     vpc_id: str = ""  # a VPC the user brings, with vpc_subnets
-    vpc_subnets: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)  # private|public → zone → {id, cidr}
+    vpc_subnets: Mapping[str, Mapping[str, Mapping[str, str]]] = field(
+        default_factory=dict
+    )  # private|public → zone → {id, cidr}
     prices: Mapping[str, Any] = field(default_factory=dict)  # composer.yaml's overrides
     fargate_logging: Mapping[str, Any] = field(default_factory=dict)  # logging.fargate.cloudwatch

@@ -47,13 +47,14 @@ def map_chunks(stage: Callable[[Sequence[T]], R], items: Sequence[T], jobs: int 
     from concurrent.futures.process import BrokenProcessPool
 
     size = -(-len(items) // (jobs * 4))  # a few chunks per process evens out uneven files
-    chunks = [items[i:i + size] for i in range(0, len(items), size)]
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
     gc.freeze()  # objects that exist now are never scanned by a worker's collector (no copy-on-write)
     try:
         # concurrent.futures, not multiprocessing.Pool: when a worker dies (a crash in C code, the OOM
         # killer) the pool breaks and says so, where Pool would wait for the lost chunk forever.
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=_worker_init) as pool:
+        with ProcessPoolExecutor(
+            jobs, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init
+        ) as pool:
             futures = [pool.submit(stage, chunk) for chunk in chunks]
             try:
                 return [future.result() for future in futures]
@@ -88,8 +89,10 @@ def _culprit(stage: Callable[[Sequence[T]], R], items: Sequence[T]) -> WorkerDie
             import signal
 
             return WorkerDied(item, f"killed by {signal.Signals(os.WTERMSIG(status)).name}")
-    return WorkerDied(", ".join(map(str, items[:3])) + (" …" if len(items) > 3 else ""),
-                      "a worker process died (out of memory?) and rerunning each item alone did not repeat it")
+    return WorkerDied(
+        ", ".join(map(str, items[:3])) + (" …" if len(items) > 3 else ""),
+        "a worker process died (out of memory?) and rerunning each item alone did not repeat it",
+    )
 
 
 @contextmanager

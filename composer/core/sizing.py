@@ -36,6 +36,7 @@ class FargateSize:
         disk = f" + {float(self.ephemeral_gib):g} GiB disk" if self.ephemeral_gib > 20 else ""
         return f"{float(self.vcpu):g} vCPU / {float(self.memory_gib):g} GB{disk}"
 
+
 # vCPU → the memory sizes (GB) Fargate offers with it.
 FARGATE_SIZES: tuple[tuple[Fraction, tuple[Fraction, ...]], ...] = (
     (Fraction(1, 4), (Fraction(1, 2), Fraction(1), Fraction(2))),
@@ -61,8 +62,9 @@ def is_neuron(resource: str) -> bool:
 
 def accelerator_devices(w: Workload) -> int:
     """GPU/Neuron devices one pod asks for (device-plugin resources are set as limits or requests)."""
-    return int(sum(v for c in w.all_containers for k, v in {**c.requests, **c.limits}.items()
-                   if is_gpu(k) or is_neuron(k)))
+    return int(
+        sum(v for c in w.all_containers for k, v in {**c.requests, **c.limits}.items() if is_gpu(k) or is_neuron(k))
+    )
 
 
 def pod_requests(containers: tuple[Container, ...], init: tuple[Container, ...], resource: str) -> Fraction:
@@ -105,8 +107,11 @@ def fargate_size(w: Workload) -> FargateSize:
     cpu = pod_requests(w.containers, w.init_containers, "cpu")
     memory = pod_requests(w.containers, w.init_containers, "memory")
     ephemeral_request = pod_requests(w.containers, w.init_containers, "ephemeral-storage") / GIB
-    ephemeral = (Fraction(EPHEMERAL_DEFAULT_GIB) if ephemeral_request <= EPHEMERAL_DEFAULT_GIB
-                 else ephemeral_request * Fraction(11, 10) + 5)
+    ephemeral = (
+        Fraction(EPHEMERAL_DEFAULT_GIB)
+        if ephemeral_request <= EPHEMERAL_DEFAULT_GIB
+        else ephemeral_request * Fraction(11, 10) + 5
+    )
     if not cpu and not memory:
         return FargateSize(cpu, memory, Fraction(1, 4), Fraction(1, 2), ephemeral, defaulted=True)
     rounded = round_up(cpu, (memory + OVERHEAD_BYTES) / GIB)

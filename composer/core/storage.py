@@ -10,14 +10,23 @@ Backend = Literal["pod", "hostpath", "ebs", "efs", "fsx", "other"]
 
 POD_LOCAL = {"emptyDir", "configMap", "secret", "projected", "downwardAPI"}
 PROVISIONERS: dict[str, Backend] = {
-    "ebs.csi.aws.com": "ebs", "kubernetes.io/aws-ebs": "ebs",
+    "ebs.csi.aws.com": "ebs",
+    "kubernetes.io/aws-ebs": "ebs",
     "efs.csi.aws.com": "efs",
     "fsx.csi.aws.com": "fsx",
 }
 # StorageClass names EKS creates or its user guide uses in examples.
 WELL_KNOWN_CLASSES: dict[str, Backend] = {
-    "gp2": "ebs", "gp3": "ebs", "io1": "ebs", "io2": "ebs", "st1": "ebs", "sc1": "ebs", "ebs-sc": "ebs",
-    "auto-ebs-sc": "ebs", "efs-sc": "efs", "fsx-sc": "fsx",
+    "gp2": "ebs",
+    "gp3": "ebs",
+    "io1": "ebs",
+    "io2": "ebs",
+    "st1": "ebs",
+    "sc1": "ebs",
+    "ebs-sc": "ebs",
+    "auto-ebs-sc": "ebs",
+    "efs-sc": "efs",
+    "fsx-sc": "fsx",
 }
 
 

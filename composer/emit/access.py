@@ -37,13 +37,24 @@ def entry_command(cluster: str, region: str) -> tuple[str, ...]:
 
 
 def mode_command(cluster: str, region: str, mode: str) -> tuple[str, ...]:
-    return ("eksctl", "utils", "update-authentication-mode", "--cluster", cluster, "--region", region,
-            "--authentication-mode", mode)
+    return (
+        "eksctl",
+        "utils",
+        "update-authentication-mode",
+        "--cluster",
+        cluster,
+        "--region",
+        region,
+        "--authentication-mode",
+        mode,
+    )
 
 
 def migrate_command(cluster: str, region: str) -> str:
-    return (f"eksctl utils migrate-to-access-entry --cluster {cluster} --region {region} "
-            "--target-authentication-mode API --approve")
+    return (
+        f"eksctl utils migrate-to-access-entry --cluster {cluster} --region {region} "
+        "--target-authentication-mode API --approve"
+    )
 
 
 def planned_mode(cluster_config: dict) -> str | None:
@@ -71,22 +82,31 @@ def missing_entry(output: str, role_arn: str, cluster: str, region: str) -> str 
         entries = json.loads(output or "[]")
     except ValueError:
         return "`eksctl get accessentry -o json` printed no JSON"
-    principals = [str(e.get("principalARN", "")) for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+    principals = (
+        [str(e.get("principalARN", "")) for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+    )
     if (role_arn and role_arn in principals) or (not role_arn and any(EKSCTL_ROLE in p for p in principals)):
         return None
     who = role_arn or f"eksctl's pod execution role (*{EKSCTL_ROLE}*)"
-    return (f"no access entry grants {who} access to cluster {cluster}: Fargate pods cannot register their nodes. "
-            f"Create it: aws eks create-access-entry --cluster-name {cluster} --region {region} --principal-arn "
-            f"{role_arn or '<role ARN>'} --type FARGATE_LINUX (or, on a cluster still in CONFIG_MAP mode, "
-            f"eksctl utils update-authentication-mode --cluster {cluster} --authentication-mode API_AND_CONFIG_MAP)")
+    return (
+        f"no access entry grants {who} access to cluster {cluster}: Fargate pods cannot register their nodes. "
+        f"Create it: aws eks create-access-entry --cluster-name {cluster} --region {region} --principal-arn "
+        f"{role_arn or '<role ARN>'} --type FARGATE_LINUX (or, on a cluster still in CONFIG_MAP mode, "
+        f"eksctl utils update-authentication-mode --cluster {cluster} --authentication-mode API_AND_CONFIG_MAP)"
+    )
 
 
 def advice(placements: list[Placement], settings: ClusterSettings) -> list[Advice]:
     """FA204: Fargate on aws-auth alone."""
     if settings.authentication_mode != "CONFIG_MAP" or not any(p.target == "fargate" for p in placements):
         return []
-    return [Advice("FA204", "access.authenticationMode",
-                   "CONFIG_MAP: Fargate pods join through the pod execution role's line in kube-system/aws-auth "
-                   "(mapRoles, groups system:bootstrappers, system:nodes, system:node-proxier), which EKS adds with the "
-                   "profile; anything that rewrites aws-auth removes it and new Fargate pods stop starting. Keep that "
-                   "line in whatever manages aws-auth, or use API_AND_CONFIG_MAP or API (access entries)")]
+    return [
+        Advice(
+            "FA204",
+            "access.authenticationMode",
+            "CONFIG_MAP: Fargate pods join through the pod execution role's line in kube-system/aws-auth "
+            "(mapRoles, groups system:bootstrappers, system:nodes, system:node-proxier), which EKS adds with the "
+            "profile; anything that rewrites aws-auth removes it and new Fargate pods stop starting. Keep that "
+            "line in whatever manages aws-auth, or use API_AND_CONFIG_MAP or API (access entries)",
+        )
+    ]

@@ -21,20 +21,29 @@ COREDNS_ON_FARGATE = '{"computeType":"Fargate"}'
 
 
 def addons(coredns_on_fargate: bool) -> list[dict]:
-    return [{"name": name, **({"configurationValues": COREDNS_ON_FARGATE}
-                              if name == "coredns" and coredns_on_fargate else {})} for name in CORE_ADDONS]
+    return [
+        {
+            "name": name,
+            **({"configurationValues": COREDNS_ON_FARGATE} if name == "coredns" and coredns_on_fargate else {}),
+        }
+        for name in CORE_ADDONS
+    ]
 
 
 def service_accounts(placements: list[Placement]) -> list[dict]:
     """``iam.serviceAccounts``: one per IRSA service account the workloads name (checks.py keeps them
     consistent), in namespace/name order."""
-    found = {(p.workload.namespace, p.workload.service_account.name): p.workload.service_account
-             for p in placements if p.workload.service_account is not None}
+    found = {
+        (p.workload.namespace, p.workload.service_account.name): p.workload.service_account
+        for p in placements
+        if p.workload.service_account is not None
+    }
     return [found[key].config(key[0]) for key in sorted(found)]
 
 
-def cluster_config(settings: ClusterSettings, routing: Routing, node_groups: list[NodeGroup],
-                   placements: list[Placement] = ()) -> dict:
+def cluster_config(
+    settings: ClusterSettings, routing: Routing, node_groups: list[NodeGroup], placements: list[Placement] = ()
+) -> dict:
     metadata: dict = {"name": settings.name, "region": settings.region}
     if settings.version:
         metadata["version"] = settings.version
@@ -69,10 +78,20 @@ def cluster_config(settings: ClusterSettings, routing: Routing, node_groups: lis
     if node_groups:
         groups = []
         for g in node_groups:
-            entry = {"name": g.name, **({"instanceTypes": list(g.instance_types), "spot": True} if g.spot
-                                        else {"instanceType": g.instance_type}),
-                     "minSize": g.min_size, "desiredCapacity": g.desired, "maxSize": g.max_size,
-                     "volumeSize": g.volume_size, "privateNetworking": True, "labels": {CLASS_LABEL: g.node_class}}
+            entry = {
+                "name": g.name,
+                **(
+                    {"instanceTypes": list(g.instance_types), "spot": True}
+                    if g.spot
+                    else {"instanceType": g.instance_type}
+                ),
+                "minSize": g.min_size,
+                "desiredCapacity": g.desired,
+                "maxSize": g.max_size,
+                "volumeSize": g.volume_size,
+                "privateNetworking": True,
+                "labels": {CLASS_LABEL: g.node_class},
+            }
             if g.node_class in AMI_FAMILY:
                 entry["amiFamily"] = AMI_FAMILY[g.node_class]
             if taints(g.node_class, g.spot):

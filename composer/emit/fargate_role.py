@@ -28,14 +28,24 @@ URL = "https://docs.aws.amazon.com/eks/latest/userguide/fargate-logging.html"
 
 def policy_document() -> str:
     """The IAM policy that gives a pod execution role what the log router needs."""
-    policy = {"Version": "2012-10-17",
-              "Statement": [{"Effect": "Allow", "Action": list(ACTIONS), "Resource": "*"}]}
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": list(ACTIONS), "Resource": "*"}]}
     return json.dumps(policy, indent=2) + "\n"
 
 
 def simulate_command(role_arn: str, region: str) -> tuple[str, ...]:
-    return ("aws", "iam", "simulate-principal-policy", "--policy-source-arn", role_arn,
-            "--action-names", *ACTIONS, "--region", region, "--output", "json")
+    return (
+        "aws",
+        "iam",
+        "simulate-principal-policy",
+        "--policy-source-arn",
+        role_arn,
+        "--action-names",
+        *ACTIONS,
+        "--region",
+        region,
+        "--output",
+        "json",
+    )
 
 
 def denied(output: str) -> list[str] | None:
@@ -53,18 +63,33 @@ def denied(output: str) -> list[str] | None:
 
 def attach_hint(role_arn: str, policy_path: str) -> str:
     role = role_arn.rsplit("/", 1)[-1]
-    return shlex.join(("aws", "iam", "put-role-policy", "--role-name", role, "--policy-name", "fargate-logging",
-                       "--policy-document", f"file://{policy_path}"))
+    return shlex.join(
+        (
+            "aws",
+            "iam",
+            "put-role-policy",
+            "--role-name",
+            role,
+            "--policy-name",
+            "fargate-logging",
+            "--policy-document",
+            f"file://{policy_path}",
+        )
+    )
 
 
 def roles_to_check(exists: bool, profiles: dict, own_role: str) -> tuple[list[str], list[str]]:
     """(role ARNs to ask IAM about, problems already known). ``profiles``: eksctl's Fargate profiles."""
-    roles = sorted({str(p.get("podExecutionRoleARN")) for p in profiles.values() if p.get("podExecutionRoleARN")}
-                   | ({own_role} if own_role else set()))
+    roles = sorted(
+        {str(p.get("podExecutionRoleARN")) for p in profiles.values() if p.get("podExecutionRoleARN")}
+        | ({own_role} if own_role else set())
+    )
     if not roles and not exists:
-        return [], ["logging.fargate is on, but eksctl would create the Fargate pod execution role with "
-                    "AmazonEKSFargatePodExecutionRolePolicy only, so no log would arrive: create a role with that "
-                    f"policy and the one in {POLICY_FILE}, and name it in fargate.podExecutionRoleARN"]
+        return [], [
+            "logging.fargate is on, but eksctl would create the Fargate pod execution role with "
+            "AmazonEKSFargatePodExecutionRolePolicy only, so no log would arrive: create a role with that "
+            f"policy and the one in {POLICY_FILE}, and name it in fargate.podExecutionRoleARN"
+        ]
     return roles, []
 
 
@@ -74,9 +99,13 @@ def problems(results: Sequence[tuple[str, int, str, str]], policy_path: str) -> 
     for role, code, stdout, stderr in results:
         missing = denied(stdout) if code == 0 else None
         if code != 0 or missing is None:
-            out.append(f"could not check the CloudWatch Logs permissions of {role}: `aws iam simulate-principal-policy` "
-                       f"exited {code}: {stderr.strip()[-300:]} (it needs iam:SimulatePrincipalPolicy)")
+            out.append(
+                f"could not check the CloudWatch Logs permissions of {role}: `aws iam simulate-principal-policy` "
+                f"exited {code}: {stderr.strip()[-300:]} (it needs iam:SimulatePrincipalPolicy)"
+            )
         elif missing:
-            out.append(f"the Fargate pod execution role {role} lacks {', '.join(missing)}: the log router could not "
-                       f"send logs. Attach the policy compose wrote: {attach_hint(role, policy_path)}")
+            out.append(
+                f"the Fargate pod execution role {role} lacks {', '.join(missing)}: the log router could not "
+                f"send logs. Attach the policy compose wrote: {attach_hint(role, policy_path)}"
+            )
     return out

@@ -39,16 +39,24 @@ def _node_class_values(p: Placement, r) -> tuple[list[dict], list[Problem]]:
     if (not r.node_selector_value or (tolerate and not r.tolerations_value)) and node_class != "general":
         line, col = position(w.source, "release")
         missing = "nodeSelectorValue" if not r.node_selector_value else "tolerationsValue"
-        return values, [Problem(
-            f"this workload needs '{node_class}' nodes, but release.{missing} is false, so nothing sends its pods "
-            "there (or lets them past the class's taint)", w.source.path, line, col,
-            hint=f"name the chart value that sets the pods' {missing.removesuffix('Value')}, or set it in a values "
-                 "file and give the chart value here", check="placement")]
+        return values, [
+            Problem(
+                f"this workload needs '{node_class}' nodes, but release.{missing} is false, so nothing sends its pods "
+                "there (or lets them past the class's taint)",
+                w.source.path,
+                line,
+                col,
+                hint=f"name the chart value that sets the pods' {missing.removesuffix('Value')}, or set it in a values "
+                "file and give the chart value here",
+                check="placement",
+            )
+        ]
     return values, []
 
 
-def helmfile(placements: list[Placement], routing: Routing, settings: ClusterSettings, out_dir: Path
-             ) -> tuple[dict, list[Problem]]:
+def helmfile(
+    placements: list[Placement], routing: Routing, settings: ClusterSettings, out_dir: Path
+) -> tuple[dict, list[Problem]]:
     problems: list[Problem] = []
     repositories: dict[str, tuple[str, Placement]] = {}
     releases = []
@@ -63,9 +71,17 @@ def helmfile(placements: list[Placement], routing: Routing, settings: ClusterSet
                 known = repositories.get(repo)
                 if known and known[0] != r.repository:
                     line, col = position(w.source, "release.repository")
-                    problems.append(Problem(
-                        f"repository '{repo}' is {inert.redact(r.repository)} here but {inert.redact(known[0])} in {known[1].workload.source.path}",
-                        w.source.path, line, col, "give one URL per repository name", "repository"))
+                    problems.append(
+                        Problem(
+                            f"repository '{repo}' is {inert.redact(r.repository)} here but "
+                            f"{inert.redact(known[0])} in {known[1].workload.source.path}",
+                            w.source.path,
+                            line,
+                            col,
+                            "give one URL per repository name",
+                            "repository",
+                        )
+                    )
                 elif not known:
                     repositories[repo] = (r.repository, p)
         chart = r.chart
@@ -74,19 +90,30 @@ def helmfile(placements: list[Placement], routing: Routing, settings: ClusterSet
         release: dict = {"name": w.name, "namespace": w.namespace, "chart": chart}
         if r.version:
             release["version"] = r.version
-        release["labels"] = {"placement": p.target, **({"node-class": p.node_class} if p.node_class else {}),
-                             **({"capacity": "spot"} if p.spot else {}), MANAGED_LABEL: MANAGED_VALUE}
+        release["labels"] = {
+            "placement": p.target,
+            **({"node-class": p.node_class} if p.node_class else {}),
+            **({"capacity": "spot"} if p.spot else {}),
+            MANAGED_LABEL: MANAGED_VALUE,
+        }
         values: list = [os.path.relpath(v, out_dir.resolve()) for v in r.values] + [dict(v) for v in r.inline_values]
         if w.service_account is not None:
             if r.service_account_value:
                 values.append(_inline(r.service_account_value, {"create": False, "name": w.service_account.name}))
             else:
                 line, col = position(w.source, "release")
-                problems.append(Problem(
-                    f"service account {w.service_account.name} gets its IAM role from eksctl, but "
-                    "release.serviceAccountValue is false, so nothing makes the pods use it", w.source.path, line, col,
-                    hint="name the chart value that sets the pods' service account (most charts: serviceAccount, "
-                         "with create and name)", check="iam"))
+                problems.append(
+                    Problem(
+                        f"service account {w.service_account.name} gets its IAM role from eksctl, but "
+                        "release.serviceAccountValue is false, so nothing makes the pods use it",
+                        w.source.path,
+                        line,
+                        col,
+                        hint="name the chart value that sets the pods' service account (most charts: serviceAccount, "
+                        "with create and name)",
+                        check="iam",
+                    )
+                )
         if w.key in routing.labelled and r.pod_labels_value:
             values.append(_inline(r.pod_labels_value, {key: value}))
         if p.target == "nodegroup":
@@ -109,11 +136,23 @@ def helmfile(placements: list[Placement], routing: Routing, settings: ClusterSet
     # A chart that names a repository nobody declared.
     for p in placements:
         r = p.workload.release
-        if r and not r.chart.startswith(LOCAL_PREFIXES) and "/" in r.chart and r.chart.split("/", 1)[0] not in repositories:
+        if (
+            r
+            and not r.chart.startswith(LOCAL_PREFIXES)
+            and "/" in r.chart
+            and r.chart.split("/", 1)[0] not in repositories
+        ):
             line, col = position(p.workload.source, "release.chart")
-            problems.append(Problem(f"chart '{r.chart}' names repository '{r.chart.split('/', 1)[0]}', "
-                                    "but no profile gives its URL", p.workload.source.path, line, col,
-                                    "add release.repository with the chart repository URL", "repository"))
+            problems.append(
+                Problem(
+                    f"chart '{r.chart}' names repository '{r.chart.split('/', 1)[0]}', but no profile gives its URL",
+                    p.workload.source.path,
+                    line,
+                    col,
+                    "add release.repository with the chart repository URL",
+                    "repository",
+                )
+            )
     doc: dict = {}
     if repositories:
         doc["repositories"] = [{"name": name, "url": url} for name, (url, _) in sorted(repositories.items())]

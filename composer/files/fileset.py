@@ -57,5 +57,3 @@ def remove_strays(out_dir: Path, names) -> None:
                     stray.unlink()
                 except OSError:
                     pass
-
-

@@ -80,6 +80,7 @@ def for_python(doc: Any) -> Any:
         return [for_python(item) for item in doc]
     if not isinstance(doc, dict):
         return doc
+
     def anchored(pattern: str) -> str:
         return pattern[:-1] + "\\Z" if pattern.endswith("$") and not pattern.endswith("\\$") else pattern
 
@@ -104,8 +105,13 @@ def inline_refs(doc: dict) -> dict:
         if not isinstance(node, dict):
             return node
         ref = node.get("$ref")
-        if (isinstance(ref, str) and ref.startswith("#/$defs/") and ref[8:] in defs and ref not in seen
-                and set(node) <= _ANNOTATIONS):
+        if (
+            isinstance(ref, str)
+            and ref.startswith("#/$defs/")
+            and ref[8:] in defs
+            and ref not in seen
+            and set(node) <= _ANNOTATIONS
+        ):
             target = walk(defs[ref[8:]], seen + (ref,))
             return {**target, **{k: v for k, v in node.items() if k != "$ref"}}
         return {k: (v if k == "$defs" else walk(v, seen)) for k, v in node.items()}
@@ -225,8 +231,14 @@ def _short(value: Any) -> Any:
 
 def _describe(value: Any) -> str:
     """What a YAML value is, in words (loaded mappings and lists are dict and list subclasses)."""
-    for kind, words in ((bool, "a boolean"), (dict, "a mapping"), (list, "a list"), (str, "a string"),
-                        (int, "an integer"), (float, "a number")):
+    for kind, words in (
+        (bool, "a boolean"),
+        (dict, "a mapping"),
+        (list, "a list"),
+        (str, "a string"),
+        (int, "an integer"),
+        (float, "a number"),
+    ):
         if isinstance(value, kind):
             return words
     return "null" if value is None else "a value of another kind"
@@ -244,14 +256,21 @@ def _show(value: Any) -> str:
 
 def _bound_message(field: str, validator_name: str, instance: Any, limit: Any) -> str:
     if validator_name in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        word = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most",
-                "exclusiveMaximum": "less than"}[validator_name]
+        word = {
+            "minimum": "at least",
+            "exclusiveMinimum": "more than",
+            "maximum": "at most",
+            "exclusiveMaximum": "less than",
+        }[validator_name]
         return f"'{field}' is {_show(instance)}; it must be {word} {limit:,}"
     if validator_name in ("minItems", "maxItems"):
-        return f"'{field}' has {len(instance)} item(s); it needs {'at least' if validator_name == 'minItems' else 'at most'} {limit}"
+        bound = "at least" if validator_name == "minItems" else "at most"
+        return f"'{field}' has {len(instance)} item(s); it needs {bound} {limit}"
     if validator_name in ("minLength", "maxLength"):
-        return (f"'{field}' is {len(instance)} characters long; it must be "
-                f"{'at least' if validator_name == 'minLength' else 'at most'} {limit}")
+        return (
+            f"'{field}' is {len(instance)} characters long; it must be "
+            f"{'at least' if validator_name == 'minLength' else 'at most'} {limit}"
+        )
     return f"'{field}' lists the same item more than once"
 
 
@@ -299,22 +318,41 @@ def _explain(error, root: Any, where: str) -> list[Problem]:
         hint = f"did you mean '{close[0]}'?" if close else ""
         return [at(path, f"'{field}' is {_show(instance)}; expected one of: {', '.join(map(str, allowed))}", hint)]
     if validator_name == "anyOf" and "quantity" in str(schema_part.get("description", "")).lower():
-        return [at(path, f"'{field}' is not a valid quantity: {_show(instance)}",
-                   "use a non-negative Kubernetes quantity such as 500m, 2, 512Mi or 1Gi")]
+        return [
+            at(
+                path,
+                f"'{field}' is not a valid quantity: {_show(instance)}",
+                "use a non-negative Kubernetes quantity such as 500m, 2, 512Mi or 1Gi",
+            )
+        ]
     if validator_name == "pattern":
         last = path[-1] if path else ""
         hint = _HINTS.get(str(last)) or schema_part.get("description", "") or f"must match {schema_part['pattern']}"
         if isinstance(instance, str) and inert.has_credentials(instance):
-            return [at(path, f"'{field}' has credentials in it: {inert.redact(instance)!r}",
-                       "never put user:password in a URL (it ends up in files and logs); helmfile reads a "
-                       "repository's username and password from the environment, see docs/profile.md")]
+            return [
+                at(
+                    path,
+                    f"'{field}' has credentials in it: {inert.redact(instance)!r}",
+                    "never put user:password in a URL (it ends up in files and logs); helmfile reads a "
+                    "repository's username and password from the environment, see docs/profile.md",
+                )
+            ]
         if isinstance(instance, str) and any(m in instance for m in inert.TEMPLATE_MARKERS):
             return [at(path, f"'{field}' contains template syntax ({{{{ or }}}}), which helmfile would execute", hint)]
         return [at(path, f"'{field}' has an invalid value {_short(instance)!r}", hint)]
     if validator_name == "propertyNames":
         return [at(path, f"'{field}' has an invalid key {_show(instance)}", "keys must be valid Kubernetes label keys")]
-    if validator_name in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum", "minItems", "maxItems",
-                          "minLength", "maxLength", "uniqueItems"):
+    if validator_name in (
+        "minimum",
+        "exclusiveMinimum",
+        "maximum",
+        "exclusiveMaximum",
+        "minItems",
+        "maxItems",
+        "minLength",
+        "maxLength",
+        "uniqueItems",
+    ):
         return [at(path, _bound_message(field, validator_name, instance, error.validator_value))]
     message = error.message if len(error.message) <= 200 else error.message[:150] + " …"
     return [at(path, f"'{field}': {message}")]

@@ -14,8 +14,11 @@ SUFFIXES = (".yaml", ".yml")
 
 def yaml_files(folder: Path) -> list[Path]:
     def unreadable(error: OSError) -> None:
-        raise fail(f"cannot read folder: {error.strerror or error}", str(error.filename or folder),
-                   hint="fix its permissions, or pass only the folders you mean")
+        raise fail(
+            f"cannot read folder: {error.strerror or error}",
+            str(error.filename or folder),
+            hint="fix its permissions, or pass only the folders you mean",
+        )
 
     found: list[Path] = []
     for root, dirs, files in os.walk(folder, followlinks=False, onerror=unreadable):

@@ -38,8 +38,11 @@ def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> str:
             raise fail("file not found", where)
         size = path.stat().st_size
         if size > max_bytes:
-            raise fail(f"file is {size:,} bytes, more than the {max_bytes:,} byte limit", where,
-                       hint="profiles are small YAML documents; is this the right file?")
+            raise fail(
+                f"file is {size:,} bytes, more than the {max_bytes:,} byte limit",
+                where,
+                hint="profiles are small YAML documents; is this the right file?",
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise fail(f"cannot read file: {exc.strerror or exc}", where) from None
@@ -309,8 +312,7 @@ def _fast_scalar(value: Any) -> str | None:
     return None
 
 
-def _fast_mapping(data: dict, indent: int, lines: list[str], first_prefix: str | None = None,
-                  tree: Any = None) -> bool:
+def _fast_mapping(data: dict, indent: int, lines: list[str], first_prefix: str | None = None, tree: Any = None) -> bool:
     """Append ``data``'s lines at ``indent``; the first line may start with ``first_prefix`` (a list's
     "- "). False when some value needs ruamel.yaml. With ``tree`` (a yamltree ``Map``), also fill it as
     loading the text would: the same values, with the positions where this writes them."""
@@ -441,7 +443,7 @@ def stage(path: Path, text: str, sync: bool = True) -> str:
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             if sync:
                 os.fsync(fd)
         finally:

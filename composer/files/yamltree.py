@@ -18,8 +18,9 @@ from typing import Any
 from composer.core.errors import short
 
 TAG = "tag:yaml.org,2002:"
-STR, INT, FLOAT, BOOL, NULL, MAP, SEQ, MERGE = (TAG + t for t in ("str", "int", "float", "bool", "null", "map",
-                                                                   "seq", "merge"))
+STR, INT, FLOAT, BOOL, NULL, MAP, SEQ, MERGE = (
+    TAG + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "merge")
+)
 _TEXT_TAGS = {STR, TAG + "timestamp", TAG + "value", "!", None}
 
 
@@ -129,7 +130,7 @@ def _scalar(node: Any, yaml11: bool = False) -> Any:
             return _BOOLS[value.lower()]
         if tag == INT:
             number = _int(value, yaml11) if len(value) <= 100 else 2**63
-            if not -2**63 <= number < 2**63:
+            if not -(2**63) <= number < 2**63:
                 raise _range_error(node, "is out of range: integers stop at 2^63-1")
             return number
         if tag == FLOAT:
@@ -139,8 +140,12 @@ def _scalar(node: Any, yaml11: bool = False) -> Any:
             return number
     except (KeyError, ValueError):
         mark = node.start_mark
-        raise TreeError(f"cannot read {short(value)!r} as {tag.removeprefix(TAG)}", mark.line + 1, mark.column + 1,
-                        hint="remove the explicit tag or fix the value") from None
+        raise TreeError(
+            f"cannot read {short(value)!r} as {tag.removeprefix(TAG)}",
+            mark.line + 1,
+            mark.column + 1,
+            hint="remove the explicit tag or fix the value",
+        ) from None
     if tag == MERGE:
         return "<<"
     raise _tag_error(node)
@@ -148,8 +153,12 @@ def _scalar(node: Any, yaml11: bool = False) -> Any:
 
 def _tag_error(node: Any) -> TreeError:
     mark = node.start_mark
-    return TreeError(f"YAML tag {node.tag!r} is not allowed", mark.line + 1, mark.column + 1,
-                     hint="profiles use plain YAML: remove the tag")
+    return TreeError(
+        f"YAML tag {node.tag!r} is not allowed",
+        mark.line + 1,
+        mark.column + 1,
+        hint="profiles use plain YAML: remove the tag",
+    )
 
 
 class Builder:
@@ -178,8 +187,10 @@ class Builder:
             result = self._mapping(node, depth) if kind == "mapping" else self._sequence(node, depth)
             self.active.discard(key)
         if result[1] > self.max_nodes:
-            raise TreeError(f"document expands to more than {self.max_nodes:,} nodes",
-                            hint="too many aliases (*ref) or a very large document")
+            raise TreeError(
+                f"document expands to more than {self.max_nodes:,} nodes",
+                hint="too many aliases (*ref) or a very large document",
+            )
         self.done[key] = result
         return result
 
@@ -214,18 +225,27 @@ class Builder:
             if key in out:
                 mark = key_node.start_mark
                 first = out.pos[key][0] + 1
-                raise TreeError(f'duplicate key "{key}" (first on line {first})', mark.line + 1, mark.column + 1,
-                                hint="remove one of the two keys")
+                raise TreeError(
+                    f'duplicate key "{key}" (first on line {first})',
+                    mark.line + 1,
+                    mark.column + 1,
+                    hint="remove one of the two keys",
+                )
             out[key] = value
-            out.pos[key] = (key_node.start_mark.line, key_node.start_mark.column,
-                            value_node.start_mark.line, value_node.start_mark.column)
+            out.pos[key] = (
+                key_node.start_mark.line,
+                key_node.start_mark.column,
+                value_node.start_mark.line,
+                value_node.start_mark.column,
+            )
         for value_node, value in merges:  # explicit keys win over merged ones
             sources = value if isinstance(value, Seq) else [value]
             for source in sources:
                 if not isinstance(source, Map):
                     mark = value_node.start_mark
-                    raise TreeError("a merge key (<<) takes a mapping or a list of mappings",
-                                    mark.line + 1, mark.column + 1)
+                    raise TreeError(
+                        "a merge key (<<) takes a mapping or a list of mappings", mark.line + 1, mark.column + 1
+                    )
                 for k, v in source.items():
                     if k not in out:
                         out[k], out.pos[k] = v, source.pos[k]

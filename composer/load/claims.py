@@ -32,10 +32,18 @@ NO_PROVISIONER = "kubernetes.io/no-provisioner"  # local volumes: a class for st
 LEGACY_DEFAULT_CLASS = "gp2"  # the default class of EKS clusters created before 1.30
 NO_DEFAULT_SINCE = (1, 30)
 BETA_CLASS_ANNOTATION = "volume.beta.kubernetes.io/storage-class"
-IN_TREE = {"awsElasticBlockStore": "kubernetes.io/aws-ebs", "nfs": "nfs", "hostPath": "hostPath", "local": "local",
-           "iscsi": "iscsi", "fc": "fc"}
-ASSUMPTIONS = {"efs-static": {"provisioner": EFS_DRIVER, "provisioning": "static"},
-               "ebs": {"provisioner": "ebs.csi.aws.com", "provisioning": "dynamic"}}
+IN_TREE = {
+    "awsElasticBlockStore": "kubernetes.io/aws-ebs",
+    "nfs": "nfs",
+    "hostPath": "hostPath",
+    "local": "local",
+    "iscsi": "iscsi",
+    "fc": "fc",
+}
+ASSUMPTIONS = {
+    "efs-static": {"provisioner": EFS_DRIVER, "provisioning": "static"},
+    "ebs": {"provisioner": "ebs.csi.aws.com", "provisioning": "dynamic"},
+}
 
 
 @dataclass(frozen=True)
@@ -62,13 +70,17 @@ def claim(name: str, namespace: str, index: Index, options: ClaimOptions, where:
     base = {"type": "persistentVolumeClaim", "claimName": name}
     if obj is None:
         if options.assume in ASSUMPTIONS:
-            return ({**base, **ASSUMPTIONS[options.assume]},
-                    f"claim {name} ({where}) is not in the input: assumed {options.assume} (--assume-claims)")
-        return ({**base, "unresolved": "claim-not-in-input"},
-                f"claim {name} ({where}) is not in the input")
+            return (
+                {**base, **ASSUMPTIONS[options.assume]},
+                f"claim {name} ({where}) is not in the input: assumed {options.assume} (--assume-claims)",
+            )
+        return ({**base, "unresolved": "claim-not-in-input"}, f"claim {name} ({where}) is not in the input")
     volume = bound_volume(obj, index)
     if volume is not None:
-        return {**base, **_from_volume(volume)}, f"claim {name} is bound to PersistentVolume {volume.name} ({volume.at('spec')})"
+        return {
+            **base,
+            **_from_volume(volume),
+        }, f"claim {name} is bound to PersistentVolume {volume.name} ({volume.at('spec')})"
     class_name = claim_class(obj.doc)
     if class_name == "":  # explicitly no class: only a pre-created PV without a class can bind it
         return {**base, "provisioning": "static"}, ""
@@ -103,11 +115,14 @@ def storage_class(class_name: str | None, index: Index, options: ClaimOptions) -
     if provisioner:
         fields["provisioner"] = provisioner
     static_only = provisioner == NO_PROVISIONER or (
-        provisioner == EFS_DRIVER and not get(sc.doc, "parameters", "provisioningMode"))
+        provisioner == EFS_DRIVER and not get(sc.doc, "parameters", "provisioningMode")
+    )
     if static_only:
         fields["provisioning"] = "static"
-        evidence = (f"StorageClass {class_name} ({sc.at('provisioner')}) has no provisioningMode: it provisions "
-                    "nothing, its claims bind to pre-created PersistentVolumes (static)")
+        evidence = (
+            f"StorageClass {class_name} ({sc.at('provisioner')}) has no provisioningMode: it provisions "
+            "nothing, its claims bind to pre-created PersistentVolumes (static)"
+        )
     return fields, evidence
 
 
@@ -119,10 +134,14 @@ def default_class(index: Index, options: ClaimOptions) -> tuple[str, str]:
             return sc.name, ""
     version = options.kubernetes_version or "unknown"
     if options.has_default_gp2():
-        return LEGACY_DEFAULT_CLASS, (f"no default StorageClass in the input: assumed EKS's gp2 (EBS), the default of "
-                                      f"clusters created before 1.30 (Kubernetes {version})")
-    return "", (f"the claim names no StorageClass and none in the input is the default; EKS clusters created at 1.30 "
-                f"or later have none (Kubernetes {version}), so the claim waits for one: name its class")
+        return LEGACY_DEFAULT_CLASS, (
+            f"no default StorageClass in the input: assumed EKS's gp2 (EBS), the default of "
+            f"clusters created before 1.30 (Kubernetes {version})"
+        )
+    return "", (
+        f"the claim names no StorageClass and none in the input is the default; EKS clusters created at 1.30 "
+        f"or later have none (Kubernetes {version}), so the claim waits for one: name its class"
+    )
 
 
 def bound_volume(claim_obj: Obj, index: Index) -> Obj | None:
@@ -139,8 +158,15 @@ def bound_volume(claim_obj: Obj, index: Index) -> Obj | None:
     class_name = claim_class(claim_obj.doc)
     if class_name is None:
         return None  # the default class decides, and a PV without a class cannot bind such a claim
-    return next((pv for pv in volumes if str(get(pv.doc, "spec", "storageClassName", default="")) == class_name
-                 and not get(pv.doc, "spec", "claimRef")), None)
+    return next(
+        (
+            pv
+            for pv in volumes
+            if str(get(pv.doc, "spec", "storageClassName", default="")) == class_name
+            and not get(pv.doc, "spec", "claimRef")
+        ),
+        None,
+    )
 
 
 def _from_volume(pv: Obj) -> dict:

@@ -13,6 +13,8 @@ from composer.load.kobjects import Obj
 
 MAX_BYTES = 64 * 1024 * 1024  # `helm template` of a large umbrella chart runs to a few MB
 MAX_NODES = 5_000_000  # per document, after alias expansion (large CRDs are big)
+
+
 def _files(paths: Iterable[str]) -> list[str]:
     out: list[str] = []
     for raw in paths:

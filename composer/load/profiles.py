@@ -54,8 +54,11 @@ def find_profiles(paths: Iterable[Path]) -> list[Path]:
     paths = list(paths)
     files = discover(paths)
     if not files:
-        raise fail("no workload profiles found (*.yaml, *.yml)", ", ".join(map(str, paths)),
-                   hint="add a profile, e.g. profiles/my-app.yaml with kind: WorkloadProfile")
+        raise fail(
+            "no workload profiles found (*.yaml, *.yml)",
+            ", ".join(map(str, paths)),
+            hint="add a profile, e.g. profiles/my-app.yaml with kind: WorkloadProfile",
+        )
     return files
 
 
@@ -96,13 +99,17 @@ def _containers(items: list, base: str, where: str, doc: Any, init: bool) -> tup
     for index, item in enumerate(items or []):
         field = f"{base}[{index}]"
         resources = item.get("resources") or {}
-        out.append(Container(
-            name=str(item["name"]),
-            requests=_resources(resources.get("requests"), f"{field}.resources.requests", where, doc),
-            limits=_resources(resources.get("limits"), f"{field}.resources.limits", where, doc),
-            field=field, init=init, sidecar=init and item.get("restartPolicy") == "Always",
-            ports=tuple(int(p) for p in item.get("ports") or ()),
-        ))
+        out.append(
+            Container(
+                name=str(item["name"]),
+                requests=_resources(resources.get("requests"), f"{field}.resources.requests", where, doc),
+                limits=_resources(resources.get("limits"), f"{field}.resources.limits", where, doc),
+                field=field,
+                init=init,
+                sidecar=init and item.get("restartPolicy") == "Always",
+                ports=tuple(int(p) for p in item.get("ports") or ()),
+            )
+        )
     return tuple(out)
 
 
@@ -116,40 +123,75 @@ def build_workload(doc: dict, source: Source, base_dir: Path) -> Workload:
         r = doc["release"]
         needs = tuple(str(n) if "/" in str(n) else f"{namespace}/{n}" for n in r.get("needs") or ())
         release = Release(
-            chart=str(r["chart"]), version=str(r.get("version", "")), repository=str(r.get("repository", "")),
+            chart=str(r["chart"]),
+            version=str(r.get("version", "")),
+            repository=str(r.get("repository", "")),
             values=tuple((base_dir / str(v)).resolve() for v in r.get("values") or ()),
-            needs=needs, pod_labels_value=str(r.get("podLabelsValue", "")), timeout=r.get("timeout"),
+            needs=needs,
+            pod_labels_value=str(r.get("podLabelsValue", "")),
+            timeout=r.get("timeout"),
             node_selector_value=str(r.get("nodeSelectorValue", "nodeSelector") or ""),
             tolerations_value=str(r.get("tolerationsValue", "tolerations") or ""),
             values_templates=bool(r.get("valuesTemplates", False)),
             service_account_value=str(r.get("serviceAccountValue", "serviceAccount") or ""),
         )
-    services = tuple(Service(type=str(s["type"]), field=f"workload.services[{i}]", name=str(s.get("name", "")),
-                             load_balancer=str(s.get("loadBalancer", "")), target_type=str(s.get("targetType", "")))
-                     for i, s in enumerate(spec.get("services") or ()))
-    ingresses = tuple(Ingress(class_name=str(g["className"]), field=f"workload.ingresses[{i}]",
-                              name=str(g.get("name", "")), target_type=str(g.get("targetType", "")))
-                      for i, g in enumerate(spec.get("ingresses") or ()))
+    services = tuple(
+        Service(
+            type=str(s["type"]),
+            field=f"workload.services[{i}]",
+            name=str(s.get("name", "")),
+            load_balancer=str(s.get("loadBalancer", "")),
+            target_type=str(s.get("targetType", "")),
+        )
+        for i, s in enumerate(spec.get("services") or ())
+    )
+    ingresses = tuple(
+        Ingress(
+            class_name=str(g["className"]),
+            field=f"workload.ingresses[{i}]",
+            name=str(g.get("name", "")),
+            target_type=str(g.get("targetType", "")),
+        )
+        for i, g in enumerate(spec.get("ingresses") or ())
+    )
     volumes = []
     for i, v in enumerate(spec.get("volumes") or ()):
         field = f"workload.volumes[{i}]"
         default_provisioning = "dynamic" if v["type"] == "persistentVolumeClaim" else "static"
-        size_limit = _resources({"sizeLimit": v["sizeLimit"]}, field, where, doc)["sizeLimit"] if "sizeLimit" in v else None
-        volumes.append(Volume(name=str(v["name"]), type=str(v["type"]), field=field,
-                              storage_class=str(v.get("storageClass", "")), provisioner=str(v.get("provisioner", "")),
-                              provisioning=str(v.get("provisioning", default_provisioning)), size_limit=size_limit,
-                              claim_name=str(v.get("claimName", "")), unresolved=str(v.get("unresolved", ""))))
+        size_limit = (
+            _resources({"sizeLimit": v["sizeLimit"]}, field, where, doc)["sizeLimit"] if "sizeLimit" in v else None
+        )
+        volumes.append(
+            Volume(
+                name=str(v["name"]),
+                type=str(v["type"]),
+                field=field,
+                storage_class=str(v.get("storageClass", "")),
+                provisioner=str(v.get("provisioner", "")),
+                provisioning=str(v.get("provisioning", default_provisioning)),
+                size_limit=size_limit,
+                claim_name=str(v.get("claimName", "")),
+                unresolved=str(v.get("unresolved", "")),
+            )
+        )
     kind = str(spec["kind"])
     return Workload(
-        name=str(meta["name"]), namespace=namespace, kind=kind, source=source,
+        name=str(meta["name"]),
+        namespace=namespace,
+        kind=kind,
+        source=source,
         replicas=int(spec.get("replicas", 1)),
         containers=_containers(spec.get("containers") or [], "workload.containers", where, doc, False),
         init_containers=_containers(spec.get("initContainers") or [], "workload.initContainers", where, doc, True),
-        services=services, ingresses=ingresses, volumes=tuple(volumes),
+        services=services,
+        ingresses=ingresses,
+        volumes=tuple(volumes),
         privileged=bool(spec.get("privileged", False)),
         capabilities=tuple(str(c) for c in spec.get("capabilities") or ()),
-        host_network=bool(spec.get("hostNetwork", False)), host_pid=bool(spec.get("hostPID", False)),
-        host_ipc=bool(spec.get("hostIPC", False)), host_ports=tuple(int(p) for p in spec.get("hostPorts") or ()),
+        host_network=bool(spec.get("hostNetwork", False)),
+        host_pid=bool(spec.get("hostPID", False)),
+        host_ipc=bool(spec.get("hostIPC", False)),
+        host_ports=tuple(int(p) for p in spec.get("hostPorts") or ()),
         uses_instance_metadata=bool(spec.get("usesInstanceMetadata", False)),
         aws_credentials=str(spec.get("awsCredentials", "none")),
         service_account=_service_account(spec.get("serviceAccount")),
@@ -164,8 +206,10 @@ def build_workload(doc: dict, source: Source, base_dir: Path) -> Workload:
         schedule=str(spec.get("schedule", "")),
         placement=str(doc.get("placement", "auto")),
         provenance={str(k): str(v) for k, v in ((doc.get("provenance") or {}).get("fields") or {}).items()},
-        runs_per_day=_number(spec.get("runsPerDay")), run_minutes=_number(spec.get("runMinutes")),
-        startup_seconds=spec.get("startupSeconds"), rollouts_per_day=_number(spec.get("rolloutsPerDay")),
+        runs_per_day=_number(spec.get("runsPerDay")),
+        run_minutes=_number(spec.get("runMinutes")),
+        startup_seconds=spec.get("startupSeconds"),
+        rollouts_per_day=_number(spec.get("rolloutsPerDay")),
         history_limits=(int(spec.get("successfulJobsHistoryLimit", 3)), int(spec.get("failedJobsHistoryLimit", 1))),
         release=release,
     )
@@ -174,11 +218,13 @@ def build_workload(doc: dict, source: Source, base_dir: Path) -> Workload:
 def _service_account(spec: dict | None) -> ServiceAccount | None:
     if not spec:
         return None
-    return ServiceAccount(str(spec["name"]), tuple(str(a) for a in spec.get("attachPolicyARNs") or ()),
-                          {str(k): bool(v) for k, v in (spec.get("wellKnownPolicies") or {}).items()},
-                          str(spec.get("attachRoleARN", "")))
+    return ServiceAccount(
+        str(spec["name"]),
+        tuple(str(a) for a in spec.get("attachPolicyARNs") or ()),
+        {str(k): bool(v) for k, v in (spec.get("wellKnownPolicies") or {}).items()},
+        str(spec.get("attachRoleARN", "")),
+    )
 
 
 def _number(value: Any) -> float | None:
     return float(value) if value is not None else None
-

@@ -33,9 +33,28 @@ from composer.load.kobjects import Index, Obj
 from composer.load.kobjects import get as _get
 
 # ReplicationController: ReplicaSet's predecessor, still found in real manifests; the same shape
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "ReplicationController", "Pod")
-USED_KINDS = {"Service", "Ingress", "IngressClass", "PersistentVolumeClaim", "PersistentVolume", "StorageClass",
-              "ServiceAccount", "NetworkPolicy", "Namespace", "PodDisruptionBudget"}
+WORKLOAD_KINDS = (
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "CronJob",
+    "ReplicaSet",
+    "ReplicationController",
+    "Pod",
+)
+USED_KINDS = {
+    "Service",
+    "Ingress",
+    "IngressClass",
+    "PersistentVolumeClaim",
+    "PersistentVolume",
+    "StorageClass",
+    "ServiceAccount",
+    "NetworkPolicy",
+    "Namespace",
+    "PodDisruptionBudget",
+}
 IMDS_ADDRESSES = ("169.254.169.254", "fd00:ec2::254")
 ALB_CONTROLLER = "ingress.k8s.aws/alb"
 
@@ -53,14 +72,21 @@ class KnownImdsUser:
 
 
 KNOWN_IMDS_USERS = (
-    KnownImdsUser("AWS Load Balancer Controller", ("aws-load-balancer-controller", "aws-alb-ingress-controller"),
-                  needs_args=("--aws-region", "--aws-vpc-id"),
-                  source="https://github.com/kubernetes-sigs/aws-load-balancer-controller/issues/1561, "
-                         "https://github.com/aws/eks-charts/issues/376"),
-    KnownImdsUser("Cluster Autoscaler (AWS provider)", ("cluster-autoscaler",),
-                  needs_env_any=("AWS_REGION", "AWS_DEFAULT_REGION"), when_args=("--cloud-provider=aws",),
-                  source="https://github.com/kubernetes/autoscaler/pull/1288, "
-                         "https://github.com/kubernetes/autoscaler/issues/3029"),
+    KnownImdsUser(
+        "AWS Load Balancer Controller",
+        ("aws-load-balancer-controller", "aws-alb-ingress-controller"),
+        needs_args=("--aws-region", "--aws-vpc-id"),
+        source="https://github.com/kubernetes-sigs/aws-load-balancer-controller/issues/1561, "
+        "https://github.com/aws/eks-charts/issues/376",
+    ),
+    KnownImdsUser(
+        "Cluster Autoscaler (AWS provider)",
+        ("cluster-autoscaler",),
+        needs_env_any=("AWS_REGION", "AWS_DEFAULT_REGION"),
+        when_args=("--cloud-provider=aws",),
+        source="https://github.com/kubernetes/autoscaler/pull/1288, "
+        "https://github.com/kubernetes/autoscaler/issues/3029",
+    ),
 )
 
 
@@ -114,13 +140,18 @@ def _selects(selector: Any, labels: dict) -> bool:
         for expr in selector.get("matchExpressions") or []:
             key, op, values = expr.get("key"), expr.get("operator"), [str(v) for v in expr.get("values") or []]
             present = key in labels
-            if (op == "In" and str(labels.get(key)) not in values) or (op == "NotIn" and present and str(labels[key]) in values) \
-                    or (op == "Exists" and not present) or (op == "DoesNotExist" and present):
+            if (
+                (op == "In" and str(labels.get(key)) not in values)
+                or (op == "NotIn" and present and str(labels[key]) in values)
+                or (op == "Exists" and not present)
+                or (op == "DoesNotExist" and present)
+            ):
                 return False
     return all(str(labels.get(k)) == str(v) for k, v in (match or {}).items())
 
 
 # ---------------------------------------------------------------- derivation
+
 
 def _template_path(kind: str) -> tuple:
     if kind == "Pod":
@@ -130,8 +161,9 @@ def _template_path(kind: str) -> tuple:
     return ("spec", "template")
 
 
-def derive(objects: list[Obj], default_namespace: str = "default",
-           options: claims.ClaimOptions = claims.ClaimOptions()) -> ScanResult:
+def derive(
+    objects: list[Obj], default_namespace: str = "default", options: claims.ClaimOptions = claims.ClaimOptions()
+) -> ScanResult:
     """Profiles for every workload object; other kinds are used for linking or counted as skipped."""
     index = Index(objects, default_namespace)
     skipped: Counter = Counter()
@@ -210,7 +242,11 @@ def _derive_workload(obj: Obj, index: Index, options: claims.ClaimOptions, notes
                     capabilities.append(name)
                     mark("workload.capabilities", "spec", group, i, "securityContext", "capabilities", "add")
             for j, port in enumerate(c.get("ports") or []):
-                if isinstance(port, dict) and isinstance(port.get("hostPort"), int) and port["hostPort"] not in host_ports:
+                if (
+                    isinstance(port, dict)
+                    and isinstance(port.get("hostPort"), int)
+                    and port["hostPort"] not in host_ports
+                ):
                     host_ports.append(port["hostPort"])
                     mark("workload.hostPorts", "spec", group, i, "ports", j, "hostPort")
     if privileged:
@@ -243,16 +279,19 @@ def _derive_workload(obj: Obj, index: Index, options: claims.ClaimOptions, notes
     for i, v in enumerate(spec.get("volumes") or []):
         volume = _volume(v, namespace, index, options, evidence, f"{obj.at(*tpath, 'spec', 'volumes', i)}")
         if volume is None:
-            notes.append(f"{obj.at(*tpath, 'spec', 'volumes', i)}: volume {v.get('name')!r} of {kind} "
-                         f"{namespace}/{obj.name}: type not modelled, left out")
+            notes.append(
+                f"{obj.at(*tpath, 'spec', 'volumes', i)}: volume {v.get('name')!r} of {kind} "
+                f"{namespace}/{obj.name}: type not modelled, left out"
+            )
             continue
         fields[f"workload.volumes[{len(volumes)}]"] = obj.at(*tpath, "spec", "volumes", i)
         volumes.append(volume)
     if kind == "StatefulSet":
         for i, claim in enumerate(_get(doc, "spec", "volumeClaimTemplates", default=[]) or []):
             fields, why = claims.storage_class(claims.claim_class(claim), index, options)
-            volume = _claim_volume(profile_name(str(_get(claim, "metadata", "name", default=f"claim-{i}"))),
-                                   fields, why, evidence)
+            volume = _claim_volume(
+                profile_name(str(_get(claim, "metadata", "name", default=f"claim-{i}"))), fields, why, evidence
+            )
             fields[f"workload.volumes[{len(volumes)}]"] = obj.at("spec", "volumeClaimTemplates", i)
             volumes.append(volume)
     if volumes:
@@ -266,7 +305,9 @@ def _derive_workload(obj: Obj, index: Index, options: claims.ClaimOptions, notes
     for svc in index.all("Service", namespace):
         if _selects(_get(svc.doc, "spec", "selector"), labels) and _get(svc.doc, "spec", "selector"):
             services.append(_service(svc))
-            fields[f"workload.services[{len(services) - 1}]"] = svc.at("spec", "type") if _get(svc.doc, "spec", "type") else svc.at("spec", "selector")
+            fields[f"workload.services[{len(services) - 1}]"] = (
+                svc.at("spec", "type") if _get(svc.doc, "spec", "type") else svc.at("spec", "selector")
+            )
             service_names.append(svc.name)
     if services:
         w["services"] = services
@@ -296,11 +337,15 @@ def _derive_workload(obj: Obj, index: Index, options: claims.ClaimOptions, notes
             break
     if kind == "Deployment" and w.get("replicas", 1) >= 2:  # what counts as tolerating interruption (Spot)
         for pdb in index.all("PodDisruptionBudget", namespace):
-            if _selects(_get(pdb.doc, "spec", "selector", default={}) or {}, labels) and _get(pdb.doc, "spec", "selector"):
+            if _selects(_get(pdb.doc, "spec", "selector", default={}) or {}, labels) and _get(
+                pdb.doc, "spec", "selector"
+            ):
                 w["interruptible"] = True
                 fields["workload.interruptible"] = pdb.at("spec", "selector")
-                evidence.append(f"{w['replicas']} replicas and PodDisruptionBudget {pdb.name} "
-                                f"({pdb.at('spec', 'selector')}): taken as tolerating interruption (Spot nodes)")
+                evidence.append(
+                    f"{w['replicas']} replicas and PodDisruptionBudget {pdb.name} "
+                    f"({pdb.at('spec', 'selector')}): taken as tolerating interruption (Spot nodes)"
+                )
                 break
     uses, where, why = _instance_metadata(obj, tpath, spec)
     if uses is not None:
@@ -309,11 +354,16 @@ def _derive_workload(obj: Obj, index: Index, options: claims.ClaimOptions, notes
         evidence.append(why)
 
     profile = {
-        "apiVersion": "composer/v1alpha1", "kind": "WorkloadProfile",
+        "apiVersion": "composer/v1alpha1",
+        "kind": "WorkloadProfile",
         "metadata": {"name": profile_name(obj.name), "namespace": profile_name(namespace)[:63]},
         "workload": w,
-        "provenance": {"source": f"{obj.file}:{obj.line}", "object": f"{kind}/{namespace}/{obj.name}",
-                       "fields": fields, **({"evidence": evidence} if evidence else {})},
+        "provenance": {
+            "source": f"{obj.file}:{obj.line}",
+            "object": f"{kind}/{namespace}/{obj.name}",
+            "fields": fields,
+            **({"evidence": evidence} if evidence else {}),
+        },
     }
     return Scanned(profile, obj, evidence)
 
@@ -324,7 +374,9 @@ def _int(value: Any, default: int) -> int:
 
 ROLE_ARN = re.compile(r"arn:aws[-a-z]*:iam::\d{12}:role/.+")
 # The pod annotations a rule reads; other annotations (checksums, prometheus.io/…) stay out of profiles.
-RULE_ANNOTATIONS = frozenset({"eks.amazonaws.com/compute-type", "sidecar.istio.io/status", "k8s.v1.cni.cncf.io/networks"})
+RULE_ANNOTATIONS = frozenset(
+    {"eks.amazonaws.com/compute-type", "sidecar.istio.io/status", "k8s.v1.cni.cncf.io/networks"}
+)
 # Flags that make a server listen on a port (--secure-port=10250, --port 10250, --metrics-port=…).
 _PORT_FLAG = re.compile(r"--(?:[a-z]+-)*port(?:=|$)")
 
@@ -351,8 +403,11 @@ def _containers(items: Any, init: bool = False) -> list[dict]:
         resources = {k: v for k, v in resources.items() if v}
         if resources:
             entry["resources"] = resources
-        ports = [p["containerPort"] for p in c.get("ports") or []
-                 if isinstance(p, dict) and isinstance(p.get("containerPort"), int) and 0 < p["containerPort"] < 65536]
+        ports = [
+            p["containerPort"]
+            for p in c.get("ports") or []
+            if isinstance(p, dict) and isinstance(p.get("containerPort"), int) and 0 < p["containerPort"] < 65536
+        ]
         ports += [p for p in _arg_ports(c) if p not in ports]
         if ports:
             entry["ports"] = ports
@@ -365,8 +420,9 @@ def _containers(items: Any, init: bool = False) -> list[dict]:
 CSI_TYPES = {"ebs.csi.aws.com": "awsElasticBlockStore", "efs.csi.aws.com": "efs", "fsx.csi.aws.com": "fsxLustre"}
 
 
-def _volume(v: Any, namespace: str, index: Index, options: claims.ClaimOptions, evidence: list[str],
-            where: str) -> dict | None:
+def _volume(
+    v: Any, namespace: str, index: Index, options: claims.ClaimOptions, evidence: list[str], where: str
+) -> dict | None:
     if not isinstance(v, dict):
         return None
     name = profile_name(str(v.get("name", "volume")))[:63]
@@ -412,8 +468,10 @@ def _service(svc: Obj) -> dict:
     spec = svc.doc.get("spec") or {}
     annotations = _get(svc.doc, "metadata", "annotations", default={}) or {}
     kind = str(spec.get("type") or "ClusterIP")
-    out: dict[str, Any] = {"name": profile_name(svc.name)[:63], "type": kind if kind in (
-        "ClusterIP", "NodePort", "LoadBalancer", "ExternalName") else "ClusterIP"}
+    out: dict[str, Any] = {
+        "name": profile_name(svc.name)[:63],
+        "type": kind if kind in ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName") else "ClusterIP",
+    }
     if kind == "LoadBalancer":
         lb_type = str(annotations.get("service.beta.kubernetes.io/aws-load-balancer-type", "")).lower()
         controller = spec.get("loadBalancerClass") == "service.k8s.aws/nlb" or lb_type in ("external", "nlb-ip")
@@ -445,9 +503,15 @@ def _ingress(ing: Obj, index: Index) -> dict:
     annotations = _get(ing.doc, "metadata", "annotations", default={}) or {}
     class_name = str(_get(ing.doc, "spec", "ingressClassName") or annotations.get("kubernetes.io/ingress.class") or "")
     ingress_class = index.find("IngressClass", class_name) if class_name else None
-    if class_name == "alb" or (ingress_class is not None and _get(ingress_class.doc, "spec", "controller") == ALB_CONTROLLER):
+    if class_name == "alb" or (
+        ingress_class is not None and _get(ingress_class.doc, "spec", "controller") == ALB_CONTROLLER
+    ):
         target = str(annotations.get("alb.ingress.kubernetes.io/target-type", "instance")).lower()
-        return {"name": profile_name(ing.name)[:63], "className": "alb", "targetType": "ip" if target == "ip" else "instance"}
+        return {
+            "name": profile_name(ing.name)[:63],
+            "className": "alb",
+            "targetType": "ip" if target == "ip" else "instance",
+        }
     return {"name": profile_name(ing.name)[:63], "className": class_name or "default"}
 
 
@@ -459,7 +523,11 @@ def _instance_metadata(obj: Obj, tpath: tuple, spec: dict) -> tuple[bool | None,
                 continue
             env = {str(e.get("name")): e for e in c.get("env") or [] if isinstance(e, dict)}
             for j, e in enumerate(c.get("env") or []):
-                if isinstance(e, dict) and e.get("name") == "AWS_EC2_METADATA_DISABLED" and str(e.get("value", "")).lower() == "true":
+                if (
+                    isinstance(e, dict)
+                    and e.get("name") == "AWS_EC2_METADATA_DISABLED"
+                    and str(e.get("value", "")).lower() == "true"
+                ):
                     where = obj.at(*tpath, "spec", group, i, "env", j)
                     return False, where, f"container {c.get('name')} sets AWS_EC2_METADATA_DISABLED=true ({where})"
             for key in ("command", "args"):
@@ -470,18 +538,34 @@ def _instance_metadata(obj: Obj, tpath: tuple, spec: dict) -> tuple[bool | None,
             for j, e in enumerate(c.get("env") or []):
                 if isinstance(e, dict) and any(address in str(e.get("value", "")) for address in IMDS_ADDRESSES):
                     where = obj.at(*tpath, "spec", group, i, "env", j)
-                    return True, where, f"container {c.get('name')} env {e.get('name')} points at the metadata address ({where})"
+                    return (
+                        True,
+                        where,
+                        f"container {c.get('name')} env {e.get('name')} points at the metadata address ({where})",
+                    )
             image = str(c.get("image", ""))
             args = [str(a) for a in (c.get("command") or []) + (c.get("args") or [])]
             for known in KNOWN_IMDS_USERS:
-                if not any(part in image for part in known.images) or not all(any(a.startswith(w) for a in args) for w in known.when_args):
+                if not any(part in image for part in known.images) or not all(
+                    any(a.startswith(w) for a in args) for w in known.when_args
+                ):
                     continue
-                missing = [flag for flag in known.needs_args if not any(a == flag or a.startswith(flag + "=") for a in args)]
-                if known.needs_env_any and not any(str(_get(env.get(n, {}), "value", default="")).strip()
-                                                   or _get(env.get(n, {}), "valueFrom") for n in known.needs_env_any):
+                missing = [
+                    flag for flag in known.needs_args if not any(a == flag or a.startswith(flag + "=") for a in args)
+                ]
+                if known.needs_env_any and not any(
+                    str(_get(env.get(n, {}), "value", default="")).strip() or _get(env.get(n, {}), "valueFrom")
+                    for n in known.needs_env_any
+                ):
                     missing.append(" or ".join(known.needs_env_any))
                 if missing:
                     where = obj.at(*tpath, "spec", group, i, "image")
-                    return True, where, (f"container {c.get('name')} runs the {known.name} without {', '.join(missing)}, "
-                                         f"so it asks IMDS ({where}; see {known.source})")
+                    return (
+                        True,
+                        where,
+                        (
+                            f"container {c.get('name')} runs the {known.name} without {', '.join(missing)}, "
+                            f"so it asks IMDS ({where}; see {known.source})"
+                        ),
+                    )
     return None, "", ""

@@ -36,9 +36,15 @@ CHART, REPOSITORY = "autoscaler/cluster-autoscaler", "https://kubernetes.github.
 URL = "https://docs.aws.amazon.com/eks/latest/best-practices/cas.html"
 
 # Kubernetes minor -> (last chart release for it, the Cluster Autoscaler image that chart ships)
-CHARTS = {29: ("9.36.0", "v1.29.0"), 30: ("9.37.0", "v1.30.0"), 31: ("9.44.0", "v1.31.0"),
-          32: ("9.46.6", "v1.32.0"), 33: ("9.51.0", "v1.33.0"), 34: ("9.53.0", "v1.34.2"),
-          35: ("9.59.0", "v1.35.0")}
+CHARTS = {
+    29: ("9.36.0", "v1.29.0"),
+    30: ("9.37.0", "v1.30.0"),
+    31: ("9.44.0", "v1.31.0"),
+    32: ("9.46.6", "v1.32.0"),
+    33: ("9.51.0", "v1.33.0"),
+    34: ("9.53.0", "v1.34.2"),
+    35: ("9.59.0", "v1.35.0"),
+}
 
 
 def chart_and_image(version: str) -> tuple[str, str]:
@@ -51,8 +57,11 @@ def chart_and_image(version: str) -> tuple[str, str]:
 
 
 def wanted(settings: ClusterSettings, placements: list[Placement]) -> bool:
-    return (settings.autoscaler == "cluster-autoscaler" and any(p.target == "nodegroup" for p in placements)
-            and not any(p.workload.key == f"{NAMESPACE}/{RELEASE}" for p in placements))
+    return (
+        settings.autoscaler == "cluster-autoscaler"
+        and any(p.target == "nodegroup" for p in placements)
+        and not any(p.workload.key == f"{NAMESPACE}/{RELEASE}" for p in placements)
+    )
 
 
 def workload(settings: ClusterSettings) -> Workload:
@@ -61,13 +70,22 @@ def workload(settings: ClusterSettings) -> Workload:
     values = {"autoDiscovery": {"clusterName": settings.name}, "awsRegion": settings.region, "image": {"tag": tag}}
     doc = {
         "metadata": {"name": RELEASE, "namespace": NAMESPACE},
-        "release": {"chart": CHART, "version": chart_version, "repository": REPOSITORY,
-                    "podLabelsValue": "podLabels", "serviceAccountValue": "rbac.serviceAccount"},
-        "workload": {"kind": "Deployment", "replicas": 1,
-                     "containers": [{"name": "cluster-autoscaler",
-                                     "resources": {"requests": {"cpu": "100m", "memory": "600Mi"}}}],
-                     "awsCredentials": "irsa",
-                     "serviceAccount": {"name": SERVICE_ACCOUNT, "wellKnownPolicies": {"autoScaler": True}}},
+        "release": {
+            "chart": CHART,
+            "version": chart_version,
+            "repository": REPOSITORY,
+            "podLabelsValue": "podLabels",
+            "serviceAccountValue": "rbac.serviceAccount",
+        },
+        "workload": {
+            "kind": "Deployment",
+            "replicas": 1,
+            "containers": [
+                {"name": "cluster-autoscaler", "resources": {"requests": {"cpu": "100m", "memory": "600Mi"}}}
+            ],
+            "awsCredentials": "irsa",
+            "serviceAccount": {"name": SERVICE_ACCOUNT, "wellKnownPolicies": {"autoScaler": True}},
+        },
     }
     source = Source(settings.source.path)  # problems point at composer.yaml
     built = build_workload(doc, source, settings.output_dir)

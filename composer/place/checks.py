@@ -20,8 +20,15 @@ def check_workloads(workloads: list[Workload], root: Path | None = None) -> list
     seen: dict[str, Workload] = {}
     for w in workloads:
         if w.key in seen:
-            problems.append(_at(w, "metadata.name", f"release '{w.key}' is defined twice (also in {seen[w.key].source.path})",
-                                "release names must be unique within a namespace; rename one", "duplicate-release"))
+            problems.append(
+                _at(
+                    w,
+                    "metadata.name",
+                    f"release '{w.key}' is defined twice (also in {seen[w.key].source.path})",
+                    "release names must be unique within a namespace; rename one",
+                    "duplicate-release",
+                )
+            )
         else:
             seen[w.key] = w
     for w in workloads:
@@ -31,23 +38,47 @@ def check_workloads(workloads: list[Workload], root: Path | None = None) -> list
             target = seen.get(need)
             if target is None:
                 namespace, name = need.split("/")
-                hint = ("write namespace/name for a release in another namespace"
-                        if any(k.endswith(f"/{name}") for k in seen) else "check the name, or add its profile")
-                problems.append(_at(w, f"release.needs[{index}]", f"needs '{need}', which no profile defines", hint, "needs"))
+                hint = (
+                    "write namespace/name for a release in another namespace"
+                    if any(k.endswith(f"/{name}") for k in seen)
+                    else "check the name, or add its profile"
+                )
+                problems.append(
+                    _at(w, f"release.needs[{index}]", f"needs '{need}', which no profile defines", hint, "needs")
+                )
             elif target.release is None:
-                problems.append(_at(w, f"release.needs[{index}]", f"needs '{need}', which has no release section",
-                                    "only Helm releases can be ordered with needs", "needs"))
+                problems.append(
+                    _at(
+                        w,
+                        f"release.needs[{index}]",
+                        f"needs '{need}', which has no release section",
+                        "only Helm releases can be ordered with needs",
+                        "needs",
+                    )
+                )
             elif need == w.key:
                 problems.append(_at(w, f"release.needs[{index}]", "a release cannot need itself", "remove it", "needs"))
         for index, values in enumerate(w.release.values):
             if not values.is_file():
-                problems.append(_at(w, f"release.values[{index}]", f"values file not found: {values}",
-                                    "paths are relative to the profile file", "values"))
+                problems.append(
+                    _at(
+                        w,
+                        f"release.values[{index}]",
+                        f"values file not found: {values}",
+                        "paths are relative to the profile file",
+                        "values",
+                    )
+                )
             elif values.name.endswith(".gotmpl") and not w.release.values_templates:
-                problems.append(_at(w, f"release.values[{index}]",
-                                    f"'{values.name}' is a template: helmfile would run it with your credentials",
-                                    "use a plain values file, or set release.valuesTemplates: true if you trust it",
-                                    "values"))
+                problems.append(
+                    _at(
+                        w,
+                        f"release.values[{index}]",
+                        f"'{values.name}' is a template: helmfile would run it with your credentials",
+                        "use a plain values file, or set release.valuesTemplates: true if you trust it",
+                        "values",
+                    )
+                )
         if root is not None:
             problems.extend(_outside(w, root))
     problems.extend(_cycles(seen))
@@ -62,29 +93,62 @@ def _service_accounts(workloads: list[Workload]) -> list[Problem]:
     for w in workloads:
         sa = w.service_account
         if w.aws_credentials == "irsa" and sa is None:
-            problems.append(_at(w, "workload.awsCredentials", "awsCredentials: irsa, but no workload.serviceAccount says "
-                                "which role the pods get", "add workload.serviceAccount with its name and "
-                                "attachPolicyARNs, wellKnownPolicies or attachRoleARN (an existing role); eksctl then "
-                                "creates the account and its role", "iam"))
+            problems.append(
+                _at(
+                    w,
+                    "workload.awsCredentials",
+                    "awsCredentials: irsa, but no workload.serviceAccount says which role the pods get",
+                    "add workload.serviceAccount with its name and "
+                    "attachPolicyARNs, wellKnownPolicies or attachRoleARN (an existing role); eksctl then "
+                    "creates the account and its role",
+                    "iam",
+                )
+            )
             continue
         if sa is None:
             continue
         if w.aws_credentials != "irsa":
-            problems.append(_at(w, "workload.serviceAccount", f"workload.serviceAccount needs awsCredentials: irsa "
-                                f"(it is {w.aws_credentials})", "set awsCredentials: irsa, or remove serviceAccount",
-                                "iam"))
+            problems.append(
+                _at(
+                    w,
+                    "workload.serviceAccount",
+                    f"workload.serviceAccount needs awsCredentials: irsa (it is {w.aws_credentials})",
+                    "set awsCredentials: irsa, or remove serviceAccount",
+                    "iam",
+                )
+            )
         elif not (sa.policy_arns or sa.well_known or sa.role_arn):
-            problems.append(_at(w, "workload.serviceAccount", f"service account {sa.name} has no permissions",
-                                "give attachPolicyARNs, wellKnownPolicies, or attachRoleARN (an existing role)", "iam"))
+            problems.append(
+                _at(
+                    w,
+                    "workload.serviceAccount",
+                    f"service account {sa.name} has no permissions",
+                    "give attachPolicyARNs, wellKnownPolicies, or attachRoleARN (an existing role)",
+                    "iam",
+                )
+            )
         elif sa.role_arn and (sa.policy_arns or sa.well_known):
-            problems.append(_at(w, "workload.serviceAccount.attachRoleARN", "attachRoleARN uses an existing role, so "
-                                "policies cannot be attached here too", "attach them to that role, or drop attachRoleARN",
-                                "iam"))
+            problems.append(
+                _at(
+                    w,
+                    "workload.serviceAccount.attachRoleARN",
+                    "attachRoleARN uses an existing role, so policies cannot be attached here too",
+                    "attach them to that role, or drop attachRoleARN",
+                    "iam",
+                )
+            )
         key = f"{w.namespace}/{sa.name}"
         other = seen.setdefault(key, w)
         if other is not w and other.service_account != sa:
-            problems.append(_at(w, "workload.serviceAccount", f"service account {key} is also defined, differently, in "
-                                f"{other.source.path}", "give both the same permissions, or use two accounts", "iam"))
+            problems.append(
+                _at(
+                    w,
+                    "workload.serviceAccount",
+                    f"service account {key} is also defined, differently, in {other.source.path}",
+                    "give both the same permissions, or use two accounts",
+                    "iam",
+                )
+            )
     return problems
 
 
@@ -98,14 +162,23 @@ def _outside(w: Workload, root: Path) -> list[Problem]:
         paths.append(("release.chart", (Path(w.source.path).parent / w.release.chart).resolve()))
     for field, path in paths:
         if not path.resolve().is_relative_to(root):
-            found.append(_at(w, field, f"{field} '{path}' is outside the estate ({root})",
-                             "keep values files and local charts inside the folder of composer.yaml", "paths"))
+            found.append(
+                _at(
+                    w,
+                    field,
+                    f"{field} '{path}' is outside the estate ({root})",
+                    "keep values files and local charts inside the folder of composer.yaml",
+                    "paths",
+                )
+            )
     return found
 
 
 def _cycles(releases: dict[str, Workload]) -> list[Problem]:
     """One problem per dependency cycle among ``needs`` (iterative DFS, colours white/grey/black)."""
-    graph = {k: [n for n in (w.release.needs if w.release else ()) if n in releases and n != k] for k, w in releases.items()}
+    graph = {
+        k: [n for n in (w.release.needs if w.release else ()) if n in releases and n != k] for k, w in releases.items()
+    }
     state: dict[str, int] = {}
     problems = []
     for start in sorted(graph):
@@ -122,11 +195,18 @@ def _cycles(releases: dict[str, Workload]) -> list[Problem]:
                 stack.pop()
                 path.pop()
             elif state.get(child) == 1:
-                cycle = path[path.index(child):] + [child]
+                cycle = path[path.index(child) :] + [child]
                 w = releases[node]
                 index = list(w.release.needs).index(child)
-                problems.append(_at(w, f"release.needs[{index}]", f"needs form a cycle: {' -> '.join(cycle)}",
-                                    "remove one of these needs", "needs-cycle"))
+                problems.append(
+                    _at(
+                        w,
+                        f"release.needs[{index}]",
+                        f"needs form a cycle: {' -> '.join(cycle)}",
+                        "remove one of these needs",
+                        "needs-cycle",
+                    )
+                )
             elif not state.get(child):
                 state[child] = 1
                 stack.append((child, iter(graph[child])))

@@ -15,7 +15,9 @@ from composer.files.yamlio import position
 from composer.load.profiles import find_profiles, load_all
 from composer.rules._selectors import allowed
 
-FORCED = Reason("PL001", "forced-nodegroup", "block", "profile sets placement: nodegroup", "placement", "", 0, 0, "profile")
+FORCED = Reason(
+    "PL001", "forced-nodegroup", "block", "profile sets placement: nodegroup", "placement", "", 0, 0, "profile"
+)
 
 
 def node_class(w: Workload) -> NodeClass:
@@ -50,14 +52,22 @@ def classify(w: Workload) -> tuple[Placement, list[Problem]]:
     if w.placement == "fargate" and blocking:
         line, col = position(w.source, "placement")
         ids = ", ".join(f"{r.rule} {r.name}" for r in blocking)
-        problems.append(Problem(f"placement: fargate, but Fargate cannot run this workload: {ids}", w.source.path,
-                                line, col, hint=f"{blocking[0].message}; remove placement or set it to nodegroup",
-                                check="forced-placement"))
+        problems.append(
+            Problem(
+                f"placement: fargate, but Fargate cannot run this workload: {ids}",
+                w.source.path,
+                line,
+                col,
+                hint=f"{blocking[0].message}; remove placement or set it to nodegroup",
+                check="forced-placement",
+            )
+        )
     if w.placement == "nodegroup":
         line, col = position(w.source, "placement")
         forced = dataclasses.replace(FORCED, line=line, col=col)
-        return Placement(w, "nodegroup", (forced, *blocking), size, node_class(w), forced=True,
-                         spot=on_spot(w, blocking)), problems
+        return Placement(
+            w, "nodegroup", (forced, *blocking), size, node_class(w), forced=True, spot=on_spot(w, blocking)
+        ), problems
     if blocking:  # advice about Fargate is noise for a workload that will not run there
         return Placement(w, "nodegroup", tuple(blocking), size, node_class(w), spot=on_spot(w, blocking)), problems
     return Placement(w, "fargate", tuple(reasons), size, None, forced=w.placement == "fargate"), problems
@@ -84,8 +94,11 @@ def place_profiles(paths: list[Path], jobs: int = 0) -> tuple[list[Placement], l
     try:
         results = map_chunks(_place_files, files, jobs)
     except WorkerDied as died:
-        raise fail(f"reading this file crashed the process that read it ({died.status})", str(died.item),
-                   hint="simplify the file (deep nesting, very long lines) and report it as a bug") from None
+        raise fail(
+            f"reading this file crashed the process that read it ({died.status})",
+            str(died.item),
+            hint="simplify the file (deep nesting, very long lines) and report it as a bug",
+        ) from None
     for found_placements, found_problems in results:
         placements += found_placements
         problems += found_problems

@@ -91,7 +91,11 @@ def fargate_hourly(placement: Placement, prices: PriceTable) -> float | None:
     if rates is None or not size.fits:
         return None
     extra_storage = max(0.0, float(size.ephemeral_gib) - EPHEMERAL_DEFAULT_GIB)
-    return float(size.vcpu) * rates.vcpu_hour + float(size.memory_gib) * rates.gb_hour + extra_storage * rates.ephemeral_gb_hour
+    return (
+        float(size.vcpu) * rates.vcpu_hour
+        + float(size.memory_gib) * rates.gb_hour
+        + extra_storage * rates.ephemeral_gb_hour
+    )
 
 
 def node_share_hourly(placement: Placement, instance_type: str, prices: PriceTable, spot: bool = False) -> float | None:
@@ -140,18 +144,38 @@ def costs(placements: list[Placement], groups: list[NodeGroup], settings: Cluste
             pods = nodes_total
         nodes_monthly = on_nodes * pods * HOURS_PER_MONTH if on_nodes is not None else None
         blocked = any(r.severity == "block" and r.rule not in ("PL001", "PL002") for r in p.reasons)
-        break_even = (24 * on_nodes / on_fargate if w.kind in ("Job", "CronJob") and on_nodes and on_fargate else None)
+        break_even = 24 * on_nodes / on_fargate if w.kind in ("Job", "CronJob") and on_nodes and on_fargate else None
         on_spot = node_share_hourly(p, instance, prices, spot=True)
         spot_monthly = on_spot * pods * HOURS_PER_MONTH if on_spot is not None else None
         if p.target == "fargate":
-            cost = WorkloadCost(w.key, w.kind, "fargate", fargate_monthly, "nodegroup", nodes_monthly, hours,
-                                break_even, note, spot_monthly)
+            cost = WorkloadCost(
+                w.key,
+                w.kind,
+                "fargate",
+                fargate_monthly,
+                "nodegroup",
+                nodes_monthly,
+                hours,
+                break_even,
+                note,
+                spot_monthly,
+            )
         elif p.spot:  # side by side: Spot where it runs, on-demand nodes as the other
-            cost = WorkloadCost(w.key, w.kind, "spot", spot_monthly, "nodegroup", nodes_monthly, hours, None, note,
-                                spot_monthly)
+            cost = WorkloadCost(
+                w.key, w.kind, "spot", spot_monthly, "nodegroup", nodes_monthly, hours, None, note, spot_monthly
+            )
         else:
-            cost = WorkloadCost(w.key, w.kind, "nodegroup", nodes_monthly, None if blocked else "fargate",
-                                None if blocked else fargate_monthly, hours, None if blocked else break_even, note)
+            cost = WorkloadCost(
+                w.key,
+                w.kind,
+                "nodegroup",
+                nodes_monthly,
+                None if blocked else "fargate",
+                None if blocked else fargate_monthly,
+                hours,
+                None if blocked else break_even,
+                note,
+            )
         report.workloads.append(cost)
         report.advice += [a for a in (_always_on_advice(cost, p), _spot_advice(cost, p, settings)) if a]
     by_key = {p.workload.key: p for p in placements}
@@ -164,8 +188,13 @@ def costs(placements: list[Placement], groups: list[NodeGroup], settings: Cluste
 def _fargate_costs_clearly_more(cost: WorkloadCost, placement: Placement, elsewhere: float | None) -> bool:
     """An always-on workload placed on Fargate by the rules costs at least CLEARLY_CHEAPER times, and
     WORTH_MENTIONING dollars a month more, than ``elsewhere``."""
-    if (cost.placement != "fargate" or cost.kind not in ALWAYS_ON or placement.forced or cost.monthly is None
-            or elsewhere is None):
+    if (
+        cost.placement != "fargate"
+        or cost.kind not in ALWAYS_ON
+        or placement.forced
+        or cost.monthly is None
+        or elsewhere is None
+    ):
         return False
     return cost.monthly >= CLEARLY_CHEAPER * elsewhere and cost.monthly - elsewhere >= WORTH_MENTIONING
 
@@ -175,9 +204,12 @@ def _spot_advice(cost: WorkloadCost, placement: Placement, settings: ClusterSett
     if placement.workload.key in settings.prefer_spot_for:
         return None
     if _fargate_costs_clearly_more(cost, placement, cost.spot_monthly):
-        return Advice("FA207", cost.key,
-                      f"always on: ${cost.monthly:,.0f}/month on Fargate vs about ${cost.spot_monthly:,.0f} on Spot "
-                      "nodes; if it tolerates losing a pod at any time, list it in fargate.preferSpotFor")
+        return Advice(
+            "FA207",
+            cost.key,
+            f"always on: ${cost.monthly:,.0f}/month on Fargate vs about ${cost.spot_monthly:,.0f} on Spot "
+            "nodes; if it tolerates losing a pod at any time, list it in fargate.preferSpotFor",
+        )
     return None
 
 
@@ -201,9 +233,12 @@ def group_cost(g: NodeGroup, members: list[Placement], prices: PriceTable, setti
 def _always_on_advice(cost: WorkloadCost, placement: Placement) -> Advice | None:
     """FA201: an always-on workload on Fargate that would clearly cost less on nodes."""
     if _fargate_costs_clearly_more(cost, placement, cost.other_monthly):
-        return Advice("FA201", cost.key,
-                          f"always on: ${cost.monthly:,.0f}/month on Fargate vs about ${cost.other_monthly:,.0f} as a "
-                          "share of a node; if it is steady, placement: nodegroup saves the difference")
+        return Advice(
+            "FA201",
+            cost.key,
+            f"always on: ${cost.monthly:,.0f}/month on Fargate vs about ${cost.other_monthly:,.0f} as a "
+            "share of a node; if it is steady, placement: nodegroup saves the difference",
+        )
     return None
 
 
@@ -225,11 +260,21 @@ def subnet_advice(placements: list[Placement], settings: ClusterSettings) -> lis
     peak = sum(p.workload.replicas for p in placements if p.target == "fargate")
     peak = int(peak * SURGE + 0.999)
     if peak > available:
-        return [Advice("FA202", where,
-                       f"up to {peak} Fargate pods (replicas + 25% rollout surge) but the private subnets have "
-                       f"{available} usable IPs; pods beyond that stay Pending: widen the VPC or add subnets")]
+        return [
+            Advice(
+                "FA202",
+                where,
+                f"up to {peak} Fargate pods (replicas + 25% rollout surge) but the private subnets have "
+                f"{available} usable IPs; pods beyond that stay Pending: widen the VPC or add subnets",
+            )
+        ]
     if peak > 0.8 * available:
-        return [Advice("FA202", where,
-                       f"up to {peak} Fargate pods would use {peak * 100 // available}% of the private subnets' "
-                       f"{available} usable IPs (nodes and load balancers share them too)")]
+        return [
+            Advice(
+                "FA202",
+                where,
+                f"up to {peak} Fargate pods would use {peak * 100 // available}% of the private subnets' "
+                f"{available} usable IPs (nodes and load balancers share them too)",
+            )
+        ]
     return []

@@ -13,7 +13,9 @@ from composer.place.checks import check_workloads
 from composer.place.classify import classify, place_profiles
 
 
-def load_estate(config: Path, profile_paths: list[Path]) -> tuple[ClusterSettings | None, list[Placement], list[Problem]]:
+def load_estate(
+    config: Path, profile_paths: list[Path]
+) -> tuple[ClusterSettings | None, list[Placement], list[Problem]]:
     """(settings or None when composer.yaml is broken, placements of the profiles that loaded, every problem)."""
     problems: list[Problem] = []
     settings = None

@@ -40,20 +40,34 @@ class InstanceType:
         return Fraction(self.memory_gib * GIB - (255 + 11 * self.max_pods + 100) * MIB)
 
 
-CATALOGUE = {t.name: t for t in (
-    InstanceType("t2.small", 1, 2, 11), InstanceType("t3.medium", 2, 4, 17), InstanceType("t3.large", 2, 8, 35),
-    InstanceType("t4g.medium", 2, 4, 17),
-    InstanceType("m6i.large", 2, 8, 29), InstanceType("m6i.xlarge", 4, 16, 58),
-    InstanceType("m6i.2xlarge", 8, 32, 58), InstanceType("m6i.4xlarge", 16, 64, 234),
-    InstanceType("m6i.8xlarge", 32, 128, 234), InstanceType("m6i.16xlarge", 64, 256, 737),
-    InstanceType("r6i.xlarge", 4, 32, 58), InstanceType("r6i.4xlarge", 16, 128, 234),
-    InstanceType("r6i.8xlarge", 32, 256, 234), InstanceType("r6i.16xlarge", 64, 512, 737),
-    InstanceType("m7g.large", 2, 8, 29), InstanceType("m7g.xlarge", 4, 16, 58),
-    InstanceType("m7g.2xlarge", 8, 32, 58), InstanceType("m7g.4xlarge", 16, 64, 234),
-    InstanceType("g5.xlarge", 4, 16, 58, 1), InstanceType("g5.2xlarge", 8, 32, 58, 1),
-    InstanceType("g5.12xlarge", 48, 192, 234, 4),
-    InstanceType("inf2.xlarge", 4, 16, 58, 1), InstanceType("inf2.8xlarge", 32, 128, 234, 1),
-)}
+CATALOGUE = {
+    t.name: t
+    for t in (
+        InstanceType("t2.small", 1, 2, 11),
+        InstanceType("t3.medium", 2, 4, 17),
+        InstanceType("t3.large", 2, 8, 35),
+        InstanceType("t4g.medium", 2, 4, 17),
+        InstanceType("m6i.large", 2, 8, 29),
+        InstanceType("m6i.xlarge", 4, 16, 58),
+        InstanceType("m6i.2xlarge", 8, 32, 58),
+        InstanceType("m6i.4xlarge", 16, 64, 234),
+        InstanceType("m6i.8xlarge", 32, 128, 234),
+        InstanceType("m6i.16xlarge", 64, 256, 737),
+        InstanceType("r6i.xlarge", 4, 32, 58),
+        InstanceType("r6i.4xlarge", 16, 128, 234),
+        InstanceType("r6i.8xlarge", 32, 256, 234),
+        InstanceType("r6i.16xlarge", 64, 512, 737),
+        InstanceType("m7g.large", 2, 8, 29),
+        InstanceType("m7g.xlarge", 4, 16, 58),
+        InstanceType("m7g.2xlarge", 8, 32, 58),
+        InstanceType("m7g.4xlarge", 16, 64, 234),
+        InstanceType("g5.xlarge", 4, 16, 58, 1),
+        InstanceType("g5.2xlarge", 8, 32, 58, 1),
+        InstanceType("g5.12xlarge", 48, 192, 234, 4),
+        InstanceType("inf2.xlarge", 4, 16, 58, 1),
+        InstanceType("inf2.8xlarge", 32, 128, 234, 1),
+    )
+}
 
 # Every class but general is tainted, so a pod lands there only when it is sent there (its release gets
 # the class's nodeSelector and tolerations): Windows as AWS recommends (os=windows), arm64 so that
@@ -73,8 +87,14 @@ CAPACITY_LABEL = "eks.amazonaws.com/capacityType"
 # Spot pools of the same size (vCPU and memory) as a class's instance type, so a Spot group can draw on
 # several (eksctl: instanceTypes with spot: true; EKS uses the price-capacity-optimized strategy).
 # Accelerated families keep their own type: another GPU model is not the same node.
-SPOT_SIBLINGS = {"m6i": ("m6i", "m6a", "m5", "m5a", "m7i"), "r6i": ("r6i", "r6a", "r5", "r5a", "r7i"),
-                 "m7g": ("m7g", "m6g"), "t3": ("t3", "t3a"), "t4g": ("t4g",), "t2": ("t2",)}
+SPOT_SIBLINGS = {
+    "m6i": ("m6i", "m6a", "m5", "m5a", "m7i"),
+    "r6i": ("r6i", "r6a", "r5", "r5a", "r7i"),
+    "m7g": ("m7g", "m6g"),
+    "t3": ("t3", "t3a"),
+    "t4g": ("t4g",),
+    "t2": ("t2",),
+}
 
 
 def spot_types(instance_type: str) -> tuple[str, ...]:
@@ -92,8 +112,12 @@ def taints(node_class: str, spot: bool = False) -> tuple[dict, ...]:
 
 def tolerations(node_class: str, spot: bool = False) -> list[dict]:
     """What a pod needs to tolerate to run on ``node_class``'s nodes (its Spot group's, with ``spot``)."""
-    return [{"key": t["key"], "operator": "Equal", "value": t["value"], "effect": t["effect"]}
-            for t in taints(node_class, spot)]
+    return [
+        {"key": t["key"], "operator": "Equal", "value": t["value"], "effect": t["effect"]}
+        for t in taints(node_class, spot)
+    ]
+
+
 def pins(p: Placement) -> tuple[dict, list[dict]]:
     """The nodeSelector and tolerations that hold a node-group workload's pods to its nodes: its class
     (and Spot capacity, when it runs there). A DaemonSet of the general class (a log collector, a node
@@ -103,17 +127,22 @@ def pins(p: Placement) -> tuple[dict, list[dict]]:
     if p.workload.kind == "DaemonSet":
         if node_class == "general":
             return {"kubernetes.io/os": "linux"}, [t for c in LINUX_TAINTED for t in tolerations(c)] + tolerations(
-                "general", spot=True)
+                "general", spot=True
+            )
         return {CLASS_LABEL: node_class}, tolerations(node_class, spot=True)
-    return ({CLASS_LABEL: node_class, **({CAPACITY_LABEL: "SPOT"} if p.spot else {})},
-            tolerations(node_class, p.spot))
+    return ({CLASS_LABEL: node_class, **({CAPACITY_LABEL: "SPOT"} if p.spot else {})}, tolerations(node_class, p.spot))
 
 
 # Linux groups name AmazonLinux2023 explicitly: EKS 1.33 has no AL2 AMIs, and eksctl made AL2023 its
 # default for every version only in 0.219.0 (for 1.33 from about 0.209.0), so an older eksctl would
 # otherwise pick AL2 and fail.
-AMI_FAMILY = {"general": "AmazonLinux2023", "arm64": "AmazonLinux2023", "gpu": "AmazonLinux2023",
-              "neuron": "AmazonLinux2023", "windows": "WindowsServer2022FullContainer"}
+AMI_FAMILY = {
+    "general": "AmazonLinux2023",
+    "arm64": "AmazonLinux2023",
+    "gpu": "AmazonLinux2023",
+    "neuron": "AmazonLinux2023",
+    "windows": "WindowsServer2022FullContainer",
+}
 DEFAULT_AMI_FAMILY = "AmazonLinux2023"  # eksctl's default: left out of content names (see content_name)
 CLASS_LABEL = "composer.io/node-class"
 # Per-pod floor when a workload requests nothing: what the scheduler cannot see still uses the node.
@@ -162,14 +191,23 @@ def _pack(pods: list[Demand], capacity: Demand, max_pods: int) -> int:
     for pod_cpu, pod_mem, pod_dev in sorted(pods, reverse=True):
         for b in bins:
             if b[0] >= pod_cpu and b[1] >= pod_mem and b[2] >= pod_dev and b[3] >= 1:
-                b[0] -= pod_cpu; b[1] -= pod_mem; b[2] -= pod_dev; b[3] -= 1
+                b[0] -= pod_cpu
+                b[1] -= pod_mem
+                b[2] -= pod_dev
+                b[3] -= 1
                 break
         else:
             bins.append([capacity[0] - pod_cpu, capacity[1] - pod_mem, capacity[2] - pod_dev, max_pods - 1])
     return len(bins)
 
 
-FAMILIES = {"general": ("m6i", "r6i"), "arm64": ("m7g",), "gpu": ("g5",), "neuron": ("inf2",), "windows": ("m6i", "r6i")}
+FAMILIES = {
+    "general": ("m6i", "r6i"),
+    "arm64": ("m7g",),
+    "gpu": ("g5",),
+    "neuron": ("inf2",),
+    "windows": ("m6i", "r6i"),
+}
 
 
 def _capacity(instance: InstanceType, overhead: Demand) -> Demand:
@@ -181,18 +219,40 @@ def _fits(capacity: Demand, pod: Demand) -> bool:
     return pod[0] <= capacity[0] and pod[1] <= capacity[1] and pod[2] <= capacity[2]
 
 
-def _group(name: str, node_class: str, instance: InstanceType, members: list[Placement], demand: dict[int, Demand],
-           overhead: Demand, daemons: int, minimum: int, maximum: int | None, headroom: int, volume: int,
-           spot: bool = False) -> NodeGroup:
+def _group(
+    name: str,
+    node_class: str,
+    instance: InstanceType,
+    members: list[Placement],
+    demand: dict[int, Demand],
+    overhead: Demand,
+    daemons: int,
+    minimum: int,
+    maximum: int | None,
+    headroom: int,
+    volume: int,
+    spot: bool = False,
+) -> NodeGroup:
     pods = [demand[id(p)] for p in members if p.workload.kind != "DaemonSet" for _ in range(p.workload.replicas)]
     desired = max(minimum, _pack(pods, _capacity(instance, overhead), instance.max_pods - daemons) if pods else 0)
     top = maximum if maximum is not None else max(desired + 1, math.ceil(desired * (100 + headroom) / 100))
-    return NodeGroup(name, node_class, instance.name, minimum, desired, max(top, desired), volume,
-                     tuple(sorted(p.workload.key for p in members)), spot, spot_types(instance.name) if spot else ())
+    return NodeGroup(
+        name,
+        node_class,
+        instance.name,
+        minimum,
+        desired,
+        max(top, desired),
+        volume,
+        tuple(sorted(p.workload.key for p in members)),
+        spot,
+        spot_types(instance.name) if spot else (),
+    )
 
 
-def plan_node_groups(placements: list[Placement], settings: ClusterSettings, need_general: bool
-                     ) -> tuple[list[NodeGroup], list[Problem]]:
+def plan_node_groups(
+    placements: list[Placement], settings: ClusterSettings, need_general: bool
+) -> tuple[list[NodeGroup], list[Problem]]:
     """One group per node class; pods too big for the class's instance type get a ``-large`` group."""
     by_class: dict[tuple[str, bool], list[Placement]] = defaultdict(list)
     for p in placements:
@@ -218,18 +278,38 @@ def plan_node_groups(placements: list[Placement], settings: ClusterSettings, nee
         if instance is None:
             if spec.max_size is None:
                 line, col = position(settings.source, f"nodeGroups.{node_class}.instanceType")
-                problems.append(Problem(
-                    f"instance type '{spec.instance_type}' is not in the sizing catalogue, so node group "
-                    f"'ng-{node_class}' cannot be sized", settings.source.path, line, col,
-                    hint=f"set nodeGroups.{node_class}.minSize and maxSize, or use one of: {', '.join(sorted(CATALOGUE))}",
-                    check="sizing"))
-            groups.append(NodeGroup(slot_name, node_class, spec.instance_type, minimum, minimum,
-                                    max(minimum, spec.max_size or minimum), spec.volume_size,
-                                    tuple(sorted(p.workload.key for p in members)), spot,
-                                    spot_types(spec.instance_type) if spot else ()))
+                problems.append(
+                    Problem(
+                        f"instance type '{spec.instance_type}' is not in the sizing catalogue, so node group "
+                        f"'ng-{node_class}' cannot be sized",
+                        settings.source.path,
+                        line,
+                        col,
+                        hint=f"set nodeGroups.{node_class}.minSize and maxSize, or use one of: "
+                        f"{', '.join(sorted(CATALOGUE))}",
+                        check="sizing",
+                    )
+                )
+            groups.append(
+                NodeGroup(
+                    slot_name,
+                    node_class,
+                    spec.instance_type,
+                    minimum,
+                    minimum,
+                    max(minimum, spec.max_size or minimum),
+                    spec.volume_size,
+                    tuple(sorted(p.workload.key for p in members)),
+                    spot,
+                    spot_types(spec.instance_type) if spot else (),
+                )
+            )
             continue
-        overhead = (sum((demand[id(d)][0] for d in daemons), Fraction(0)),
-                    sum((demand[id(d)][1] for d in daemons), Fraction(0)), 0)
+        overhead = (
+            sum((demand[id(d)][0] for d in daemons), Fraction(0)),
+            sum((demand[id(d)][1] for d in daemons), Fraction(0)),
+            0,
+        )
         capacity = _capacity(instance, overhead)
         ordinary, large = [], []
         for p in members:
@@ -238,43 +318,96 @@ def plan_node_groups(placements: list[Placement], settings: ClusterSettings, nee
             minimum = 0 if spec.min_size is None else spec.min_size  # capacity that may vanish: none kept idle
         # A class whose pods all need the larger type gets no group of the smaller one, which would run
         # (min 1) with nothing but DaemonSets on it; the general group stays when the cluster needs it.
-        if not large or any(p.workload.kind != "DaemonSet" for p in ordinary) or (
-                node_class == "general" and not spot and need_general):
-            groups.append(_group(slot_name, node_class, instance, ordinary, demand, overhead, len(daemons),
-                                 minimum, spec.max_size, settings.headroom_percent, spec.volume_size, spot))
+        if (
+            not large
+            or any(p.workload.kind != "DaemonSet" for p in ordinary)
+            or (node_class == "general" and not spot and need_general)
+        ):
+            groups.append(
+                _group(
+                    slot_name,
+                    node_class,
+                    instance,
+                    ordinary,
+                    demand,
+                    overhead,
+                    len(daemons),
+                    minimum,
+                    spec.max_size,
+                    settings.headroom_percent,
+                    spec.volume_size,
+                    spot,
+                )
+            )
         if large:
-            candidates = sorted((t for t in CATALOGUE.values() if t.name.split(".")[0] in FAMILIES[node_class]),
-                                key=lambda t: (t.vcpu * 8 + t.memory_gib, t.name))
+            candidates = sorted(
+                (t for t in CATALOGUE.values() if t.name.split(".")[0] in FAMILIES[node_class]),
+                key=lambda t: (t.vcpu * 8 + t.memory_gib, t.name),
+            )
             # A pod no instance of the class can hold is an error of its own; it must not make the
             # pods that do fit somewhere look impossible too.
             capacities = {t.name: _capacity(t, overhead) for t in candidates}
             impossible = [p for p in large if not any(_fits(capacities[t.name], demand[id(p)]) for t in candidates)]
-            daemon_note = (f" after {len(daemons)} DaemonSet(s) take {float(overhead[0]):g} vCPU / "
-                           f"{float(overhead[1]) / GIB:.1f} GiB on every node" if daemons else "")
+            daemon_note = (
+                f" after {len(daemons)} DaemonSet(s) take {float(overhead[0]):g} vCPU / "
+                f"{float(overhead[1]) / GIB:.1f} GiB on every node"
+                if daemons
+                else ""
+            )
             for p in impossible:
                 cpu, memory, _ = demand[id(p)]
                 line, col = position(p.workload.source, "workload.containers")
-                problems.append(Problem(
-                    f"{p.workload.key}: a pod needs {float(cpu):.4g} vCPU / {float(memory) / GIB:.4g} GiB, more than "
-                    f"any {'/'.join(FAMILIES[node_class])} instance in the sizing catalogue offers{daemon_note}",
-                    p.workload.source.path, line, col,
-                    hint="lower the requests, or split the work into smaller pods"
-                         + (", or give DaemonSets a nodeSelector of their own" if daemons else ""), check="sizing"))
+                problems.append(
+                    Problem(
+                        f"{p.workload.key}: a pod needs {float(cpu):.4g} vCPU / {float(memory) / GIB:.4g} "
+                        f"GiB, more than "
+                        f"any {'/'.join(FAMILIES[node_class])} instance in the sizing catalogue offers{daemon_note}",
+                        p.workload.source.path,
+                        line,
+                        col,
+                        hint="lower the requests, or split the work into smaller pods"
+                        + (", or give DaemonSets a nodeSelector of their own" if daemons else ""),
+                        check="sizing",
+                    )
+                )
             large = [p for p in large if p not in impossible]
             if large:  # the smallest type that holds them all, else the one that holds the most
-                fitting = max(candidates, key=lambda t: (sum(_fits(capacities[t.name], demand[id(p)]) for p in large),
-                                                         -candidates.index(t)))
+                fitting = max(
+                    candidates,
+                    key=lambda t: (sum(_fits(capacities[t.name], demand[id(p)]) for p in large), -candidates.index(t)),
+                )
                 for p in large:
                     if not _fits(capacities[fitting.name], demand[id(p)]):
                         line, col = position(p.workload.source, "workload.containers")
-                        problems.append(Problem(
-                            f"{p.workload.key}: no single instance type of class '{node_class}' holds both this pod "
-                            f"and the class's other large pods ({fitting.name} holds the most)",
-                            p.workload.source.path, line, col,
-                            hint=f"set nodeGroups.{node_class}.instanceType, or give this workload its own node class",
-                            check="sizing"))
-                groups.append(_group(f"{slot_name}-large", node_class, fitting, large, demand, overhead,
-                                     len(daemons), 0, None, settings.headroom_percent, spec.volume_size, spot))
+                        problems.append(
+                            Problem(
+                                f"{p.workload.key}: no single instance type of class '{node_class}' holds "
+                                f"both this pod "
+                                f"and the class's other large pods ({fitting.name} holds the most)",
+                                p.workload.source.path,
+                                line,
+                                col,
+                                hint=f"set nodeGroups.{node_class}.instanceType, or give this workload its "
+                                f"own node class",
+                                check="sizing",
+                            )
+                        )
+                groups.append(
+                    _group(
+                        f"{slot_name}-large",
+                        node_class,
+                        fitting,
+                        large,
+                        demand,
+                        overhead,
+                        len(daemons),
+                        0,
+                        None,
+                        settings.headroom_percent,
+                        spec.volume_size,
+                        spot,
+                    )
+                )
     return [dataclasses.replace(g, name=content_name(g)) for g in groups], problems
 
 
@@ -286,8 +419,10 @@ def content_name(g: NodeGroup) -> str:
 
     family = AMI_FAMILY.get(g.node_class)
     family = None if family == DEFAULT_AMI_FAMILY else family  # named explicitly since, same AMIs: no replace
-    content = repr((g.instance_type, family, ((CLASS_LABEL, g.node_class),),
-                    TAINTS.get(g.node_class), g.volume_size) + ((g.instance_types, SPOT_TAINT) if g.spot else ()))
+    content = repr(
+        (g.instance_type, family, ((CLASS_LABEL, g.node_class),), TAINTS.get(g.node_class), g.volume_size)
+        + ((g.instance_types, SPOT_TAINT) if g.spot else ())
+    )
     return f"{g.name}-{hashlib.sha256(content.encode()).hexdigest()[:6]}"
 
 

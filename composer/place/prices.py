@@ -48,19 +48,45 @@ FARGATE = {
 
 EC2 = {
     "us-east-1": {
-        "t2.small": 0.023, "t3.medium": 0.0416, "t3.large": 0.0832, "t4g.medium": 0.0336,
-        "m6i.large": 0.096, "m6i.xlarge": 0.192, "m6i.2xlarge": 0.384, "m6i.4xlarge": 0.768,
-        "m6i.8xlarge": 1.536, "m6i.16xlarge": 3.072,
-        "r6i.xlarge": 0.252, "r6i.4xlarge": 1.008, "r6i.8xlarge": 2.016, "r6i.16xlarge": 4.032,
-        "m7g.large": 0.0816, "m7g.xlarge": 0.1632, "m7g.2xlarge": 0.3264, "m7g.4xlarge": 0.6528,
-        "g5.xlarge": 1.006, "g5.2xlarge": 1.212, "g5.12xlarge": 5.672,
-        "inf2.xlarge": 0.7582, "inf2.8xlarge": 1.9679,
+        "t2.small": 0.023,
+        "t3.medium": 0.0416,
+        "t3.large": 0.0832,
+        "t4g.medium": 0.0336,
+        "m6i.large": 0.096,
+        "m6i.xlarge": 0.192,
+        "m6i.2xlarge": 0.384,
+        "m6i.4xlarge": 0.768,
+        "m6i.8xlarge": 1.536,
+        "m6i.16xlarge": 3.072,
+        "r6i.xlarge": 0.252,
+        "r6i.4xlarge": 1.008,
+        "r6i.8xlarge": 2.016,
+        "r6i.16xlarge": 4.032,
+        "m7g.large": 0.0816,
+        "m7g.xlarge": 0.1632,
+        "m7g.2xlarge": 0.3264,
+        "m7g.4xlarge": 0.6528,
+        "g5.xlarge": 1.006,
+        "g5.2xlarge": 1.212,
+        "g5.12xlarge": 5.672,
+        "inf2.xlarge": 0.7582,
+        "inf2.8xlarge": 1.9679,
     },
     "ap-northeast-1": {
-        "t2.small": 0.0304, "t4g.medium": 0.0432, "t3.medium": 0.0544, "t3.large": 0.1088,
-        "m6i.large": 0.124, "m6i.xlarge": 0.248, "m6i.2xlarge": 0.496, "m6i.4xlarge": 0.992,
-        "m6i.8xlarge": 1.984, "m6i.16xlarge": 3.968,
-        "r6i.xlarge": 0.304, "r6i.4xlarge": 1.216, "r6i.8xlarge": 2.432, "r6i.16xlarge": 4.864,
+        "t2.small": 0.0304,
+        "t4g.medium": 0.0432,
+        "t3.medium": 0.0544,
+        "t3.large": 0.1088,
+        "m6i.large": 0.124,
+        "m6i.xlarge": 0.248,
+        "m6i.2xlarge": 0.496,
+        "m6i.4xlarge": 0.992,
+        "m6i.8xlarge": 1.984,
+        "m6i.16xlarge": 3.968,
+        "r6i.xlarge": 0.304,
+        "r6i.4xlarge": 1.216,
+        "r6i.8xlarge": 2.432,
+        "r6i.16xlarge": 4.864,
     },
 }
 
@@ -81,14 +107,22 @@ def price_table(region: str, override: Mapping | None = None) -> PriceTable:
     if "fargate" in override:
         f = override["fargate"]
         base = fargate or FargateRates(0.0, 0.0, 0.0)
-        fargate = FargateRates(float(f.get("vcpuHour", base.vcpu_hour)), float(f.get("gbHour", base.gb_hour)),
-                               float(f.get("ephemeralGbHour", base.ephemeral_gb_hour)))
+        fargate = FargateRates(
+            float(f.get("vcpuHour", base.vcpu_hour)),
+            float(f.get("gbHour", base.gb_hour)),
+            float(f.get("ephemeralGbHour", base.ephemeral_gb_hour)),
+        )
     ec2 = {**EC2.get(region, {}), **{str(k): float(v) for k, v in (override.get("ec2") or {}).items()}}
     source = f"bundled price table ({PRICES_AS_OF})" + (", overridden in composer.yaml" if override else "")
     discount = float(override.get("spotDiscount", SPOT_DISCOUNT.get(region, 0.0)))
     spot = {str(k): float(v) for k, v in (override.get("spot") or {}).items()}
-    spot_source = (f"{discount * 100:g}% off on-demand (composer.yaml prices.spotDiscount)" if "spotDiscount" in override
-                   else SPOT_SOURCE.format(pct=f"{discount * 100:g}") if discount else "no Spot prices for this region")
+    spot_source = (
+        f"{discount * 100:g}% off on-demand (composer.yaml prices.spotDiscount)"
+        if "spotDiscount" in override
+        else SPOT_SOURCE.format(pct=f"{discount * 100:g}")
+        if discount
+        else "no Spot prices for this region"
+    )
     if spot:
         spot_source = "composer.yaml prices.spot, else " + spot_source
     return PriceTable(region, fargate, ec2, source, discount, spot, spot_source)

@@ -80,46 +80,73 @@ def route(placements: list[Placement], settings: ClusterSettings) -> tuple[Routi
             w = p.workload
             if p.target == "nodegroup" and w.pod_labels.get(key) == value:
                 line, col = position(w.source, key_field("workload.podLabels", key))
-                problems.append(Problem(
-                    f"this node-group workload's pods carry the Fargate routing label {key}={value}, so the "
-                    f"Fargate profile for namespace '{namespace}' would take them", w.source.path, line, col,
-                    hint="remove the label from podLabels, or choose another fargate.routingLabel", check="routing"))
+                problems.append(
+                    Problem(
+                        f"this node-group workload's pods carry the Fargate routing label {key}={value}, so the "
+                        f"Fargate profile for namespace '{namespace}' would take them",
+                        w.source.path,
+                        line,
+                        col,
+                        hint="remove the label from podLabels, or choose another fargate.routingLabel",
+                        check="routing",
+                    )
+                )
         for p in fargate:
             w = p.workload
             if w.pod_labels.get(key) == value:
                 continue  # the pods already carry the label
             labelled.add(w.key)
             if w.release is None or not w.release.pod_labels_value:
-                why = (f"namespace '{namespace}' also holds node-group workloads ({', '.join(others)})" if others
-                       else "kube-system is never selected by namespace alone")
+                why = (
+                    f"namespace '{namespace}' also holds node-group workloads ({', '.join(others)})"
+                    if others
+                    else "kube-system is never selected by namespace alone"
+                )
                 field = "release" if w.release is not None else "metadata.namespace"
                 line, col = position(w.source, field)
-                problems.append(Problem(
-                    f"{why}, so Fargate pods there are selected by the label {key}={value}, "
-                    f"but this profile names no release.podLabelsValue to set it",
-                    w.source.path, line, col,
-                    hint=f"set release.podLabelsValue to the chart value for pod labels (e.g. podLabels), add "
-                         f"{key}: \"{value}\" to workload.podLabels if the pods already carry it, "
-                         "or move the workload to a namespace of its own",
-                    check="routing"))
+                problems.append(
+                    Problem(
+                        f"{why}, so Fargate pods there are selected by the label {key}={value}, "
+                        f"but this profile names no release.podLabelsValue to set it",
+                        w.source.path,
+                        line,
+                        col,
+                        hint=f"set release.podLabelsValue to the chart value for pod labels (e.g. podLabels), add "
+                        f'{key}: "{value}" to workload.podLabels if the pods already carry it, '
+                        "or move the workload to a namespace of its own",
+                        check="routing",
+                    )
+                )
     on_fargate = coredns_on_fargate(placements, settings)
     if on_fargate:
         selectors.add(Selector("kube-system", (COREDNS_LABEL,)))
     for s in selectors:
         if len(s.labels) > settings.labels_per_selector:
-            problems.append(Problem(f"selector for namespace '{s.namespace}' has {len(s.labels)} labels, "
-                                    f"more than fargate.labelsPerSelector ({settings.labels_per_selector})",
-                                    settings.source.path, check="routing"))
+            problems.append(
+                Problem(
+                    f"selector for namespace '{s.namespace}' has {len(s.labels)} labels, "
+                    f"more than fargate.labelsPerSelector ({settings.labels_per_selector})",
+                    settings.source.path,
+                    check="routing",
+                )
+            )
     ordered = sorted(selectors)
     chunks = pack(ordered, settings.selectors_per_profile)
     profiles = tuple(FargateProfile(profile_name(settings, chunk), chunk) for chunk in chunks)
     if len(profiles) > settings.profiles_per_cluster:
         line, col = position(settings.source, "fargate")
-        problems.append(Problem(
-            f"{len(ordered)} Fargate selectors need {len(profiles)} profiles, more than the "
-            f"{settings.profiles_per_cluster} allowed per cluster", settings.source.path, line, col,
-            hint="consolidate Fargate workloads into fewer namespaces, or raise fargate.profilesPerCluster "
-                 "after AWS raised your quota", check="routing"))
+        problems.append(
+            Problem(
+                f"{len(ordered)} Fargate selectors need {len(profiles)} profiles, more than the "
+                f"{settings.profiles_per_cluster} allowed per cluster",
+                settings.source.path,
+                line,
+                col,
+                hint="consolidate Fargate workloads into fewer namespaces, or raise fargate.profilesPerCluster "
+                "after AWS raised your quota",
+                check="routing",
+            )
+        )
     return Routing(profiles, frozenset(labelled), on_fargate), problems
 
 

@@ -29,8 +29,17 @@ from composer.files.yamlio import position
 from composer.place.classify import node_class
 
 URL = "https://docs.aws.amazon.com/eks/latest/userguide/managed-node-groups.html#managed-node-group-capacity-types"
-PREFERRED = Reason("PL002", "prefer-spot", "block", "fargate.preferSpotFor lists it: Spot nodes instead of Fargate",
-                   "metadata.name", URL, 0, 0, "profile")
+PREFERRED = Reason(
+    "PL002",
+    "prefer-spot",
+    "block",
+    "fargate.preferSpotFor lists it: Spot nodes instead of Fargate",
+    "metadata.name",
+    URL,
+    0,
+    0,
+    "profile",
+)
 JOBS = ("Job", "CronJob")
 
 
@@ -42,28 +51,46 @@ def prefer_spot(placements: list[Placement], listed: tuple[str, ...], where) -> 
     for index, key in enumerate(listed):
         i = by_key.get(key)
         if i is None:
-            problems.append(Problem(f"fargate.preferSpotFor names {key}, which no profile defines", *where(index),
-                                    hint="write namespace/name of a workload profile", check="spot"))
+            problems.append(
+                Problem(
+                    f"fargate.preferSpotFor names {key}, which no profile defines",
+                    *where(index),
+                    hint="write namespace/name of a workload profile",
+                    check="spot",
+                )
+            )
             continue
         p = out[i]
         if p.target != "fargate":
             continue  # on nodes anyway: its own profile decides Spot or on-demand
         if p.workload.kind in JOBS:
-            problems.append(Problem(f"fargate.preferSpotFor names {key}, a {p.workload.kind}: a Spot reclaim ends a "
-                                    "running Job, and Fargate never does", *where(index),
-                                    hint="keep Jobs on Fargate; list always-on services only", check="spot"))
+            problems.append(
+                Problem(
+                    f"fargate.preferSpotFor names {key}, a {p.workload.kind}: a Spot reclaim ends a "
+                    "running Job, and Fargate never does",
+                    *where(index),
+                    hint="keep Jobs on Fargate; list always-on services only",
+                    check="spot",
+                )
+            )
             continue
         line, col = position(p.workload.source, "metadata.name")
         reason = dataclasses.replace(PREFERRED, line=line, col=col)
-        out[i] = dataclasses.replace(p, target="nodegroup", reasons=(reason,), node_class=node_class(p.workload),
-                                     spot=True)
+        out[i] = dataclasses.replace(
+            p, target="nodegroup", reasons=(reason,), node_class=node_class(p.workload), spot=True
+        )
     return out, problems
 
 
 def advice(placements: list[Placement]) -> list[Advice]:
     """FA206: Jobs on Spot because their profile insists."""
-    return [Advice("FA206", p.workload.key,
-                   f"a {p.workload.kind} on Spot (interruptible: true): a Spot reclaim gives two minutes' notice and "
-                   "ends the run; make it restartable, or run it on Fargate or on-demand nodes")
-            for p in sorted(placements, key=lambda p: p.workload.key)
-            if p.target == "nodegroup" and p.spot and p.workload.kind in JOBS]
+    return [
+        Advice(
+            "FA206",
+            p.workload.key,
+            f"a {p.workload.kind} on Spot (interruptible: true): a Spot reclaim gives two minutes' notice and "
+            "ends the run; make it restartable, or run it on Fargate or on-demand nodes",
+        )
+        for p in sorted(placements, key=lambda p: p.workload.key)
+        if p.target == "nodegroup" and p.spot and p.workload.kind in JOBS
+    ]

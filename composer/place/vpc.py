@@ -49,9 +49,11 @@ def private_subnets(settings: ClusterSettings) -> tuple[tuple[Subnet, ...], str]
     """The subnets Fargate pods take their IPs from, and what was assumed to know them ("" if nothing)."""
     if settings.vpc_subnets:
         chosen = set(settings.fargate_subnets)
-        subnets = tuple(Subnet(zone, str(spec.get("cidr", "")), str(spec["id"]))
-                        for zone, spec in sorted(settings.vpc_subnets.get("private", {}).items())
-                        if not chosen or spec["id"] in chosen)
+        subnets = tuple(
+            Subnet(zone, str(spec.get("cidr", "")), str(spec["id"]))
+            for zone, spec in sorted(settings.vpc_subnets.get("private", {}).items())
+            if not chosen or spec["id"] in chosen
+        )
         return subnets, ""
     count = len(settings.availability_zones) or EKSCTL_DEFAULT_ZONES
     names = settings.availability_zones or tuple(f"zone {i + 1}" for i in range(count))
@@ -64,8 +66,10 @@ def section(settings: ClusterSettings) -> dict:
     """The ClusterConfig's ``vpc``."""
     if not settings.vpc_subnets:
         return {"cidr": settings.vpc_cidr or EKSCTL_DEFAULT_CIDR}
-    subnets = {kind: {zone: {"id": str(spec["id"])} for zone, spec in sorted(by_zone.items())}
-               for kind, by_zone in sorted(settings.vpc_subnets.items())}
+    subnets = {
+        kind: {zone: {"id": str(spec["id"])} for zone, spec in sorted(by_zone.items())}
+        for kind, by_zone in sorted(settings.vpc_subnets.items())
+    }
     return {"id": settings.vpc_id, "subnets": subnets}
 
 
@@ -81,8 +85,13 @@ def security_group_advice(placements: list[Placement]) -> list:
     for p in sorted(placements, key=lambda p: p.workload.key):
         needs = [n for n in (p.workload.release.needs if p.workload.release else ()) if n in on_nodes]
         if p.target == "fargate" and needs:
-            return [Advice("FA205", p.workload.key,
-                           f"runs on Fargate and needs {', '.join(needs)} on nodes: Fargate pods and managed node "
-                           "groups share the cluster security group, so they can connect; a database or self-managed "
-                           "nodes must allow inbound traffic from the cluster security group too")]
+            return [
+                Advice(
+                    "FA205",
+                    p.workload.key,
+                    f"runs on Fargate and needs {', '.join(needs)} on nodes: Fargate pods and managed node "
+                    "groups share the cluster security group, so they can connect; a database or self-managed "
+                    "nodes must allow inbound traffic from the cluster security group too",
+                )
+            ]
     return []

@@ -67,8 +67,16 @@ class Rule:
     @classmethod
     def from_module(cls, module: ModuleType) -> "Rule":
         title, _, body = (module.__doc__ or "").strip().partition("\n")
-        return cls(module.ID, module.NAME, module.SEVERITY, module.EVIDENCE, module.URL, title.strip(), body.strip(),
-                   module.check)
+        return cls(
+            module.ID,
+            module.NAME,
+            module.SEVERITY,
+            module.EVIDENCE,
+            module.URL,
+            title.strip(),
+            body.strip(),
+            module.check,
+        )
 
     def reasons(self, workload: Workload) -> list[Reason]:
         out = []
@@ -78,14 +86,47 @@ class Rule:
         return out
 
 
-RULES: tuple[Rule, ...] = tuple(sorted((Rule.from_module(m) for m in (
-    daemonset, privileged, added_capabilities, host_network, host_ports, host_namespaces,
-    accelerators, arm64_only, windows, ec2_compute_type, nodeport_service, lb_instance_targets,
-    ingress_instance_targets, ebs_volume, host_path, efs_dynamic, unsupported_volume,
-    instance_metadata, pod_identity, pod_size, ephemeral_storage,
-    job_ttl, network_policy, affinity_ignored, default_size, slow_start,
-    reserved_port, spot_capacity, runtime_class, ec2_compute_annotation, mesh_cni,
-)), key=lambda r: r.id))
+RULES: tuple[Rule, ...] = tuple(
+    sorted(
+        (
+            Rule.from_module(m)
+            for m in (
+                daemonset,
+                privileged,
+                added_capabilities,
+                host_network,
+                host_ports,
+                host_namespaces,
+                accelerators,
+                arm64_only,
+                windows,
+                ec2_compute_type,
+                nodeport_service,
+                lb_instance_targets,
+                ingress_instance_targets,
+                ebs_volume,
+                host_path,
+                efs_dynamic,
+                unsupported_volume,
+                instance_metadata,
+                pod_identity,
+                pod_size,
+                ephemeral_storage,
+                job_ttl,
+                network_policy,
+                affinity_ignored,
+                default_size,
+                slow_start,
+                reserved_port,
+                spot_capacity,
+                runtime_class,
+                ec2_compute_annotation,
+                mesh_cni,
+            )
+        ),
+        key=lambda r: r.id,
+    )
+)
 
 EVIDENCE_LEVELS = ("documented", "observed", "inferred")
 assert all(rule.evidence in EVIDENCE_LEVELS for rule in RULES)

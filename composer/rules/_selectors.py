@@ -10,8 +10,10 @@ def allowed(workload: Workload, *keys: str) -> tuple[set[str] | None, str]:
     for key in keys:
         if key in workload.node_selector:
             return {workload.node_selector[key]}, key_field("workload.nodeSelector", key)
-    terms = (((workload.affinity or {}).get("nodeAffinity") or {})
-             .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms") or []
+    terms = (
+        ((workload.affinity or {}).get("nodeAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution")
+        or {}
+    ).get("nodeSelectorTerms") or []
     values: set[str] = set()
     constrained = bool(terms)
     for term in terms if isinstance(terms, list) else []:

@@ -19,6 +19,8 @@ def check(w):
         for kind in ("limits", "requests"):
             names = sorted(r for r in getattr(c, kind) if r not in STANDARD)
             if names:
-                yield (key_field(f"{c.field}.resources.{kind}", names[0]),
-                       f"container '{c.name}' requests {', '.join(names)}; Fargate has no GPUs or other devices")
+                yield (
+                    key_field(f"{c.field}.resources.{kind}", names[0]),
+                    f"container '{c.name}' requests {', '.join(names)}; Fargate has no GPUs or other devices",
+                )
                 break

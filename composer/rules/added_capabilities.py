@@ -29,5 +29,7 @@ def check(w):
     if refused:
         inferred = [c for c in refused if c.upper().removeprefix("CAP_") not in OBSERVED_REFUSED]
         note = f" (refusal of {', '.join(inferred)} is inferred)" if inferred else ""
-        yield "workload.capabilities", (f"adds Linux capabilities ({', '.join(refused)}); Fargate allows adding only "
-                                        f"NET_BIND_SERVICE{note}")
+        yield (
+            "workload.capabilities",
+            (f"adds Linux capabilities ({', '.join(refused)}); Fargate allows adding only NET_BIND_SERVICE{note}"),
+        )

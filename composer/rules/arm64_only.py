@@ -15,4 +15,7 @@ EVIDENCE = "documented"
 def check(w):
     values, field = allowed(w, "kubernetes.io/arch", "beta.kubernetes.io/arch")
     if values is not None and "amd64" not in values:
-        yield field, f"node selection allows only arch {', '.join(sorted(values))}; EKS Fargate runs x86-64 (amd64) only"
+        yield (
+            field,
+            f"node selection allows only arch {', '.join(sorted(values))}; EKS Fargate runs x86-64 (amd64) only",
+        )

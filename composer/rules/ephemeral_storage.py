@@ -15,4 +15,7 @@ EVIDENCE = "documented"
 def check(w):
     need = ephemeral_need_gib(w)
     if need > EPHEMERAL_MAX_GIB:
-        yield "workload.containers", f"needs {float(need):g} GiB of ephemeral storage; Fargate allows at most {EPHEMERAL_MAX_GIB} GiB"
+        yield (
+            "workload.containers",
+            f"needs {float(need):g} GiB of ephemeral storage; Fargate allows at most {EPHEMERAL_MAX_GIB} GiB",
+        )

@@ -15,6 +15,8 @@ EVIDENCE = "documented"
 def check(w):
     for i in w.ingresses:
         if i.class_name == "alb" and i.target_type != "ip":
-            yield (f"{i.field}.targetType" if i.target_type else f"{i.field}.className",
-                   "ALB Ingress with instance targets (the controller's default) cannot reach Fargate pods; "
-                   "set target-type ip")
+            yield (
+                f"{i.field}.targetType" if i.target_type else f"{i.field}.className",
+                "ALB Ingress with instance targets (the controller's default) cannot reach Fargate pods; "
+                "set target-type ip",
+            )

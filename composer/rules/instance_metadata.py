@@ -14,6 +14,9 @@ EVIDENCE = "documented"
 
 def check(w):
     if w.uses_instance_metadata:
-        yield "workload.usesInstanceMetadata", "reads the EC2 instance metadata service, which Fargate pods cannot reach"
+        yield (
+            "workload.usesInstanceMetadata",
+            "reads the EC2 instance metadata service, which Fargate pods cannot reach",
+        )
     if w.aws_credentials == "nodeRole":
         yield "workload.awsCredentials", "uses the node's instance role (via IMDS); Fargate pods cannot; use IRSA"

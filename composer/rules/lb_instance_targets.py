@@ -18,9 +18,14 @@ def check(w):
         if s.type != "LoadBalancer":
             continue
         if s.load_balancer in ("", "clb"):
-            yield (f"{s.field}.loadBalancer" if s.load_balancer else f"{s.field}.type",
-                   "Service type LoadBalancer without an NLB in IP mode gets a Classic Load Balancer, "
-                   "which uses instance targets only")
+            yield (
+                f"{s.field}.loadBalancer" if s.load_balancer else f"{s.field}.type",
+                "Service type LoadBalancer without an NLB in IP mode gets a Classic Load Balancer, "
+                "which uses instance targets only",
+            )
         elif s.target_type != "ip":
-            yield (f"{s.field}.targetType" if s.target_type else f"{s.field}.loadBalancer",
-                   "NLB with instance targets cannot reach Fargate pods (set targetType: ip, AWS Load Balancer Controller)")
+            yield (
+                f"{s.field}.targetType" if s.target_type else f"{s.field}.loadBalancer",
+                "NLB with instance targets cannot reach Fargate pods (set targetType: ip, AWS Load Balancer "
+                "Controller)",
+            )

@@ -28,9 +28,14 @@ NETWORKS = "k8s.v1.cni.cncf.io/networks"
 def check(w):
     for container in w.init_containers:
         if container.name in VALIDATORS:
-            yield container.field, (f"init container {container.name} shows {VALIDATORS[container.name]} injection in "
-                                    "CNI mode, which needs the mesh's CNI plugin on the node; Fargate runs no CNI plugin "
-                                    "of your own")
+            yield (
+                container.field,
+                (
+                    f"init container {container.name} shows {VALIDATORS[container.name]} injection in "
+                    "CNI mode, which needs the mesh's CNI plugin on the node; Fargate runs no CNI plugin "
+                    "of your own"
+                ),
+            )
             return
     status = w.pod_annotations.get(STATUS, "")
     networks = w.pod_annotations.get(NETWORKS, "")
@@ -40,6 +45,11 @@ def check(w):
         mesh = next((CNI_NETWORKS[name] for name in CNI_NETWORKS if name in networks), "")
         where = NETWORKS
     if mesh:
-        yield key_field("workload.podAnnotations", where), (f"pod annotation {where} shows {mesh} in CNI mode, which "
-                                                            "needs the mesh's CNI plugin on the node; Fargate runs no "
-                                                            "CNI plugin of your own")
+        yield (
+            key_field("workload.podAnnotations", where),
+            (
+                f"pod annotation {where} shows {mesh} in CNI mode, which "
+                "needs the mesh's CNI plugin on the node; Fargate runs no "
+                "CNI plugin of your own"
+            ),
+        )

@@ -15,6 +15,8 @@ EVIDENCE = "documented"
 def check(w):
     size = w.fargate_size
     if not size.fits:
-        yield ("workload.containers",
-               f"needs {float(size.cpu_request):.4g} vCPU / {float(size.memory_request) / 2**30:.4g} GiB "
-               "(+0.25 GB Fargate overhead), more than the largest Fargate size, 16 vCPU / 120 GB")
+        yield (
+            "workload.containers",
+            f"needs {float(size.cpu_request):.4g} vCPU / {float(size.memory_request) / 2**30:.4g} GiB "
+            "(+0.25 GB Fargate overhead), more than the largest Fargate size, 16 vCPU / 120 GB",
+        )

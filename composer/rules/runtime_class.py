@@ -14,4 +14,7 @@ EVIDENCE = "inferred"
 
 def check(w):
     if w.runtime_class:
-        yield "workload.runtimeClassName", f"asks for runtime class '{w.runtime_class}', which needs a node-installed runtime"
+        yield (
+            "workload.runtimeClassName",
+            f"asks for runtime class '{w.runtime_class}', which needs a node-installed runtime",
+        )

@@ -18,8 +18,14 @@ FREQUENT_ROLLOUTS = 24
 
 def check(w):
     if w.startup_seconds is not None and w.startup_seconds < FAST_SECONDS:
-        yield ("workload.startupSeconds", f"new pods must serve within {w.startup_seconds} s, but Fargate pods often "
-               "take a minute or more to start; prefer a node group (placement: nodegroup)")
+        yield (
+            "workload.startupSeconds",
+            f"new pods must serve within {w.startup_seconds} s, but Fargate pods often "
+            "take a minute or more to start; prefer a node group (placement: nodegroup)",
+        )
     if w.rollouts_per_day is not None and w.rollouts_per_day >= FREQUENT_ROLLOUTS:
-        yield ("workload.rolloutsPerDay", f"{w.rollouts_per_day:g} rollouts a day each wait for new Fargate capacity "
-               "and a fresh image pull; nodes with cached images roll faster")
+        yield (
+            "workload.rolloutsPerDay",
+            f"{w.rollouts_per_day:g} rollouts a day each wait for new Fargate capacity "
+            "and a fresh image pull; nodes with cached images roll faster",
+        )

@@ -16,9 +16,9 @@ EVIDENCE = "documented"
 
 UNKNOWN = {
     "claim-not-in-input": "claim '{claim}' is not in the input, so its storage is unknown; scan the file that defines "
-                          "it, or rerun scan with --assume-claims efs-static|ebs",
+    "it, or rerun scan with --assume-claims efs-static|ebs",
     "no-default-class": "claim '{claim}' names no StorageClass and the cluster has no default class (EKS clusters "
-                        "created at 1.30 or later have none); name the class",
+    "created at 1.30 or later have none); name the class",
 }
 
 
@@ -30,5 +30,7 @@ def check(w):
         elif backend == "other" and v.unresolved in UNKNOWN:
             yield f"{v.field}", f"volume '{v.name}': " + UNKNOWN[v.unresolved].format(claim=v.claim_name or v.name)
         elif backend == "other":
-            what = v.provisioner or (f"storage class '{v.storage_class}'" if v.storage_class else "no storage class or provisioner")
+            what = v.provisioner or (
+                f"storage class '{v.storage_class}'" if v.storage_class else "no storage class or provisioner"
+            )
             yield (f"{v.field}", f"volume '{v.name}' is a claim on {what}; only EFS (static) mounts on Fargate")

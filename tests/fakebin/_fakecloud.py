@@ -35,8 +35,10 @@ def maybe_fail(tool: str, argv: list[str]) -> None:
             atexit.register(lambda: (sys.stdout.flush(), print("^C interrupted", file=sys.stderr), os._exit(130)))
             return
         print("Error: waiter state transitioned to Failure", file=sys.stderr)
-        print("Error: failed to create nodegroup: AccessDenied: not authorized to perform ec2:RunInstances",
-              file=sys.stderr)
+        print(
+            "Error: failed to create nodegroup: AccessDenied: not authorized to perform ec2:RunInstances",
+            file=sys.stderr,
+        )
         sys.exit(1)
 
 
