@@ -128,5 +128,15 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: item.get_closest_marker("after_all") is not None)
 
 
+# The fuzz tests draw a new seed each run, so every run covers new ground; the header prints it, and
+# COMPOSE_FUZZ_SEED=<it> repeats a run exactly (bench/fuzz.py runs many more cases).
+FUZZ_SEED = int(os.environ.get("COMPOSE_FUZZ_SEED") or int.from_bytes(os.urandom(4), "big"))
+os.environ["COMPOSE_FUZZ_SEED"] = str(FUZZ_SEED)
+
+
+def pytest_report_header(config):
+    return f"fuzz seed: {FUZZ_SEED} (COMPOSE_FUZZ_SEED={FUZZ_SEED} repeats this run)"
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "after_all: runs after every other test (reads what they produced)")

@@ -17,6 +17,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -47,6 +48,36 @@ def cloud(tmp_path, monkeypatch):
     return state
 
 
+_APPLIED: dict[tuple, Path] = {}  # the state after a first apply, per (estate, fake settings), for this session
+
+
+def first_apply(cloud: Path) -> None:
+    """``compose apply --yes`` on a new cluster, as the first step of a day-2 test; succeeds.
+
+    The first test to ask runs it and keeps the result (the estate folder and the fake cloud); later tests
+    with the same estate files and fake settings start from a copy, so each case costs its own steps only.
+    """
+    work = Path.cwd()
+    files = sorted(p for p in work.rglob("*") if p.is_file())
+    key = (
+        tuple((str(p.relative_to(work)), p.read_bytes()) for p in files),
+        tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("FAKE_") and k != "FAKE_CLOUD_DIR")),
+    )
+    saved = _APPLIED.get(key)
+    if saved is None:
+        assert main(["apply", "--yes"]) == 0
+        saved = Path(tempfile.mkdtemp(prefix="compose-e2e-applied-"))
+        shutil.copytree(work, saved / "work", symlinks=True)
+        shutil.copytree(cloud, saved / "cloud")
+        _APPLIED[key] = saved
+        return
+    shutil.rmtree(work)
+    shutil.copytree(saved / "work", work, symlinks=True)
+    shutil.rmtree(cloud, ignore_errors=True)
+    shutil.copytree(saved / "cloud", cloud)
+    os.chdir(work)
+
+
 def calls(state: Path) -> list[list[str]]:
     path = state / "calls.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
@@ -57,7 +88,7 @@ def changing(state: Path) -> list[list[str]]:
 
 
 def test_apply_twice_first_creates_then_does_nothing(cloud, capsys):
-    assert main(["apply", "--yes"]) == 0
+    first_apply(cloud)
     out = capsys.readouterr().out
     assert changing(cloud) == [
         ["eksctl", "create", "cluster", "-f", "generated/cluster.yaml"],
@@ -141,7 +172,7 @@ def test_a_failure_midway_then_a_rerun_resumes(cloud, capsys, monkeypatch):
 
 
 def test_node_group_failure_on_an_existing_cluster_then_resume(cloud, capsys, monkeypatch):
-    assert main(["apply", "--yes"]) == 0
+    first_apply(cloud)
     state = json.loads((cloud / "cluster.json").read_text())
     general = next(n for n in state["nodegroups"] if slot(n) == "ng-general")
     state["nodegroups"] = {general: state["nodegroups"][general]}  # someone deleted five node groups
@@ -180,7 +211,7 @@ def test_too_old_tools_are_refused_before_anything_runs(cloud, capsys, monkeypat
 
 
 def test_prune_after_a_profile_is_removed(cloud, capsys):
-    assert main(["apply", "--yes"]) == 0
+    first_apply(cloud)
     for path in Path("profiles/ml").glob("*.yaml"):  # no more GPU workloads
         path.unlink()
     capsys.readouterr()
@@ -389,7 +420,7 @@ def _check_replaced_safely(cloud: Path) -> None:
 
 
 def test_a_changed_fargate_profile_is_replaced_and_stray_pods_restarted(cloud, capsys):
-    assert main(["apply", "--yes"]) == 0
+    first_apply(cloud)
     _seed_pod_off_fargate(cloud)
     _add_fargate_namespace()
     capsys.readouterr()
@@ -419,7 +450,7 @@ def test_a_changed_fargate_profile_is_replaced_and_stray_pods_restarted(cloud, c
     "point", ["eksctl create fargateprofile", "eksctl delete fargateprofile", "helmfile", "kubectl rollout restart"]
 )
 def test_a_replace_stopped_at_any_step_is_finished_by_a_rerun(cloud, capsys, monkeypatch, point, after):
-    assert main(["apply", "--yes"]) == 0
+    first_apply(cloud)
     _seed_pod_off_fargate(cloud)
     _add_fargate_namespace()
     monkeypatch.setenv("FAKE_FAIL", point if point != "helmfile" else "helmfile --file generated/helmfile.yaml")
@@ -441,7 +472,7 @@ def test_a_node_group_replace_stopped_at_any_step_is_finished_by_a_rerun(cloud, 
     """The general group's instance type changes: a new group is created, the releases applied, then the old
     group drained and deleted. Stopped at any of these steps, a re-run finishes the job, and the old group is
     never deleted while its successor does not exist."""
-    assert main(["apply", "--yes"]) == 0
+    first_apply(cloud)
     old = next(n for n in json.loads((cloud / "cluster.json").read_text())["nodegroups"] if slot(n) == "ng-general")
     Path("composer.yaml").write_text(
         Path("composer.yaml")
@@ -473,7 +504,7 @@ def test_a_node_group_replace_stopped_at_any_step_is_finished_by_a_rerun(cloud, 
 def test_irsa_service_accounts_missing_on_an_existing_cluster_are_created_before_the_releases(cloud, capsys):
     """`create cluster` makes iam.serviceAccounts; on an existing cluster apply reads the accounts (kubectl) and
     has eksctl create exactly those without a role annotation, before helmfile installs the pods that use them."""
-    assert main(["apply", "--yes"]) == 0
+    first_apply(cloud)
     accounts = json.loads((cloud / "serviceaccounts.json").read_text())
     assert sorted(f"{a['metadata']['namespace']}/{a['metadata']['name']}" for a in accounts) == [
         "batch/nightly-report",
@@ -572,7 +603,7 @@ def test_a_new_cluster_with_logging_needs_a_role_of_its_own(cloud, capsys):
 def test_the_fargate_role_access_entry_is_checked_after_profiles_are_created(cloud, capsys, monkeypatch):
     """accessConfig API: EKS grants the pod execution role with an access entry when it creates the profile;
     apply reads the entries right after and fails the run, before the releases, when the role has none."""
-    assert main(["apply", "--yes"]) == 0
+    first_apply(cloud)
     role = "arn:aws:iam::123456789012:role/shop-prod-fargate-pods"
     assert json.loads((cloud / "cluster.json").read_text())["accessentries"] == [role]
     assert ["eksctl", "get", "accessentry", "--cluster", "shop-prod", "--region", "us-east-1", "-o", "json"] in calls(
@@ -597,7 +628,7 @@ def test_a_cluster_left_in_config_map_mode_is_moved_to_access_entries_but_never_
     """An existing cluster in CONFIG_MAP mode (made before access entries): apply switches it to
     API_AND_CONFIG_MAP before it creates a Fargate profile, so EKS grants the role an access entry; it
     does not go on to the plan's API (aws-auth would stop counting), and says so instead of "complete"."""
-    assert main(["apply", "--yes"]) == 0
+    first_apply(cloud)
     cluster = json.loads((cloud / "cluster.json").read_text())
     cluster["authenticationMode"], cluster["accessentries"] = "CONFIG_MAP", []
     (cloud / "cluster.json").write_text(json.dumps(cluster))

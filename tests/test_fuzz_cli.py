@@ -1,4 +1,4 @@
-"""Ten thousand mutated estates through ``compose validate`` and ``compose plan``, in-process, spread
+"""Mutated estates through ``compose validate`` and ``compose plan``, in-process, spread
 over forked workers: none may end in exit 3 (a bug in compose), none may hang, and validate must
 refuse exactly what plan refuses (validate passing what plan then rejects is a bug too).
 
@@ -6,7 +6,8 @@ Each case is the example estate's composer.yaml and three of its profiles, one f
 one to three mutations: text edits (lines deleted, duplicated, swapped, re-indented, truncated,
 characters inserted) and hostile values put in place of a scalar (huge and non-finite numbers,
 template syntax, aliases, tags, deep nesting, long strings, bad CIDRs). ``COMPOSE_FUZZ_CASES`` sets
-the count (default 10,000) and ``COMPOSE_FUZZ_SEED`` the seed.
+the count (default 400 per test run, from a new seed each run: see ``conftest.FUZZ_SEED``) and
+``COMPOSE_FUZZ_SEED`` the seed; ``python bench/fuzz.py 20000`` runs a large batch.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from pathlib import Path
 from composer.core import parallel
 from tests.conftest import ROOT
 
-CASES = int(os.environ.get("COMPOSE_FUZZ_CASES", "10000"))
-SEED = int(os.environ.get("COMPOSE_FUZZ_SEED", "20261124"))
+CASES = int(os.environ.get("COMPOSE_FUZZ_CASES", "400"))
+SEED = int(os.environ["COMPOSE_FUZZ_SEED"])  # set by conftest (a new one each run unless given)
 # (profiles that name no other release in `needs`, so any three of them make a valid estate)
 PROFILES = sorted(p.relative_to(ROOT) for p in (ROOT / "profiles").rglob("*.yaml") if "needs:" not in p.read_text())
 HOSTILE = [
@@ -164,11 +165,11 @@ def run_cases(indices: list[int]) -> list[tuple[int, str]]:
     return bad
 
 
-def test_ten_thousand_mutated_estates_never_crash_hang_or_disagree():
+def test_mutated_estates_never_crash_hang_or_disagree():
     indices = list(range(CASES))
     found = [
         item for chunk in parallel.map_chunks(run_cases, indices, jobs=parallel.default_jobs(10_000)) for item in chunk
     ]
-    assert not found, f"{len(found)} of {CASES} cases misbehaved (seed {SEED}):\n" + "\n".join(
+    assert not found, f"{len(found)} of {CASES} cases misbehaved (COMPOSE_FUZZ_SEED={SEED}):\n" + "\n".join(
         f"case {case}: {what}" for case, what in found[:20]
     )

@@ -99,8 +99,8 @@ def _pre_commit() -> str | None:
 
 
 @pytest.mark.skipif(_pre_commit() is None, reason="pre-commit is not installed (pip install -e '.[test]')")
-def test_pre_commit_try_repo_passes_a_good_estate_and_fails_a_bad_one(tmp_path):
-    """`pre-commit try-repo` installs this project into its own environment and runs the hook."""
+def test_pre_commit_hooks_pass_a_good_estate_and_fail_a_bad_one(tmp_path):
+    """pre-commit installs this project into its own environment (once) and runs the published hooks."""
     pre_commit = _pre_commit()
     work = write_estate(
         tmp_path / "estate", [profile_doc("api", "shop", release={"chart": "acme/api", "repository": REPO})]
@@ -121,10 +121,41 @@ def test_pre_commit_try_repo_passes_a_good_estate_and_fails_a_bad_one(tmp_path):
 
     git("init", "-q")
     git("add", "-A")
+    # This checkout as pre-commit sees a hook repository (as `try-repo` does, but once): its files as they are
+    # now, committed in a repository of their own, so every run below reuses one installed environment.
+    hooks = tmp_path / "hooks-repo"
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():
+            (hooks / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, hooks / name)
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "hooks"]):
+        subprocess.run(["git", *args], cwd=hooks, env=env, check=True, capture_output=True)
+    rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=hooks, capture_output=True, text=True, check=True).stdout
+    config = {
+        "repos": [
+            {
+                "repo": str(hooks),
+                "rev": rev.strip(),
+                "hooks": [{"id": "compose-validate"}, {"id": "compose-check-generated"}],
+            }
+        ]
+    }
+    (work / ".pre-commit-config.yaml").write_text(yamlio.dump(config))
+    git("add", "-A")
 
     def try_repo(hook):
         result = subprocess.run(
-            [pre_commit, "try-repo", str(ROOT), hook, "--all-files", "--color", "never"],
+            [pre_commit, "run", hook, "--all-files", "--color", "never"],
             cwd=work,
             env=env,
             capture_output=True,

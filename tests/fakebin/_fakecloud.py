@@ -10,9 +10,11 @@ what a Ctrl-C or a lost connection after the cloud acted looks like to compose.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 STATE = Path(os.environ["FAKE_CLOUD_DIR"])
@@ -65,22 +67,67 @@ def die(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
-def read_yaml(path: str):
-    from ruamel.yaml import YAML
+# The fakes start without site-packages (``python3 -S``: a fake is called dozens of times per test, and
+# importing ruamel and jsonschema costs far more than what the fake does). A parsed file and a schema
+# check that passed are kept by content hash, so the libraries are imported only on a cache miss.
+CACHE = Path(os.environ.get("FAKE_CACHE_DIR") or Path(tempfile.gettempdir()) / f"compose-fake-cache-{os.getuid()}")
 
+
+def _libraries() -> None:
+    if sys.flags.no_site:
+        import site
+
+        site.main()
+
+
+def _cached(kind: str, *parts: bytes) -> Path:
+    digest = hashlib.sha256(b"\0".join(parts)).hexdigest()
+    return CACHE / f"{kind}-{digest}.json"
+
+
+def read_yaml(path: str):
     if not path or not Path(path).is_file():
         die(f"reading config file {path!r}: no such file")
-    return YAML(typ="safe", pure=True).load(Path(path).read_text())
+    text = Path(path).read_bytes()
+    cached = _cached("yaml", text)
+    if cached.is_file():
+        return json.loads(cached.read_text())
+    _libraries()
+    from ruamel.yaml import YAML
+
+    doc = YAML(typ="safe", pure=True).load(text.decode())
+    try:
+        _store(cached, json.dumps(doc))
+    except (TypeError, ValueError):
+        pass  # (a value JSON cannot hold, e.g. a date: not cached)
+    return doc
+
+
+def _store(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(text)
+    os.replace(partial, path)
 
 
 def check_schema(env: str, doc, what: str) -> None:
     schema_file = os.environ.get(env)
     if not schema_file:
         return
+    schema_text = Path(schema_file).read_bytes()
+    try:
+        passed = _cached("valid", schema_text, json.dumps(doc, sort_keys=True).encode())
+    except (TypeError, ValueError):
+        passed = None
+    if passed is not None and passed.is_file():
+        return
+    _libraries()
     from jsonschema import Draft7Validator, Draft202012Validator  # noqa: F401
 
-    schema = json.loads(Path(schema_file).read_text())
+    schema = json.loads(schema_text)
     cls = Draft7Validator if "draft-07" in schema.get("$schema", "draft-07") else Draft202012Validator
     errors = sorted(cls(schema).iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:
         die(f"{what} is invalid: {errors[0].message} at {list(errors[0].absolute_path)}")
+    if passed is not None:
+        _store(passed, "true")
