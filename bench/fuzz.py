@@ -23,7 +23,8 @@ def main() -> int:
     started = time.perf_counter()
     test = "tests/test_fuzz_cli.py::test_mutated_estates_never_crash_hang_or_disagree"
     code = subprocess.call([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test], cwd=ROOT, env=env)
-    print(f"{cases:,} cases, seed {seed}: {'passed' if code == 0 else 'FAILED'} in {time.perf_counter() - started:.0f} s")
+    outcome = "passed" if code == 0 else "FAILED"
+    print(f"{cases:,} cases, seed {seed}: {outcome} in {time.perf_counter() - started:.0f} s")
     return code
 
 
