@@ -668,3 +668,89 @@ def test_a_cluster_left_in_config_map_mode_is_moved_to_access_entries_but_never_
     assert main(["apply", "--yes"]) == 0
     assert "Apply complete" in capsys.readouterr().out
     assert main(["plan", "--refresh", "--no-diff", "--detailed-exitcode"]) == 0
+
+
+def _plant(cloud: Path, profiles: dict[str, dict], groups: dict[str, dict]) -> None:
+    """Objects someone else made on the cluster: Fargate profiles (name → tags) and node groups (name → labels)."""
+    cluster = json.loads((cloud / "cluster.json").read_text())
+    for name, tags in profiles.items():
+        cluster["fargate"][name] = {
+            "name": name,
+            "podExecutionRoleARN": "arn:aws:iam::123456789012:role/other",
+            "selectors": [{"namespace": f"ns-{name}"}],
+            "subnets": ["subnet-fake1"],
+            "tags": tags,
+            "status": "ACTIVE",
+        }
+    general = next(g for n, g in cluster["nodegroups"].items() if slot(n) == "ng-general")
+    for name, labels in groups.items():
+        cluster["nodegroups"][name] = {**general, "Name": name, "_labels": labels}
+    (cloud / "cluster.json").write_text(json.dumps(cluster))
+
+
+def test_two_estates_on_one_cluster_never_delete_each_others_profiles_or_groups(cloud, capsys):
+    """Ownership names the estate (metadata.estate, tag/label composer.io/estate): another estate's Fargate
+    profiles and node groups are left alone even with --prune; what compose made before estates had ids
+    (its mark, no estate) belongs to the default estate only."""
+    first_apply(cloud)
+    mark = {"composer.io/managed-by": "fargate-composer"}
+    _plant(
+        cloud,
+        {"fp-team-b": {**mark, "composer.io/estate": "team-b"}, "fp-legacy": dict(mark)},
+        {
+            "ng-general-bbbbbb": {"composer.io/node-class": "general", "composer.io/estate": "team-b"},
+            "ng-general-111111": {"composer.io/node-class": "general"},
+        },
+    )
+    capsys.readouterr()
+    assert main(["apply", "--yes", "--prune"]) == 0
+    out = capsys.readouterr().out
+    cluster = json.loads((cloud / "cluster.json").read_text())
+    assert "fp-team-b" in cluster["fargate"] and "ng-general-bbbbbb" in cluster["nodegroups"]
+    assert "Fargate profile fp-team-b: ns-fp-team-b — not managed by compose, left alone" in out
+    # the default estate's own legacy objects are still its to replace
+    assert "fp-legacy" not in cluster["fargate"] and "ng-general-111111" not in cluster["nodegroups"]
+
+    # an estate with an id of its own touches neither the legacy objects nor team-b's
+    _plant(cloud, {"fp-legacy": dict(mark)}, {"ng-general-111111": {"composer.io/node-class": "general"}})
+    config = Path("composer.yaml")
+    config.write_text(config.read_text().replace("  region: us-east-1\n", "  region: us-east-1\n  estate: shop\n", 1))
+    assert "estate: shop" in config.read_text()
+    before = len(calls(cloud))
+    assert main(["apply", "--yes", "--prune"]) == 0
+    deleted = [c for c in calls(cloud)[before:] if c[1] == "delete"]
+    assert not any(n in c for c in deleted for n in ("fp-legacy", "ng-general-111111", "fp-team-b")), deleted
+
+
+def test_apply_of_part_of_the_estate_is_refused_before_anything_runs(cloud, capsys):
+    first_apply(cloud)
+    before = len(calls(cloud))
+    capsys.readouterr()
+    assert main(["apply", "--yes", "profiles/batch"]) == 1
+    err = capsys.readouterr().err
+    assert "apply works on the whole estate, and these profiles are left out" in err and "without PROFILES" in err
+    assert calls(cloud)[before:] == []  # not even a probe
+    assert main(["apply", "--yes", "profiles"]) == 0  # the whole estate, named: fine
+
+
+def test_a_team_folder_linked_into_the_estate_is_applied_not_dropped(cloud, capsys):
+    """profiles/shop -> ../shop-team (inside the estate): read like any folder, so shop's Fargate profile
+    stays; a link that leaves the estate is an error naming it, and nothing runs."""
+    first_apply(cloud)
+    Path("profiles/shop").rename("shop-team")
+    for f in Path("shop-team").glob("*.yaml"):  # its values files are found from the folder's real place
+        f.write_text(f.read_text().replace("../../values/", "../values/"))
+    Path("profiles/shop").symlink_to(Path("../shop-team"))
+    capsys.readouterr()
+    assert main(["validate"]) == 0 and "23 file(s) valid" in capsys.readouterr().out
+    before = len(calls(cloud))
+    assert main(["apply", "--yes"]) == 0
+    assert not [c for c in calls(cloud)[before:] if c[1] == "delete"]
+    outside = Path.cwd().parent / "elsewhere"
+    Path("shop-team").rename(outside)
+    Path("profiles/shop").unlink()
+    Path("profiles/shop").symlink_to(outside)
+    before = len(calls(cloud))
+    assert main(["apply", "--yes"]) == 1
+    assert "symbolic link leads outside the estate" in capsys.readouterr().err
+    assert calls(cloud)[before:] == []

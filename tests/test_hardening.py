@@ -480,3 +480,41 @@ def test_validate_render_without_helm_or_local_charts_says_what_was_not_checked(
     assert code == 0
     assert "note: shop/web: chart acme/web is not on disk; not rendered" in err
     assert "note: helm is not installed: no release was rendered" in err
+
+
+@pytest.mark.parametrize("value", ["abc", "-5", "0", "99999999", ""])
+def test_a_columns_variable_that_is_not_a_width_is_ignored(value, tmp_path, capsys, monkeypatch):
+    work = write_estate(tmp_path, [profile_doc("api", "shop")])
+    monkeypatch.setenv("COLUMNS", value)
+    code, out, err = run(["plan", "--no-diff"], work, capsys, monkeypatch)
+    assert code == 0 and "internal error" not in err and "1 workloads" in out
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "0.5", "-1", "nan", "inf", "1e9"])
+def test_a_heartbeat_that_is_not_a_sane_number_of_seconds_is_an_input_error(value, tmp_path, capsys, monkeypatch):
+    """COMPOSE_HEARTBEAT_SECONDS=abc ended in exit 3; =0 printed thousands of lines a second."""
+    work = write_estate(tmp_path, [profile_doc("api", "shop")])
+    monkeypatch.setenv("COMPOSE_HEARTBEAT_SECONDS", value)
+    code, _, err = run(["apply", "--yes"], work, capsys, monkeypatch)
+    assert code == 1, err
+    assert "COMPOSE_HEARTBEAT_SECONDS is" in err and "from 1 to 86400" in err
+    assert not (work / "generated").exists()
+
+
+def test_a_symlink_out_of_the_estate_or_to_nowhere_is_an_error_never_a_smaller_estate(tmp_path, capsys, monkeypatch):
+    work = write_estate(tmp_path / "estate", [profile_doc("api", "shop")])
+    team = write_estate(tmp_path / "team", [profile_doc("web", "store")]) / "profiles"
+    (work / "profiles" / "team").symlink_to(team)
+    code, _, err = run(["validate"], work, capsys, monkeypatch)
+    assert code == 1 and "profiles/team: symbolic link leads outside the estate" in err
+    (work / "profiles" / "team").unlink()
+    (work / "profiles" / "team").symlink_to(work / "gone")
+    code, _, err = run(["validate"], work, capsys, monkeypatch)
+    assert code == 1 and "profiles/team: symbolic link to" in err and "does not exist" in err
+    (work / "profiles" / "team").unlink()
+    (work / "team").mkdir()
+    (work / "team" / "web.yaml").write_text((team / "store-web.yaml").read_text())
+    (work / "profiles" / "team").symlink_to(Path("../team"))
+    (work / "profiles" / "loop").symlink_to(Path("."))  # a loop is read once, not forever
+    code, out, err = run(["validate"], work, capsys, monkeypatch)
+    assert code == 0 and "3 file(s) valid" in out, err

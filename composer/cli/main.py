@@ -13,8 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-EXIT_USAGE = 64  # sysexits' EX_USAGE: argparse's own 2 would read as "changes" under --detailed-exitcode
+from composer.core.exits import Exit
 
 EPILOG = """\
 exit codes:
@@ -49,6 +48,10 @@ exit codes:
   130  interrupted by Ctrl-C (passed on to the running command, which was waited for)
   143  stopped by SIGTERM, 129 by SIGHUP (handled like Ctrl-C)
 
+apply works on the whole estate: PROFILES that leave out part of ./profiles are refused (the plan
+of a part would delete what the rest owns). It deletes only Fargate profiles and node groups this
+estate made (tag/label composer.io/estate = metadata.estate in composer.yaml, default "default").
+
 Only one apply per cluster runs at a time from an estate (lock: .compose/apply-<cluster>.lock);
 a second one is refused (exit 1) with the holder's pid, user, host and start time. Version checks
 and the read-only probes stop after --probe-timeout seconds; the create, delete and helmfile steps
@@ -67,7 +70,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):  # type: ignore[override]
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(Exit.USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -332,8 +335,33 @@ def _console(args):
     from rich.console import Console
 
     no_color = getattr(args, "no_color", False) or "NO_COLOR" in os.environ
-    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "120"))
+    width = None if sys.stdout.isatty() else _columns()
     return Console(no_color=no_color, width=width, highlight=False, soft_wrap=False)
+
+
+def _columns() -> int:
+    """The width for output that is not a terminal: $COLUMNS when it is a sensible number, else 120
+    (the shell's variable, not ours: garbage in it is ignored, as terminals programs do)."""
+    value = os.environ.get("COLUMNS", "")
+    return int(value) if value.isdigit() and 20 <= int(value) <= 10_000 else 120
+
+
+def _heartbeat_seconds() -> float:
+    """$COMPOSE_HEARTBEAT_SECONDS (default 60): at least 1 s, so a CI log is not flooded."""
+    from composer.core.errors import fail
+
+    value = os.environ.get("COMPOSE_HEARTBEAT_SECONDS") or "60"
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not 1 <= seconds <= 86_400:
+        raise fail(
+            f"COMPOSE_HEARTBEAT_SECONDS is {value!r}; it must be a number of seconds from 1 to 86400",
+            "environment",
+            hint="unset it for the default, 60",
+        )
+    return seconds
 
 
 def _profile_paths(args) -> list[Path]:
@@ -357,7 +385,7 @@ def cmd_plan(args) -> int:
 
     if args.out and not args.refresh:
         print("error: --out saves what --refresh reads from the cluster; use it with --refresh", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
     plan = build_plan(args.config, _profile_paths(args), args.out_dir)
     cloud = _refresh(plan, args) if args.refresh else None
     was_torn = plan.torn
@@ -411,8 +439,8 @@ def cmd_plan(args) -> int:
         and not args.write
         and (plan.has_changes or cloud_changes or (cloud is not None and not cloud[0]))
     ):
-        return EXIT_CHANGES
-    return EXIT_OK
+        return Exit.CHANGES
+    return Exit.OK
 
 
 def _refresh(plan, args):
@@ -426,7 +454,7 @@ def _refresh(plan, args):
     try:
         options.check()
         planned = plan.release_keys
-        state = ap.read_cluster(runner, plan.cluster, options)
+        state = ap.read_cluster(runner, plan.cluster, options, plan.settings.estate)
         if args.out:
             from composer.cluster import savedplan
             from composer.emit.plan import CLUSTER_FILE, HELMFILE_FILE
@@ -451,7 +479,7 @@ def cmd_cost(args) -> int:
         console = _console(args)
         print_cost(plan.cost, console)
         print_advice(plan.advice, console)
-    return EXIT_OK
+    return Exit.OK
 
 
 def cmd_validate(args) -> int:
@@ -471,7 +499,7 @@ def cmd_validate(args) -> int:
             print(f"note: {note}", file=sys.stderr)
     if problems:
         _print_problems(problems, args)
-        return EXIT_ERROR
+        return Exit.ERROR
     if args.output == "json":
         print(
             json.dumps(
@@ -496,7 +524,7 @@ def cmd_validate(args) -> int:
             print(f"{change.path}:{line}:1: {what} (run `compose plan --write`) [check-generated]", file=sys.stderr)
         if not stale:
             print(f"{count} file(s) valid." + (" Generated files are up to date." if args.check_generated else ""))
-    return EXIT_ERROR if stale else EXIT_OK
+    return Exit.ERROR if stale else Exit.OK
 
 
 def _first_changed_line(diff: str) -> int:
@@ -531,6 +559,7 @@ def cmd_apply(args) -> int:
     )
     try:
         options.check()
+        _whole_estate(args)
         plan = build_plan(args.config, _profile_paths(args), args.out_dir)
         saved = None
         if args.saved_plan is not None:
@@ -545,13 +574,32 @@ def cmd_apply(args) -> int:
             json_output=args.output == "json",
             assume_yes=args.yes,
             log_path=args.log_file,
-            heartbeat_seconds=float(os.environ.get("COMPOSE_HEARTBEAT_SECONDS") or 60),
+            heartbeat_seconds=_heartbeat_seconds(),
             saved_plan=saved,
         )
         return session.dry_run() if args.dry_run else session.run()
     except ApplyError as exc:
         print(f"error: {exc}\nNothing was run or written.", file=sys.stderr)
-        return EXIT_ERROR
+        return Exit.ERROR
+
+
+def _whole_estate(args) -> None:
+    """apply plans the whole cluster, so it refuses PROFILES that leave part of the estate out: the plan of
+    a part would delete the Fargate profiles, node groups and add-on settings the rest needs."""
+    from composer.core.errors import fail
+    from composer.load.profiles import left_out
+
+    if not args.profiles:
+        return
+    missing = left_out(args.profiles, args.config.parent)
+    if missing:
+        shown = ", ".join(str(m) for m in missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise fail(
+            f"apply works on the whole estate, and these profiles are left out: {shown}",
+            " ".join(str(p) for p in args.profiles),
+            hint="run `compose apply` without PROFILES (plan and validate take a subset; apply must not: "
+            "what the rest owns would be deleted)",
+        )
 
 
 def _runner():
@@ -587,7 +635,7 @@ def _scan(args) -> int:
         print(report_json(items, result, files, out_dir))
     else:
         print_report(items, result, files, out_dir, _console(args))
-    return EXIT_OK
+    return Exit.OK
 
 
 def _minor_version(text: str) -> str:
@@ -614,7 +662,7 @@ def cmd_schema(args) -> int:
     from composer.files.schema import for_draft
 
     print(json.dumps(for_draft(args.name, args.draft), indent=2))
-    return EXIT_OK
+    return Exit.OK
 
 
 def run() -> None:
@@ -635,7 +683,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
-        return EXIT_ERROR
+        return Exit.ERROR
     from composer.core.errors import ComposerError
 
     try:
@@ -650,12 +698,12 @@ def main(argv: list[str] | None = None) -> int:
         return commands[args.command](args)
     except ComposerError as exc:
         _print_problems(exc.problems, args)
-        return EXIT_ERROR
+        return Exit.ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return Exit.INTERRUPTED
     except BrokenPipeError:
-        return EXIT_OK
+        return Exit.OK
     except Exception as exc:  # a bug in compose, not in the user's input
         if os.environ.get("COMPOSE_DEBUG"):
             raise
@@ -664,4 +712,4 @@ def main(argv: list[str] | None = None) -> int:
             "This is a bug in compose; set COMPOSE_DEBUG=1 for the traceback and please report it.",
             file=sys.stderr,
         )
-        return EXIT_INTERNAL
+        return Exit.INTERNAL

@@ -38,4 +38,4 @@ def validate(
             problems += compose(settings, placements, out_dir if out_dir is not None else settings.output_dir)[4]
     elif settings is not None:
         problems += route(placements, settings)[1]
-    return problems, len(discover(profile_paths)) + 1, plan
+    return problems, len(discover(profile_paths, config.parent)) + 1, plan

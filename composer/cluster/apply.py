@@ -30,9 +30,10 @@ from typing import Callable, Iterator, Sequence
 from composer.cluster import reconcile
 from composer.cluster.runner import OnLine, Runner, TimedOut, ToolNotFound, signum_of
 from composer.core.errors import ComposerError
+from composer.core.model import DEFAULT_ESTATE
 from composer.core.terminal import printable
 from composer.emit import access, fargate_role
-from composer.emit.eksctl import GENERATOR_TAG, MANAGED_TAG
+from composer.emit.eksctl import ESTATE_KEY, GENERATOR_TAG, MANAGED_TAG
 from composer.emit.helmfile import MANAGED_LABEL, MANAGED_VALUE
 from composer.place.nodegroups import CLASS_LABEL
 
@@ -96,6 +97,8 @@ class ClusterState:
     service_accounts: frozenset[str] | None = None
     # accessConfig.authenticationMode as eksctl get cluster reports it; None: not reported
     authentication_mode: str | None = None
+    # the estate this state was read for: only its own profiles and groups are ever deleted
+    estate: str = DEFAULT_ESTATE
 
     @property
     def fargate_profiles(self) -> frozenset[str]:
@@ -107,12 +110,20 @@ class ClusterState:
 
     @property
     def owned_profiles(self) -> frozenset[str]:
-        """Fargate profiles whose tags say compose created them (eksctl shows profile tags)."""
+        """Fargate profiles whose tags say this estate's compose created them (eksctl shows profile tags)."""
         return frozenset(
-            n
-            for n, p in self.fargate.items()
-            if isinstance(p.get("tags"), dict) and p["tags"].get(MANAGED_TAG) == GENERATOR_TAG
+            n for n, p in self.fargate.items() if isinstance(p.get("tags"), dict) and owns(self.estate, p["tags"])
         )
+
+
+def owns(estate: str, marks: dict) -> bool:
+    """Whether tags or labels ``marks`` say ``estate`` made the object: compose's mark and this estate's id.
+
+    An object compose made before estates had ids (its mark, no estate) counts as the default estate's, so an
+    estate without an id keeps managing what it made; one with an id never touches it."""
+    if marks.get(MANAGED_TAG) != GENERATOR_TAG and CLASS_LABEL not in marks:
+        return False
+    return marks.get(ESTATE_KEY, DEFAULT_ESTATE) == estate
 
 
 @dataclass(frozen=True)
@@ -277,16 +288,19 @@ def probe_owned_groups(
     groups: Sequence[str],
     on_line: OnLine | None = None,
     timeout: float | None = None,
+    estate: str = DEFAULT_ESTATE,
 ) -> frozenset[str]:
-    """Which of ``groups`` carry compose's node-class label (``eksctl get labels``, one call each). A
-    group eksctl cannot show labels for (self-managed, or an error) counts as not compose's."""
+    """Which of ``groups`` this estate's compose made: its node-class label and the estate's label (``eksctl
+    get labels``, one call each). A group eksctl cannot show labels for (self-managed, or an error) is not
+    compose's."""
     owned = set()
     for group in groups:
         if not _NAME.fullmatch(group):
             continue
         argv = ("eksctl", "get", "labels", "--cluster", name, "--region", region, "--nodegroup", group)
         code, out, _ = _capture(runner, argv, on_line, timeout)
-        if code == 0 and f"{CLASS_LABEL}=" in _labels_cell(out, group):
+        labels = dict(pair.partition("=")[::2] for pair in _labels_cell(out, group).split(",") if "=" in pair)
+        if code == 0 and owns(estate, labels):
             owned.add(group)
     return frozenset(owned)
 
@@ -363,20 +377,22 @@ def probe_releases(
     return frozenset(f"{item.get('namespace')}/{name}" for name, item in found.items())
 
 
-def read_cluster(runner: Runner, cluster_config: dict, options: ApplyOptions) -> ClusterState:
+def read_cluster(
+    runner: Runner, cluster_config: dict, options: ApplyOptions, estate: str = DEFAULT_ESTATE
+) -> ClusterState:
     """Everything apply decides from, read-only: the cluster, its Fargate profiles and node groups, whose
-    the unwanted node groups are, and the Helm releases compose installed."""
+    the unwanted node groups are, and the Helm releases compose installed. ``estate``: the estate applying,
+    whose own profiles and groups are the only ones it may delete."""
     import dataclasses
 
     name, region = cluster_config["metadata"]["name"], cluster_config["metadata"]["region"]
-    state = probe(runner, name, region, timeout=options.probe_timeout)
+    state = dataclasses.replace(probe(runner, name, region, timeout=options.probe_timeout), estate=estate)
     if not state.exists:
         return state
     old_groups = unwanted_groups(cluster_config, state)
-    if old_groups:  # whose are they? only compose's own may ever be pruned
-        state = dataclasses.replace(
-            state, owned_groups=probe_owned_groups(runner, name, region, old_groups, timeout=options.probe_timeout)
-        )
+    if old_groups:  # whose are they? only this estate's own may ever be pruned
+        owned = probe_owned_groups(runner, name, region, old_groups, timeout=options.probe_timeout, estate=estate)
+        state = dataclasses.replace(state, owned_groups=owned)
     if cluster_config.get("addons"):
         argv = probe_commands(name, region)["addons"]
         code, out, err = _capture(runner, argv, None, options.probe_timeout)

@@ -15,10 +15,10 @@ from typing import Callable, Iterator, TextIO
 from composer.cluster import apply as ap
 from composer.cluster.runner import Runner, forwarded, signum_of, stop_signals
 from composer.cluster.tools import preflight, tools_for
+from composer.core.exits import Exit, for_signal
 from composer.emit.fargate_role import POLICY_FILE
 from composer.emit.plan import CLUSTER_FILE, HELMFILE_FILE, Plan, summary, write
 
-EXIT_OK, EXIT_ERROR, EXIT_STEP_FAILED, EXIT_DIFFERS, EXIT_INTERRUPTED = 0, 1, 4, 5, 130
 STATE_DIR = Path(".compose")  # compose's own working state, beside composer.yaml: logs and locks
 
 
@@ -93,7 +93,7 @@ class Session:
                     indent=2,
                 )
             )
-            return EXIT_OK
+            return Exit.OK
         self.say(summary(self.plan))
         self.say("\nDry run: nothing is run and nothing is written.\n")
         self.say("Files apply would write (the same bytes as `compose plan --write`):")
@@ -107,7 +107,7 @@ class Session:
                 self.say(f"        # {note}")
         if missing:
             self.say(f"\nNot found on PATH here: {', '.join(missing)} (apply checks tools before it runs anything).")
-        return EXIT_OK
+        return Exit.OK
 
     def run(self) -> int:
         """Preflight, probe, confirm, execute, report: under a per-cluster lock, with SIGTERM and SIGHUP
@@ -121,7 +121,7 @@ class Session:
                     f"\nStopped ({signal_name(signum_of(interrupt))}) before any step ran; nothing was changed.",
                     error=True,
                 )
-                return 128 + signum_of(interrupt)
+                return for_signal(signum_of(interrupt))
 
     def _run(self) -> int:
         versions, problems = preflight(
@@ -132,7 +132,7 @@ class Session:
         name, region = self.plan.settings.name, self.plan.settings.region
         self.say("Tools: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
         self.say(f"Checking what exists in cluster {name} ({region}) …")
-        state = ap.read_cluster(self.runner, self.plan.cluster, self.options)
+        state = ap.read_cluster(self.runner, self.plan.cluster, self.options, self.plan.settings.estate)
         if self._checks_log_role:
             problems = ap.log_role_problems(
                 self.runner,
@@ -165,11 +165,11 @@ class Session:
                     "make a new one with `compose plan --refresh --out FILE`.",
                     error=True,
                 )
-                return EXIT_ERROR
+                return Exit.ERROR
             self.say(f"Saved plan {self.saved_plan['path']}: inputs and cluster unchanged since it was made.")
         self._show_steps(state, steps)
         if not self._confirmed(steps):
-            return EXIT_ERROR
+            return Exit.ERROR
         return self._execute(steps)
 
     def _refuse(self, problems: list[str]) -> int:
@@ -178,7 +178,7 @@ class Session:
             self.say(f"error: {problem}", error=True)
         self.say("Nothing was run or written.", error=True)
         self._report_json("preflight-failed", [], problems)
-        return EXIT_ERROR
+        return Exit.ERROR
 
     def _show_steps(self, state: ap.ClusterState, steps: list[ap.Step]) -> None:
         self.say("")
@@ -292,10 +292,10 @@ class Session:
         status = ap.outcome(results)
         self._report(results, status, log_path)
         if status == "interrupted":
-            return 128 + next(r.signal for r in results if r.status == "interrupted")
+            return for_signal(next(r.signal for r in results if r.status == "interrupted"))
         if status == "succeeded" and self.differs:  # a pipeline must not read "done" either
-            return EXIT_DIFFERS
-        return {"succeeded": EXIT_OK, "failed": EXIT_STEP_FAILED}[status]
+            return Exit.DIFFERS
+        return {"succeeded": Exit.OK, "failed": Exit.STEP_FAILED}[status]
 
     @staticmethod
     def _log(log: TextIO, text: str) -> None:

@@ -64,6 +64,7 @@ def state_fingerprint(state) -> str:
             for n, g in sorted(state.nodegroups.items())
         },
         "owned_groups": sorted(state.owned_groups),
+        "estate": state.estate,
         "releases": None if state.releases is None else sorted(state.releases),
         "oidc_missing": state.oidc_missing,
         # which workloads have pods off Fargate (pod names churn by themselves; their owners do not)

@@ -240,6 +240,9 @@ class NodeClassSettings:
     volume_size: int = 80
 
 
+DEFAULT_ESTATE = "default"
+
+
 @dataclass(frozen=True)
 class ClusterSettings:
     name: str
@@ -247,6 +250,7 @@ class ClusterSettings:
     source: Source
     version: str = ""
     tags: Mapping[str, str] = field(default_factory=dict)
+    estate: str = DEFAULT_ESTATE  # what compose owns on the cluster is tagged/labelled with it
     availability_zones: tuple[str, ...] = ()
     output_dir: Path = Path("generated")
     profile_prefix: str = "fp"

@@ -11,6 +11,8 @@ GENERATOR_TAG = "fargate-composer"
 # On every Fargate profile compose creates: `apply --prune` deletes only profiles that carry it (node
 # groups are recognised by their composer.io/node-class label, since eksctl shows no node-group tags).
 MANAGED_TAG = "composer.io/managed-by"
+# the estate that owns a profile (tag) or node group (label): apply deletes only its own estate's
+ESTATE_KEY = "composer.io/estate"
 
 # The core networking add-ons, named so that apply can create any that an interrupted `create cluster`
 # left out (`eksctl create addon -f` skips those present). With CoreDNS on Fargate, its add-on says so:
@@ -63,7 +65,11 @@ def cluster_config(
     if routing.profiles:
         profiles = []
         for profile in routing.profiles:
-            entry: dict = {"name": profile.name, "selectors": [], "tags": {MANAGED_TAG: GENERATOR_TAG}}
+            entry: dict = {
+                "name": profile.name,
+                "selectors": [],
+                "tags": {MANAGED_TAG: GENERATOR_TAG, ESTATE_KEY: settings.estate},
+            }
             for s in profile.selectors:
                 selector: dict = {"namespace": s.namespace}
                 if s.labels:
@@ -90,7 +96,7 @@ def cluster_config(
                 "maxSize": g.max_size,
                 "volumeSize": g.volume_size,
                 "privateNetworking": True,
-                "labels": {CLASS_LABEL: g.node_class},
+                "labels": {CLASS_LABEL: g.node_class, ESTATE_KEY: settings.estate},
             }
             if g.node_class in AMI_FAMILY:
                 entry["amiFamily"] = AMI_FAMILY[g.node_class]

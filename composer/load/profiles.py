@@ -25,18 +25,18 @@ from composer.files.walk import yaml_files
 from composer.files.yamltree import plain
 
 
-def discover(paths: Iterable[Path]) -> list[Path]:
+def discover(paths: Iterable[Path], root: Path | None = None) -> list[Path]:
     """Profile files under ``paths`` (files as given; folders searched recursively, sorted).
 
-    Hidden files and folders are skipped. Symlinked folders are not followed, so a link loop
-    cannot make the search run forever.
+    Hidden files and folders are skipped. Symbolic links are followed inside the estate ``root`` (the
+    folder of composer.yaml) and refused when they lead out of it (``composer.files.walk``).
     """
     found: list[Path] = []
     for path in paths:
         if path.is_file():
             found.append(path)
         elif path.is_dir():
-            found.extend(yaml_files(path))
+            found.extend(yaml_files(path, root))
         elif path.exists():
             raise fail("not a file or folder", str(path))
         else:
@@ -44,15 +44,26 @@ def discover(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def load_profiles(paths: Iterable[Path]) -> tuple[list[Workload], list[Problem]]:
+def left_out(paths: Iterable[Path], estate: Path) -> list[Path]:
+    """Profiles of the estate's ``profiles/`` folder that ``paths`` do not include (empty when they cover it,
+    or when the estate keeps its profiles elsewhere). Apply needs the whole estate: a plan of part of it
+    would delete what the rest owns."""
+    folder = estate / "profiles"
+    if not folder.is_dir():
+        return []
+    given = {f.resolve() for f in discover(paths, estate)}
+    return [f for f in discover([folder], estate) if f.resolve() not in given]
+
+
+def load_profiles(paths: Iterable[Path], root: Path | None = None) -> tuple[list[Workload], list[Problem]]:
     """Load every profile; returns the good workloads and all problems (never stops at the first)."""
-    return load_all(find_profiles(paths))
+    return load_all(find_profiles(paths, root))
 
 
-def find_profiles(paths: Iterable[Path]) -> list[Path]:
+def find_profiles(paths: Iterable[Path], root: Path | None = None) -> list[Path]:
     """``discover``, with a clear error when there is nothing to load."""
     paths = list(paths)
-    files = discover(paths)
+    files = discover(paths, root)
     if not files:
         raise fail(
             "no workload profiles found (*.yaml, *.yml)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from composer.core.errors import ComposerError, fail
-from composer.core.model import ClusterSettings, NodeClassSettings, Source
+from composer.core.model import DEFAULT_ESTATE, ClusterSettings, NodeClassSettings, Source
 from composer.files import schema, yamlio
 from composer.files.yamlio import position
 from composer.files.yamltree import plain
@@ -217,6 +217,7 @@ def build_settings(doc: dict, source: Source, base_dir: Path) -> ClusterSettings
         source=source,
         version=str(meta.get("version", "")),
         tags={str(k): str(v) for k, v in (meta.get("tags") or {}).items()},
+        estate=str(meta.get("estate", DEFAULT_ESTATE)),
         availability_zones=tuple(str(z) for z in doc.get("availabilityZones") or ()),
         output_dir=output,
         profile_prefix=prefix,

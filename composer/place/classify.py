@@ -82,13 +82,13 @@ def classify_all(workloads: list[Workload]) -> tuple[list[Placement], list[Probl
     return placements, problems
 
 
-def place_profiles(paths: list[Path], jobs: int = 0) -> tuple[list[Placement], list[Problem]]:
+def place_profiles(paths: list[Path], jobs: int = 0, root: Path | None = None) -> tuple[list[Placement], list[Problem]]:
     """Load, schema-check, build and classify every profile under ``paths``.
 
     These stages are independent per file, so a large estate runs them in parallel processes
     (``composer.core.parallel``); cross-profile checks come after, on the results.
     """
-    files = find_profiles(paths)
+    files = find_profiles(paths, root)
     schema.compiled("profile")  # once, before any worker is forked
     placements, problems = [], []
     try:

@@ -23,7 +23,7 @@ def load_estate(
         settings = load_settings(config)
     except ComposerError as exc:
         problems += exc.problems
-    placements, found = place_profiles(profile_paths)
+    placements, found = place_profiles(profile_paths, root=config.parent)
     problems += found
     if settings is not None and settings.prefer_spot_for:
         where = lambda i: (settings.source.path, *position(settings.source, f"fargate.preferSpotFor[{i}]"))  # noqa: E731
