@@ -501,9 +501,12 @@ def test_a_node_group_replace_stopped_at_any_step_is_finished_by_a_rerun(cloud, 
     assert "0 to create, 0 to replace, 0 to resize, 0 to delete." in capsys.readouterr().out
 
 
-def test_irsa_service_accounts_missing_on_an_existing_cluster_are_created_before_the_releases(cloud, capsys):
+def test_irsa_service_accounts_missing_on_an_existing_cluster_are_put_right_before_the_releases(cloud, capsys):
     """`create cluster` makes iam.serviceAccounts; on an existing cluster apply reads the accounts (kubectl) and
-    has eksctl create exactly those without a role annotation, before helmfile installs the pods that use them."""
+    eksctl's roles for them (eksctl get iamserviceaccount), before helmfile installs the pods that use them:
+    an account whose role eksctl never made is created by eksctl; one whose role exists is written by kubectl
+    with that role (eksctl refuses to --include an account whose stack exists, as the real one does); one a
+    Helm release made is kept from that release, which would delete it on upgrade."""
     first_apply(cloud)
     accounts = json.loads((cloud / "serviceaccounts.json").read_text())
     assert sorted(f"{a['metadata']['namespace']}/{a['metadata']['name']}" for a in accounts) == [
@@ -517,39 +520,99 @@ def test_irsa_service_accounts_missing_on_an_existing_cluster_are_created_before
         shop["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
         == "arn:aws:iam::123456789012:role/shop-prod-checkout"
     )
-    # one account lost (deleted by hand), one made by a chart without the role: both are put right, nothing else
-    kept = [a for a in accounts if a["metadata"]["name"] not in ("email-worker", "nightly-report")]
+    cluster = json.loads((cloud / "cluster.json").read_text())
+    assert sorted(cluster["irsa"]) == [
+        "batch/nightly-report",
+        "kube-system/cluster-autoscaler",
+        "notifications/email-worker",
+    ]
+    email_role = cluster["irsa"]["notifications/email-worker"]
+    # email-worker's account deleted by hand (its role stays); nightly-report's made by its chart, without the
+    # role; the autoscaler's role stack deleted (the account lost its role too)
+    kept = [
+        a for a in accounts if a["metadata"]["name"] not in ("email-worker", "nightly-report", "cluster-autoscaler")
+    ]
     kept.append(
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"namespace": "batch", "name": "nightly-report"}}
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {
+                "namespace": "batch",
+                "name": "nightly-report",
+                "annotations": {"meta.helm.sh/release-name": "nightly-report"},
+            },
+        }
     )
     (cloud / "serviceaccounts.json").write_text(json.dumps(kept))
+    del cluster["irsa"]["kube-system/cluster-autoscaler"]
+    (cloud / "cluster.json").write_text(json.dumps(cluster))
     capsys.readouterr()
     assert main(["plan", "--refresh"]) == 0
     out = capsys.readouterr().out
-    assert (
-        "+ IAM service account batch/nightly-report" in out
-        and "+ IAM service account notifications/email-worker" in out
-    )
+    assert "+ IAM service account kube-system/cluster-autoscaler" in out
+    assert "~ IAM service account notifications/email-worker: eksctl's role" in out
+    assert "~ IAM service account batch/nightly-report" in out and "kept from it on upgrade" in out
     before = len(calls(cloud))
-    assert main(["apply", "--yes"]) == 0
-    ran = [c for c in calls(cloud)[before:] if c[1] in ("create", "delete") or "apply" in c]
-    assert ran[0] == [
-        "eksctl",
-        "create",
-        "iamserviceaccount",
-        "-f",
-        "generated/cluster.yaml",
-        "--include",
-        "batch/nightly-report,notifications/email-worker",
-        "--override-existing-serviceaccounts",
-        "--approve",
+    assert main(["apply", "--yes"]) == 0, capsys.readouterr()
+    ran = [c for c in calls(cloud)[before:] if c[1] in ("create", "delete", "annotate") or "apply" in c]
+    kube = ["--kubeconfig", str(Path.cwd() / ".compose/kubeconfig-shop-prod")]
+    assert ran == [
+        [
+            "eksctl",
+            "create",
+            "iamserviceaccount",
+            "-f",
+            "generated/cluster.yaml",
+            "--include",
+            "kube-system/cluster-autoscaler",
+            "--override-existing-serviceaccounts",
+            "--approve",
+        ],
+        [
+            "kubectl",
+            "annotate",
+            "serviceaccount",
+            "nightly-report",
+            f"eks.amazonaws.com/role-arn={cluster['irsa']['batch/nightly-report']}",
+            "helm.sh/resource-policy=keep",
+            "--overwrite",
+            "--namespace",
+            "batch",
+            *kube,
+        ],
+        ["kubectl", "create", "serviceaccount", "email-worker", "--namespace", "notifications", *kube],
+        [
+            "kubectl",
+            "annotate",
+            "serviceaccount",
+            "email-worker",
+            f"eks.amazonaws.com/role-arn={email_role}",
+            "--overwrite",
+            "--namespace",
+            "notifications",
+            *kube,
+        ],
+        ran[-1],
     ]
-    assert ran[1][0] == "helmfile" and len(ran) == 2
+    assert ran[-1][0] == "helmfile"
     accounts = json.loads((cloud / "serviceaccounts.json").read_text())
     assert all(a["metadata"].get("annotations", {}).get("eks.amazonaws.com/role-arn") for a in accounts)
     before = len(calls(cloud))
     assert main(["apply", "--yes"]) == 0
-    assert not any(c[1] == "create" for c in calls(cloud)[before:])
+    assert not any(c[1] in ("create", "annotate") for c in calls(cloud)[before:])
+
+
+def test_the_fake_eksctl_refuses_to_include_an_account_whose_role_exists_like_the_real_one(cloud):
+    """filter.go doSetExcludeExistingFilter: an existing stack named by --include is an error, with or
+    without --override-existing-serviceaccounts (which only skips the Kubernetes check)."""
+    first_apply(cloud)
+    argv = ["eksctl", "create", "iamserviceaccount", "-f", "generated/cluster.yaml", "--approve"]
+    argv += ["--include", "notifications/email-worker", "--override-existing-serviceaccounts"]
+    done = subprocess.run(argv, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert 'existing iamserviceaccount "notifications/email-worker" should be excluded, but matches include' in (
+        done.stderr + done.stdout
+    )
 
 
 def test_apply_refuses_a_pod_execution_role_that_cannot_write_the_logs(cloud, capsys):
@@ -754,3 +817,43 @@ def test_a_team_folder_linked_into_the_estate_is_applied_not_dropped(cloud, caps
     assert main(["apply", "--yes"]) == 1
     assert "symbolic link leads outside the estate" in capsys.readouterr().err
     assert calls(cloud)[before:] == []
+
+
+def test_metrics_server_has_one_owner_on_a_new_and_on_an_existing_cluster(cloud, capsys):
+    """eksctl adds every default add-on a config does not list (metrics-server among them) unless
+    addonsConfig.disableDefaultAddons; with the estate's metrics-server chart the add-on's APIService makes
+    helm refuse the install. compose disables the defaults and lists what the add-ons own; a cluster that
+    already runs the add-on beside the estate's chart is refused before anything changes, with the fix."""
+    first_apply(cloud)
+    cluster = json.loads((cloud / "cluster.json").read_text())
+    assert sorted(cluster["addons"]) == ["coredns", "kube-proxy", "vpc-cni"]  # the chart owns metrics-server
+    assert "metrics-server (chart kube-system/metrics-server)" in capsys.readouterr().out
+    # the same cluster as eksctl would have made it without disableDefaultAddons
+    cluster["addons"]["metrics-server"] = dict(cluster["addons"]["vpc-cni"], Name="metrics-server")
+    (cloud / "cluster.json").write_text(json.dumps(cluster))
+    releases = json.loads((cloud / "releases.json").read_text())
+    del releases["kube-system/metrics-server"]
+    (cloud / "releases.json").write_text(json.dumps(releases))
+    before = len(calls(cloud))
+    assert main(["apply", "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert "metrics-server runs as an EKS add-on, and the estate installs the metrics-server chart too" in err
+    assert "eksctl delete addon --cluster shop-prod --region us-east-1 --name metrics-server" in err
+    assert not [c for c in calls(cloud)[before:] if "apply" in c or c[1] in ("create", "delete")]
+    # without the chart, metrics-server is the add-on's: listed, and created where missing
+    Path("profiles/platform/metrics-server.yaml").unlink()
+    assert main(["apply", "--yes"]) == 0
+    assert "EKS add-ons: coredns, kube-proxy, metrics-server, vpc-cni" in capsys.readouterr().out
+
+
+def test_the_fake_eksctl_adds_default_add_ons_a_config_does_not_list_like_the_real_one(cloud):
+    """The behaviour the metrics-server fix depends on (eksctl v0.215.0 pkg/actions/addon/tasks.go)."""
+    assert main(["plan", "--write"]) == 0
+    from composer.files.yamlio import load_file
+
+    config = load_file(Path("generated/cluster.yaml"))
+    del config["addonsConfig"]
+    Path("old.yaml").write_text(json.dumps(config))
+    subprocess.run(["eksctl", "create", "cluster", "-f", "old.yaml"], check=True, capture_output=True)
+    assert "metrics-server" in json.loads((cloud / "cluster.json").read_text())["addons"]
+    assert subprocess.run(["helmfile", "--file", "generated/helmfile.yaml", "apply"], capture_output=True).returncode

@@ -69,14 +69,17 @@ def test_cluster_config_shape():
         {
             "name": profile_name(settings(), (Selector("shop", (("composer.io/compute", "fargate"),)),)),
             "selectors": [{"namespace": "shop", "labels": {"composer.io/compute": "fargate"}}],
-            "tags": {"composer.io/managed-by": "fargate-composer"},
+            "tags": {"composer.io/managed-by": "fargate-composer", "composer.io/estate": "default"},
         }
     ]
+    # eksctl adds the default add-ons a config does not list unless told not to: compose lists its own
+    assert config["addonsConfig"] == {"disableDefaultAddons": True}
+    assert [a["name"] for a in config["addons"]] == ["vpc-cni", "kube-proxy", "coredns", "metrics-server"]
     names = {slot(g["name"]): g for g in config["managedNodeGroups"]}  # by role; names end in a content hash
     assert set(names) == {"ng-general", "ng-gpu"}
     assert all(g["privateNetworking"] for g in names.values())
     assert names["ng-gpu"]["taints"][0]["key"] == "nvidia.com/gpu"
-    assert names["ng-gpu"]["labels"] == {"composer.io/node-class": "gpu"}
+    assert names["ng-gpu"]["labels"] == {"composer.io/node-class": "gpu", "composer.io/estate": "default"}
     assert names["ng-gpu"]["desiredCapacity"] == 3  # one GPU per g5.xlarge, three replicas
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from composer.core.model import Placement
-from composer.emit.plan import Plan, summary
+from composer.emit.plan import Plan, owners, owners_line, summary
 
 FORMAT_VERSION = "1"
 SYMBOL = {"new": "+", "changed": "~", "unchanged": "="}
@@ -60,6 +60,7 @@ def as_json(plan: Plan) -> dict[str, Any]:
             for fp in plan.routing.profiles
         ],
         "coredns_on_fargate": plan.routing.coredns_on_fargate,
+        "owners": owners(plan),
         "node_groups": [
             {
                 "name": g.name,
@@ -299,6 +300,7 @@ def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
     else:
         console.print(table)
     console.print(summary(plan))
+    console.print(owners_line(plan))
 
     explained = sorted(
         (p for p in plan.placements if p.reasons), key=lambda p: (p.target != "nodegroup", p.workload.key)

@@ -93,8 +93,12 @@ class ClusterState:
     pods: tuple[reconcile.Pod, ...] = ()
     # name → eksctl's add-on summary (eksctl get addon -o json); None: not read (the plan names none)
     addons: dict | None = None
-    # namespace/name of the service accounts that carry an IAM role (kubectl); None: not read (the plan names none)
-    service_accounts: frozenset[str] | None = None
+    # namespace/name → annotations of the planned service accounts that exist (kubectl); None: not read (the
+    # plan names none)
+    service_accounts: dict[str, dict] | None = None
+    # namespace/name → role ARN of the IAM roles eksctl made for service accounts (eksctl get
+    # iamserviceaccount: its CloudFormation stacks); None: not read
+    irsa_roles: dict[str, str] | None = None
     # accessConfig.authenticationMode as eksctl get cluster reports it; None: not reported
     authentication_mode: str | None = None
     # the estate this state was read for: only its own profiles and groups are ever deleted
@@ -405,7 +409,11 @@ def read_cluster(
     if (cluster_config.get("iam") or {}).get("withOIDC"):
         state = dataclasses.replace(state, oidc_missing=probe_oidc_missing(runner, name, region, options))
     if (cluster_config.get("iam") or {}).get("serviceAccounts"):
-        state = dataclasses.replace(state, service_accounts=probe_service_accounts(runner, cluster_config, options))
+        state = dataclasses.replace(
+            state,
+            service_accounts=probe_service_accounts(runner, cluster_config, options),
+            irsa_roles=probe_irsa_roles(runner, name, region, options),
+        )
     return state
 
 
@@ -424,16 +432,15 @@ def log_role_problems(
     return problems + fargate_role.problems(results, _path_arg(policy_path))
 
 
-ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"  # what eksctl sets on an IRSA service account, and pods read
-
-
-def probe_service_accounts(runner: Runner, cluster_config: dict, options: ApplyOptions) -> frozenset[str]:
-    """namespace/name of the planned service accounts that exist with an IAM role annotation, read with
-    kubectl in each of their namespaces (eksctl lists only the roles it made, not accounts given a role)."""
+def probe_service_accounts(runner: Runner, cluster_config: dict, options: ApplyOptions) -> dict[str, dict]:
+    """namespace/name → annotations of the planned service accounts that exist, read with kubectl in each
+    of their namespaces (eksctl lists only the roles it made, not the accounts)."""
     name = cluster_config["metadata"]["name"]
-    namespaces = sorted({sa["metadata"]["namespace"] for sa in cluster_config["iam"]["serviceAccounts"]})
-    found = set()
-    for namespace in namespaces:
+    planned = {
+        f"{sa['metadata']['namespace']}/{sa['metadata']['name']}" for sa in cluster_config["iam"]["serviceAccounts"]
+    }
+    found: dict[str, dict] = {}
+    for namespace in sorted({key.split("/")[0] for key in planned}):
         if not _NAME.fullmatch(namespace):
             continue
         argv = (
@@ -448,10 +455,30 @@ def probe_service_accounts(runner: Runner, cluster_config: dict, options: ApplyO
         )
         for item in _kubectl_items(runner, argv, options):
             meta = item.get("metadata") or {}
-            annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
-            if annotations.get(ROLE_ANNOTATION):
-                found.add(f"{namespace}/{meta.get('name')}")
-    return frozenset(found)
+            key = f"{namespace}/{meta.get('name')}"
+            if key in planned:
+                found[key] = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
+    return found
+
+
+def probe_irsa_roles(runner: Runner, name: str, region: str, options: ApplyOptions) -> dict[str, str]:
+    """namespace/name → role ARN of each IAM role eksctl made for a service account (its stacks): eksctl's
+    create iamserviceaccount refuses to name one of those again (composer.cluster.reconcile)."""
+    argv = ("eksctl", "get", "iamserviceaccount", "--cluster", name, "--region", region, "-o", "json")
+    code, out, err = _capture(runner, argv, None, options.probe_timeout)
+    if code != 0:
+        raise ApplyError(f"`{shlex.join(argv)}` exited {code}: {err.strip()[-300:]}")
+    found = _json(out or "null", shlex.join(argv)) or []  # (no stacks: eksctl prints null)
+    if not isinstance(found, list):
+        raise ApplyError(f"`{shlex.join(argv)}` printed {type(found).__name__}, not a list; is this eksctl?")
+    roles = {}
+    for item in found:
+        meta = item.get("metadata") if isinstance(item, dict) else None
+        status = item.get("status") if isinstance(item, dict) else None
+        if not isinstance(meta, dict) or not isinstance(status, dict):
+            raise ApplyError(f"`{shlex.join(argv)}` printed an entry without metadata and status: {str(item)[:200]}")
+        roles[f"{meta.get('namespace')}/{meta.get('name')}"] = str(status.get("roleARN") or "")
+    return roles
 
 
 # Pods EKS's Fargate scheduler did not place, and that still run (what probe_pods reads).
@@ -611,7 +638,7 @@ def actions(
             + reconcile.nodegroup_actions(cluster_config, state.nodegroups, state.owned_groups, options.prune)
             + reconcile.authentication_actions(cluster_config, state.authentication_mode)
             + reconcile.addon_actions(cluster_config, state.addons)
-            + reconcile.service_account_actions(cluster_config, state.service_accounts)
+            + reconcile.service_account_actions(cluster_config, state.service_accounts, state.irsa_roles or {})
             + reconcile.release_actions(releases, state.releases, options.prune)
             + reconcile.restart_actions(cluster_config, state.pods)
         )
@@ -648,8 +675,10 @@ def plan_steps(
         return steps + access_check(cluster_config) + helmfile_steps(helmfile_path, options, name, region)
     todo = actions(cluster_config, state, options, releases)
     for a in todo:
-        parts = a.name.split("/") if a.what in ("Helm release", "workload") else [a.name]
-        if a.kind in ("replace", "delete", "resize", "restart") and not all(_NAME.fullmatch(p) for p in parts):
+        parts = a.name.split("/") if a.what in ("Helm release", "workload", "IAM service account") else [a.name]
+        if a.kind in ("replace", "delete", "resize", "restart", "annotate") and not all(
+            _NAME.fullmatch(p) for p in parts
+        ):
             tool = {"Helm release": "helm", "workload": "kubectl"}.get(a.what, "eksctl")
             raise ApplyError(f"refusing to pass {a.name!r} (reported by {tool}) to a {tool} command")
     by = {kind: [a for a in todo if a.kind == kind] for kind in ("create", "replace", "resize", "update", "delete")}
@@ -749,6 +778,17 @@ def plan_steps(
                 changed=(0,),
             )
         )
+    steps += account_steps(
+        [
+            a
+            for a in todo
+            if a.what == "IAM service account"
+            and (a.kind == "annotate" or (a.kind == "create" and (state.service_accounts or {}).get(a.name)))
+        ],
+        state,
+        options,
+        name,
+    )
     for a in by["resize"]:
         desired, low, high = reconcile.scale_target(cluster_config, a.name, state.nodegroups[a.name])
         steps.append(
@@ -807,6 +847,45 @@ def plan_steps(
                 destructive=True,
             )
         )
+    return steps
+
+
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
+
+
+def account_steps(todo: list[reconcile.Action], state: ClusterState, options: ApplyOptions, cluster: str) -> list[Step]:
+    """For each service account to **annotate**: kubectl writes it (created if absent) with the role eksctl
+    made for it, and keeps it from the Helm release that made it (see reconcile.service_account_actions)."""
+    steps = []
+    for a in todo:
+        namespace, account = a.name.split("/", 1)
+        notes = (state.service_accounts or {}).get(a.name)
+        role = (state.irsa_roles or {}).get(a.name, "")
+        if role and not _ROLE_ARN.fullmatch(role):
+            raise ApplyError(f"refusing to pass {role!r} (reported by eksctl as the role of {a.name}) to kubectl")
+        where = ("--namespace", namespace, *_kubectl_args(options, cluster))
+        if notes is None:
+            steps.append(
+                Step(
+                    f"create service account {a.name} (eksctl's IAM role for it exists; eksctl will not make the "
+                    "account again)",
+                    ("kubectl", "create", "serviceaccount", account, *where),
+                    changed=(0,),
+                )
+            )
+        marks = []
+        if role and not (notes or {}).get(reconcile.ROLE_ANNOTATION):
+            marks.append(f"{reconcile.ROLE_ANNOTATION}={role}")
+        if (notes or {}).get(reconcile.HELM_RELEASE_ANNOTATION):
+            marks.append(reconcile.KEEP)
+        if marks:
+            steps.append(
+                Step(
+                    f"annotate service account {a.name}: {', '.join(m.split('=')[0] for m in marks)}",
+                    ("kubectl", "annotate", "serviceaccount", account, *marks, "--overwrite", *where),
+                    changed=(0,),
+                )
+            )
     return steps
 
 

@@ -17,7 +17,7 @@ from composer.cluster.runner import Runner, forwarded, signum_of, stop_signals
 from composer.cluster.tools import preflight, tools_for
 from composer.core.exits import Exit, for_signal
 from composer.emit.fargate_role import POLICY_FILE
-from composer.emit.plan import CLUSTER_FILE, HELMFILE_FILE, Plan, summary, write
+from composer.emit.plan import CLUSTER_FILE, HELMFILE_FILE, Plan, owners_line, summary, write
 
 STATE_DIR = Path(".compose")  # compose's own working state, beside composer.yaml: logs and locks
 
@@ -95,6 +95,7 @@ class Session:
             )
             return Exit.OK
         self.say(summary(self.plan))
+        self.say(owners_line(self.plan))
         self.say("\nDry run: nothing is run and nothing is written.\n")
         self.say("Files apply would write (the same bytes as `compose plan --write`):")
         for c in self.plan.changes:
@@ -183,6 +184,7 @@ class Session:
     def _show_steps(self, state: ap.ClusterState, steps: list[ap.Step]) -> None:
         self.say("")
         self.say(summary(self.plan))
+        self.say(owners_line(self.plan))
         self.say(
             f"Cluster {self.plan.settings.name}: "
             + (

@@ -24,7 +24,9 @@ json``, plus which node groups carry compose's label) in, actions out.
 * A core add-on the plan names (``addons``) that the cluster lacks, or whose creation failed, is
   **create**d (``eksctl create addon -f`` skips those present: an interrupted ``create cluster`` leaves
   them out, and no later step adds them); one whose configuration lacks what the plan sets (CoreDNS's
-  ``computeType: Fargate``) is **update**d. Other add-ons are not compose's: never listed or touched.
+  ``computeType: Fargate``) is **update**d. Other add-ons are not compose's: never listed or touched,
+  except a default add-on the estate installs as a chart instead (metrics-server): both cannot own the
+  same objects, so apply stops and says which to remove.
 * An authentication mode behind the plan's is **update**d one step, ``CONFIG_MAP`` to
   ``API_AND_CONFIG_MAP`` (composer.emit.access); what apply cannot or will not change (on to ``API``, or
   back, which EKS refuses) is listed as **differs**, and apply's report says so at the end.
@@ -38,10 +40,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from composer.emit.access import MODES, migrate_command, planned_mode
+from composer.emit.eksctl import DEFAULT_ADDONS
 from composer.place.nodegroups import slot
 
 IN_FLIGHT = {"CREATING", "UPDATING", "DELETING"}
-CHANGES = ("create", "replace", "resize", "update", "delete", "restart")  # kinds apply acts on (the rest are listed)
+CHANGES = (
+    "create",
+    "replace",
+    "resize",
+    "update",
+    "annotate",
+    "delete",
+    "restart",
+)  # kinds apply acts on (the rest are listed)
 OFF_PLAN = (*CHANGES, "differs")  # the cluster is not the plan: apply changes it, or will not
 
 
@@ -179,6 +190,15 @@ def addon_actions(config: dict, existing: dict[str, dict] | None) -> list[Action
             actions.append(Action("outdated", "add-on", name, f"{have.get('Version', '?')} → {have['NewerVersion']}"))
         else:  # (DEGRADED counts as present: e.g. CoreDNS before any node or profile can run it)
             actions.append(Action("unchanged", "add-on", name, status))
+    planned = {str(a["name"]) for a in config.get("addons") or []}
+    for name in sorted(set(DEFAULT_ADDONS) - planned):
+        if name in existing:
+            problems.append(
+                f"{name} runs as an EKS add-on, and the estate installs the {name} chart too (helm would refuse "
+                f"objects the add-on owns); keep one: delete the add-on (eksctl delete addon --cluster "
+                f"{config['metadata']['name']} --region {config['metadata']['region']} --name {name}) or remove "
+                f"the estate's {name} profile"
+            )
     if problems:
         raise NotReady("; ".join(problems))
     return actions
@@ -225,10 +245,23 @@ def authentication_actions(config: dict, current: str | None) -> list[Action]:
     return actions
 
 
-def service_account_actions(config: dict, present: frozenset[str] | None) -> list[Action]:
-    """The planned IRSA service accounts against those in the cluster that carry a role annotation. One
-    without it (absent, or made by a chart before) is **create**d by eksctl, which makes the role and
-    annotates the account."""
+ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"  # what eksctl sets on an IRSA service account, and pods read
+HELM_RELEASE_ANNOTATION = "meta.helm.sh/release-name"  # helm's mark on what a release made
+KEEP = "helm.sh/resource-policy=keep"  # helm deletes no object with it when an upgrade drops it
+
+
+def service_account_actions(config: dict, present: dict[str, dict] | None, roles: dict[str, str]) -> list[Action]:
+    """The planned IRSA service accounts against the cluster. eksctl owns each account (the chart is told
+    serviceAccount.create false), so:
+
+    * an account that lacks the role annotation (absent, or made by a chart) and whose role eksctl has not
+      made is **create**d by ``eksctl create iamserviceaccount --include`` (role and annotation);
+    * one whose role eksctl already made (its stack exists) cannot be: eksctl excludes existing stacks and
+      refuses an --include that names one ("should be excluded, but matches include filter"). It is
+      **annotate**d: compose writes the account (kubectl create + annotate) with that role's ARN;
+    * an account a Helm release made is kept from that release (``helm.sh/resource-policy: keep``) before
+      the releases are applied: with serviceAccount.create false, helm would otherwise delete it on upgrade.
+    """
     if present is None:
         return []
     actions = []
@@ -237,7 +270,20 @@ def service_account_actions(config: dict, present: frozenset[str] | None) -> lis
         role = sa.get("attachRoleARN") or ", ".join(
             sa.get("attachPolicyARNs") or sorted(sa.get("wellKnownPolicies") or {})
         )
-        actions.append(Action("unchanged" if key in present else "create", "IAM service account", key, role))
+        notes = present.get(key)
+        helm = (
+            notes is not None and notes.get(HELM_RELEASE_ANNOTATION) and notes.get("helm.sh/resource-policy") != "keep"
+        )
+        if notes is not None and notes.get(ROLE_ANNOTATION):
+            kind, detail = "unchanged", role
+        elif roles.get(key):
+            kind, detail = "annotate", f"eksctl's role {roles[key]} exists; the account is written with it"
+        else:
+            kind, detail = "create", role
+        if helm:
+            detail += f"; made by Helm release {notes[HELM_RELEASE_ANNOTATION]}, kept from it on upgrade"
+            kind = "annotate" if kind == "unchanged" else kind
+        actions.append(Action(kind, "IAM service account", key, detail, successor=roles.get(key, "")))
     return actions
 
 
@@ -323,6 +369,7 @@ SYMBOLS = {
     "replace": "-/+",
     "resize": "~",
     "update": "~",
+    "annotate": "~",
     "delete": "-",
     "keep": "!",
     "foreign": "?",
@@ -336,6 +383,7 @@ WORDS = {
     "replace": "replace",
     "resize": "resize",
     "update": "update in place",
+    "annotate": "write the account with its IAM role annotation",
     "delete": "delete",
     "keep": "no longer wanted, kept (--prune deletes it)",
     "foreign": "not managed by compose, left alone",
@@ -364,7 +412,7 @@ def summary(actions: list[Action]) -> str:
     return (
         f"{count['create']} to create, {count['replace']} to replace, {count['resize']} to resize, "
         f"{count['delete']} to delete"
-        + "".join(f", {count[k]} to {k}" for k in ("update", "restart") if count[k])
+        + "".join(f", {count[k]} to {k}" for k in ("update", "annotate", "restart") if count[k])
         + (f"; {count['differs']} difference(s) apply will not change" if count["differs"] else "")
     )
 

@@ -69,7 +69,8 @@ def state_fingerprint(state) -> str:
         "oidc_missing": state.oidc_missing,
         # which workloads have pods off Fargate (pod names churn by themselves; their owners do not)
         "pods": sorted({(p.namespace, p.labels, p.owner) for p in state.pods}),
-        "service_accounts": None if state.service_accounts is None else sorted(state.service_accounts),
+        "service_accounts": None if state.service_accounts is None else sorted(state.service_accounts.items()),
+        **({"irsa_roles": sorted(state.irsa_roles.items())} if state.irsa_roles else {}),
         "addons": None
         if state.addons is None
         else {n: [a.get("Status"), a.get("ConfigurationValues")] for n, a in sorted(state.addons.items())},

@@ -20,16 +20,32 @@ ESTATE_KEY = "composer.io/estate"
 # pods itself, and keeps it so across add-on updates, where a patched Deployment would be reverted.
 CORE_ADDONS = ("vpc-cni", "kube-proxy", "coredns")
 COREDNS_ON_FARGATE = '{"computeType":"Fargate"}'
+# eksctl (0.201+) also creates every *default* add-on a config does not list, metrics-server among them
+# (eksctl v0.215.0 pkg/apis/eksctl.io/v1alpha5/known_addons.go: MetricsServerAddon IsDefault;
+# pkg/actions/addon/tasks.go CreateAddonTasks), unless addonsConfig.disableDefaultAddons. compose always
+# disables that and lists what it wants, so each component has one owner: metrics-server is the EKS add-on
+# unless the estate installs the metrics-server chart itself (then helm owns its APIService and the add-on
+# would clash with it).
+METRICS_SERVER = "metrics-server"
+# the add-ons eksctl creates unless told not to (eksctl v0.215.0 pkg/apis/eksctl.io/v1alpha5/known_addons.go)
+DEFAULT_ADDONS = (*CORE_ADDONS, METRICS_SERVER)
 
 
-def addons(coredns_on_fargate: bool) -> list[dict]:
-    return [
+def chart_owned(placements: list[Placement]) -> frozenset[str]:
+    """The default add-ons the estate installs as Helm charts (matched by the chart's name)."""
+    charts = {p.workload.release.chart.rsplit("/", 1)[-1] for p in placements if p.workload.release is not None}
+    return frozenset({METRICS_SERVER} & charts)
+
+
+def addons(coredns_on_fargate: bool, by_chart: frozenset[str] = frozenset()) -> list[dict]:
+    listed = [
         {
             "name": name,
             **({"configurationValues": COREDNS_ON_FARGATE} if name == "coredns" and coredns_on_fargate else {}),
         }
         for name in CORE_ADDONS
     ]
+    return listed + ([] if METRICS_SERVER in by_chart else [{"name": METRICS_SERVER}])
 
 
 def service_accounts(placements: list[Placement]) -> list[dict]:
@@ -61,7 +77,8 @@ def cluster_config(
     # Access entries (API): EKS grants the Fargate pod execution role and the node roles itself, where no
     # rewrite of the aws-auth ConfigMap can take them away (composer.emit.access)
     config["accessConfig"] = {"authenticationMode": settings.authentication_mode}
-    config["addons"] = addons(routing.coredns_on_fargate)
+    config["addonsConfig"] = {"disableDefaultAddons": True}  # (see METRICS_SERVER above)
+    config["addons"] = addons(routing.coredns_on_fargate, chart_owned(list(placements)))
     if routing.profiles:
         profiles = []
         for profile in routing.profiles:

@@ -52,7 +52,12 @@ def chart_files(settings: ClusterSettings) -> dict[str, str]:
     namespace = {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": NAMESPACE, "labels": {"aws-observability": "enabled"}},
+        # kept when the release is uninstalled: other tools (and the AWS guide's kubectl) put things there too
+        "metadata": {
+            "name": NAMESPACE,
+            "labels": {"aws-observability": "enabled"},
+            "annotations": {"helm.sh/resource-policy": "keep"},
+        },
     }
     configmap = {
         "apiVersion": "v1",

@@ -11,7 +11,7 @@ from composer.core import inert
 from composer.core.errors import ComposerError, Problem, fail
 from composer.core.model import ClusterSettings, Placement
 from composer.emit import access, fargate_role, log_router
-from composer.emit.eksctl import cluster_config
+from composer.emit.eksctl import DEFAULT_ADDONS, cluster_config
 from composer.emit.helmfile import helmfile
 from composer.files import fileset, schema
 from composer.files.yamlio import dump
@@ -172,3 +172,19 @@ def summary(plan: Plan) -> str:
         f"{total} workloads: {fargate} Fargate, {total - fargate} node group · "
         f"{profiles} Fargate profile{'s' * (profiles != 1)} · {groups} node group{'s' * (groups != 1)}"
     )
+
+
+def owners(plan: Plan) -> dict[str, str]:
+    """Who installs each component EKS could also install as an add-on: "add-on" or the release's key."""
+    listed = {str(a["name"]) for a in plan.cluster.get("addons") or []}
+    charts = {
+        p.workload.release.chart.rsplit("/", 1)[-1]: p.workload.key for p in plan.placements if p.workload.release
+    }
+    return {name: "add-on" if name in listed else f"chart {charts.get(name, '?')}" for name in sorted(DEFAULT_ADDONS)}
+
+
+def owners_line(plan: Plan) -> str:
+    found = owners(plan)
+    addons = [n for n, o in found.items() if o == "add-on"]
+    charts = [f"{n} ({o})" for n, o in found.items() if o != "add-on"]
+    return "EKS add-ons: " + ", ".join(addons) + (f" · from the estate's charts: {', '.join(charts)}" if charts else "")
