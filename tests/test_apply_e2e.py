@@ -374,27 +374,17 @@ def _seed_pod_off_fargate(cloud: Path) -> None:
     (cloud / "replicasets.json").write_text(json.dumps([rs]))
 
 
-def _add_fargate_namespace() -> None:
-    """A new Fargate workload in a new namespace that joins an existing profile's bucket: that one profile
-    changes (a new name, so a replace), the rest stay."""
-    import re
+def _replace_a_shared_profile() -> None:
+    """batch's workloads leave the estate: the profile batch shares with kube-system and notifications must
+    be replaced by one without it (EKS cannot remove a selector), and notifications' pods move with it."""
+    import shutil
 
     from composer.emit.plan import build_plan
 
-    text = Path("profiles/notifications/email-worker.yaml").read_text()
-    # (without its IRSA account, which would be one more thing to create)
-    text = re.sub(r"  awsCredentials: irsa\n  serviceAccount:\n(    .*\n)+", "", text)
-    before = len(build_plan(Path("composer.yaml"), [Path("profiles")]).cluster["fargateProfiles"])
-    Path("profiles/reports").mkdir()
-    for n in range(50):
-        Path("profiles/reports/report-api.yaml").write_text(
-            text.replace(
-                "{name: email-worker, namespace: notifications}", f"{{name: report-api, namespace: reports{n}}}"
-            )
-        )
-        if len(build_plan(Path("composer.yaml"), [Path("profiles")]).cluster["fargateProfiles"]) == before:
-            return
-    raise AssertionError("no namespace name joined an existing profile")
+    before = {p["name"] for p in build_plan(Path("composer.yaml"), [Path("profiles")]).cluster["fargateProfiles"]}
+    shutil.rmtree("profiles/batch")
+    after = {p["name"] for p in build_plan(Path("composer.yaml"), [Path("profiles")]).cluster["fargateProfiles"]}
+    assert len(before - after) == 1 and len(after - before) == 1, (before, after)
 
 
 def _check_replaced_safely(cloud: Path) -> None:
@@ -422,7 +412,7 @@ def _check_replaced_safely(cloud: Path) -> None:
 def test_a_changed_fargate_profile_is_replaced_and_stray_pods_restarted(cloud, capsys):
     first_apply(cloud)
     _seed_pod_off_fargate(cloud)
-    _add_fargate_namespace()
+    _replace_a_shared_profile()
     capsys.readouterr()
     assert main(["plan", "--refresh", "--no-diff"]) == 0
     out = capsys.readouterr().out
@@ -452,7 +442,7 @@ def test_a_changed_fargate_profile_is_replaced_and_stray_pods_restarted(cloud, c
 def test_a_replace_stopped_at_any_step_is_finished_by_a_rerun(cloud, capsys, monkeypatch, point, after):
     first_apply(cloud)
     _seed_pod_off_fargate(cloud)
-    _add_fargate_namespace()
+    _replace_a_shared_profile()
     monkeypatch.setenv("FAKE_FAIL", point if point != "helmfile" else "helmfile --file generated/helmfile.yaml")
     if after:
         monkeypatch.setenv("FAKE_FAIL_AFTER", "1")
@@ -673,7 +663,7 @@ def test_the_fargate_role_access_entry_is_checked_after_profiles_are_created(clo
         cloud
     )
     # a new profile on a cluster that grants no entries (left in CONFIG_MAP mode): the run stops at the check
-    _add_fargate_namespace()
+    _replace_a_shared_profile()
     monkeypatch.setenv("FAKE_NO_ACCESS_ENTRY", "1")
     cluster = json.loads((cloud / "cluster.json").read_text())
     cluster["accessentries"] = []
@@ -695,7 +685,7 @@ def test_a_cluster_left_in_config_map_mode_is_moved_to_access_entries_but_never_
     cluster = json.loads((cloud / "cluster.json").read_text())
     cluster["authenticationMode"], cluster["accessentries"] = "CONFIG_MAP", []
     (cloud / "cluster.json").write_text(json.dumps(cluster))
-    _add_fargate_namespace()
+    _replace_a_shared_profile()
     capsys.readouterr()
     assert main(["plan", "--refresh", "--no-diff"]) == 0
     out = capsys.readouterr().out
@@ -827,6 +817,8 @@ def test_metrics_server_has_one_owner_on_a_new_and_on_an_existing_cluster(cloud,
     first_apply(cloud)
     cluster = json.loads((cloud / "cluster.json").read_text())
     assert sorted(cluster["addons"]) == ["coredns", "kube-proxy", "vpc-cni"]  # the chart owns metrics-server
+    capsys.readouterr()
+    assert main(["plan", "--no-diff"]) == 0
     assert "metrics-server (chart kube-system/metrics-server)" in capsys.readouterr().out
     # the same cluster as eksctl would have made it without disableDefaultAddons
     cluster["addons"]["metrics-server"] = dict(cluster["addons"]["vpc-cni"], Name="metrics-server")
@@ -857,3 +849,44 @@ def test_the_fake_eksctl_adds_default_add_ons_a_config_does_not_list_like_the_re
     subprocess.run(["eksctl", "create", "cluster", "-f", "old.yaml"], check=True, capture_output=True)
     assert "metrics-server" in json.loads((cloud / "cluster.json").read_text())["addons"]
     assert subprocess.run(["helmfile", "--file", "generated/helmfile.yaml", "apply"], capture_output=True).returncode
+
+
+@pytest.mark.parametrize("generated", ["kept", "absent"])
+def test_a_new_namespace_adds_one_fargate_profile_and_replaces_none(cloud, capsys, generated):
+    """Routing is additive against the estate's profiles (those of the last written ClusterConfig, or the
+    cluster's own when that file is absent or older): a namespace more is one profile more, and shop's
+    profile, whose selectors still hold, is neither replaced nor are its pods deleted."""
+    first_apply(cloud)
+    before = set(_profiles(cloud))
+    text = Path("profiles/notifications/email-worker.yaml").read_text()
+    Path("profiles/aaa-new").mkdir()
+    Path("profiles/aaa-new/mailer-two.yaml").write_text(
+        text.replace("{name: email-worker, namespace: notifications}", "{name: mailer-two, namespace: aaa-new}")
+    )
+    if generated == "absent":  # another machine, or generated/ not committed: the cluster is the prior
+        shutil.rmtree("generated")
+    capsys.readouterr()
+    assert main(["plan", "--refresh", "--no-diff"]) == 0
+    out = capsys.readouterr().out
+    assert "2 to create, 0 to replace, 0 to resize, 0 to delete" in out, out  # the profile and its IRSA account
+    assert "+ Fargate profile" in out and "-/+" not in out
+    mark = len(calls(cloud))
+    assert main(["apply", "--yes"]) == 0
+    assert not [c for c in calls(cloud)[mark:] if c[1] == "delete"]
+    after = set(_profiles(cloud))
+    assert before < after and len(after - before) == 1
+    new = json.loads((cloud / "cluster.json").read_text())["fargate"][(after - before).pop()]
+    assert [s["namespace"] for s in new["selectors"]] == ["aaa-new"]
+
+
+def test_a_replace_says_why(cloud, capsys):
+    first_apply(cloud)
+    shutil.rmtree("profiles/batch")
+    capsys.readouterr()
+    assert main(["plan", "--refresh", "--no-diff"]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # (wrapped at 80 columns)
+    assert "batch no longer on Fargate, and EKS cannot remove a selector from a profile" in out
+    config = Path("composer.yaml")
+    config.write_text(config.read_text().replace("role/shop-prod-fargate-pods", "role/shop-prod-fargate-pods-2"))
+    assert main(["plan", "--refresh", "--no-diff"]) == 0
+    assert "its pod execution role or subnets changed" in " ".join(capsys.readouterr().out.split())

@@ -235,7 +235,11 @@ def test_logging_generates_the_aws_observability_chart_and_release(tmp_path):
     plan = build_plan(root / "composer.yaml", [root / "profiles"])
     files = {name: yamlio.load(text, name) for name, text in plan.files.items() if name.startswith("charts/")}
     namespace = files["charts/aws-observability/templates/namespace.yaml"]
-    assert namespace["metadata"] == {"name": "aws-observability", "labels": {"aws-observability": "enabled"}}
+    assert namespace["metadata"] == {
+        "name": "aws-observability",
+        "labels": {"aws-observability": "enabled"},
+        "annotations": {"helm.sh/resource-policy": "keep"},  # uninstalling the release leaves the namespace
+    }
     configmap = files["charts/aws-observability/templates/aws-logging.yaml"]
     assert (configmap["metadata"]["name"], configmap["metadata"]["namespace"]) == ("aws-logging", "aws-observability")
     output = configmap["data"]["output.conf"]

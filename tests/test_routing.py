@@ -139,3 +139,42 @@ def test_configurable_selector_limit_and_prefix():
 def test_too_many_profiles_is_an_error():
     _, problems = routed([workload("app", f"ns-{i:02d}") for i in range(51)])
     assert len(problems) == 1 and "11 profiles" in problems[0].message and "10 allowed" in problems[0].message
+
+
+def _ns(*names):
+    return [Selector(n) for n in names]
+
+
+def test_packing_onto_the_prior_layout_keeps_every_profile_whose_selectors_still_hold():
+    from composer.place.routing import pack_onto
+
+    prior = (tuple(_ns("a", "b")), tuple(_ns("c")), tuple(_ns("d", "e", "f")))
+    # one namespace more: a new group, nothing else touched
+    chunks, repacked = pack_onto(prior, sorted(_ns("a", "b", "c", "d", "e", "f", "g")), 5, 10)
+    assert chunks == [tuple(_ns("a", "b")), tuple(_ns("c")), tuple(_ns("d", "e", "f")), tuple(_ns("g"))]
+    assert not repacked
+    # one namespace less: only its group is rebuilt, and a new one joins that replacement
+    chunks, _ = pack_onto(prior, sorted(_ns("a", "b", "c", "d", "f", "h")), 5, 10)
+    assert chunks == [tuple(_ns("a", "b")), tuple(_ns("c")), tuple(_ns("d", "f", "h"))]
+    # a group that lost everything is gone
+    chunks, _ = pack_onto(prior, sorted(_ns("a", "b", "d", "e", "f")), 5, 10)
+    assert chunks == [tuple(_ns("a", "b")), tuple(_ns("d", "e", "f"))]
+
+
+def test_packing_onto_the_prior_layout_repacks_only_when_the_limit_forces_it():
+    from composer.place.routing import pack, pack_onto
+
+    prior = tuple((s,) for s in _ns("a", "b", "c"))
+    chunks, repacked = pack_onto(prior, sorted(_ns("a", "b", "c", "d")), 5, 3)
+    assert repacked and chunks == pack(sorted(_ns("a", "b", "c", "d")), 5)
+    assert pack_onto((), sorted(_ns("a", "b")), 5, 10) == (pack(sorted(_ns("a", "b")), 5), False)
+
+
+def test_routing_keeps_the_prior_layout_and_names():
+    first, _ = routed([workload("api", "shop"), workload("job", "batch")])
+    prior = tuple(p.selectors for p in first.profiles)
+    again, _ = route(
+        classify_all([workload("api", "shop"), workload("job", "batch"), workload("x", "new")])[0], settings(), prior
+    )
+    assert {p.name for p in first.profiles} < {p.name for p in again.profiles}
+    assert len(again.profiles) == len(first.profiles) + 1

@@ -387,7 +387,10 @@ def cmd_plan(args) -> int:
         print("error: --out saves what --refresh reads from the cluster; use it with --refresh", file=sys.stderr)
         return Exit.USAGE
     plan = build_plan(args.config, _profile_paths(args), args.out_dir)
-    cloud = _refresh(plan, args) if args.refresh else None
+    if args.refresh:
+        plan, cloud = _refresh(plan, args)
+    else:
+        cloud = None
     was_torn = plan.torn
     written = write(plan) if args.write else []
     if was_torn:
@@ -444,7 +447,8 @@ def cmd_plan(args) -> int:
 
 
 def _refresh(plan, args):
-    """(cluster exists, actions) from the read-only probes, as apply would decide them."""
+    """The plan as apply would make it (on the cluster's own Fargate layout) and (cluster exists, actions)
+    from the read-only probes, as apply would decide them."""
     from composer.cluster import apply as ap
     from composer.cluster.runner import sh_runner
     from composer.core.errors import ComposerError, Problem
@@ -455,6 +459,7 @@ def _refresh(plan, args):
         options.check()
         planned = plan.release_keys
         state = ap.read_cluster(runner, plan.cluster, options, plan.settings.estate)
+        plan = ap.onto_cluster(plan, state)
         if args.out:
             from composer.cluster import savedplan
             from composer.emit.plan import CLUSTER_FILE, HELMFILE_FILE
@@ -463,7 +468,7 @@ def _refresh(plan, args):
                 plan.cluster, state, plan.out_dir / CLUSTER_FILE, plan.out_dir / HELMFILE_FILE, options, None, planned
             )
             savedplan.save(args.out, plan, state, steps)
-        return state.exists, ap.actions(plan.cluster, state, options, planned)
+        return plan, (state.exists, ap.actions(plan.cluster, state, options, planned))
     except ap.ApplyError as exc:
         raise ComposerError(Problem(f"--refresh: {exc}", str(args.config), check="refresh")) from None
 

@@ -27,7 +27,7 @@ def validate(
     settings, placements, problems = load_estate(config, profile_paths)
     plan = None
     if settings is not None and not problems:
-        from composer.emit.plan import compose, plan_for
+        from composer.emit.plan import compose, plan_for, prior_layout
 
         if need_plan:
             try:
@@ -35,7 +35,8 @@ def validate(
             except ComposerError as exc:
                 problems += exc.problems
         else:
-            problems += compose(settings, placements, out_dir if out_dir is not None else settings.output_dir)[4]
+            out = out_dir if out_dir is not None else settings.output_dir
+            problems += compose(settings, placements, out, prior_layout(out))[4]
     elif settings is not None:
         problems += route(placements, settings)[1]
     return problems, len(discover(profile_paths, config.parent)) + 1, plan

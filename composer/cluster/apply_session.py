@@ -134,6 +134,7 @@ class Session:
         self.say("Tools: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
         self.say(f"Checking what exists in cluster {name} ({region}) …")
         state = ap.read_cluster(self.runner, self.plan.cluster, self.options, self.plan.settings.estate)
+        self.plan = ap.onto_cluster(self.plan, state)
         if self._checks_log_role:
             problems = ap.log_role_problems(
                 self.runner,

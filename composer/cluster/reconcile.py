@@ -108,9 +108,8 @@ def fargate_actions(config: dict, existing: dict[str, dict], owned: frozenset[st
             continue
         namespaces = {s.get("namespace") for s in old.get("selectors") or []}
         heirs = [n for n, p in planned.items() if namespaces & {s["namespace"] for s in p["selectors"]}]
-        actions.append(
-            Action("replace" if heirs else "delete", "Fargate profile", name, _selectors(old), ", ".join(heirs))
-        )
+        detail = _selectors(old) + (f"; {_why_replaced(old, planned)}" if heirs else "")
+        actions.append(Action("replace" if heirs else "delete", "Fargate profile", name, detail, ", ".join(heirs)))
     if problems:
         raise NotReady("; ".join(problems))
     return actions
@@ -415,6 +414,22 @@ def summary(actions: list[Action]) -> str:
         + "".join(f", {count[k]} to {k}" for k in ("update", "annotate", "restart") if count[k])
         + (f"; {count['differs']} difference(s) apply will not change" if count["differs"] else "")
     )
+
+
+def _selector_set(profile: dict) -> frozenset[str]:
+    return frozenset(_selectors({"selectors": [s]}) for s in profile.get("selectors") or [] if isinstance(s, dict))
+
+
+def _why_replaced(old: dict, planned: dict[str, dict]) -> str:
+    """Why a profile must go (EKS cannot change one): what of its content the plan no longer has."""
+    mine = _selector_set(old)
+    wanted = frozenset().union(*(_selector_set(p) for p in planned.values()))
+    if any(_selector_set(p) == mine for p in planned.values()):
+        return "same selectors, but its pod execution role or subnets changed, which EKS cannot change in place"
+    gone = sorted(mine - wanted)
+    if gone:
+        return f"{', '.join(gone)} no longer on Fargate, and EKS cannot remove a selector from a profile"
+    return "its selectors were repacked to stay within fargate.profilesPerCluster"
 
 
 def _selectors(profile: dict) -> str:

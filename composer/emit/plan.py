@@ -19,7 +19,7 @@ from composer.place import spot, vpc
 from composer.place.cost import Advice, CostReport, costs
 from composer.place.estate import load_estate
 from composer.place.nodegroups import NodeGroup, plan_node_groups
-from composer.place.routing import Routing, route
+from composer.place.routing import Routing, prior_groups, route
 
 CLUSTER_FILE, HELMFILE_FILE = "cluster.yaml", "helmfile.yaml"
 
@@ -65,10 +65,11 @@ def header(kind: str, settings: ClusterSettings, count: int) -> str:
 
 
 def compose(
-    settings: ClusterSettings, placements: list[Placement], out_dir: Path
+    settings: ClusterSettings, placements: list[Placement], out_dir: Path, prior: tuple = ()
 ) -> tuple[Routing, list[NodeGroup], dict, dict, list[Problem]]:
-    """The pure middle of the pipeline: placements → routing, node groups, ClusterConfig, helmfile."""
-    routing, problems = route(placements, settings)
+    """The pure middle of the pipeline: placements → routing, node groups, ClusterConfig, helmfile.
+    ``prior``: the Fargate profiles' selector groups now (``prior_layout``), which routing keeps."""
+    routing, problems = route(placements, settings, prior)
     groups, found = plan_node_groups(placements, settings, need_general=not routing.coredns_on_fargate)
     problems += found
     config = cluster_config(settings, routing, groups, placements)
@@ -96,11 +97,15 @@ def build_plan(config_path: Path, profile_paths: list[Path], out_dir: Path | Non
     return plan_for(settings, placements, out_dir)
 
 
-def plan_for(settings: ClusterSettings, placements: list[Placement], out_dir: Path | None = None) -> Plan:
-    """The plan for an estate that loaded cleanly; raises ComposerError when it cannot be composed."""
+def plan_for(
+    settings: ClusterSettings, placements: list[Placement], out_dir: Path | None = None, prior: tuple | None = None
+) -> Plan:
+    """The plan for an estate that loaded cleanly; raises ComposerError when it cannot be composed.
+    ``prior``: the Fargate layout to keep (default: that of the ClusterConfig last written to ``out_dir``)."""
     workloads = [p.workload for p in placements]
     out = out_dir if out_dir is not None else settings.output_dir
-    routing, groups, config, releases, found = compose(settings, placements, out)
+    layout = prior_layout(out) if prior is None else prior
+    routing, groups, config, releases, found = compose(settings, placements, out, layout)
     if found:
         raise ComposerError(found)
     # (the workloads compose adds itself, such as the autoscaler, come from composer.yaml, not a profile)
@@ -123,6 +128,21 @@ def plan_for(settings: ClusterSettings, placements: list[Placement], out_dir: Pa
         + spot.advice(placements)
     )
     return plan
+
+
+def prior_layout(out_dir: Path) -> tuple:
+    """The Fargate profiles' selector groups of the last written ClusterConfig in ``out_dir`` (none when it
+    is absent or unreadable: then routing packs from scratch)."""
+    from composer.core.errors import ComposerError
+    from composer.files.yamlio import load_file
+
+    path = out_dir / CLUSTER_FILE
+    if not path.is_file():
+        return ()
+    try:
+        return prior_groups(load_file(path))
+    except (ComposerError, OSError, ValueError):
+        return ()
 
 
 def compare(files: dict[str, str], out_dir: Path) -> list[FileChange]:

@@ -11,14 +11,18 @@ A Fargate profile matches a pod when it is scheduled, by namespace and (optional
   CoreDNS moves to Fargate through the label ``eks.amazonaws.com/component: coredns`` only when
   the cluster has no general-purpose node group (or composer.yaml says ``coreDNS: fargate``).
 
-EKS cannot change a Fargate profile: a new selector, role or subnet means a new profile. So packing
-is stable and names carry the content. Each selector goes to one of ``max(4, ⌈n / selectorsPerProfile⌉)``
-buckets by a hash of the selector (a full bucket passes its last selectors on to the next one with
-room), so adding or removing a namespace changes one profile, not every profile after it in
-alphabetical order; a profile is named ``<prefix>-<8 hex digits>``, a hash of its selectors, pod
-execution role and subnets, so any change to those gives a new name (``compose apply`` creates the
-new profile before deleting the old). At most ``selectorsPerProfile`` (AWS quota 5) selectors per
-profile; more than ``profilesPerCluster`` (AWS quota 10) profiles is an error.
+EKS cannot change a Fargate profile: a new selector, role or subnet means a new profile, and deleting a
+profile deletes every pod it placed (DeleteFargateProfile). So packing is *additive* against the profiles
+the estate already has (``prior``: those of the last written ClusterConfig): a profile whose selectors
+are all still wanted is kept as it is; a profile that lost a selector is replaced by one holding the
+rest; new selectors go into those replacements while they have room, then into new profiles. Only when
+that would pass ``profilesPerCluster`` is everything packed afresh (``Routing.repacked`` says so). With
+no prior (a first plan), each selector goes to one of ``max(4, ⌈n / selectorsPerProfile⌉)`` buckets by
+a hash of the selector, so even then one namespace more changes one profile, not every profile after it
+in alphabetical order. A profile is named ``<prefix>-<8 hex digits>``, a hash of its selectors, pod
+execution role and subnets, so any change to those gives a new name (``compose apply`` creates the new
+profile before deleting the old). At most ``selectorsPerProfile`` (AWS quota 5) selectors per profile;
+more than ``profilesPerCluster`` (AWS quota 10) profiles is an error.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ class Routing:
     profiles: tuple[FargateProfile, ...]
     labelled: frozenset[str]  # workload keys (namespace/name) whose pods must carry the routing label
     coredns_on_fargate: bool
+    repacked: bool = False  # the prior layout could not take the new selectors within the profile limit
 
 
 def coredns_on_fargate(placements: list[Placement], settings: ClusterSettings) -> bool:
@@ -58,7 +63,10 @@ def coredns_on_fargate(placements: list[Placement], settings: ClusterSettings) -
     return not any(p.target == "nodegroup" and p.node_class == "general" for p in placements)
 
 
-def route(placements: list[Placement], settings: ClusterSettings) -> tuple[Routing, list[Problem]]:
+def route(
+    placements: list[Placement], settings: ClusterSettings, prior: tuple[tuple[Selector, ...], ...] = ()
+) -> tuple[Routing, list[Problem]]:
+    """``prior``: the selector groups of the profiles the estate has now (see the module doc)."""
     by_namespace: dict[str, list[Placement]] = defaultdict(list)
     for p in placements:
         by_namespace[p.workload.namespace].append(p)
@@ -131,7 +139,7 @@ def route(placements: list[Placement], settings: ClusterSettings) -> tuple[Routi
                 )
             )
     ordered = sorted(selectors)
-    chunks = pack(ordered, settings.selectors_per_profile)
+    chunks, repacked = pack_onto(prior, ordered, settings.selectors_per_profile, settings.profiles_per_cluster)
     profiles = tuple(FargateProfile(profile_name(settings, chunk), chunk) for chunk in chunks)
     if len(profiles) > settings.profiles_per_cluster:
         line, col = position(settings.source, "fargate")
@@ -147,7 +155,7 @@ def route(placements: list[Placement], settings: ClusterSettings) -> tuple[Routi
                 check="routing",
             )
         )
-    return Routing(profiles, frozenset(labelled), on_fargate), problems
+    return Routing(profiles, frozenset(labelled), on_fargate, repacked), problems
 
 
 BUCKETS = 4
@@ -174,6 +182,57 @@ def pack(selectors: list[Selector], size: int) -> list[tuple[Selector, ...]]:
                 bucket.append(s)
                 break
     return [tuple(sorted(b)) for b in buckets if b]
+
+
+def pack_onto(
+    prior: tuple[tuple[Selector, ...], ...], selectors: list[Selector], size: int, limit: int
+) -> tuple[list[tuple[Selector, ...]], bool]:
+    """Selectors → profiles' selector tuples, changing as few of the ``prior`` groups as it can (see the
+    module doc); and whether it had to pack afresh instead."""
+    if not prior:
+        return pack(selectors, size), False
+    wanted, taken = set(selectors), set()
+    kept: list[tuple[Selector, ...]] = []
+    rebuilt: list[list[Selector]] = []  # replacements of prior groups that lost a selector
+    for group in prior:
+        if not group or taken & set(group):
+            continue
+        if set(group) <= wanted and len(group) <= size:
+            kept.append(tuple(sorted(group)))
+        else:
+            rest = [s for s in group if s in wanted and s not in taken][:size]
+            if rest:
+                rebuilt.append(rest)
+        taken |= set(group)
+    fresh = [s for s in selectors if s not in taken and not any(s in r for r in rebuilt)]
+    for s in fresh:
+        room = next((r for r in rebuilt if len(r) < size), None)
+        if room is None:
+            room = []
+            rebuilt.append(room)
+        room.append(s)
+    chunks = kept + [tuple(sorted(r)) for r in rebuilt]
+    if len(chunks) > limit and len(pack(selectors, size)) < len(chunks):
+        return pack(selectors, size), True
+    return chunks, False
+
+
+def prior_groups(config: dict | None) -> tuple[tuple[Selector, ...], ...]:
+    """The selector groups of a ClusterConfig's ``fargateProfiles`` (ill-formed entries are skipped)."""
+    groups = []
+    for profile in (config or {}).get("fargateProfiles") or []:
+        selectors = []
+        for s in profile.get("selectors") or [] if isinstance(profile, dict) else []:
+            labels = s.get("labels") if isinstance(s, dict) else None
+            if not isinstance(s, dict) or not isinstance(s.get("namespace"), str):
+                continue
+            pairs = (
+                tuple(sorted((str(k), str(v)) for k, v in (labels or {}).items())) if isinstance(labels, dict) else ()
+            )
+            selectors.append(Selector(s["namespace"], pairs))
+        if selectors:
+            groups.append(tuple(selectors))
+    return tuple(groups)
 
 
 def profile_name(settings: ClusterSettings, selectors: tuple[Selector, ...]) -> str:
