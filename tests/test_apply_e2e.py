@@ -890,3 +890,69 @@ def test_a_replace_says_why(cloud, capsys):
     config.write_text(config.read_text().replace("role/shop-prod-fargate-pods", "role/shop-prod-fargate-pods-2"))
     assert main(["plan", "--refresh", "--no-diff"]) == 0
     assert "its pod execution role or subnets changed" in " ".join(capsys.readouterr().out.split())
+
+
+def _fargate_pod(namespace: str, deployment: str) -> dict:
+    return {
+        "metadata": {
+            "name": f"{deployment}-5c6d-a1",
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/name": deployment},
+            "ownerReferences": [{"kind": "ReplicaSet", "name": f"{deployment}-5c6d", "controller": True}],
+        },
+        "spec": {"schedulerName": "fargate-scheduler"},
+        "status": {"phase": "Running"},
+    }
+
+
+def test_a_kubernetes_version_bump_is_shown_and_carried_out_in_the_documented_order(cloud, capsys):
+    """composer.yaml 1.33 → 1.34 on a 1.33 cluster: plan --refresh shows the upgrade; apply upgrades the
+    control plane, then the add-ons, then each managed node group, then the releases (the autoscaler image
+    follows the new minor), then restarts the Fargate pods (each keeps the kubelet it started with). A
+    skipped minor, a downgrade and a version EKS does not offer are refused before anything runs."""
+    first_apply(cloud)
+    (cloud / "pods.json").write_text(json.dumps([_fargate_pod("notifications", "email-worker")]))
+    rs = {
+        "metadata": {
+            "name": "email-worker-5c6d",
+            "namespace": "notifications",
+            "ownerReferences": [{"kind": "Deployment", "name": "email-worker", "controller": True}],
+        }
+    }
+    (cloud / "replicasets.json").write_text(json.dumps([rs]))
+    config = Path("composer.yaml")
+    original = config.read_text()
+    for wrong, why in [
+        ("1.35", "EKS upgrades one minor at a time: set metadata.version to 1.34, apply, then 1.35"),
+        ("1.32", "EKS cannot downgrade a cluster; set metadata.version to 1.33"),
+        ("1.36", "Kubernetes 1.36 is not a version EKS offers"),
+    ]:
+        config.write_text(original.replace('version: "1.33"', f'version: "{wrong}"'))
+        mark = len(calls(cloud))
+        capsys.readouterr()
+        assert main(["apply", "--yes"]) == 1
+        assert why in " ".join(capsys.readouterr().err.split())
+        assert not [c for c in calls(cloud)[mark:] if c[1] in ("upgrade", "create", "delete", "update")]
+    config.write_text(original.replace('version: "1.33"', 'version: "1.34"'))
+    assert main(["plan", "--refresh", "--no-diff"]) == 0
+    out = capsys.readouterr().out
+    assert "~ control plane shop-prod: 1.33 → 1.34 — upgrade" in out
+    assert "~ node group ng-general-" in out and "<> workload notifications/deployment/email-worker" in out
+    mark = len(calls(cloud))
+    assert main(["apply", "--yes"]) == 0
+    ran = [c for c in calls(cloud)[mark:] if c[1] in ("upgrade", "update", "rollout") or "apply" in c]
+    kinds = [(c[1], c[2]) if c[0] == "eksctl" else (c[0], c[-1] if c[0] == "helmfile" else c[1]) for c in ran]
+    assert kinds[0] == ("upgrade", "cluster") and ran[0][-3:] == ["--version", "1.34", "--approve"]
+    assert kinds[1:4] == [("update", "addon")] * 3  # vpc-cni, kube-proxy, coredns (the chart owns metrics-server)
+    assert all(c[-3:] == ["--version", "latest", "--wait"] for c in ran[1:4])
+    groups = [c for c in ran if c[1:3] == ["upgrade", "nodegroup"]]
+    assert len(groups) == 6 and all(c[-3:] == ["--kubernetes-version", "1.34", "--wait"] for c in groups)
+    assert kinds.index(("helmfile", "--detailed-exitcode")) > max(ran.index(g) for g in groups)
+    assert ran[-1][:4] == ["kubectl", "rollout", "restart", "deployment/email-worker"]
+    cluster = json.loads((cloud / "cluster.json").read_text())
+    assert cluster["version"] == "1.34" and {g["Version"] for g in cluster["nodegroups"].values()} == {"1.34"}
+    releases = json.loads((cloud / "releases.json").read_text())
+    assert "v1.34" in json.dumps(releases["kube-system/cluster-autoscaler"])  # the image follows the cluster
+    mark = len(calls(cloud))
+    assert main(["apply", "--yes"]) == 0  # and nothing is left to do
+    assert not [c for c in calls(cloud)[mark:] if c[1] in ("upgrade", "update")]

@@ -103,6 +103,11 @@ class ClusterState:
     authentication_mode: str | None = None
     # the estate this state was read for: only its own profiles and groups are ever deleted
     estate: str = DEFAULT_ESTATE
+    # the control plane's Kubernetes version (eksctl get cluster: Version); None: not reported
+    version: str | None = None
+    # pods running on Fargate in the planned profiles' namespaces: read only when the plan upgrades the
+    # cluster (each keeps the kubelet of the version it started with, so they are restarted after)
+    fargate_pods: tuple[reconcile.Pod, ...] = ()
 
     @property
     def fargate_profiles(self) -> frozenset[str]:
@@ -296,8 +301,28 @@ def probe(
             raise ApplyError(f"`{' '.join(commands[key])}` exited {code}: {err.strip()[-300:]}")
         found[key] = _items(out, commands[key])
     return ClusterState(
-        True, found["fargate"], found["nodegroups"], authentication_mode=access.reported_mode(described)
+        True,
+        found["fargate"],
+        found["nodegroups"],
+        authentication_mode=access.reported_mode(described),
+        version=reported_version(described),
     )
+
+
+def reported_version(get_cluster_json: str) -> str | None:
+    """The control plane's version in ``eksctl get cluster -o json`` (EKS Cluster objects: ``Version``)."""
+    try:
+        doc = json.loads(get_cluster_json or "null")
+    except (ValueError, RecursionError):
+        return None
+    first = doc[0] if isinstance(doc, list) and doc and isinstance(doc[0], dict) else {}
+    version = first.get("Version")
+    return version if isinstance(version, str) and re.fullmatch(r"1\.[0-9]{1,3}", version) else None
+
+
+def upgrading(cluster_config: dict, state: ClusterState) -> bool:
+    planned = str(cluster_config["metadata"].get("version") or "")
+    return bool(state.version and planned and planned != state.version)
 
 
 def probe_owned_groups(
@@ -421,6 +446,8 @@ def read_cluster(
     state = dataclasses.replace(state, releases=probe_releases(runner, name, region, options))
     if cluster_config.get("fargateProfiles"):  # (after probe_releases, which writes the kubeconfig)
         state = dataclasses.replace(state, pods=probe_pods(runner, cluster_config, options))
+        if upgrading(cluster_config, state):
+            state = dataclasses.replace(state, fargate_pods=probe_pods(runner, cluster_config, options, ON_FARGATE))
     if (cluster_config.get("iam") or {}).get("withOIDC"):
         state = dataclasses.replace(state, oidc_missing=probe_oidc_missing(runner, name, region, options))
     if (cluster_config.get("iam") or {}).get("serviceAccounts"):
@@ -496,8 +523,9 @@ def probe_irsa_roles(runner: Runner, name: str, region: str, options: ApplyOptio
     return roles
 
 
-# Pods EKS's Fargate scheduler did not place, and that still run (what probe_pods reads).
+# Pods EKS's Fargate scheduler did not place, and that still run (what probe_pods reads); and those it did.
 OFF_FARGATE = "spec.schedulerName!=fargate-scheduler,status.phase!=Succeeded,status.phase!=Failed"
+ON_FARGATE = "spec.schedulerName=fargate-scheduler,status.phase!=Succeeded,status.phase!=Failed"
 
 
 def _kubectl_args(options: ApplyOptions, cluster: str) -> tuple[str, ...]:
@@ -524,7 +552,9 @@ def _controller(obj: dict) -> tuple[str, str] | None:
     return None
 
 
-def probe_pods(runner: Runner, cluster_config: dict, options: ApplyOptions) -> tuple[reconcile.Pod, ...]:
+def probe_pods(
+    runner: Runner, cluster_config: dict, options: ApplyOptions, fields: str = OFF_FARGATE
+) -> tuple[reconcile.Pod, ...]:
     """Pods that are not on Fargate (``spec.schedulerName`` is not EKS's fargate-scheduler) and still run,
     in each namespace a planned Fargate profile selects, each with the workload that would recreate it
     (a ReplicaSet's pods belong to its Deployment). Read with kubectl, one namespace at a time."""
@@ -535,7 +565,7 @@ def probe_pods(runner: Runner, cluster_config: dict, options: ApplyOptions) -> t
         if not _NAME.fullmatch(namespace):
             continue
         where = ("--namespace", namespace, "--output", "json", *_kubectl_args(options, name))
-        found = _kubectl_items(runner, ("kubectl", "get", "pods", "--field-selector", OFF_FARGATE, *where), options)
+        found = _kubectl_items(runner, ("kubectl", "get", "pods", "--field-selector", fields, *where), options)
         if not found:
             continue
         owners: dict[str, str] = {}
@@ -648,14 +678,30 @@ def actions(
     if not state.exists:
         return []
     try:
+        from composer.place.autoscaler import CHARTS
+
+        upgrades = reconcile.version_actions(
+            cluster_config, state.version, state.nodegroups, range(min(CHARTS), max(CHARTS) + 1)
+        )
+        moved = reconcile.restart_actions(cluster_config, state.pods)
+        known = {a.name for a in moved}
+        kept_old = [
+            reconcile.Action(
+                a.kind, a.what, a.name, a.detail.replace("on EC2 nodes that", "on Fargate, with the old kubelet;")
+            )
+            for a in reconcile.restart_actions(cluster_config, state.fargate_pods)
+            if a.name not in known
+        ]
         return (
-            reconcile.fargate_actions(cluster_config, state.fargate, state.owned_profiles)
+            upgrades
+            + reconcile.fargate_actions(cluster_config, state.fargate, state.owned_profiles)
             + reconcile.nodegroup_actions(cluster_config, state.nodegroups, state.owned_groups, options.prune)
             + reconcile.authentication_actions(cluster_config, state.authentication_mode)
             + reconcile.addon_actions(cluster_config, state.addons)
             + reconcile.service_account_actions(cluster_config, state.service_accounts, state.irsa_roles or {})
             + reconcile.release_actions(releases, state.releases, options.prune)
-            + reconcile.restart_actions(cluster_config, state.pods)
+            + moved
+            + (kept_old if upgrades else [])
         )
     except reconcile.NotReady as exc:
         raise ApplyError(str(exc)) from None
@@ -691,7 +737,7 @@ def plan_steps(
     todo = actions(cluster_config, state, options, releases)
     for a in todo:
         parts = a.name.split("/") if a.what in ("Helm release", "workload", "IAM service account") else [a.name]
-        if a.kind in ("replace", "delete", "resize", "restart", "annotate") and not all(
+        if a.kind in ("replace", "delete", "resize", "restart", "annotate", "upgrade") and not all(
             _NAME.fullmatch(p) for p in parts
         ):
             tool = {"Helm release": "helm", "workload": "kubectl"}.get(a.what, "eksctl")
@@ -717,6 +763,8 @@ def plan_steps(
                 changed=(0,),
             )
         )
+    upgrades = [a for a in todo if a.kind == "upgrade"]
+    steps += upgrade_steps([a for a in upgrades if a.what in ("control plane", "add-on")], name, region)
     if new_profiles:
         note = (
             f"; until {', '.join(a.name for a in old_profiles)} is deleted next, EKS may schedule new pods of the "
@@ -827,6 +875,7 @@ def plan_steps(
                 changed=(0,),
             )
         )
+    steps += upgrade_steps([a for a in upgrades if a.what == "node group"], name, region)
     steps += helmfile_steps(helmfile_path, options, name, region)
     restarts: dict[str, list[str]] = {}
     for a in todo:
@@ -862,6 +911,45 @@ def plan_steps(
                 destructive=True,
             )
         )
+    return steps
+
+
+def upgrade_steps(todo: list[reconcile.Action], cluster: str, region: str) -> list[Step]:
+    """A Kubernetes version upgrade in the documented order (EKS user guide, "Update existing cluster to new
+    Kubernetes version"): the control plane (eksctl checks it is one minor up), the add-ons to the newest
+    version for the new minor, and (placed by the caller after new node groups exist) each managed node
+    group, rolled node by node under the pods' PodDisruptionBudgets."""
+    where = ("--cluster", cluster, "--region", region)
+    steps = []
+    for a in todo:
+        if a.what == "control plane":
+            version = a.detail.split(" → ")[1]
+            steps.append(
+                Step(
+                    f"upgrade the control plane of {cluster} ({a.detail})",
+                    ("eksctl", "upgrade", "cluster", "--name", cluster, "--region", region, "--version", version)
+                    + ("--approve",),
+                    changed=(0,),
+                )
+            )
+        elif a.what == "add-on":
+            steps.append(
+                Step(
+                    f"upgrade add-on {a.name} {a.detail}",
+                    ("eksctl", "update", "addon", "--name", a.name, *where, "--version", "latest", "--wait"),
+                    changed=(0,),
+                )
+            )
+        else:
+            version = a.detail.split(" → ")[1].split(",")[0]
+            steps.append(
+                Step(
+                    f"upgrade node group {a.name} ({a.detail})",
+                    ("eksctl", "upgrade", "nodegroup", "--name", a.name, *where, "--kubernetes-version", version)
+                    + ("--wait",),
+                    changed=(0,),
+                )
+            )
     return steps
 
 
@@ -965,6 +1053,29 @@ def dry_run_outline(
             [
                 (join(commands["fargate"]), "existing Fargate profiles (selectors, tags, status)"),
                 (join(commands["nodegroups"]), "existing node groups (instance type, sizes, status)"),
+                *(
+                    [
+                        (
+                            join(("eksctl", "upgrade", "cluster", "--name", name, "--region", region, "--version"))
+                            + f" {cluster_config['metadata']['version']} --approve",
+                            "when the cluster runs the minor before metadata.version (from `get cluster`); a skipped "
+                            "minor, a downgrade or node groups too far behind stop the run before anything changes",
+                        ),
+                        (
+                            f"eksctl update addon --name <addon> --cluster {name} --region {region} --version latest "
+                            "--wait",
+                            "after a control-plane upgrade: each listed add-on, to the newest version for the minor",
+                        ),
+                        (
+                            f"eksctl upgrade nodegroup --name <group> --cluster {name} --region {region} "
+                            f"--kubernetes-version {cluster_config['metadata']['version']} --wait",
+                            "after a control-plane upgrade: each planned node group behind it, node by node, "
+                            "before the releases; Fargate pods are restarted after them",
+                        ),
+                    ]
+                    if cluster_config["metadata"].get("version")
+                    else []
+                ),
                 (
                     f"eksctl get labels --cluster {name} --region {region} --nodegroup <unwanted>",
                     "is an unwanted node group compose's? (its composer.io/node-class label)",
@@ -1039,6 +1150,19 @@ def dry_run_outline(
                         or "-"
                     )
                     + " has no role yet",
+                ),
+                (
+                    join(("eksctl", "get", "iamserviceaccount", "--cluster", name, "--region", region, "-o", "json")),
+                    "the roles eksctl made for service accounts (it will not --include one of those again)",
+                ),
+                (
+                    Step(
+                        "",
+                        ("kubectl", "annotate", "serviceaccount", "<name>", "eks.amazonaws.com/role-arn=<role>")
+                        + ("--overwrite", "--namespace", "<ns>", *_kubectl_args(options, name)),
+                    ).command,
+                    "an account whose eksctl role exists but which is missing (kubectl create serviceaccount first) "
+                    "or lacks the annotation; a chart-made one also gets helm.sh/resource-policy=keep",
                 ),
                 (
                     Step(

@@ -44,15 +44,8 @@ from composer.emit.eksctl import DEFAULT_ADDONS
 from composer.place.nodegroups import slot
 
 IN_FLIGHT = {"CREATING", "UPDATING", "DELETING"}
-CHANGES = (
-    "create",
-    "replace",
-    "resize",
-    "update",
-    "annotate",
-    "delete",
-    "restart",
-)  # kinds apply acts on (the rest are listed)
+# kinds apply acts on (the rest are listed)
+CHANGES = ("upgrade", "create", "replace", "resize", "update", "annotate", "delete", "restart")
 OFF_PLAN = (*CHANGES, "differs")  # the cluster is not the plan: apply changes it, or will not
 
 
@@ -200,6 +193,65 @@ def addon_actions(config: dict, existing: dict[str, dict] | None) -> list[Action
             )
     if problems:
         raise NotReady("; ".join(problems))
+    return actions
+
+
+# EKS keeps nodes at most this many minors behind the control plane (EKS user guide, "Kubernetes version
+# skew": nodes may lag the control plane by up to three minors from 1.28, and never lead it)
+MAX_NODE_SKEW = 3
+
+
+def _minor(version: str) -> int | None:
+    head, _, minor = str(version).partition(".")
+    return int(minor) if head == "1" and minor.isdigit() else None
+
+
+def version_actions(config: dict, current: str | None, nodegroups: dict[str, dict], offered: range) -> list[Action]:
+    """The planned Kubernetes version against the cluster's (EKS user guide, "Update existing cluster to new
+    Kubernetes version"; eksctl upgrade cluster): one minor up is an **upgrade** of the control plane, then
+    of the core add-ons and of each planned managed node group behind it; anything else is refused before
+    anything runs (a downgrade, which EKS cannot do; a skipped minor; a version EKS does not offer; node
+    groups so far behind that the upgrade would break the skew rule)."""
+    planned, have = config["metadata"].get("version"), current
+    if not planned or not have or planned == have:
+        return []
+    name = config["metadata"]["name"]
+    want, now = _minor(planned), _minor(have)
+    if want is None or now is None:
+        raise NotReady(f"cannot compare Kubernetes versions {have!r} (cluster) and {planned!r} (composer.yaml)")
+    if want < now:
+        raise NotReady(
+            f"cluster {name} runs Kubernetes {have} and composer.yaml says {planned}: EKS cannot downgrade a "
+            f"cluster; set metadata.version to {have}"
+        )
+    if want not in offered:
+        raise NotReady(f"Kubernetes {planned} is not a version EKS offers (1.{offered.start}–1.{offered.stop - 1})")
+    if want > now + 1:
+        raise NotReady(
+            f"cluster {name} runs Kubernetes {have}; EKS upgrades one minor at a time: set metadata.version to "
+            f"1.{now + 1}, apply, then {planned}"
+        )
+    behind = sorted(
+        f"{g} ({v.get('Version')})"
+        for g, v in nodegroups.items()
+        if _minor(str(v.get("Version"))) is not None and want - _minor(str(v.get("Version"))) > MAX_NODE_SKEW
+    )
+    if behind:
+        raise NotReady(
+            f"node group(s) {', '.join(behind)} would be more than {MAX_NODE_SKEW} minors behind a {planned} "
+            f"control plane; upgrade them first (eksctl upgrade nodegroup --kubernetes-version)"
+        )
+    planned_groups = {g["name"] for g in config.get("managedNodeGroups") or []}
+    actions = [Action("upgrade", "control plane", name, f"{have} → {planned}")]
+    actions += [
+        Action("upgrade", "add-on", a["name"], f"to the newest version for {planned}")
+        for a in config.get("addons") or []
+    ]
+    actions += [
+        Action("upgrade", "node group", g, f"{v.get('Version')} → {planned}, node by node (PodDisruptionBudgets hold)")
+        for g, v in sorted(nodegroups.items())
+        if g in planned_groups and v.get("Version") != planned
+    ]
     return actions
 
 
@@ -368,6 +420,7 @@ SYMBOLS = {
     "replace": "-/+",
     "resize": "~",
     "update": "~",
+    "upgrade": "~",
     "annotate": "~",
     "delete": "-",
     "keep": "!",
@@ -382,6 +435,7 @@ WORDS = {
     "replace": "replace",
     "resize": "resize",
     "update": "update in place",
+    "upgrade": "upgrade",
     "annotate": "write the account with its IAM role annotation",
     "delete": "delete",
     "keep": "no longer wanted, kept (--prune deletes it)",
@@ -411,7 +465,7 @@ def summary(actions: list[Action]) -> str:
     return (
         f"{count['create']} to create, {count['replace']} to replace, {count['resize']} to resize, "
         f"{count['delete']} to delete"
-        + "".join(f", {count[k]} to {k}" for k in ("update", "annotate", "restart") if count[k])
+        + "".join(f", {count[k]} to {k}" for k in ("upgrade", "update", "annotate", "restart") if count[k])
         + (f"; {count['differs']} difference(s) apply will not change" if count["differs"] else "")
     )
 

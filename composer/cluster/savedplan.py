@@ -69,6 +69,10 @@ def state_fingerprint(state) -> str:
         "oidc_missing": state.oidc_missing,
         # which workloads have pods off Fargate (pod names churn by themselves; their owners do not)
         "pods": sorted({(p.namespace, p.labels, p.owner) for p in state.pods}),
+        **({"version": state.version} if state.version else {}),
+        **(
+            {"fargate_pods": sorted({(p.namespace, p.owner) for p in state.fargate_pods})} if state.fargate_pods else {}
+        ),
         "service_accounts": None if state.service_accounts is None else sorted(state.service_accounts.items()),
         **({"irsa_roles": sorted(state.irsa_roles.items())} if state.irsa_roles else {}),
         "addons": None
