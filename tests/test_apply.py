@@ -267,7 +267,7 @@ def commands(fp):
         for call in fp.calls
         if list(call)[1:2] not in (["version"], ["--version"], ["plugin"], ["list"])
         and list(call) not in (WRITE_KUBECONFIG, OIDC_CHECK)
-        and list(call)[:3] != ["kubectl", "get", "pods"]
+        and (list(call)[:3] != ["kubectl", "get", "pods"] or "--all-namespaces" in list(call))
         and list(call)[:3] != ["kubectl", "get", "replicasets"]
         and list(call) != GET_ADDON
     ]
@@ -487,6 +487,14 @@ def test_unsafe_option_values_never_reach_a_command_line(args, text, estate, fp,
     assert code == 1 and text in err and list(fp.calls) == []
 
 
+def empty_fp(name, pods=()):
+    """The check before a profile is deleted: no running pod left on it (registered with ``pods`` there)."""
+    return [
+        "kubectl", "get", "pods", "--all-namespaces", "--selector", f"eks.amazonaws.com/fargate-profile={name}",
+        "--field-selector", "status.phase=Running", "--output", "json", "--kubeconfig", KUBECONFIG,
+    ]  # fmt: skip
+
+
 def delete_fp(name):
     return ["eksctl", "delete", "fargateprofile", "--cluster", NAME, "--region", REGION, "--name", name, "--wait"]
 
@@ -500,10 +508,12 @@ def test_a_stale_fargate_profile_is_deleted_but_a_stale_node_group_waits_for_pru
     so it goes without --prune; an unwanted node group only costs money and stays until --prune."""
     tools(fp)
     existing(fp, profiles=(FP1, "fp-legacy"), groups=(ng(), "ng-old-0a1b2c"))
-    fp.register(delete_fp("fp-legacy"))
     fp.register(HELMFILE_APPLY)
+    fp.register(empty_fp("fp-legacy"), stdout='{"items": []}')
+    fp.register(delete_fp("fp-legacy"))
     code, out, _ = run(["--yes"], capsys)
-    assert code == 0 and commands(fp)[-2:] == [delete_fp("fp-legacy"), HELMFILE_APPLY]
+    # (after the releases, and only once nothing runs on it)
+    assert code == 0 and commands(fp)[-3:] == [HELMFILE_APPLY, empty_fp("fp-legacy"), delete_fp("fp-legacy")]
     assert "  - Fargate profile fp-legacy: fp-legacy-ns — delete" in out
     assert "  ! node group ng-old-0a1b2c: m5.large × 2–3 — no longer wanted, kept (--prune deletes it)" in out
     assert "Cluster changes: 0 to create, 0 to replace, 0 to resize, 1 to delete." in out
@@ -539,16 +549,17 @@ def test_a_changed_fargate_profile_is_created_before_the_old_one_is_deleted(esta
     existing(fp, profiles=("fp-0ld0ld00",), selectors={"fp-0ld0ld00": planned()["fargateProfiles"][0]["selectors"]})
     create_fp = ["eksctl", "create", "fargateprofile", "-f", "generated/cluster.yaml"]
     fp.register(create_fp)
-    fp.register(delete_fp("fp-0ld0ld00"))
     fp.register(HELMFILE_APPLY)
+    fp.register(empty_fp("fp-0ld0ld00"), stdout='{"items": []}')
+    fp.register(delete_fp("fp-0ld0ld00"))
     code, out, _ = run(["--yes"], capsys)
     assert code == 0
-    assert commands(fp)[3:] == [create_fp, delete_fp("fp-0ld0ld00"), HELMFILE_APPLY]
+    assert commands(fp)[3:] == [create_fp, HELMFILE_APPLY, empty_fp("fp-0ld0ld00"), delete_fp("fp-0ld0ld00")]
     assert (
         "-/+ Fargate profile fp-0ld0ld00: shop; same selectors, but its pod execution role or subnets changed, which "
         f"EKS cannot change in place — replace (replaced by {FP1})"
     ) in " ".join(out.split())
-    assert "EKS may schedule new pods of the namespaces both select with either" in out
+    assert "stays until the releases have rolled their pods over" in " ".join(out.split())
 
 
 def register_general_replacement(fp) -> list[list[str]]:
@@ -1124,3 +1135,24 @@ def test_a_config_map_cluster_is_switched_before_the_profiles_that_need_access_e
         s.argv[:3] == ("eksctl", "utils", "update-authentication-mode")
         for s in plan_steps(config, same, tmp_path / "c.yaml", tmp_path / "h.yaml", ApplyOptions(), None)
     )
+
+
+def test_a_profile_with_pods_still_on_it_is_not_deleted_without_allow_disruption(estate, fp, capsys):
+    """Deleting a Fargate profile deletes its pods all at once (EKS DeleteFargateProfile): pods that could
+    not be rolled onto the successor (no pod-label value, Jobs) stop the run before the delete, naming them;
+    --allow-disruption accepts it."""
+    left = {"items": [{"metadata": {"namespace": "shop", "name": "api-7c9-x1"}}]}
+    tools(fp)
+    existing(fp, profiles=(FP1, "fp-legacy"))
+    fp.register(HELMFILE_APPLY)
+    fp.register(empty_fp("fp-legacy"), stdout=json.dumps(left))
+    code, out, err = run(["--yes"], capsys)
+    assert code == 4 and delete_fp("fp-legacy") not in commands(fp)
+    text = " ".join((out + err).split())
+    assert "1 pod(s) still run on Fargate profile fp-legacy (shop/api-7c9-x1)" in text and "--allow-disruption" in text
+    tools(fp)
+    existing(fp, profiles=(FP1, "fp-legacy"))
+    fp.register(HELMFILE_APPLY)
+    fp.register(delete_fp("fp-legacy"))
+    code, out, _ = run(["--yes", "--allow-disruption"], capsys)
+    assert code == 0 and commands(fp)[-1] == delete_fp("fp-legacy")

@@ -422,10 +422,10 @@ def test_a_changed_fargate_profile_is_replaced_and_stray_pods_restarted(cloud, c
     assert main(["apply", "--yes"]) == 0
     _check_replaced_safely(cloud)
     steps = [c for c in calls(cloud) if c[1] in ("create", "delete", "rollout") or "apply" in c]
-    assert [c[:3] for c in steps[-4:]] == [
+    assert [c[:3] for c in steps[-4:]] == [  # every removal after the releases, once nothing runs on it
         ["eksctl", "create", "fargateprofile"],
-        ["eksctl", "delete", "fargateprofile"],
         ["helmfile", "--file", "generated/helmfile.yaml"],
+        ["eksctl", "delete", "fargateprofile"],
         ["kubectl", "rollout", "restart"],
     ]
     assert steps[-1][3:6] == ["deployment/email-worker", "--namespace", "notifications"]  # never the Job
@@ -956,3 +956,22 @@ def test_a_kubernetes_version_bump_is_shown_and_carried_out_in_the_documented_or
     mark = len(calls(cloud))
     assert main(["apply", "--yes"]) == 0  # and nothing is left to do
     assert not [c for c in calls(cloud)[mark:] if c[1] in ("upgrade", "update")]
+
+
+def test_a_replaced_profile_with_pods_that_cannot_roll_is_kept_until_the_disruption_is_accepted(cloud, capsys):
+    """notifications/email-worker runs on the profile batch's removal replaces, and its chart takes no pod
+    labels (so it cannot be pinned onto the successor): apply creates the successor, applies the releases,
+    then stops before the delete, which would kill the pod; --allow-disruption goes on."""
+    first_apply(cloud)
+    old = next(n for n, p in _profiles(cloud).items() if any(s["namespace"] == "batch" for s in p["selectors"]))
+    pod = _fargate_pod("notifications", "email-worker")
+    pod["metadata"]["labels"]["eks.amazonaws.com/fargate-profile"] = old
+    (cloud / "pods.json").write_text(json.dumps([pod]))
+    _replace_a_shared_profile()
+    capsys.readouterr()
+    assert main(["apply", "--yes"]) == 4
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"1 pod(s) still run on Fargate profile {old} (notifications/email-worker-5c6d-a1)" in text
+    assert old in _profiles(cloud) and len(_profiles(cloud)) == 4  # both: nothing was deleted
+    assert main(["apply", "--yes", "--allow-disruption"]) == 0
+    assert old not in _profiles(cloud) and len(_profiles(cloud)) == 3

@@ -109,15 +109,17 @@ def test_helmfile_releases(tmp_path):
             "podLabelsValue": "server.podLabels",
         },
     )
-    doc = composed([checkout, *MIXED[1:]], out=tmp_path / "generated")[3]
+    routing, _, _, doc, _ = composed([checkout, *MIXED[1:]], out=tmp_path / "generated")
     assert doc["repositories"] == [
         {"name": "acme", "url": REPO},
         {"name": "bitnami", "url": "https://charts.bitnami.com/bitnami"},
     ]
     release = next(r for r in doc["releases"] if r["name"] == "checkout")
+    (profile,) = [p.name for p in routing.profiles if any(s.namespace == "shop" for s in p.selectors)]
     assert release["values"] == [
         "../values/checkout.yaml",
-        {"server": {"podLabels": {"composer.io/compute": "fargate"}}},
+        # the routing label, and the profile that routes it (pinned, so a replace rolls it over)
+        {"server": {"podLabels": {"composer.io/compute": "fargate", "eks.amazonaws.com/fargate-profile": profile}}},
     ]
     ours = {"composer.io/managed-by": "fargate-composer"}  # stored with the release by helm (syncReleaseLabels)
     assert (

@@ -227,6 +227,12 @@ def _parser() -> argparse.ArgumentParser:
         "(after the releases are applied); without it they are only listed",
     )
     apply.add_argument(
+        "--allow-disruption",
+        action="store_true",
+        help="delete a replaced Fargate profile even when pods still run on it (EKS deletes them all at once); "
+        "without it apply stops before that delete and says which pods are left",
+    )
+    apply.add_argument(
         "--kube-context", help="kubeconfig context for helmfile (eksctl writes <user>@<cluster>.<region>.eksctl.io)"
     )
     apply.add_argument("--concurrency", type=int, help="helmfile apply --concurrency (0 = unlimited)")
@@ -560,6 +566,7 @@ def cmd_apply(args) -> int:
         selectors=tuple(args.selector),
         diff=args.diff,
         prune=args.prune,
+        allow_disruption=args.allow_disruption,
         probe_timeout=args.probe_timeout,
     )
     try:

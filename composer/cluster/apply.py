@@ -34,7 +34,7 @@ from composer.core.model import DEFAULT_ESTATE
 from composer.core.terminal import printable
 from composer.emit import access, fargate_role
 from composer.emit.eksctl import ESTATE_KEY, GENERATOR_TAG, MANAGED_TAG
-from composer.emit.helmfile import MANAGED_LABEL, MANAGED_VALUE
+from composer.emit.helmfile import MANAGED_LABEL, MANAGED_VALUE, PIN_LABEL
 from composer.place.nodegroups import CLASS_LABEL
 
 # Names that reach a command line: no leading '-', nothing a shell or flag parser would misread.
@@ -64,6 +64,7 @@ class ApplyOptions:
     selectors: tuple[str, ...] = ()
     diff: bool = False
     prune: bool = False
+    allow_disruption: bool = False  # delete a Fargate profile although pods still run on it
     probe_timeout: float = 120.0  # seconds for each version check and read-only probe
 
     def check(self) -> None:
@@ -767,8 +768,8 @@ def plan_steps(
     steps += upgrade_steps([a for a in upgrades if a.what in ("control plane", "add-on")], name, region)
     if new_profiles:
         note = (
-            f"; until {', '.join(a.name for a in old_profiles)} is deleted next, EKS may schedule new pods of the "
-            "namespaces both select with either"
+            f"; {', '.join(a.name for a in old_profiles)} stays until the releases have rolled their pods over "
+            "(pinned by the eks.amazonaws.com/fargate-profile label)"
             if old_profiles
             else ""
         )
@@ -796,20 +797,6 @@ def plan_steps(
                 "update add-on configuration: " + "; ".join(f"{a.name} {a.detail}" for a in changed_addons),
                 ("eksctl", "update", "addon", "-f", _path_arg(cluster_path)),
                 changed=(0,),
-            )
-        )
-    for a in old_profiles:
-        why = (
-            f"replaced by {a.successor}; its pods are recreated there"
-            if a.kind == "replace"
-            else "no Fargate workload uses its namespaces any more; its pods are recreated elsewhere"
-        )
-        steps.append(
-            Step(
-                f"delete Fargate profile {a.name} ({why})",
-                ("eksctl", "delete", "fargateprofile", *where, "--name", a.name, "--wait"),
-                changed=(0,),
-                destructive=True,
             )
         )
     new_groups = [a.name for a in by["create"] if a.what == "node group"]
@@ -877,6 +864,40 @@ def plan_steps(
         )
     steps += upgrade_steps([a for a in upgrades if a.what == "node group"], name, region)
     steps += helmfile_steps(helmfile_path, options, name, region)
+    # (after the releases: pinned pods have rolled onto the successor by now; before the restarts, so that
+    # pods moving from nodes onto Fargate cannot land on a profile about to go)
+    for a in old_profiles:
+        why = (
+            f"replaced by {a.successor}" if a.kind == "replace" else "no Fargate workload uses its namespaces any more"
+        )
+        if not options.allow_disruption:
+            steps.append(
+                Step(
+                    f"check that no running pod is left on Fargate profile {a.name}",
+                    (
+                        "kubectl",
+                        "get",
+                        "pods",
+                        "--all-namespaces",
+                        "--selector",
+                        f"{PIN_LABEL}={a.name}",
+                        "--field-selector",
+                        "status.phase=Running",
+                        "--output",
+                        "json",
+                        *_kubectl_args(options, name),
+                    ),
+                    expect=lambda out, old=a.name: left_on_profile(out, old),
+                )
+            )
+        steps.append(
+            Step(
+                f"delete Fargate profile {a.name} ({why})",
+                ("eksctl", "delete", "fargateprofile", *where, "--name", a.name, "--wait"),
+                changed=(0,),
+                destructive=True,
+            )
+        )
     restarts: dict[str, list[str]] = {}
     for a in todo:
         if a.kind == "restart":
@@ -912,6 +933,30 @@ def plan_steps(
             )
         )
     return steps
+
+
+def left_on_profile(out: str, profile: str) -> str | None:
+    """A problem when pods (not already terminating) still run on ``profile`` (EKS labels each pod it runs
+    on Fargate with the profile that placed it: PIN_LABEL): deleting the profile would delete them
+    all at once (EKS DeleteFargateProfile), where a rolling move could have kept them."""
+    try:
+        items = json.loads(out).get("items") or []
+    except (ValueError, AttributeError):
+        return f"could not read the pods on Fargate profile {profile}"
+    live = sorted(
+        f"{(i.get('metadata') or {}).get('namespace')}/{(i.get('metadata') or {}).get('name')}"
+        for i in items
+        if isinstance(i, dict) and not (i.get("metadata") or {}).get("deletionTimestamp")
+    )
+    if not live:
+        return None
+    return (
+        f"{len(live)} pod(s) still run on Fargate profile {profile} ({', '.join(live[:5])}"
+        f"{', …' if len(live) > 5 else ''}); deleting it would delete them all at once. Their releases could not "
+        "be rolled onto the new profile (no release.podLabelsValue, or a Job or bare pod). Give the charts "
+        "release.podLabelsValue, let the Jobs finish, or accept the disruption with --allow-disruption; "
+        "rerun apply either way"
+    )
 
 
 def upgrade_steps(todo: list[reconcile.Action], cluster: str, region: str) -> list[Step]:
@@ -1098,10 +1143,6 @@ def dry_run_outline(
                     f"new name)",
                 ),
                 *[(step.command, step.title + ", after creating a profile") for step in access_check(cluster_config)],
-                (
-                    f"eksctl delete fargateprofile --cluster {name} --region {region} --name <old> --wait",
-                    "each profile compose made that the plan no longer has, after the new ones exist",
-                ),
                 (join(commands["addons"]), "existing add-ons (status, configuration)"),
                 (
                     join(("eksctl", "create", "addon", "-f", _path_arg(cluster_path))),
@@ -1187,6 +1228,23 @@ def dry_run_outline(
         (
             "then",
             [(step.command, step.title) for step in helmfile_steps(helmfile_path, options, name, region)]
+            + [
+                (
+                    Step(
+                        "",
+                        ("kubectl", "get", "pods", "--all-namespaces", "--selector", f"{PIN_LABEL}=<old>")
+                        + ("--field-selector", "status.phase=Running", "--output", "json")
+                        + _kubectl_args(options, name),
+                    ).command,
+                    "before a profile is deleted: the pods still on it (EKS would delete them all at once); any "
+                    "left stop the run unless --allow-disruption",
+                ),
+                (
+                    f"eksctl delete fargateprofile --cluster {name} --region {region} --name <old> --wait",
+                    "each profile compose made that the plan no longer has, once its pods have rolled onto the "
+                    "new ones (pinned by their eks.amazonaws.com/fargate-profile label)",
+                ),
+            ]
             + [
                 (
                     Step(

@@ -130,6 +130,7 @@ class Release:
     values_templates: bool = False  # .gotmpl values files allowed (helmfile renders them as templates)
     service_account_value: str = "serviceAccount"
     inline_values: tuple[Mapping[str, Any], ...] = ()  # values compose itself sets (generated releases only)
+    labels_in_selector: bool = False  # the chart copies pod labels into its (immutable) selector
 
 
 @dataclass(frozen=True)

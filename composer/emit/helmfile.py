@@ -17,6 +17,26 @@ MANAGED_LABEL, MANAGED_VALUE = "composer.io/managed-by", "fargate-composer"
 LOG_ROUTER = "kube-system/aws-observability"  # log_router.release()
 
 
+# EKS: "If a Pod matches multiple Fargate profiles, you can specify which profile a Pod uses by adding the
+# following Kubernetes label to the Pod specification: eks.amazonaws.com/fargate-profile: my-fargate-profile"
+# (https://docs.aws.amazon.com/eks/latest/userguide/fargate-profile.html). Each Fargate release whose chart
+# takes pod labels names its profile, so when apply replaces a profile (created first, both matching), the
+# changed label rolls the workload's pods onto the new one under its own update strategy and
+# PodDisruptionBudget, and the old profile is deleted empty. Not for charts that copy pod labels into
+# their Deployment's selector (immutable: the upgrade would fail), such as cluster-autoscaler's.
+PIN_LABEL = "eks.amazonaws.com/fargate-profile"
+
+
+def profile_of(w, routing: Routing, labels: dict[str, str]) -> str:
+    """The planned profile that selects workload ``w``'s pods (with ``labels`` added), or ""."""
+    pod = {**w.pod_labels, **labels}
+    for profile in routing.profiles:
+        for s in profile.selectors:
+            if s.namespace == w.namespace and all(pod.get(k) == v for k, v in s.labels):
+                return profile.name
+    return ""
+
+
 def _inline(dotted: str, value) -> dict:
     """``controller.podLabels`` + value → ``{"controller": {"podLabels": value}}``: an inline helmfile value."""
     for part in reversed(dotted.split(".")):
@@ -114,8 +134,14 @@ def helmfile(
                         check="iam",
                     )
                 )
-        if w.key in routing.labelled and r.pod_labels_value:
-            values.append(_inline(r.pod_labels_value, {key: value}))
+        if r.pod_labels_value:
+            labels = {key: value} if w.key in routing.labelled else {}
+            if p.target == "fargate" and not r.labels_in_selector:
+                home = profile_of(w, routing, labels)
+                if home:  # pinned: a replaced profile's pods roll onto its successor (see PIN_LABEL)
+                    labels[PIN_LABEL] = home
+            if labels:
+                values.append(_inline(r.pod_labels_value, labels))
         if p.target == "nodegroup":
             pinned, problem = _node_class_values(p, r)
             values += pinned

@@ -89,4 +89,5 @@ def workload(settings: ClusterSettings) -> Workload:
     }
     source = Source(settings.source.path)  # problems point at composer.yaml
     built = build_workload(doc, source, settings.output_dir)
-    return replace(built, release=replace(built.release, inline_values=(values,)))
+    # (its chart copies podLabels into the Deployment's selector: never pinned to a Fargate profile)
+    return replace(built, release=replace(built.release, inline_values=(values,), labels_in_selector=True))
