@@ -316,7 +316,10 @@ def _mock_cluster(eks, config: dict, *, groups: dict, profiles: dict, oidc: bool
     """An EKS cluster in moto named as ``config``'s, holding the given node groups and Fargate profiles."""
     name = config["metadata"]["name"]
     eks.create_cluster(
-        name=name, roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={"subnetIds": ["subnet-1"]}
+        name=name,
+        version=config["metadata"].get("version", "1.33"),  # (moto's default, 1.19, is no version EKS offers)
+        roleArn="arn:aws:iam::123456789012:role/eks",
+        resourcesVpcConfig={"subnetIds": ["subnet-1"]},
     )
     if oidc:  # the cluster's IAM OIDC provider, as `create cluster` with iam.withOIDC leaves it
         import boto3
@@ -410,7 +413,9 @@ def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypa
             (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, tmp_path / name)
         monkeypatch.chdir(tmp_path)
         code = main(["plan", "--refresh", "-o", "json"])
-    data = json.loads(capsys.readouterr().out)["cluster"]
+    captured = capsys.readouterr()
+    assert code == 0, captured.err + captured.out
+    data = json.loads(captured.out)["cluster"]
     assert code == 0 and data["exists"], data
     kinds = {(a["what"], a["name"]): a["kind"] for a in data["actions"]}
     assert kinds[("node group", general)] == "unchanged" and kinds[("node group", gpu)] == "resize"
@@ -473,7 +478,7 @@ def test_compose_apply_replaces_a_fargate_profile_through_the_real_eksctl(tmp_pa
             groups={group["name"]: (group["instanceType"], group["minSize"], group["maxSize"], group["labels"])},
             profiles={"fp-0ld0ld00": ([{"namespace": "batch"}], ours), "fp-theirs": ([{"namespace": "theirs"}], {})},
         )
-        mock.addons["shop"] = {a: {"status": "ACTIVE"} for a in ("vpc-cni", "kube-proxy", "coredns")}
+        mock.addons["shop"] = {a: {"status": "ACTIVE"} for a in ("vpc-cni", "kube-proxy", "coredns", "metrics-server")}
         for key, value in mock.env(tmp_path).items():
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("PATH", os.pathsep.join([str(fakes), str(real.BIN), os.environ["PATH"]]))
@@ -494,8 +499,10 @@ def test_compose_apply_replaces_a_fargate_profile_through_the_real_eksctl(tmp_pa
         p["name"] for p in build_plan(tmp_path / "composer.yaml", [tmp_path / "profiles"]).cluster["fargateProfiles"]
     }
     assert first == 0, out
-    assert "Tools: eksctl 0.215.0" in out and "-/+ Fargate profile fp-0ld0ld00: batch — replace" in out
-    assert out.index("$ eksctl create fargateprofile") < out.index("$ eksctl delete fargateprofile --cluster shop")
+    assert "Tools: eksctl 0.215.0" in out and "-/+ Fargate profile fp-0ld0ld00: batch; same selectors" in out
+    # created first; deleted after the releases, once the check found no pod left on it
+    assert out.index("$ eksctl create fargateprofile") < out.index("$ helmfile --file")
+    assert out.index("$ helmfile --file") < out.index("$ eksctl delete fargateprofile --cluster shop")
     assert left == planned | {"fp-theirs"}
     assert second == 0 and "Cluster changes: 0 to create, 0 to replace, 0 to resize, 0 to delete." in again
 
@@ -517,3 +524,71 @@ def test_the_oidc_probe_reads_the_real_eksctl_both_ways(tmp_path):
             env = mock.env(tmp_path)
             _mock_cluster(mock.client(), {"metadata": {"name": "shop"}}, groups={}, profiles={}, oidc=oidc)
             assert probe_oidc_missing(runner, "shop", "us-east-1", ApplyOptions()) is (not oidc)
+
+
+@real.needs("eksctl")
+def test_the_real_eksctl_refuses_to_include_an_account_whose_role_exists_and_lists_it(tmp_path):
+    """What the IRSA path of apply rests on, with the real eksctl against the mocked AWS: an account whose
+    role stack exists is listed by `eksctl get iamserviceaccount -o json` (which compose's probe reads) and
+    `create iamserviceaccount --include` it fails with the filter error, even with
+    --override-existing-serviceaccounts; so compose writes such an account with kubectl instead."""
+    import json
+
+    import boto3
+
+    from composer.cluster.apply import ApplyOptions, probe_irsa_roles
+
+    config = {
+        "apiVersion": "eksctl.io/v1alpha5",
+        "kind": "ClusterConfig",
+        "metadata": {"name": "shop", "region": "us-east-1", "version": "1.33"},
+        "iam": {
+            "withOIDC": True,
+            "serviceAccounts": [
+                {"metadata": {"name": "mailer", "namespace": "mail"}, "attachPolicyARNs": ["arn:aws:iam::aws:policy/x"]}
+            ],
+        },
+    }
+    with real.MockEks() as mock:
+        env = mock.env(tmp_path)
+        _mock_cluster(mock.client(), config, groups={}, profiles={})
+
+        def runner(argv, on_line, timeout=None):
+            done = real.run(list(argv), env, timeout=timeout)
+            for line in done.stdout.splitlines():
+                on_line("out", line)
+            for line in done.stderr.splitlines():
+                on_line("err", line)
+            return done.returncode
+
+        assert probe_irsa_roles(runner, "shop", "us-east-1", ApplyOptions()) == {}  # (eksctl prints null)
+        role = "arn:aws:iam::123456789012:role/eksctl-shop-addon-iamserviceaccount-Role1-X"
+        # the stack eksctl leaves for an account: its name, its tag, its role output (pkg/cfn/manager/iam.go)
+        boto3.client(
+            "cloudformation",
+            region_name="us-east-1",
+            endpoint_url=mock.url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        ).create_stack(
+            StackName="eksctl-shop-addon-iamserviceaccount-mail-mailer",
+            TemplateBody=json.dumps(
+                {
+                    "Resources": {"Role1": {"Type": "AWS::SNS::Topic"}},
+                    "Outputs": {"Role1": {"Value": role}},
+                }
+            ),
+            Tags=[
+                {"Key": "alpha.eksctl.io/cluster-name", "Value": "shop"},
+                {"Key": "eksctl.cluster.k8s.io/v1alpha1/cluster-name", "Value": "shop"},
+                {"Key": "alpha.eksctl.io/iamserviceaccount-name", "Value": "mail/mailer"},
+            ],
+        )
+        assert probe_irsa_roles(runner, "shop", "us-east-1", ApplyOptions()) == {"mail/mailer": role}
+        path = tmp_path / "cluster.yaml"
+        path.write_text(json.dumps(config))
+        argv = ["eksctl", "create", "iamserviceaccount", "-f", str(path), "--include", "mail/mailer"]
+        done = real.run([*argv, "--override-existing-serviceaccounts", "--approve"], env, timeout=120)
+    text = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert 'existing iamserviceaccount "mail/mailer" should be excluded, but matches include filter' in text, text
