@@ -8,7 +8,10 @@ Times the real CLI, a fresh process per run as a user or a pre-commit hook runs 
 median of several runs and the peak memory (maximum resident set size) of the slowest of them:
 
 * ``compose --help`` (start-up);
-* ``compose plan --no-diff -o json`` on N generated profiles (bench/estate.py);
+* ``compose plan --no-diff -o json`` and the default human ``compose plan --no-diff`` on N generated
+  profiles (bench/estate.py);
+* ``compose validate`` of one profile at the schema's maximum, 100,000 replicas of a pod that needs a
+  node of its own (node-group packing);
 * ``compose validate`` against ``check-jsonschema`` (schema only) on the same profiles;
 * ``compose scan`` of N generated manifests, one Deployment or Job per file, writing N profiles.
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -85,16 +89,26 @@ def main() -> None:
     )
     print(f"{'command':<34} {'median':>10}  {'peak':>10}")
     row("compose --help", None, *measure([*COMPOSE, "--help"], ROOT, 9))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        generate(folder, 1)
+        profile = next((folder / "profiles").glob("*.yaml"))
+        text = profile.read_text()
+        profile.write_text(
+            re.sub(r"kind: \w+\n  replicas: \d+", "kind: Deployment\n  replicas: 100000\n  hostNetwork: true", text)
+        )
+        row("compose validate, 100,000 replicas", None, *measure([*COMPOSE, "validate", "profiles"], folder, 3))
     for n in sizes:
         runs = 5 if n <= 2000 else 3
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             generate(folder, n)
             row(
-                f"compose plan, {n:,} profiles",
+                f"compose plan -o json, {n:,} profiles",
                 n,
                 *measure([*COMPOSE, "plan", "--no-diff", "-o", "json"], folder, runs),
             )
+            row(f"compose plan (human), {n:,}", n, *measure([*COMPOSE, "plan", "--no-diff"], folder, runs))
             ours = measure([*COMPOSE, "validate", "profiles"], folder, runs)
             if checker:
                 files = sorted(str(p.relative_to(folder)) for p in (folder / "profiles").glob("*.yaml"))

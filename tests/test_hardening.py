@@ -518,3 +518,40 @@ def test_a_symlink_out_of_the_estate_or_to_nowhere_is_an_error_never_a_smaller_e
     (work / "profiles" / "loop").symlink_to(Path("."))  # a loop is read once, not forever
     code, out, err = run(["validate"], work, capsys, monkeypatch)
     assert code == 0 and "3 file(s) valid" in out, err
+
+
+@pytest.mark.parametrize(
+    "affinity",
+    [
+        {"nodeAffinity": "x"},
+        {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": ["a"]}},
+        {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": "x"}}},
+        {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": "x"}]}
+            }
+        },
+    ],
+)
+def test_an_affinity_of_the_wrong_shape_is_an_input_error_at_its_line(affinity, tmp_path, capsys, monkeypatch):
+    """affinity: {nodeAffinity: x} ended in AttributeError (exit 3): the schema accepted any object there
+    while a rule read into it. Schema and rule now agree on the shapes the rules read."""
+    doc = profile_doc("api", "shop")
+    doc["workload"]["affinity"] = affinity
+    work = write_estate(tmp_path, [doc])
+    code, _, err = run(["validate"], work, capsys, monkeypatch)
+    assert code == 1 and "internal error" not in err and "workload.affinity.nodeAffinity" in err, err
+    assert ":" in err.split("workload.affinity")[0]  # file:line:col first
+
+
+def test_an_uncatalogued_instance_type_with_min_size_zero_is_an_input_error(tmp_path, capsys, monkeypatch):
+    """nodeGroups.general {instanceType: a1.medium, minSize: 0} and a node-group Job: an AssertionError on
+    maxSize 0 (exit 3) before; now the problem that the type cannot be sized, at its line."""
+    settings = {**SETTINGS, "nodeGroups": {"general": {"instanceType": "a1.medium", "minSize": 0}}}
+    doc = profile_doc("job", "batch", kind="Job")
+    doc["workload"]["hostIPC"] = True
+    doc["workload"]["containers"][0]["resources"]["requests"]["cpu"] = "6"
+    work = write_estate(tmp_path, [doc], settings)
+    code, _, err = run(["validate"], work, capsys, monkeypatch)
+    assert code == 1 and "internal error" not in err
+    assert "composer.yaml:" in err and "instance type 'a1.medium' is not in the sizing catalogue" in err

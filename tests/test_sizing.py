@@ -98,3 +98,44 @@ def test_quantities(text, value):
 def test_bad_quantities(text):
     with pytest.raises(ValueError):
         parse(text)
+
+
+def _first_fit_one_by_one(pods, capacity, max_pods):
+    """The reference: first-fit decreasing, one pod at a time (what _pack must equal)."""
+    bins = []
+    for cpu, memory, devices in sorted(pods, reverse=True):
+        for b in bins:
+            if b[0] >= cpu and b[1] >= memory and b[2] >= devices and b[3] >= 1:
+                b[0], b[1], b[2], b[3] = b[0] - cpu, b[1] - memory, b[2] - devices, b[3] - 1
+                break
+        else:
+            bins.append([capacity[0] - cpu, capacity[1] - memory, capacity[2] - devices, max_pods - 1])
+    return len(bins)
+
+
+def test_packing_replicas_as_runs_gives_exactly_first_fit_and_stays_linear():
+    """Node-group packing was quadratic in replicas (100,000 replicas of a 3-vCPU pod: 553 s in validate);
+    runs of identical pods on counted identical nodes give the same node count as one-by-one first fit."""
+    import random
+    import time
+    from fractions import Fraction
+
+    from composer.place.nodegroups import _pack
+
+    rng = random.Random(7)
+    for _ in range(500):
+        capacity = (Fraction(rng.choice([2, 4, 16])), Fraction(rng.choice([4, 16, 64])), rng.choice([0, 1, 4]))
+        kinds = [
+            (
+                Fraction(rng.choice([1, 2, 4, 12, 40])) / 4,
+                Fraction(rng.choice([1, 2, 6, 16, 80])) / 2,
+                rng.choice([0, 1, 2]),
+            )
+            for _ in range(rng.randint(1, 4))
+        ]
+        pods = [k for k in kinds for _ in range(rng.randint(1, 25))]
+        max_pods = rng.choice([1, 4, 29, 110])
+        assert _pack(pods, capacity, max_pods) == _first_fit_one_by_one(pods, capacity, max_pods)
+    start = time.perf_counter()
+    assert _pack([(Fraction(3), Fraction(1), 0)] * 100_000, (Fraction(4), Fraction(16), 0), 110) == 100_000
+    assert time.perf_counter() - start < 10  # (0.4 s here; the one-by-one walk takes minutes)

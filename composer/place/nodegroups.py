@@ -183,22 +183,67 @@ def _nano(demand: Demand) -> Demand:
 
 
 def _pack(pods: list[Demand], capacity: Demand, max_pods: int) -> int:
-    """Nodes needed by first-fit decreasing on (cpu, memory, devices, pod count)."""
+    """Nodes needed by first-fit decreasing on (cpu, memory, devices, pod count).
+
+    Identical pods (a workload's replicas) are placed as a run, and identical nodes are kept as one entry
+    with a count, so 100,000 replicas cost as much as one: the result is exactly that of placing them one by
+    one (each goes to the first node with room), without the quadratic walk over nodes."""
     scaled = [_nano(p) for p in pods] + [_nano(capacity)]
     if all(isinstance(d[0], int) and isinstance(d[1], int) for d in scaled):
         *pods, capacity = scaled
-    bins: list[list] = []
-    for pod_cpu, pod_mem, pod_dev in sorted(pods, reverse=True):
-        for b in bins:
-            if b[0] >= pod_cpu and b[1] >= pod_mem and b[2] >= pod_dev and b[3] >= 1:
-                b[0] -= pod_cpu
-                b[1] -= pod_mem
-                b[2] -= pod_dev
-                b[3] -= 1
-                break
-        else:
-            bins.append([capacity[0] - pod_cpu, capacity[1] - pod_mem, capacity[2] - pod_dev, max_pods - 1])
-    return len(bins)
+    bins: list[list] = []  # [cpu left, memory left, devices left, pods left, how many such nodes]
+    ordered = sorted(pods, reverse=True)
+    i = 0
+    while i < len(ordered):
+        pod = ordered[i]
+        run = 1
+        while i + run < len(ordered) and ordered[i + run] == pod:
+            run += 1
+        i += run
+        left = run
+        at = 0
+        while left and at < len(bins):
+            b = bins[at]
+            each = _room(b, pod)
+            if each:
+                full, rest = divmod(min(left, each * b[4]), each)
+                left -= full * each + rest
+                entries = []
+                if full:
+                    entries.append(_minus(b, pod, each, full))
+                if rest:
+                    entries.append(_minus(b, pod, rest, 1))
+                if b[4] - full - (1 if rest else 0):
+                    entries.append(b[:4] + [b[4] - full - (1 if rest else 0)])
+                bins[at : at + 1] = entries
+                at += len(entries)
+                continue
+            at += 1
+        if left:
+            fresh = [capacity[0], capacity[1], capacity[2], max_pods, 1]
+            each = _room(fresh, pod) or 1  # (a pod no node holds still gets a node of its own)
+            full, rest = divmod(left, each)
+            if full:
+                bins.append(_minus(fresh, pod, each, full))
+            if rest:
+                bins.append(_minus(fresh, pod, rest, 1))
+    return sum(b[4] for b in bins)
+
+
+def _room(b: list, pod: Demand) -> int:
+    """How many ``pod``s fit on one node ``b`` (cpu, memory, devices, pod count left)."""
+    limits = [b[3]]
+    for left, need in zip(b[:3], pod):
+        if need:
+            limits.append(left // need if left >= 0 else 0)
+        elif left < 0:
+            return 0
+    return max(0, int(min(limits)))
+
+
+def _minus(b: list, pod: Demand, count: int, nodes: int) -> list:
+    """``nodes`` nodes like ``b``, each after taking ``count`` ``pod``s."""
+    return [b[0] - pod[0] * count, b[1] - pod[1] * count, b[2] - pod[2] * count, b[3] - count, nodes]
 
 
 FAMILIES = {
@@ -297,7 +342,7 @@ def plan_node_groups(
                     spec.instance_type,
                     minimum,
                     minimum,
-                    max(minimum, spec.max_size or minimum),
+                    max(1, minimum, spec.max_size or minimum),  # (EKS: maxSize ≥ 1)
                     spec.volume_size,
                     tuple(sorted(p.workload.key for p in members)),
                     spot,

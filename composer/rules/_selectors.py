@@ -10,19 +10,26 @@ def allowed(workload: Workload, *keys: str) -> tuple[set[str] | None, str]:
     for key in keys:
         if key in workload.node_selector:
             return {workload.node_selector[key]}, key_field("workload.nodeSelector", key)
-    terms = (
-        ((workload.affinity or {}).get("nodeAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution")
-        or {}
-    ).get("nodeSelectorTerms") or []
+    required = _mapping(_mapping(workload.affinity).get("nodeAffinity")).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    )
+    terms = _mapping(required).get("nodeSelectorTerms")
+    terms = [t for t in terms if isinstance(t, dict)] if isinstance(terms, list) else []
     values: set[str] = set()
     constrained = bool(terms)
-    for term in terms if isinstance(terms, list) else []:
-        exprs = [e for e in (term or {}).get("matchExpressions") or [] if isinstance(e, dict) and e.get("key") in keys]
+    for term in terms:
+        found = term.get("matchExpressions")
+        exprs = [e for e in found if isinstance(e, dict) and e.get("key") in keys] if isinstance(found, list) else []
         ins = [e for e in exprs if e.get("operator") == "In"]
         if not ins:
             constrained = False  # this term lets the pod run anywhere on that label
             break
-        values.update(str(v) for e in ins for v in e.get("values") or [])
+        values.update(str(v) for e in ins for v in (e.get("values") if isinstance(e.get("values"), list) else []))
     if constrained and values:
         return values, "workload.affinity.nodeAffinity"
     return None, ""
+
+
+def _mapping(value) -> dict:
+    """``value`` if it is a mapping, else {} (a scanned manifest may hold any shape there)."""
+    return value if isinstance(value, dict) else {}
