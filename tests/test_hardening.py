@@ -297,10 +297,31 @@ def test_a_write_killed_between_renames_is_reported_and_completed_next_time(tmp_
 def test_temporaries_a_killed_write_left_are_removed_and_nothing_else(tmp_path, capsys, monkeypatch):
     _estate_with_old_set(tmp_path, capsys, monkeypatch)
     generated = tmp_path / "generated"
-    (generated / ".cluster.yaml.k3j9x.tmp").write_text("half")
+    (generated / ".cluster.yaml.compose-0a1b2c3d.tmp").write_text("half")
     (generated / ".notes.tmp").write_text("someone else's")
+    (generated / ".helmfile.yaml.k3j9x.tmp").write_text("a user's own, named like a temporary")
     assert run(["plan", "--write"], tmp_path, capsys, monkeypatch)[0] == 0
-    assert not (generated / ".cluster.yaml.k3j9x.tmp").exists() and (generated / ".notes.tmp").exists()
+    assert not (generated / ".cluster.yaml.compose-0a1b2c3d.tmp").exists() and (generated / ".notes.tmp").exists()
+    assert (generated / ".helmfile.yaml.k3j9x.tmp").read_text() == "a user's own, named like a temporary"
+
+
+def test_a_log_file_in_a_shared_folder_leaves_the_folder_mode_alone(tmp_path):
+    """--log-file /x/logs/f.log turned an existing mode-1777 folder into 0700; folders compose makes for its
+    logs are still 0700, the log itself 0600."""
+    import stat
+
+    from composer.cluster.apply_session import private_log
+
+    shared = tmp_path / "shared" / "logs"
+    shared.mkdir(parents=True)
+    shared.chmod(0o1777)
+    with private_log(shared / "f.log") as log:
+        log.write("x")
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+    assert stat.S_IMODE((shared / "f.log").stat().st_mode) == 0o600
+    with private_log(tmp_path / "new" / "logs" / "g.log"):
+        pass
+    assert stat.S_IMODE((tmp_path / "new" / "logs").stat().st_mode) == 0o700
 
 
 # ---------------------------------------------------------------- item 13: numbers and networks in bounds

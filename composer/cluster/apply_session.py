@@ -405,10 +405,10 @@ def private_log(path: Path) -> Iterator[TextIO]:
     """Append to ``path``, created owner-only (0600, in a 0700 folder): tool output can hold secrets."""
     import os
 
+    made = [f for f in (path.parent, *path.parent.parents) if not f.exists()]
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for folder in (path.parent, path.parent.parent):
-        if folder.name in ("logs", STATE_DIR.name):
-            os.chmod(folder, 0o700)
+    for folder in made:  # only the folders made here: a --log-file in a shared folder leaves its mode alone
+        os.chmod(folder, 0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o600)
     os.fchmod(fd, 0o600)
     with os.fdopen(fd, "a", encoding="utf-8") as log:

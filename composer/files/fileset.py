@@ -5,12 +5,14 @@ temporaries renamed over their targets, one quick ``os.replace`` each. A failure
 disk, an unwritable folder) replaces nothing and leaves no temporaries. During the renames a marker
 file names the set being written; if compose is killed in that short window, the marker stays, the
 next plan reports the torn set and the next write completes it and removes the marker. Temporaries a
-kill left behind are removed by the next write (only ours: ``.<file name>.<random>.tmp``).
+kill left behind are removed by the next write (only ours: ``.<file name>.compose-<8 hex digits>.tmp``;
+a user's own ``.<file name>.<anything>.tmp`` is left alone).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from composer.files import yamlio
@@ -52,7 +54,10 @@ def remove_strays(out_dir: Path, names) -> None:
     for name in names:
         target = out_dir / name
         if target.parent.is_dir():
-            for stray in target.parent.glob(f".{target.name}.*.tmp"):
+            ours = re.compile(re.escape(f".{target.name}.{yamlio.TMP_TAG}") + r"[0-9a-f]{8}\.tmp")
+            for stray in target.parent.glob(f".{target.name}.{yamlio.TMP_TAG}*.tmp"):
+                if not ours.fullmatch(stray.name):
+                    continue
                 try:
                     stray.unlink()
                 except OSError:

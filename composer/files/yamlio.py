@@ -420,8 +420,11 @@ def _ruamel_dump(data: Any, header: str = "") -> str:
     return out.getvalue()
 
 
+TMP_TAG = "compose-"  # in the names of compose's temporaries, so that only those are ever cleaned up
+
+
 def stage(path: Path, text: str, sync: bool = True) -> str:
-    """Write ``text`` in full to a new temporary beside ``path`` (``.<name>.<random>.tmp``, mode 0644
+    """Write ``text`` in full to a new temporary beside ``path`` (``.<name>.compose-<8 hex>.tmp``, mode 0644
     less the umask, as any new file), synced unless ``sync`` is false, and return its name; nothing is
     left behind when that fails. The folder is created when missing (tried first: scan writes
     thousands of files into a few folders, and each needless check is a system call)."""
@@ -430,7 +433,7 @@ def stage(path: Path, text: str, sync: bool = True) -> str:
     data = text.encode("utf-8")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     while True:
-        tmp = os.path.join(path.parent, f".{path.name}.{secrets.token_hex(4)}.tmp")
+        tmp = os.path.join(path.parent, f".{path.name}.{TMP_TAG}{secrets.token_hex(4)}.tmp")
         try:
             fd = os.open(tmp, flags, 0o644)
             break
