@@ -19,6 +19,15 @@ from composer.load.profiles import build_workload
 from composer.load.settings import build_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _own_apply_locks(tmp_path, monkeypatch):
+    """apply's cluster locks live in one place per user (composer.cluster.apply.lock_dir); each test gets
+    its own, so tests neither touch the real one nor see each other's."""
+    monkeypatch.setenv("COMPOSE_LOCK_DIR", str(tmp_path / "locks"))
+
+
 REFERENCE = ROOT.parent / "shared" / "reference"
 CORPUS = ROOT.parent / "shared" / "corpus" / "real"
 needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason="../shared/reference not present")

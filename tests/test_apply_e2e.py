@@ -975,3 +975,68 @@ def test_a_replaced_profile_with_pods_that_cannot_roll_is_kept_until_the_disrupt
     assert old in _profiles(cloud) and len(_profiles(cloud)) == 4  # both: nothing was deleted
     assert main(["apply", "--yes", "--allow-disruption"]) == 0
     assert old not in _profiles(cloud) and len(_profiles(cloud)) == 3
+
+
+def test_the_lock_is_per_cluster_from_any_folder_and_outlives_a_killed_compose(cloud, capsys):
+    """The lock was per working directory and died with compose: `apply` in e1/ and `apply -c e1/…` from its
+    parent ran at once, and after a SIGKILL of compose a second apply ran `create cluster` beside the
+    eksctl still running. Now one lock per cluster and region, held by every tool compose started."""
+    env = {**os.environ, "FAKE_SLEEP": "30", "NO_COLOR": "1"}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "composer", "apply", "--yes"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_signals,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (cloud / "helmfile-started").exists():
+            assert time.monotonic() < deadline and first.poll() is None, first.communicate()
+            time.sleep(0.05)
+        here = Path.cwd()
+        other = subprocess.run(  # the same estate, from its parent folder
+            [sys.executable, "-m", "composer", "apply", "--yes", "-c", f"{here.name}/composer.yaml"]
+            + [f"{here.name}/profiles"],
+            env=env,
+            cwd=here.parent,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert other.returncode == 1 and "another `compose apply` of cluster 'shop-prod' is running" in other.stderr
+        first.kill()  # SIGKILL: compose cannot pass anything on; helmfile (its own session) keeps running
+        first.communicate(timeout=30)
+        again = subprocess.run(
+            [sys.executable, "-m", "composer", "apply", "--yes"], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert again.returncode == 1 and "or a tool it started still is" in again.stderr, again.stderr
+    finally:
+        subprocess.run(["pkill", "-f", "fakebin/helmfile"], check=False)
+    deadline = time.monotonic() + 30
+    while subprocess.run(["pgrep", "-f", "fakebin/helmfile"], capture_output=True).returncode == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    env.pop("FAKE_SLEEP")
+    after = subprocess.run(
+        [sys.executable, "-m", "composer", "apply", "--yes"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert "ended without releasing its lock" in after.stdout + after.stderr
+
+
+def test_a_probe_that_ignores_sigterm_is_killed_with_its_children_at_the_timeout(cloud, capsys, monkeypatch):
+    """--probe-timeout 3 did not hold against a probe that ignores SIGTERM, and a stopped tool's children
+    kept running: the group gets SIGTERM, then SIGKILL after the grace period."""
+    monkeypatch.setenv("FAKE_HANG", "eksctl get cluster")
+    start = time.monotonic()
+    assert main(["apply", "--yes", "--probe-timeout", "2"]) == 1
+    took = time.monotonic() - start
+    assert took < 2 + 5 + 10, took  # timeout + grace + slack (was: until the tool chose to stop)
+    assert "gave no answer within 2 s" in capsys.readouterr().err
+    child = int((cloud / "hang-child-pid").read_text())
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{child}").exists() and "Z" not in Path(f"/proc/{child}/stat").read_text().split()[2]:
+        assert time.monotonic() < deadline, "the tool's child outlived it"
+        time.sleep(0.05)

@@ -52,7 +52,8 @@ apply works on the whole estate: PROFILES that leave out part of ./profiles are 
 of a part would delete what the rest owns). It deletes only Fargate profiles and node groups this
 estate made (tag/label composer.io/estate = metadata.estate in composer.yaml, default "default").
 
-Only one apply per cluster runs at a time from an estate (lock: .compose/apply-<cluster>.lock);
+Only one apply per cluster runs at a time, from any folder (lock: ~/.local/state/fargate-composer/locks/
+apply-<cluster>-<region>.lock, held until the last tool it started has exited);
 a second one is refused (exit 1) with the holder's pid, user, host and start time. Version checks
 and the read-only probes stop after --probe-timeout seconds; the create, delete and helmfile steps
 have no time limit, and show they are alive (a spinner with the elapsed time on a terminal).

@@ -183,17 +183,32 @@ class StepResult:
 # ---------------------------------------------------------------- one apply per cluster at a time
 
 
+def lock_dir() -> Path:
+    """Where apply's cluster locks live: one place for every estate folder and working directory of this
+    user ($COMPOSE_LOCK_DIR, else $XDG_STATE_HOME/fargate-composer/locks, else ~/.local/state/…)."""
+    if os.environ.get("COMPOSE_LOCK_DIR"):
+        return Path(os.environ["COMPOSE_LOCK_DIR"])
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "fargate-composer" / "locks"
+
+
 @contextlib.contextmanager
-def cluster_lock(state_dir: Path, cluster: str) -> Iterator[None]:
-    """Hold ``<state_dir>/apply-<cluster>.lock`` (an exclusive ``flock``) for the duration; another
-    apply of the same cluster from this estate is refused with who holds it. The kernel releases the
-    lock when the holder exits, however it exits, so a crash never leaves a stale lock."""
+def cluster_lock(folder: Path, cluster: str, region: str, say: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold ``<folder>/apply-<cluster>-<region>.lock`` (an exclusive ``flock``) for the duration; another
+    apply of the same cluster (from any folder: ``folder`` is ``lock_dir()``) is refused with who holds it.
+
+    The lock's file description is handed to every tool apply runs (``runner.inherit``), so the lock is
+    held until the last of them is gone: a compose killed with SIGKILL while eksctl works leaves eksctl
+    holding it, and no second apply starts beside it. When every holder is dead the kernel frees it; the
+    next apply takes it over and says whose run ended without releasing it."""
     import fcntl
     import getpass
     import socket
 
-    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = state_dir / f"apply-{cluster}.lock"
+    from composer.cluster.runner import inherit
+
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / f"apply-{cluster}-{region}.lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
         try:
@@ -201,9 +216,15 @@ def cluster_lock(state_dir: Path, cluster: str) -> Iterator[None]:
         except BlockingIOError:
             holder = os.pread(fd, 512, 0).decode("utf-8", "replace").strip() or "another process"
             raise ApplyError(
-                f"another `compose apply` of cluster {cluster!r} is running ({printable(holder)}); "
-                f"wait for it to finish (lock: {path})"
+                f"another `compose apply` of cluster {cluster!r} is running ({printable(holder)}), or a tool it "
+                f"started still is; wait for it to finish (lock: {path})"
             ) from None
+        stale = os.pread(fd, 512, 0).decode("utf-8", "replace").strip()
+        if stale and say is not None:
+            say(
+                f"note: an earlier apply of {cluster} ({printable(stale)}) ended without releasing its lock; "
+                "it and the tools it ran are gone, so this run takes the lock over"
+            )
         os.ftruncate(fd, 0)
         os.pwrite(
             fd,
@@ -213,7 +234,9 @@ def cluster_lock(state_dir: Path, cluster: str) -> Iterator[None]:
             ).encode(),
             0,
         )
-        yield
+        with inherit(fd):
+            yield
+        os.ftruncate(fd, 0)  # (released cleanly: nothing for the next run to report)
     finally:
         os.close(fd)
 

@@ -115,7 +115,7 @@ class Session:
         handled like Ctrl-C (passed on to the running tool, waited for, reported)."""
         with stop_signals():
             try:
-                with ap.cluster_lock(STATE_DIR, self.plan.settings.name):
+                with ap.cluster_lock(ap.lock_dir(), self.plan.settings.name, self.plan.settings.region, self.say):
                     return self._run()
             except KeyboardInterrupt as interrupt:  # before any step ran: nothing to report but that
                 self.say(

@@ -7,10 +7,15 @@ then passes exactly one SIGINT on to the child, waits for it to finish, and re-r
 job cancelled, a closed terminal) take the same path while ``stop_signals()`` is active: the child
 gets the same signal, compose waits for it and reports. A child that ignores the first signal gets
 SIGTERM on the next Ctrl-C and SIGKILL on the one after, each announced.
+
+Each tool leads a process group of its own, and every signal goes to the whole group (as a terminal's
+Ctrl-C does), so helm under helmfile stops too. A command past its timeout gets SIGTERM, then SIGKILL
+after ``GRACE_SECONDS``; once a stopped tool has exited, whatever of its group is left is killed.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 from contextlib import contextmanager
 from typing import Callable, Iterator, Protocol, Sequence
@@ -67,6 +72,22 @@ def stop_signals() -> Iterator[None]:
             signal.signal(s, h)
 
 
+GRACE_SECONDS = 5.0  # between SIGTERM and SIGKILL for a command past its timeout
+_INHERITED: set[int] = set()  # file descriptors every tool started gets (apply's cluster lock)
+
+
+@contextmanager
+def inherit(fd: int) -> Iterator[None]:
+    """While active, every tool started gets ``fd`` (the same open file description): a lock held on it
+    stays held until the last of them exits, even if compose itself is killed."""
+    os.set_inheritable(fd, True)
+    _INHERITED.add(fd)
+    try:
+        yield
+    finally:
+        _INHERITED.discard(fd)
+
+
 class Runner(Protocol):
     def __call__(self, argv: Sequence[str], on_line: OnLine, timeout: float | None = None) -> int:
         """Run ``argv``; return its exit code (negative: killed by that signal). With ``timeout``
@@ -91,17 +112,47 @@ def sh_runner(argv: Sequence[str], on_line: OnLine, timeout: float | None = None
         _in=None,
         _ok_code=list(range(-64, 256)),
         _decode_errors="replace",
-        _timeout=timeout,
-        _timeout_signal=signal.SIGTERM,
+        _pass_fds=set(_INHERITED),
     )
+    group = process.pid  # (its own session: the group's id is its pid)
     try:
-        process.wait()
+        process.wait(timeout=timeout)
     except sh.TimeoutException:
+        _end(process, group)
         raise TimedOut(f"`{argv[0]}` gave no answer within {timeout:g} s and was stopped") from None
     except KeyboardInterrupt as interrupt:
         _stop(process, signum_of(interrupt), argv[0], on_line)
+        _kill_group(group)
         raise
     return process.exit_code
+
+
+def _end(process, group: int) -> None:
+    """SIGTERM to the group, SIGKILL after the grace period if anything of it is left."""
+    import time
+
+    _signal_group(group, signal.SIGTERM)
+    deadline = time.monotonic() + GRACE_SECONDS
+    while process.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _kill_group(group)
+    try:
+        process.wait()
+    except Exception:  # (killed: its exit status does not matter any more)
+        pass
+
+
+def _signal_group(group: int, signum: int) -> bool:
+    try:
+        os.killpg(group, signum)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def _kill_group(group: int) -> None:
+    """Whatever is left of a stopped tool's process group (its children that outlived it)."""
+    _signal_group(group, signal.SIGKILL)
 
 
 def _stop(process, signum: int, name: str, on_line: OnLine) -> None:
@@ -128,8 +179,7 @@ def _stop(process, signum: int, name: str, on_line: OnLine) -> None:
 def _send(process, signum: int) -> bool:
     try:
         if process.is_alive():
-            process.signal(signum)
-            return True
+            return _signal_group(process.pid, signum)
     except ProcessLookupError:
         pass
     return False

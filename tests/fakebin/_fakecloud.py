@@ -27,6 +27,16 @@ def record(tool: str, argv: list[str]) -> None:
 
 
 def maybe_fail(tool: str, argv: list[str]) -> None:
+    hang = os.environ.get("FAKE_HANG", "").split()
+    if hang and [tool, *argv][: len(hang)] == hang:  # a tool that ignores SIGTERM, with a child of its own
+        import signal
+        import subprocess
+        import time
+
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        child = subprocess.Popen(["sleep", "300"])
+        (STATE / "hang-child-pid").write_text(str(child.pid))
+        time.sleep(300)
     wanted = os.environ.get("FAKE_FAIL", "").split()
     marker = STATE / "failed-once"
     if wanted and [tool, *argv][: len(wanted)] == wanted and not marker.exists():
