@@ -639,7 +639,7 @@ def _scan(args) -> int:
     result = derive(objects, args.namespace, options)
     items, found = classify_scanned(result, args.out_dir)
     out_dir = None if args.dry_run else args.out_dir
-    problems += found
+    problems += result.problems + found
     if problems:
         raise ComposerError(problems)
     if out_dir is not None:

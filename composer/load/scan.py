@@ -27,6 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from composer.core.errors import Problem
 from composer.files.yamltree import plain
 from composer.load import claims
 from composer.load.kobjects import Index, Obj
@@ -104,6 +105,7 @@ class ScanResult:
     scanned: list[Scanned]
     skipped: Counter
     notes: list[str]
+    problems: list[Problem] = field(default_factory=list)  # objects Kubernetes would refuse (wrong types)
 
 
 # ---------------------------------------------------------------- small helpers
@@ -164,7 +166,9 @@ def _template_path(kind: str) -> tuple:
 def derive(
     objects: list[Obj], default_namespace: str = "default", options: claims.ClaimOptions = claims.ClaimOptions()
 ) -> ScanResult:
-    """Profiles for every workload object; other kinds are used for linking or counted as skipped."""
+    """Profiles for every workload object; other kinds are used for linking or counted as skipped. An object
+    with a field of the wrong type (composer.load.shapes) is a problem at that field, and left out."""
+    objects, problems = well_formed(objects)
     index = Index(objects, default_namespace)
     skipped: Counter = Counter()
     notes: list[str] = []
@@ -186,7 +190,36 @@ def derive(
             scanned.append(item)
         elif obj.kind not in USED_KINDS:
             skipped[obj.kind or "(no kind)"] += 1
-    return ScanResult(scanned, skipped, notes)
+    return ScanResult(scanned, skipped, notes, problems)
+
+
+def well_formed(objects: list[Obj]) -> tuple[list[Obj], list[Problem]]:
+    """The objects whose fields scan reads have the types Kubernetes gives them, and a problem for each other."""
+    from composer.files.yamlio import locate
+    from composer.load import shapes
+
+    kept, problems = [], []
+    for obj in objects:
+        found = shapes.mismatch(obj.doc, shapes.shape_of(str(obj.doc.get("kind", "")), WORKLOAD_KINDS))
+        if found is None:
+            kept.append(obj)
+            continue
+        path, expected, value = found
+        line, col = locate(obj.doc, list(path))
+        name = _get(obj.doc, "metadata", "name")
+        what = f"{obj.kind or 'object'} {name!r}" if isinstance(name, str) else (obj.kind or "object")
+        problems.append(
+            Problem(
+                f"{what}: {shapes.dotted(path)} must be {expected}, not {shapes.describe(value)} (Kubernetes "
+                "refuses this object, so it is not scanned)",
+                obj.file,
+                line,
+                col,
+                hint="fix the manifest (kubectl apply --dry-run=server shows the same error), or leave it out",
+                check="scan",
+            )
+        )
+    return kept, problems
 
 
 def _derive_workload(obj: Obj, index: Index, options: claims.ClaimOptions, notes: list[str]) -> Scanned | None:
