@@ -256,11 +256,11 @@ def test_a_full_disk_replaces_nothing_and_leaves_no_temporaries(tmp_path, capsys
     old = _estate_with_old_set(tmp_path, capsys, monkeypatch)
     real_stage, calls = yamlio.stage, []
 
-    def stage(target, text):
+    def stage(target, text, sync=True):
         calls.append(target.name)
         if len(calls) == 2:
             raise OSError(28, "No space left on device", str(target))
-        return real_stage(target, text)
+        return real_stage(target, text, sync)
 
     monkeypatch.setattr(yamlio, "stage", stage)
     code, _, err = run(["plan", "--write"], tmp_path, capsys, monkeypatch)
@@ -576,3 +576,36 @@ def test_an_uncatalogued_instance_type_with_min_size_zero_is_an_input_error(tmp_
     code, _, err = run(["validate"], work, capsys, monkeypatch)
     assert code == 1 and "internal error" not in err
     assert "composer.yaml:" in err and "instance type 'a1.medium' is not in the sizing catalogue" in err
+
+
+@pytest.mark.parametrize("fault", ["full disk", "folder in the way"])
+def test_scan_writes_its_profiles_as_one_set_or_none(fault, tmp_path, capsys, monkeypatch):
+    """A full disk left 16 of 400 profiles written (exit 3); a folder where a profile should go failed after
+    earlier files were written. Now all or nothing, with an input error naming the cause."""
+    from composer.files import yamlio
+
+    manifests = tmp_path / "m.yaml"
+    manifests.write_text(
+        "---\n".join(
+            f"apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: app{i}, namespace: shop}}\n"
+            "spec: {template: {spec: {containers: [{name: a, image: x}]}}}\n"
+            for i in range(20)
+        )
+    )
+    if fault == "full disk":
+        real_stage, calls = yamlio.stage, []
+
+        def stage(target, text, sync=True):
+            calls.append(target)
+            if len(calls) == 10:
+                raise OSError(28, "No space left on device", str(target))
+            return real_stage(target, text, sync)
+
+        monkeypatch.setattr(yamlio, "stage", stage)
+    else:
+        (tmp_path / "profiles" / "shop" / "app7.yaml").mkdir(parents=True)
+    code, _, err = run(["scan", "m.yaml"], tmp_path, capsys, monkeypatch)
+    assert code == 1 and "internal error" not in err, err
+    assert ("No space left on device" in err and "none of the 20 was written" in err) or "a folder is where" in err
+    written = [p for p in (tmp_path / "profiles").rglob("*") if p.is_file()]
+    assert written == []  # (no profile, no temporary)

@@ -871,3 +871,44 @@ def test_a_manifest_kubernetes_would_refuse_is_an_error_at_its_field_and_the_res
     labels = bad.count("\n") + 4  # the next document's metadata line: reported too
     assert f"m.yaml:{labels}:" in err and "metadata.labels must be a mapping" in err, err
     assert not (tmp_path / "profiles").exists()
+
+
+def test_an_object_defined_twice_is_kept_once_as_kubernetes_keeps_it_and_said(tmp_path, capsys, monkeypatch):
+    """Deployments api-deployment, api, api: scan wrote 2 profiles with no word; Kubernetes keeps the later
+    api (kubectl applies both in order), so does scan, and it says so with both places."""
+    from composer.cli.main import main
+
+    def deployment(name, image):
+        return (
+            f"apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: shop}}\n"
+            f"spec: {{template: {{spec: {{containers: [{{name: a, image: {image}}}]}}}}}}\n"
+        )
+
+    (tmp_path / "m.yaml").write_text(
+        "---\n".join([deployment("api-x", "a"), deployment("api", "b"), deployment("api", "c")])
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["scan", "m.yaml", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert sorted(w["name"] for w in report["workloads"]) == ["api", "api-x"]
+    assert any(
+        "shop/api is defined twice (m.yaml:6 and m.yaml:11); Kubernetes keeps the later" in n for n in report["notes"]
+    )
+
+
+def test_two_workloads_that_would_write_one_profile_are_an_error_never_an_overwrite(tmp_path, capsys, monkeypatch):
+    from composer.cli.main import main
+
+    docs = [
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web-cronjob, namespace: shop}\n"
+        "spec: {template: {spec: {containers: [{name: a, image: x}]}}}\n",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n"
+        "spec: {template: {spec: {containers: [{name: a, image: x}]}}}\n",
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: web, namespace: shop}\n"
+        "spec: {schedule: '* * * * *', jobTemplate: {spec: {template: {spec: {containers: [{name: a, image: x}]}}}}}\n",
+    ]
+    (tmp_path / "m.yaml").write_text("---\n".join(docs))
+    monkeypatch.chdir(tmp_path)
+    assert main(["scan", "m.yaml"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "would both be written as profile shop/web-cronjob" in err and not (tmp_path / "profiles").exists()

@@ -643,7 +643,7 @@ def _scan(args) -> int:
     if problems:
         raise ComposerError(problems)
     if out_dir is not None:
-        write_profiles(items, args.force)
+        write_profiles(items, args.force, out_dir)
     if args.format == "json":
         print(report_json(items, result, files, out_dir))
     else:

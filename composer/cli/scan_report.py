@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,28 +63,49 @@ def classify_scanned(result: ScanResult, out_dir: Path) -> tuple[list[Item], lis
     return items, problems
 
 
-def write_profiles(items: list[Item], force: bool) -> None:
-    """Write new profiles; rewrite a differing one only with ``force``. Each file is replaced atomically
-    (a reader sees the old profile or the new one); files are not synced one by one (that cost a
-    millisecond or more each): all data is flushed once at the end, then the folders, which makes the
-    renames durable."""
-    folders = set()
+def write_profiles(items: list[Item], force: bool, out_dir: Path) -> None:
+    """Write new profiles; rewrite a differing one only with ``force``. All of them as one set
+    (composer.files.fileset): a full disk, a folder where a profile should go or any other failure
+    replaces nothing, and is an error naming the cause; never some profiles written and others not."""
+    from composer.core.errors import ComposerError, Problem
+    from composer.files import fileset
+
+    chosen: dict[str, Item] = {}
+    blocked = []
     for item in items:
+        if item.path.is_dir():
+            blocked.append(Problem(f"a folder is where profile {item.path} should go", str(item.path), check="scan"))
+            continue
         try:
             old = item.path.read_text(encoding="utf-8")
-        except (FileNotFoundError, IsADirectoryError):
+        except FileNotFoundError:
             old = None
+        except (OSError, UnicodeDecodeError) as exc:
+            blocked.append(Problem(f"cannot read {item.path}: {exc.strerror or exc}", str(item.path), check="scan"))
+            continue
         if old == item.text:
             item.status = "unchanged"
         elif old is not None and not force:
             item.status = "kept (differs; --force overwrites)"
         else:
-            yamlio.write_atomic(item.path, item.text, sync=False)
-            folders.add(item.path.parent)
+            chosen[str(item.path.relative_to(out_dir))] = item
             item.status = "new" if old is None else "overwritten"
-    if folders:
-        os.sync()  # the data of every file written, in one call, before their folders' entries
-        yamlio.sync_folders(sorted(folders))
+    if blocked:
+        raise ComposerError(blocked)
+    if not chosen:
+        return
+    try:
+        fileset.write_set(out_dir, {name: item.text for name, item in chosen.items()}, sync_each=False)
+    except OSError as exc:
+        where = exc.filename or out_dir
+        raise ComposerError(
+            Problem(
+                f"could not write the profiles ({exc.strerror or exc}); none of the {len(chosen)} was written",
+                str(where),
+                hint="free space or fix the folder's permissions, then run the scan again",
+                check="scan",
+            )
+        ) from None
 
 
 def report_json(items: list[Item], result: ScanResult, files: int, out_dir: Path | None) -> str:
@@ -132,6 +152,7 @@ def print_report(items: list[Item], result: ScanResult, files: int, out_dir: Pat
     from rich.table import Table
 
     from composer.cli.render import evidence_mark, fits, placement_cell, reasons_cell
+    from composer.core.terminal import printable
 
     table = Table(title="Scanned workloads", title_justify="left")
     for column in ("workload", "namespace", "kind", "placement", "reasons", "manifest"):
@@ -142,7 +163,7 @@ def print_report(items: list[Item], result: ScanResult, files: int, out_dir: Pat
         table.add_row(
             escape(p.workload.name),
             escape(p.workload.namespace),
-            p.workload.kind,
+            escape(printable(p.workload.kind)),
             placement_cell(p),
             reasons_cell(p, 3),
             escape(i.scanned.profile["provenance"]["source"]),
@@ -155,7 +176,7 @@ def print_report(items: list[Item], result: ScanResult, files: int, out_dir: Pat
             p = i.placement
             reasons = f" · {reasons_cell(p, 3)}" if p.reasons else ""
             console.print(
-                f"  {escape(p.workload.key)} · {p.workload.kind} · {placement_cell(p)}{reasons} "
+                f"  {escape(p.workload.key)} · {escape(printable(p.workload.kind))} · {placement_cell(p)}{reasons} "
                 f"[dim]← {escape(i.scanned.profile['provenance']['source'])}[/]",
                 highlight=False,
                 soft_wrap=True,
@@ -169,7 +190,11 @@ def print_report(items: list[Item], result: ScanResult, files: int, out_dir: Pat
     say(
         f"{files} file(s): {len(items)} workload(s), {fargate} Fargate, {len(items) - fargate} node group; "
         f"{skipped} other object(s) skipped"
-        + (": " + ", ".join(f"{k} {v}" for k, v in sorted(result.skipped.items())) if skipped else "")
+        + (
+            ": " + ", ".join(f"{escape(printable(k))} {v}" for k, v in sorted(result.skipped.items()))
+            if skipped
+            else ""
+        )
     )
     explained = [i for i in ordered if i.placement.reasons or i.scanned.evidence]
     if explained:

@@ -16,6 +16,7 @@ from composer.cluster import apply as ap
 from composer.cluster.runner import Runner, forwarded, signum_of, stop_signals
 from composer.cluster.tools import preflight, tools_for
 from composer.core.exits import Exit, for_signal
+from composer.core.terminal import printable
 from composer.emit.fargate_role import POLICY_FILE
 from composer.emit.plan import CLUSTER_FILE, HELMFILE_FILE, Plan, owners_line, summary, write
 
@@ -131,7 +132,7 @@ class Session:
         if problems:
             return self._refuse(problems)
         name, region = self.plan.settings.name, self.plan.settings.region
-        self.say("Tools: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+        self.say("Tools: " + printable(", ".join(f"{k} {v}" for k, v in versions.items())))
         self.say(f"Checking what exists in cluster {name} ({region}) …")
         state = ap.read_cluster(self.runner, self.plan.cluster, self.options, self.plan.settings.estate)
         self.plan = ap.onto_cluster(self.plan, state)

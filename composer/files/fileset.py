@@ -20,15 +20,18 @@ from composer.files import yamlio
 MARKER = ".compose-writing"
 
 
-def write_set(out_dir: Path, files: dict[str, str]) -> None:
+def write_set(out_dir: Path, files: dict[str, str], sync_each: bool = True) -> None:
     """Write ``files`` ({relative name: text}) under ``out_dir`` as one set. Raises OSError with
-    nothing replaced when any file cannot be staged."""
+    nothing replaced when any file cannot be staged. ``sync_each`` false: one ``os.sync`` for all the
+    staged files instead of one per file (thousands of scanned profiles)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_strays(out_dir, files)
     staged: list[tuple[str, Path]] = []
     try:
         for name, text in files.items():
-            staged.append((yamlio.stage(out_dir / name, text), out_dir / name))
+            staged.append((yamlio.stage(out_dir / name, text, sync=sync_each), out_dir / name))
+        if not sync_each:
+            os.sync()
         marker = out_dir / MARKER
         marker.write_text("".join(f"{name}\n" for name in files), encoding="utf-8")
         for tmp, target in staged:
@@ -50,15 +53,21 @@ def torn(out_dir: Path) -> bool:
 
 
 def remove_strays(out_dir: Path, names) -> None:
-    """Remove temporaries that a killed write of these files left behind."""
+    """Remove temporaries that a killed write of these files left behind (one listing per folder)."""
+    by_folder: dict[Path, set[str]] = {}
     for name in names:
         target = out_dir / name
-        if target.parent.is_dir():
-            ours = re.compile(re.escape(f".{target.name}.{yamlio.TMP_TAG}") + r"[0-9a-f]{8}\.tmp")
-            for stray in target.parent.glob(f".{target.name}.{yamlio.TMP_TAG}*.tmp"):
-                if not ours.fullmatch(stray.name):
-                    continue
+        by_folder.setdefault(target.parent, set()).add(target.name)
+    ours = re.compile(r"\.(.+)\." + re.escape(yamlio.TMP_TAG) + r"[0-9a-f]{8}\.tmp")
+    for folder, targets in by_folder.items():
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            continue
+        for entry in entries:
+            found = ours.fullmatch(entry)
+            if found and found.group(1) in targets:
                 try:
-                    stray.unlink()
+                    os.unlink(folder / entry)
                 except OSError:
                     pass

@@ -169,11 +169,12 @@ def derive(
     """Profiles for every workload object; other kinds are used for linking or counted as skipped. An object
     with a field of the wrong type (composer.load.shapes) is a problem at that field, and left out."""
     objects, problems = well_formed(objects)
+    objects, duplicates = _last_of_each(objects, default_namespace)
     index = Index(objects, default_namespace)
     skipped: Counter = Counter()
-    notes: list[str] = []
+    notes: list[str] = list(duplicates)
     scanned: list[Scanned] = []
-    names: set[tuple[str, str]] = set()
+    names: dict[tuple[str, str], Obj] = {}
     for obj in objects:
         if obj.kind in WORKLOAD_KINDS:
             if obj.kind == "Pod" and _get(obj.doc, "metadata", "ownerReferences"):
@@ -186,11 +187,45 @@ def derive(
             meta = item.profile["metadata"]
             if (meta["namespace"], meta["name"]) in names:  # e.g. a Deployment and a CronJob both named "web"
                 meta["name"] = profile_name(f"{meta['name']}-{obj.kind.lower()}")
-            names.add((meta["namespace"], meta["name"]))
+            other = names.get((meta["namespace"], meta["name"]))
+            if other is not None:  # two workloads, one profile path: never one written over the other
+                problems.append(
+                    Problem(
+                        f"{obj.kind} {obj.name!r} and {other.kind} {other.name!r} ({other.file}:{other.line}) "
+                        f"would both be written as profile {meta['namespace']}/{meta['name']}",
+                        obj.file,
+                        obj.line,
+                        hint="rename one of them, or scan them separately",
+                        check="scan",
+                    )
+                )
+                continue
+            names[(meta["namespace"], meta["name"])] = obj
             scanned.append(item)
         elif obj.kind not in USED_KINDS:
             skipped[obj.kind or "(no kind)"] += 1
     return ScanResult(scanned, skipped, notes, problems)
+
+
+def _last_of_each(objects: list[Obj], default_namespace: str) -> tuple[list[Obj], list[str]]:
+    """One object per kind, namespace and name: the last, as Kubernetes keeps it (kubectl applies the
+    documents in order, the later replacing the earlier); a note for each one dropped, with both places."""
+    last: dict[tuple[str, str, str], int] = {}
+    for i, obj in enumerate(objects):
+        if obj.kind and obj.name:
+            last[(obj.kind, obj.namespace(default_namespace), obj.name)] = i
+    kept, notes = [], []
+    for i, obj in enumerate(objects):
+        key = (obj.kind, obj.namespace(default_namespace), obj.name)
+        if key in last and last[key] != i:
+            later = objects[last[key]]
+            notes.append(
+                f"{obj.kind} {key[1]}/{obj.name} is defined twice ({obj.file}:{obj.line} and {later.file}:"
+                f"{later.line}); Kubernetes keeps the later one, and so does scan"
+            )
+            continue
+        kept.append(obj)
+    return kept, notes
 
 
 def well_formed(objects: list[Obj]) -> tuple[list[Obj], list[Problem]]:

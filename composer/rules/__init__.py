@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Callable, Iterable
 
 from composer.core.model import Reason, Workload
+from composer.core.terminal import printable
 from composer.files.yamlio import position
 from composer.rules import (
     accelerators,
@@ -82,7 +83,9 @@ class Rule:
         out = []
         for field, message in self.check(workload):
             line, col = position(workload.source, field)
-            out.append(Reason(self.id, self.name, self.severity, message, field, self.url, line, col, self.evidence))
+            # (messages quote profile and manifest values: no terminal control sequence gets through)
+            text = printable(message)
+            out.append(Reason(self.id, self.name, self.severity, text, field, self.url, line, col, self.evidence))
         return out
 
 
