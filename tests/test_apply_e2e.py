@@ -922,17 +922,20 @@ def test_a_kubernetes_version_bump_is_shown_and_carried_out_in_the_documented_or
     (cloud / "replicasets.json").write_text(json.dumps([rs]))
     config = Path("composer.yaml")
     original = config.read_text()
-    for wrong, why in [
-        ("1.35", "EKS upgrades one minor at a time: set metadata.version to 1.34, apply, then 1.35"),
-        ("1.32", "EKS cannot downgrade a cluster; set metadata.version to 1.33"),
-        ("1.36", "Kubernetes 1.36 is not a version EKS offers"),
+    cluster = json.loads((cloud / "cluster.json").read_text())
+    for wrong, running, why in [
+        ("1.34", "1.32", "EKS upgrades one minor at a time: set metadata.version to 1.33, apply, then 1.34"),
+        ("1.32", "1.33", "EKS cannot downgrade a cluster; set metadata.version to 1.33"),
+        ("1.35", "1.34", "Kubernetes 1.35 is not a version EKS and eksctl offer here (1.29–1.34)"),
     ]:
+        (cloud / "cluster.json").write_text(json.dumps({**cluster, "version": running}))
         config.write_text(original.replace('version: "1.33"', f'version: "{wrong}"'))
         mark = len(calls(cloud))
         capsys.readouterr()
         assert main(["apply", "--yes"]) == 1
         assert why in " ".join(capsys.readouterr().err.split())
         assert not [c for c in calls(cloud)[mark:] if c[1] in ("upgrade", "create", "delete", "update")]
+    (cloud / "cluster.json").write_text(json.dumps(cluster))
     config.write_text(original.replace('version: "1.33"', 'version: "1.34"'))
     assert main(["plan", "--refresh", "--no-diff"]) == 0
     out = capsys.readouterr().out

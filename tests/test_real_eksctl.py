@@ -485,7 +485,8 @@ def test_compose_apply_replaces_a_fargate_profile_through_the_real_eksctl(tmp_pa
         monkeypatch.setenv("FAKE_CLOUD_DIR", str(tmp_path / "cloud"))
         monkeypatch.chdir(tmp_path)
         first = main(["apply", "--yes"])
-        out = capsys.readouterr().out
+        captured = capsys.readouterr()
+        out = captured.out + captured.err
         second = main(["apply", "--yes"])
         again = capsys.readouterr().out
         left = {

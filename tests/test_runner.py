@@ -52,3 +52,15 @@ def test_a_tool_that_ignores_ctrl_c_gets_sigterm_on_the_second_with_a_message(mo
     assert time.monotonic() - started < 20
     assert any("passed SIGINT on to" in line and "Ctrl-C again sends SIGTERM" in line for line in lines)
     assert any("is still running: sending SIGTERM; Ctrl-C once more sends SIGKILL" in line for line in lines)
+
+
+def test_with_a_timeout_every_line_of_output_arrives_before_the_exit_code():
+    """sh's wait(timeout) only polls the process: without joining its output readers, a probe's JSON came
+    back cut short (the real eksctl's get fargateprofile, under the process-group timeout)."""
+    lines = []
+    code = sh_runner(
+        [sys.executable, "-c", "import sys; sys.stdout.write(''.join(f'line {i}\\n' for i in range(20000)))"],
+        lambda stream, line: lines.append(line),
+        timeout=30,
+    )
+    assert code == 0 and len(lines) == 20000 and lines[-1] == "line 19999"

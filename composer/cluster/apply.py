@@ -702,10 +702,11 @@ def actions(
     if not state.exists:
         return []
     try:
-        from composer.place.autoscaler import CHARTS
+        from composer.core.model import KUBERNETES_VERSIONS
 
+        minors = [int(v.split(".")[1]) for v in KUBERNETES_VERSIONS]
         upgrades = reconcile.version_actions(
-            cluster_config, state.version, state.nodegroups, range(min(CHARTS), max(CHARTS) + 1)
+            cluster_config, state.version, state.nodegroups, range(min(minors), max(minors) + 1)
         )
         moved = reconcile.restart_actions(cluster_config, state.pods)
         known = {a.name for a in moved}

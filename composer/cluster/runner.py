@@ -117,6 +117,8 @@ def sh_runner(argv: Sequence[str], on_line: OnLine, timeout: float | None = None
     group = process.pid  # (its own session: the group's id is its pid)
     try:
         process.wait(timeout=timeout)
+        if timeout is not None:  # (sh's wait with a timeout only polls: this one joins the output readers)
+            process.process.wait()
     except sh.TimeoutException:
         _end(process, group)
         raise TimedOut(f"`{argv[0]}` gave no answer within {timeout:g} s and was stopped") from None

@@ -241,6 +241,9 @@ class NodeClassSettings:
     volume_size: int = 80
 
 
+# The Kubernetes versions a cluster may have: those EKS offers that the eksctl compose drives accepts
+# (eksctl v0.215.0's validator: 1.29–1.34; 1.28 "is no longer supported", 1.35 "invalid version")
+KUBERNETES_VERSIONS = ("1.29", "1.30", "1.31", "1.32", "1.33", "1.34")
 DEFAULT_ESTATE = "default"
 
 

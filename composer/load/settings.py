@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from composer.core.errors import ComposerError, fail
-from composer.core.model import DEFAULT_ESTATE, ClusterSettings, NodeClassSettings, Source
+from composer.core.model import DEFAULT_ESTATE, KUBERNETES_VERSIONS, ClusterSettings, NodeClassSettings, Source
 from composer.files import schema, yamlio
 from composer.files.yamlio import position
 from composer.files.yamltree import plain
@@ -72,6 +72,14 @@ def _consistency(doc: dict, source: Source) -> list:
                 f"zones of {region} are named {region}a, {region}b, …",
             )
     _network_problems(doc, problem)
+    version = doc["metadata"].get("version")
+    if version is not None and str(version) not in KUBERNETES_VERSIONS:
+        problem(
+            f"Kubernetes {version} is not a version EKS and eksctl offer here "
+            f"({KUBERNETES_VERSIONS[0]}–{KUBERNETES_VERSIONS[-1]})",
+            "metadata.version",
+            "choose one of " + ", ".join(KUBERNETES_VERSIONS) + " (an existing cluster upgrades one minor at a time)",
+        )
     for name, spec in (doc.get("nodeGroups") or {}).items():
         if (
             isinstance(spec, dict)
