@@ -130,6 +130,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--no-diff", action="store_true", help="do not print the diff of changed files")
     plan.add_argument(
+        "--full",
+        action="store_true",
+        help="list every workload even past a screenful (by default more than 60 are grouped: counts per "
+        "placement and namespace, reasons per rule with examples; -o json always lists each one)",
+    )
+    plan.add_argument(
         "--refresh",
         action="store_true",
         help="also read the cluster (read-only eksctl get calls; needs eksctl and AWS credentials) and "
@@ -286,6 +292,12 @@ def _parser() -> argparse.ArgumentParser:
         help="where profiles go, as <namespace>/<name>.yaml (default: ./profiles)",
     )
     scan.add_argument("--dry-run", action="store_true", help="show the placements; write no profiles")
+    scan.add_argument(
+        "--full",
+        action="store_true",
+        help="list every workload even past a screenful (by default more than 60 are grouped; --format json "
+        "always lists each one)",
+    )
     scan.add_argument("--force", action="store_true", help="overwrite profiles that differ from what scan derives")
     scan.add_argument(
         "-n",
@@ -427,7 +439,7 @@ def cmd_plan(args) -> int:
         print(json.dumps(result, indent=2))
     else:
         console = _console(args)
-        print_plan(plan, console, show_diff=not args.no_diff)
+        print_plan(plan, console, show_diff=not args.no_diff, full=args.full)
         if cloud is None:
             console.print(
                 "Cluster: not checked (offline plan); `compose plan --refresh` reads it and shows what "
@@ -647,7 +659,7 @@ def _scan(args) -> int:
     if args.format == "json":
         print(report_json(items, result, files, out_dir))
     else:
-        print_report(items, result, files, out_dir, _console(args))
+        print_report(items, result, files, out_dir, _console(args), full=args.full)
     return Exit.OK
 
 

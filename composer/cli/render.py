@@ -139,8 +139,9 @@ def cost_json(report) -> dict[str, Any]:
 PLACED = {"fargate": "Fargate", "nodegroup": "nodes", "spot": "Spot"}
 
 
-def print_cost(report, console) -> None:
-    """A compact cost table: each workload where it is placed and where it could otherwise go."""
+def print_cost(report, console, per_workload: bool = True) -> None:
+    """A compact cost table: each workload where it is placed and where it could otherwise go (only the
+    totals with ``per_workload`` false: the plan of a large estate)."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -161,7 +162,7 @@ def print_cost(report, console) -> None:
         ("break-even h/day", "right"),
     ):
         table.add_column(column, justify=justify, no_wrap=True, overflow="ellipsis")
-    for c in sorted(report.workloads, key=lambda c: (c.placement != "fargate", c.key)):
+    for c in sorted(report.workloads, key=lambda c: (c.placement != "fargate", c.key)) if per_workload else ():
         table.add_row(
             escape(c.key),
             PLACED[c.placement],
@@ -171,7 +172,9 @@ def print_cost(report, console) -> None:
             f"{c.hours_per_day:.1f}" + ("*" if c.note else ""),
             f"{c.break_even_hours:.1f}" if c.break_even_hours else "",
         )
-    if fits(table, console):
+    if not per_workload:
+        console.print(f"{table.title}: {len(report.workloads):,} workloads (each in `-o json`)", highlight=False)
+    elif fits(table, console):
         console.print(table)
     else:  # a narrow terminal: one line per workload rather than cells cut short
         console.print(table.title)
@@ -233,11 +236,30 @@ def advice_json(advice) -> list[dict[str, str]]:
     return [{"rule": a.rule, "target": a.key, "message": a.message} for a in advice]
 
 
-def print_advice(advice, console) -> None:
+def print_advice(advice, console, grouped: bool = False) -> None:
+    """Each piece of advice; ``grouped``: one line per rule, counted, with the first in full and examples."""
     from rich.markup import escape
 
+    if not grouped:
+        for a in advice:
+            console.print(f"  {a.rule} {escape(a.key)}: {escape(a.message)}", highlight=False, soft_wrap=True)
+        return
+    by_rule: dict[str, list] = {}
     for a in advice:
-        console.print(f"  {a.rule} {escape(a.key)}: {escape(a.message)}", highlight=False, soft_wrap=True)
+        by_rule.setdefault(a.rule, []).append(a)
+    for rule, items in by_rule.items():
+        first = items[0]
+        if len(items) == 1:
+            console.print(f"  {rule} {escape(first.key)}: {escape(first.message)}", highlight=False, soft_wrap=True)
+            continue
+        others = ", ".join(escape(a.key) for a in items[1 : 1 + EXAMPLES])
+        more = f", … {len(items) - 1 - EXAMPLES:,} more" if len(items) > 1 + EXAMPLES else ""
+        console.print(
+            f"  {rule} ×{len(items):,}, e.g. {escape(first.key)}: {escape(first.message)}"
+            f" [dim](also {others}{more})[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def evidence_mark(r) -> str:
@@ -275,11 +297,71 @@ def _print_stacked(ordered: list[Placement], title: str, console) -> None:
             )
 
 
-def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
+# Past this many workloads the human output groups them (nobody reads 10,000 rows, and measuring such a
+# table costs more than planning): counts per placement and namespace, reasons counted per rule with a few
+# examples. `-o json` (plan) or `--format json` (scan), or --full, lists every workload.
+SCREENFUL = 60
+EXAMPLES = 3
+
+
+def where_placed(p: Placement) -> str:
+    return "Fargate" if p.target == "fargate" else f"nodes {p.node_class or 'general'}{' Spot' if p.spot else ''}"
+
+
+def print_grouped(placements: list[Placement], console, noun: str, listing_hint: str) -> None:
+    """Placements grouped: per placement, how many workloads in how many namespaces (the busiest named)."""
+    from collections import Counter, defaultdict
+
+    from rich.markup import escape
+
+    by_place: dict[str, Counter] = defaultdict(Counter)
+    for p in placements:
+        by_place[where_placed(p)][p.workload.namespace] += 1
+    console.print(
+        f"{len(placements):,} {noun}, grouped (more than {SCREENFUL}; {listing_hint} lists each one)", highlight=False
+    )
+    for place in sorted(by_place, key=lambda k: (k != "Fargate", k)):
+        spaces = by_place[place]
+        busiest = ", ".join(f"{escape(ns)} {n:,}" for ns, n in spaces.most_common(EXAMPLES))
+        more = f", … {len(spaces) - EXAMPLES:,} more" if len(spaces) > EXAMPLES else ""
+        console.print(
+            f"  {place}: {sum(spaces.values()):,} in {len(spaces):,} namespace(s) ({busiest}{more})", highlight=False
+        )
+
+
+def print_reasons_counted(placements: list[Placement], console) -> None:
+    """Every rule that fired, counted, with a few example workloads each; blocking rules first."""
+    from collections import defaultdict
+
+    from rich.markup import escape
+
+    seen: dict[tuple[str, str], list] = defaultdict(list)
+    for p in sorted(placements, key=lambda p: p.workload.key):
+        for r in p.reasons:
+            seen[(r.rule, r.severity)].append((p, r))
+    if not seen:
+        return
+    console.print("\n[bold]Why[/], counted per rule (block: moves the workload to a node group; advice: shown only)")
+    for (rule, severity), hits in sorted(seen.items(), key=lambda kv: (kv[0][1] != "block", kv[0][0])):
+        first = hits[0][1]
+        examples = ", ".join(escape(p.workload.key) for p, _ in hits[:EXAMPLES])
+        more = f", … {len(hits) - EXAMPLES:,} more" if len(hits) > EXAMPLES else ""
+        console.print(
+            f"  {rule} {severity:<6} ×{len(hits):,}  {evidence_mark(first)}{escape(first.message)}"
+            f" [dim](e.g. {examples}{more})[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def print_plan(plan: Plan, console, *, show_diff: bool = True, full: bool = False) -> None:
     from rich.markup import escape
     from rich.table import Table
 
     title = f"Plan for cluster {plan.settings.name} ({plan.settings.region})"
+    if len(plan.placements) > SCREENFUL and not full:
+        _print_plan_grouped(plan, title, console, show_diff)
+        return
     ordered = sorted(plan.placements, key=lambda p: (p.target != "fargate", p.workload.namespace, p.workload.name))
     table = Table(title=title, title_justify="left")
     for column in ("release", "namespace", "kind", "placement", "reasons", "Fargate size"):
@@ -328,6 +410,14 @@ def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
             if narrow:
                 console.print(grid)
 
+    _print_tail(plan, console, show_diff)
+
+
+def _print_tail(plan: Plan, console, show_diff: bool, per_workload_cost: bool = True) -> None:
+    """Fargate profiles, node groups, cost, advice and files: what does not grow with the number of
+    workloads (the per-workload cost table is left out when the plan is grouped)."""
+    from rich.markup import escape
+
     console.print("\n[bold]Fargate profiles[/]")
     for fp in plan.routing.profiles:
         selectors = ", ".join(
@@ -349,10 +439,10 @@ def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
 
     if plan.cost is not None:
         console.print()
-        print_cost(plan.cost, console)
+        print_cost(plan.cost, console, per_workload_cost)
     if plan.advice:
         console.print("\n[bold]Advice[/] (cluster-wide; nothing is moved)")
-        print_advice(plan.advice, console)
+        print_advice(plan.advice, console, grouped=not per_workload_cost)
 
     console.print(f"\n[bold]Files[/] in {escape(str(plan.out_dir))}:")
     for c in plan.changes:
@@ -365,3 +455,12 @@ def print_plan(plan: Plan, console, *, show_diff: bool = True) -> None:
     new = sum(c.status == "new" for c in plan.changes)
     changed = sum(c.status == "changed" for c in plan.changes)
     console.print(f"Files: {new} to create, {changed} to change, {len(plan.changes) - new - changed} unchanged.")
+
+
+def _print_plan_grouped(plan: Plan, title: str, console, show_diff: bool) -> None:
+    console.print(title, highlight=False)
+    print_grouped(plan.placements, console, "workloads", "`compose plan -o json` or --full")
+    console.print(summary(plan))
+    console.print(owners_line(plan))
+    print_reasons_counted(plan.placements, console)
+    _print_tail(plan, console, show_diff, per_workload_cost=False)

@@ -147,18 +147,31 @@ def report_json(items: list[Item], result: ScanResult, files: int, out_dir: Path
     )
 
 
-def print_report(items: list[Item], result: ScanResult, files: int, out_dir: Path | None, console) -> None:
+def print_report(
+    items: list[Item], result: ScanResult, files: int, out_dir: Path | None, console, full: bool = False
+) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from composer.cli.render import evidence_mark, fits, placement_cell, reasons_cell
+    from composer.cli.render import (
+        SCREENFUL,
+        evidence_mark,
+        fits,
+        placement_cell,
+        print_grouped,
+        print_reasons_counted,
+        reasons_cell,
+    )
     from composer.core.terminal import printable
 
+    grouped = len(items) > SCREENFUL and not full
+    if grouped:  # (a table nobody reads is never built or measured)
+        print_grouped([i.placement for i in items], console, "scanned workloads", "--format json or --full")
     table = Table(title="Scanned workloads", title_justify="left")
     for column in ("workload", "namespace", "kind", "placement", "reasons", "manifest"):
         table.add_column(column, no_wrap=True, overflow="ellipsis")
     ordered = sorted(items, key=lambda i: (i.placement.target != "fargate", i.placement.workload.key))
-    for i in ordered:
+    for i in () if grouped else ordered:
         p = i.placement
         table.add_row(
             escape(p.workload.name),
@@ -168,7 +181,9 @@ def print_report(items: list[Item], result: ScanResult, files: int, out_dir: Pat
             reasons_cell(p, 3),
             escape(i.scanned.profile["provenance"]["source"]),
         )
-    if fits(table, console):
+    if grouped:
+        pass
+    elif fits(table, console):
         console.print(table)
     else:  # one line per workload rather than cells cut short
         console.print("Scanned workloads")
@@ -196,7 +211,9 @@ def print_report(items: list[Item], result: ScanResult, files: int, out_dir: Pat
             else ""
         )
     )
-    explained = [i for i in ordered if i.placement.reasons or i.scanned.evidence]
+    explained = [] if grouped else [i for i in ordered if i.placement.reasons or i.scanned.evidence]
+    if grouped:
+        print_reasons_counted([i.placement for i in items], console)
     if explained:
         say("\n[bold]Why[/] (each reason with the manifest line it comes from)")
         if any(r.evidence == "inferred" for i in explained for r in i.placement.reasons):
