@@ -121,7 +121,7 @@ def test_readme_shows_the_real_apply_dry_run(capsys, monkeypatch, tmp_path):
 
     from composer.cli.main import main
 
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "apply.md").read_text()
     shown = readme.split("$ compose apply --dry-run\n", 1)[1].split("```", 1)[0]
     for name in ("profiles", "values"):
         shutil.copytree(ROOT / name, tmp_path / name)
@@ -139,7 +139,7 @@ def test_readme_shows_the_real_offline_scan_of_the_shipped_rendered_chart(capsys
     what the README shows (at 100 columns, without colour)."""
     from composer.cli.main import main
 
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "scan.md").read_text()
     shown = readme.split("$ compose scan examples/storefront-rendered.yaml --dry-run\n", 1)[1].split("```", 1)[0]
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("COLUMNS", "100")
