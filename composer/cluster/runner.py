@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from contextlib import contextmanager
 from typing import Callable, Iterator, Protocol, Sequence
 
@@ -115,33 +116,32 @@ def sh_runner(argv: Sequence[str], on_line: OnLine, timeout: float | None = None
         _pass_fds=set(_INHERITED),
     )
     group = process.pid  # (its own session: the group's id is its pid)
+    # (sh's own wait(timeout) polls and does not join the output readers: a watchdog thread stops the
+    # group instead, while this thread blocks in wait(), which returns once every line has been read)
+    done, fired = threading.Event(), threading.Event()
+    if timeout is not None:
+        threading.Thread(target=_watchdog, args=(group, timeout, done, fired), daemon=True).start()
     try:
-        process.wait(timeout=timeout)
-        if timeout is not None:  # (sh's wait with a timeout only polls: this one joins the output readers)
-            process.process.wait()
-    except sh.TimeoutException:
-        _end(process, group)
-        raise TimedOut(f"`{argv[0]}` gave no answer within {timeout:g} s and was stopped") from None
+        process.wait()
     except KeyboardInterrupt as interrupt:
         _stop(process, signum_of(interrupt), argv[0], on_line)
         _kill_group(group)
         raise
+    finally:
+        done.set()
+    if fired.is_set():
+        raise TimedOut(f"`{argv[0]}` gave no answer within {timeout:g} s and was stopped")
     return process.exit_code
 
 
-def _end(process, group: int) -> None:
-    """SIGTERM to the group, SIGKILL after the grace period if anything of it is left."""
-    import time
-
+def _watchdog(group: int, timeout: float, done: threading.Event, fired: threading.Event) -> None:
+    """After ``timeout`` seconds unless ``done``: SIGTERM to the group, SIGKILL after the grace period."""
+    if done.wait(timeout):
+        return
+    fired.set()
     _signal_group(group, signal.SIGTERM)
-    deadline = time.monotonic() + GRACE_SECONDS
-    while process.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    _kill_group(group)
-    try:
-        process.wait()
-    except Exception:  # (killed: its exit status does not matter any more)
-        pass
+    if not done.wait(GRACE_SECONDS):
+        _kill_group(group)
 
 
 def _signal_group(group: int, signum: int) -> bool:
