@@ -232,6 +232,9 @@ def existing(
                 ["kubectl", "get", "replicasets", "--namespace", namespace, "--output", "json", *kube],
                 stdout=json.dumps({"kind": "List", "items": (pods or {}).get(f"{namespace}/replicasets", [])}),
             )
+    for name in profiles:  # the pods on each of our profiles the plan no longer has (none here)
+        if name not in known_fp and name not in foreign:
+            fp.register(empty_fp(name, kube), stdout='{"items": []}')
     for g in groups:  # eksctl get labels prints a table (it has no -o json)
         labels = "team=data" if g in foreign else "composer.io/node-class=general"
         fp.register(
@@ -487,11 +490,11 @@ def test_unsafe_option_values_never_reach_a_command_line(args, text, estate, fp,
     assert code == 1 and text in err and list(fp.calls) == []
 
 
-def empty_fp(name, pods=()):
-    """The check before a profile is deleted: no running pod left on it (registered with ``pods`` there)."""
+def empty_fp(name, kube=("--kubeconfig", KUBECONFIG)):
+    """The pods on a profile about to go: read by the probe, and checked again before the delete."""
     return [
         "kubectl", "get", "pods", "--all-namespaces", "--selector", f"eks.amazonaws.com/fargate-profile={name}",
-        "--field-selector", "status.phase=Running", "--output", "json", "--kubeconfig", KUBECONFIG,
+        "--field-selector", "status.phase=Running", "--output", "json", *kube,
     ]  # fmt: skip
 
 
@@ -554,7 +557,8 @@ def test_a_changed_fargate_profile_is_created_before_the_old_one_is_deleted(esta
     fp.register(delete_fp("fp-0ld0ld00"))
     code, out, _ = run(["--yes"], capsys)
     assert code == 0
-    assert commands(fp)[3:] == [create_fp, HELMFILE_APPLY, empty_fp("fp-0ld0ld00"), delete_fp("fp-0ld0ld00")]
+    # (the pods on the old profile are read once while probing, and again right before its delete)
+    assert commands(fp)[-4:] == [create_fp, HELMFILE_APPLY, empty_fp("fp-0ld0ld00"), delete_fp("fp-0ld0ld00")]
     assert (
         "-/+ Fargate profile fp-0ld0ld00: shop; same selectors, but its pod execution role or subnets changed, which "
         f"EKS cannot change in place — replace (replaced by {FP1})"
@@ -1156,3 +1160,27 @@ def test_a_profile_with_pods_still_on_it_is_not_deleted_without_allow_disruption
     fp.register(delete_fp("fp-legacy"))
     code, out, _ = run(["--yes", "--allow-disruption"], capsys)
     assert code == 0 and commands(fp)[-1] == delete_fp("fp-legacy")
+
+
+def test_plan_refresh_says_what_each_profile_change_does_to_running_pods():
+    """A replaced profile's pods of a pinned release roll onto the successor; the others are deleted at once;
+    a created profile affects none."""
+    from composer.cluster import reconcile
+
+    config = {"fargateProfiles": [{"name": "fp-new", "selectors": [{"namespace": "shop"}]}]}
+    existing_profiles = {
+        "fp-old": {"name": "fp-old", "selectors": [{"namespace": "shop"}, {"namespace": "gone"}], "status": "ACTIVE"}
+    }
+
+    def pod(owner, release):
+        return reconcile.Pod("shop", (("app.kubernetes.io/instance", release),), owner)
+
+    pods = {"fp-old": (pod("deployment/api", "api"), pod("deployment/api", "api"), pod("deployment/web", "web"))}
+    found = reconcile.fargate_actions(config, existing_profiles, frozenset({"fp-old"}), pods, frozenset({"shop/api"}))
+    effects = {a.name: a.effect for a in found}
+    assert effects["fp-new"] == "no pods affected"
+    assert effects["fp-old"] == (
+        "rolls 2 pod(s) of shop/deployment/api onto the new profile; "
+        "deletes 1 pod(s) of shop/deployment/web at once (needs --allow-disruption)"
+    )
+    assert " · rolls 2 pod(s)" in reconcile.lines(found)[1]

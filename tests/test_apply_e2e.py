@@ -870,6 +870,7 @@ def test_a_new_namespace_adds_one_fargate_profile_and_replaces_none(cloud, capsy
     out = capsys.readouterr().out
     assert "2 to create, 0 to replace, 0 to resize, 0 to delete" in out, out  # the profile and its IRSA account
     assert "+ Fargate profile" in out and "-/+" not in out
+    assert "aaa-new — create · no pods affected" in out  # and shop's profile is not even listed: untouched
     mark = len(calls(cloud))
     assert main(["apply", "--yes"]) == 0
     assert not [c for c in calls(cloud)[mark:] if c[1] == "delete"]
@@ -897,7 +898,9 @@ def _fargate_pod(namespace: str, deployment: str) -> dict:
         "metadata": {
             "name": f"{deployment}-5c6d-a1",
             "namespace": namespace,
-            "labels": {"app.kubernetes.io/name": deployment},
+            # (as a Deployment's pods carry them: the ReplicaSet's hash, and helm's instance label)
+            "labels": {"app.kubernetes.io/name": deployment, "app.kubernetes.io/instance": deployment}
+            | {"pod-template-hash": "5c6d"},
             "ownerReferences": [{"kind": "ReplicaSet", "name": f"{deployment}-5c6d", "controller": True}],
         },
         "spec": {"schedulerName": "fargate-scheduler"},
@@ -972,6 +975,11 @@ def test_a_replaced_profile_with_pods_that_cannot_roll_is_kept_until_the_disrupt
     (cloud / "pods.json").write_text(json.dumps([pod]))
     _replace_a_shared_profile()
     capsys.readouterr()
+    assert main(["plan", "--refresh", "--no-diff", "-o", "json"]) == 0
+    effects = {a["name"]: a["effect"] for a in json.loads(capsys.readouterr().out)["cluster"]["actions"]}
+    assert (
+        effects[old] == "deletes 1 pod(s) of notifications/deployment/email-worker at once (needs --allow-disruption)"
+    )
     assert main(["apply", "--yes"]) == 4
     text = " ".join(capsys.readouterr().out.split())
     assert f"1 pod(s) still run on Fargate profile {old} (notifications/email-worker-5c6d-a1)" in text

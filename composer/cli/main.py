@@ -431,7 +431,14 @@ def cmd_plan(args) -> int:
                 "exists": cloud[0],
                 "summary": reconcile.summary(cloud[1]) if cloud[0] else "cluster does not exist",
                 "actions": [
-                    {"kind": a.kind, "what": a.what, "name": a.name, "detail": a.detail, "successor": a.successor}
+                    {
+                        "kind": a.kind,
+                        "what": a.what,
+                        "name": a.name,
+                        "detail": a.detail,
+                        "successor": a.successor,
+                        "effect": a.effect,
+                    }
                     for a in cloud[1]
                 ],
             }
@@ -471,6 +478,7 @@ def _refresh(plan, args):
     from composer.cluster import apply as ap
     from composer.cluster.runner import sh_runner
     from composer.core.errors import ComposerError, Problem
+    from composer.emit.helmfile import pinned_releases
 
     runner = _runner() or sh_runner
     options = ap.ApplyOptions(probe_timeout=args.probe_timeout)
@@ -487,7 +495,8 @@ def _refresh(plan, args):
                 plan.cluster, state, plan.out_dir / CLUSTER_FILE, plan.out_dir / HELMFILE_FILE, options, None, planned
             )
             savedplan.save(args.out, plan, state, steps)
-        return plan, (state.exists, ap.actions(plan.cluster, state, options, planned))
+        pinned = pinned_releases(plan.helmfile)
+        return plan, (state.exists, ap.actions(plan.cluster, state, options, planned, pinned))
     except ap.ApplyError as exc:
         raise ComposerError(Problem(f"--refresh: {exc}", str(args.config), check="refresh")) from None
 

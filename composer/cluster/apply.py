@@ -109,6 +109,9 @@ class ClusterState:
     # pods running on Fargate in the planned profiles' namespaces: read only when the plan upgrades the
     # cluster (each keeps the kubelet of the version it started with, so they are restarted after)
     fargate_pods: tuple[reconcile.Pod, ...] = ()
+    # the running pods on each of this estate's profiles that the plan no longer has (EKS labels every
+    # Fargate pod with its profile); None: not read
+    on_old_profiles: dict[str, tuple[reconcile.Pod, ...]] | None = None
 
     @property
     def fargate_profiles(self) -> frozenset[str]:
@@ -470,6 +473,11 @@ def read_cluster(
     state = dataclasses.replace(state, releases=probe_releases(runner, name, region, options))
     if cluster_config.get("fargateProfiles"):  # (after probe_releases, which writes the kubeconfig)
         state = dataclasses.replace(state, pods=probe_pods(runner, cluster_config, options))
+        planned = {p["name"] for p in cluster_config.get("fargateProfiles") or []}
+        going = sorted(n for n in state.owned_profiles if n not in planned and _NAME.fullmatch(n))
+        state = dataclasses.replace(
+            state, on_old_profiles={n: probe_profile_pods(runner, cluster_config, options, n) for n in going}
+        )
         if upgrading(cluster_config, state):
             state = dataclasses.replace(state, fargate_pods=probe_pods(runner, cluster_config, options, ON_FARGATE))
     if (cluster_config.get("iam") or {}).get("withOIDC"):
@@ -613,6 +621,33 @@ def probe_pods(
     return tuple(pods)
 
 
+def probe_profile_pods(
+    runner: Runner, cluster_config: dict, options: ApplyOptions, profile: str
+) -> tuple[reconcile.Pod, ...]:
+    """The running pods on Fargate profile ``profile``, each with its workload: a ReplicaSet's pods belong to
+    the Deployment whose name the ReplicaSet's is, less the pod-template-hash the pods carry."""
+    argv = ("kubectl", "get", "pods", "--all-namespaces", "--selector", f"{PIN_LABEL}={profile}")
+    argv += ("--field-selector", "status.phase=Running", "--output", "json")
+    pods = []
+    for pod in _kubectl_items(runner, argv + _kubectl_args(options, cluster_config["metadata"]["name"]), options):
+        meta = pod.get("metadata") or {}
+        if meta.get("deletionTimestamp"):
+            continue
+        labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+        kind, owner = _controller(pod) or ("Pod", str(meta.get("name", "?")))
+        suffix = f"-{labels.get('pod-template-hash')}"
+        if kind == "ReplicaSet" and labels.get("pod-template-hash") and owner.endswith(suffix):
+            kind, owner = "Deployment", owner[: -len(suffix)]
+        pods.append(
+            reconcile.Pod(
+                str(meta.get("namespace", "")),
+                tuple(sorted((str(k), str(v)) for k, v in labels.items())),
+                f"{kind.lower()}/{owner}",
+            )
+        )
+    return tuple(pods)
+
+
 def oidc_command(cluster: str, region: str, approve: bool) -> tuple[str, ...]:
     return (
         "eksctl",
@@ -695,7 +730,11 @@ def helmfile_steps(helmfile_path: Path, options: ApplyOptions, cluster: str, reg
 
 
 def actions(
-    cluster_config: dict, state: ClusterState, options: ApplyOptions, releases: frozenset[str] = frozenset()
+    cluster_config: dict,
+    state: ClusterState,
+    options: ApplyOptions,
+    releases: frozenset[str] = frozenset(),
+    pinned: frozenset[str] = frozenset(),
 ) -> list[reconcile.Action]:
     """Per Fargate profile, node group and (removed) Helm release, what apply will do
     (``composer.cluster.reconcile``); [] for a new cluster. ``releases``: the planned namespace/name keys."""
@@ -719,7 +758,9 @@ def actions(
         ]
         return (
             upgrades
-            + reconcile.fargate_actions(cluster_config, state.fargate, state.owned_profiles)
+            + reconcile.fargate_actions(
+                cluster_config, state.fargate, state.owned_profiles, state.on_old_profiles, pinned
+            )
             + reconcile.nodegroup_actions(cluster_config, state.nodegroups, state.owned_groups, options.prune)
             + reconcile.authentication_actions(cluster_config, state.authentication_mode)
             + reconcile.addon_actions(cluster_config, state.addons)

@@ -18,6 +18,7 @@ from composer.cluster.tools import preflight, tools_for
 from composer.core.exits import Exit, for_signal
 from composer.core.terminal import printable
 from composer.emit.fargate_role import POLICY_FILE
+from composer.emit.helmfile import pinned_releases
 from composer.emit.plan import CLUSTER_FILE, HELMFILE_FILE, Plan, owners_line, summary, write
 
 STATE_DIR = Path(".compose")  # compose's own working state, beside composer.yaml: logs and locks
@@ -198,7 +199,9 @@ class Session:
         if state.exists:
             from composer.cluster import reconcile
 
-            todo = ap.actions(self.plan.cluster, state, self.options, self.plan.release_keys)
+            todo = ap.actions(
+                self.plan.cluster, state, self.options, self.plan.release_keys, pinned_releases(self.plan.helmfile)
+            )
             self.differs = [f"{a.what} {a.name}: {a.detail}" for a in todo if a.kind == "differs"]
             for line in reconcile.lines(todo):
                 self.say(line, style="yellow" if line.lstrip().startswith(("-", "!", "?")) else None)

@@ -61,6 +61,7 @@ class Action:
     name: str
     detail: str = ""
     successor: str = ""  # for replace: the new profile or group that takes over
+    effect: str = ""  # what it does to running pods ("no pods affected", "rolls 2 pod(s) of …", …)
 
 
 class NotReady(Exception):
@@ -79,12 +80,22 @@ def _status_problem(what: str, name: str, status: str) -> str:
     )
 
 
-def fargate_actions(config: dict, existing: dict[str, dict], owned: frozenset[str]) -> list[Action]:
+def fargate_actions(
+    config: dict,
+    existing: dict[str, dict],
+    owned: frozenset[str],
+    on_profile: dict[str, tuple[Pod, ...]] | None = None,
+    pinned: frozenset[str] = frozenset(),
+) -> list[Action]:
+    """``on_profile``: the running pods on each profile to go (read when there are any); ``pinned``: the
+    releases whose pods follow their profile's name (they roll onto a successor, the rest are deleted)."""
     planned = {p["name"]: p for p in config.get("fargateProfiles") or []}
     actions, problems = [], []
     for name in planned:
         if name not in existing:
-            actions.append(Action("create", "Fargate profile", name, _selectors(planned[name])))
+            actions.append(
+                Action("create", "Fargate profile", name, _selectors(planned[name]), effect="no pods affected")
+            )
         elif existing[name].get("status") != "ACTIVE":
             problems.append(_status_problem("Fargate profile", name, str(existing[name].get("status", ""))))
         else:
@@ -102,7 +113,9 @@ def fargate_actions(config: dict, existing: dict[str, dict], owned: frozenset[st
         namespaces = {s.get("namespace") for s in old.get("selectors") or []}
         heirs = [n for n, p in planned.items() if namespaces & {s["namespace"] for s in p["selectors"]}]
         detail = _selectors(old) + (f"; {_why_replaced(old, planned)}" if heirs else "")
-        actions.append(Action("replace" if heirs else "delete", "Fargate profile", name, detail, ", ".join(heirs)))
+        effect = _profile_effect((on_profile or {}).get(name), pinned if heirs else frozenset())
+        kind = "replace" if heirs else "delete"
+        actions.append(Action(kind, "Fargate profile", name, detail, ", ".join(heirs), effect))
     if problems:
         raise NotReady("; ".join(problems))
     return actions
@@ -365,6 +378,11 @@ class Pod:
     labels: tuple[tuple[str, str], ...]
     owner: str
 
+    @property
+    def release(self) -> str:
+        """namespace/release of the Helm release that made it (the chart convention's instance label)."""
+        return f"{self.namespace}/{dict(self.labels).get('app.kubernetes.io/instance', '')}"
+
 
 RESTARTABLE = ("deployment/", "statefulset/")
 
@@ -400,6 +418,7 @@ def restart_actions(config: dict, pods: tuple[Pod, ...]) -> list[Action]:
                 "workload",
                 f"{namespace}/{owner}",
                 f"{count} pod(s) on EC2 nodes that Fargate profile {profile} selects",
+                effect=f"restarts {count} pod(s), rolling" if kind == "restart" else "no pods affected",
             )
         )
     return actions
@@ -456,7 +475,8 @@ def lines(actions: list[Action]) -> list[str]:
             continue
         tail = f" (replaced by {a.successor})" if a.kind == "replace" and a.successor else ""
         detail = f": {a.detail}" if a.detail else ""
-        out.append(f"  {SYMBOLS[a.kind]:>3} {a.what} {a.name}{detail} — {WORDS[a.kind]}{tail}")
+        effect = f" · {a.effect}" if a.effect else ""
+        out.append(f"  {SYMBOLS[a.kind]:>3} {a.what} {a.name}{detail} — {WORDS[a.kind]}{tail}{effect}")
     return out
 
 
@@ -468,6 +488,24 @@ def summary(actions: list[Action]) -> str:
         + "".join(f", {count[k]} to {k}" for k in ("upgrade", "update", "annotate", "restart") if count[k])
         + (f"; {count['differs']} difference(s) apply will not change" if count["differs"] else "")
     )
+
+
+def _profile_effect(pods: tuple[Pod, ...] | None, pinned: frozenset[str]) -> str:
+    """What deleting a profile does to the pods on it: pinned releases' pods roll onto the successor
+    before the delete; the others are deleted at once by it (EKS DeleteFargateProfile)."""
+    if pods is None:
+        return ""  # (not read)
+    if not pods:
+        return "no pods affected"
+    rolls: dict[str, int] = {}
+    cut: dict[str, int] = {}
+    for pod in pods:
+        key = f"{pod.namespace}/{pod.owner}"
+        bucket = rolls if pod.release in pinned and pod.owner.startswith(RESTARTABLE) else cut
+        bucket[key] = bucket.get(key, 0) + 1
+    parts = [f"rolls {n} pod(s) of {k} onto the new profile" for k, n in sorted(rolls.items())]
+    parts += [f"deletes {n} pod(s) of {k} at once (needs --allow-disruption)" for k, n in sorted(cut.items())]
+    return "; ".join(parts)
 
 
 def _selector_set(profile: dict) -> frozenset[str]:

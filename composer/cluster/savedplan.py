@@ -71,6 +71,15 @@ def state_fingerprint(state) -> str:
         "pods": sorted({(p.namespace, p.labels, p.owner) for p in state.pods}),
         **({"version": state.version} if state.version else {}),
         **(
+            {
+                "on_old_profiles": {
+                    n: sorted({(p.namespace, p.owner) for p in v}) for n, v in state.on_old_profiles.items()
+                }
+            }
+            if state.on_old_profiles
+            else {}
+        ),
+        **(
             {"fargate_pods": sorted({(p.namespace, p.owner) for p in state.fargate_pods})} if state.fargate_pods else {}
         ),
         "service_accounts": None if state.service_accounts is None else sorted(state.service_accounts.items()),

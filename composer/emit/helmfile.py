@@ -27,6 +27,17 @@ LOG_ROUTER = "kube-system/aws-observability"  # log_router.release()
 PIN_LABEL = "eks.amazonaws.com/fargate-profile"
 
 
+def pinned_releases(doc: dict) -> frozenset[str]:
+    """namespace/name of the releases whose values pin their pods to a Fargate profile (PIN_LABEL)."""
+
+    def pins(value) -> bool:
+        if isinstance(value, dict):
+            return PIN_LABEL in value or any(pins(v) for v in value.values())
+        return isinstance(value, list) and any(pins(v) for v in value)
+
+    return frozenset(f"{r['namespace']}/{r['name']}" for r in doc.get("releases") or [] if pins(r.get("values") or []))
+
+
 def profile_of(w, routing: Routing, labels: dict[str, str]) -> str:
     """The planned profile that selects workload ``w``'s pods (with ``labels`` added), or ""."""
     pod = {**w.pod_labels, **labels}
