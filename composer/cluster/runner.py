@@ -102,19 +102,10 @@ def sh_runner(argv: Sequence[str], on_line: OnLine, timeout: float | None = None
         command = sh.Command(argv[0])
     except sh.CommandNotFound:
         raise ToolNotFound(argv[0]) from None
-    process = command(
-        *argv[1:],
-        _out=lambda line: on_line("out", line.rstrip("\n")),
-        _err=lambda line: on_line("err", line.rstrip("\n")),
-        _bg=True,
-        _bg_exc=False,
-        _new_session=True,
-        _tty_out=False,
-        _in=None,
-        _ok_code=list(range(-64, 256)),
-        _decode_errors="replace",
-        _pass_fds=set(_INHERITED),
-    )
+    # (stdin from /dev/null as a file: sh then runs no input thread, whose 0.1 s polling cost every
+    # command a tenth of a second; a tool reading stdin still gets end-of-file at once)
+    with open(os.devnull, "rb") as devnull:  # (the tool has its own copy once started)
+        process = _start(command, argv, on_line, devnull)
     group = process.pid  # (its own session: the group's id is its pid)
     # (sh's own wait(timeout) polls and does not join the output readers: a watchdog thread stops the
     # group instead, while this thread blocks in wait(), which returns once every line has been read)
@@ -132,6 +123,22 @@ def sh_runner(argv: Sequence[str], on_line: OnLine, timeout: float | None = None
     if fired.is_set():
         raise TimedOut(f"`{argv[0]}` gave no answer within {timeout:g} s and was stopped")
     return process.exit_code
+
+
+def _start(command, argv: Sequence[str], on_line: OnLine, stdin):
+    return command(
+        *argv[1:],
+        _out=lambda line: on_line("out", line.rstrip("\n")),
+        _err=lambda line: on_line("err", line.rstrip("\n")),
+        _bg=True,
+        _bg_exc=False,
+        _new_session=True,
+        _tty_out=False,
+        _in=stdin,
+        _ok_code=list(range(-64, 256)),
+        _decode_errors="replace",
+        _pass_fds=set(_INHERITED),
+    )
 
 
 def _watchdog(group: int, timeout: float, done: threading.Event, fired: threading.Event) -> None:
