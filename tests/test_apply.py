@@ -11,17 +11,25 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from composer.cli import main as cli
-from composer.cli.main import main
 from composer.cluster import apply as ap
 from composer.cluster.runner import TimedOut, ToolNotFound
 from composer.place.nodegroups import AMI_FAMILY
 from composer.place.routing import Selector, profile_name
 from tests.conftest import REPO, profile_doc, settings, write_estate
+
+# the process runner these tests give compose (a fixture or a test may swap it)
+RUNNER: list = []
+
+
+def main(argv):
+    return cli.main(argv, runner=RUNNER[0] if RUNNER else None)
+
 
 NAME, REGION = "test", "us-east-1"  # tests/conftest SETTINGS
 GET_CLUSTER = ["eksctl", "get", "cluster", "--name", NAME, "--region", REGION, "-o", "json"]
@@ -81,7 +89,7 @@ def estate(tmp_path, monkeypatch):
         ],
     )
     monkeypatch.chdir(root)
-    monkeypatch.setattr(cli, "_runner", lambda: popen_runner)
+    monkeypatch.setattr(sys.modules[__name__], "RUNNER", [popen_runner])
     # (the kubeconfig path is absolute in real runs, see test_the_kubeconfig_given_to_helmfile_is_absolute;
     # relative here so that the expected command lines can be constants)
     monkeypatch.setattr(ap, "kubeconfig_path", lambda cluster: Path(".compose") / f"kubeconfig-{cluster}")
@@ -671,7 +679,7 @@ def test_ctrl_c_during_a_step_reports_the_state(estate, fp, capsys, monkeypatch)
             raise KeyboardInterrupt
         return popen_runner(argv, on_line, timeout)
 
-    monkeypatch.setattr(cli, "_runner", lambda: runner)
+    monkeypatch.setattr(sys.modules[__name__], "RUNNER", [runner])
     code, out, _ = run(["--yes"], capsys)
     assert code == 130
     assert "Interrupted during step 2" in out and "Completed: 1. Not started: 3, 4." in out
@@ -687,7 +695,7 @@ def test_a_command_that_cannot_be_executed_is_a_failed_step(estate, fp, capsys, 
             raise PermissionError(13, "Permission denied", "eksctl")
         return popen_runner(argv, on_line, timeout)
 
-    monkeypatch.setattr(cli, "_runner", lambda: runner)
+    monkeypatch.setattr(sys.modules[__name__], "RUNNER", [runner])
     code, out, _ = run(["--yes"], capsys)
     assert code == 4 and "Step 2 failed (exit 126)" in out and "cannot run" in out
 
@@ -744,7 +752,7 @@ def test_a_hanging_version_check_or_probe_times_out_with_nothing_run(hangs, esta
             raise TimedOut(f"`{argv[0]}` gave no answer within {timeout:g} s and was stopped")
         return popen_runner(argv, on_line, timeout)
 
-    monkeypatch.setattr(cli, "_runner", lambda: runner)
+    monkeypatch.setattr(sys.modules[__name__], "RUNNER", [runner])
     code, _, err = run(["--yes", "--probe-timeout", "7"], capsys)
     assert code == 1 and "gave no answer within 7 s" in err and "--probe-timeout" in err
     assert "Nothing was run or written." in err and set(seen) == {7.0}

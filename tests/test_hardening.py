@@ -496,8 +496,9 @@ def test_validate_render_without_helm_or_local_charts_says_what_was_not_checked(
             profile_doc("web", "shop", release={"chart": "acme/web", "repository": REPO}),
         ],
     )
-    monkeypatch.setattr(cli, "_runner", lambda: no_helm)
-    code, _, err = run(["validate", "--render"], tmp_path, capsys, monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["validate", "--render"], runner=no_helm)
+    _, err = capsys.readouterr()
     assert code == 0
     assert "note: shop/web: chart acme/web is not on disk; not rendered" in err
     assert "note: helm is not installed: no release was rendered" in err

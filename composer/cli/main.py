@@ -12,8 +12,12 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from composer.core.exits import Exit
+
+if TYPE_CHECKING:
+    from composer.cluster.runner import Runner
 
 EPILOG = """\
 exit codes:
@@ -398,7 +402,7 @@ def _print_problems(problems, args) -> None:
         print(f"{len(problems)} problem{'s' * (len(problems) != 1)} found; nothing was written.", file=sys.stderr)
 
 
-def cmd_plan(args) -> int:
+def cmd_plan(args, runner) -> int:
     from composer.cli.render import as_json, print_plan
     from composer.emit.plan import build_plan, write
 
@@ -407,7 +411,7 @@ def cmd_plan(args) -> int:
         return Exit.USAGE
     plan = build_plan(args.config, _profile_paths(args), args.out_dir)
     if args.refresh:
-        plan, cloud = _refresh(plan, args)
+        plan, cloud = _refresh(plan, args, runner)
     else:
         cloud = None
     was_torn = plan.torn
@@ -472,15 +476,13 @@ def cmd_plan(args) -> int:
     return Exit.OK
 
 
-def _refresh(plan, args):
+def _refresh(plan, args, runner):
     """The plan as apply would make it (on the cluster's own Fargate layout) and (cluster exists, actions)
     from the read-only probes, as apply would decide them."""
     from composer.cluster import apply as ap
-    from composer.cluster.runner import sh_runner
     from composer.core.errors import ComposerError, Problem
     from composer.emit.helmfile import pinned_releases
 
-    runner = _runner() or sh_runner
     options = ap.ApplyOptions(probe_timeout=args.probe_timeout)
     try:
         options.check()
@@ -501,7 +503,7 @@ def _refresh(plan, args):
         raise ComposerError(Problem(f"--refresh: {exc}", str(args.config), check="refresh")) from None
 
 
-def cmd_cost(args) -> int:
+def cmd_cost(args, runner=None) -> int:
     from composer.cli.render import cost_json, print_advice, print_cost
     from composer.emit.plan import build_plan
 
@@ -515,7 +517,7 @@ def cmd_cost(args) -> int:
     return Exit.OK
 
 
-def cmd_validate(args) -> int:
+def cmd_validate(args, runner) -> int:
     from composer.cli.validate import validate
 
     problems, count, plan = validate(
@@ -525,9 +527,8 @@ def cmd_validate(args) -> int:
     notes: list[str] = []
     if plan and args.render:
         from composer.cluster import rendercheck
-        from composer.cluster.runner import sh_runner
 
-        problems, notes = rendercheck.check_plan(plan, _runner() or sh_runner)
+        problems, notes = rendercheck.check_plan(plan, runner)
         for note in notes:
             print(f"note: {note}", file=sys.stderr)
     if problems:
@@ -576,10 +577,9 @@ def _first_changed_line(diff: str) -> int:
     return 1
 
 
-def cmd_apply(args) -> int:
+def cmd_apply(args, runner) -> int:
     from composer.cluster.apply import ApplyError, ApplyOptions
     from composer.cluster.apply_session import Session
-    from composer.cluster.runner import sh_runner
     from composer.emit.plan import build_plan
 
     options = ApplyOptions(
@@ -603,7 +603,7 @@ def cmd_apply(args) -> int:
         session = Session(
             plan,
             options,
-            _runner() or sh_runner,
+            runner,
             _console(args),
             json_output=args.output == "json",
             assume_yes=args.yes,
@@ -636,12 +636,7 @@ def _whole_estate(args) -> None:
         )
 
 
-def _runner():
-    """Tests substitute the process runner (pytest-subprocess cannot see ``sh``, which forks itself)."""
-    return None
-
-
-def cmd_scan(args) -> int:
+def cmd_scan(args, runner=None) -> int:
     from composer.core.parallel import gc_paused
 
     with gc_paused():  # many small acyclic trees: the cycle collector would only cost time (a third, at 10,000)
@@ -692,7 +687,7 @@ def _settings_version(path: Path) -> str:
     return version if isinstance(version, str) and re.fullmatch(r"[0-9]+\.[0-9]+", version) else ""
 
 
-def cmd_schema(args) -> int:
+def cmd_schema(args, runner=None) -> int:
     from composer.files.schema import for_draft
 
     print(json.dumps(for_draft(args.name, args.draft), indent=2))
@@ -712,7 +707,11 @@ def run() -> None:
     os._exit(code)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, runner: Runner | None = None) -> int:
+    """Run one command; ``runner`` runs the external tools (default: composer.cluster.runner.sh_runner;
+    tests pass their own, since pytest-subprocess cannot see ``sh``, which forks itself)."""
+    if runner is None:
+        from composer.cluster.runner import sh_runner as runner
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -729,7 +728,7 @@ def main(argv: list[str] | None = None) -> int:
             "scan": cmd_scan,
             "schema": cmd_schema,
         }
-        return commands[args.command](args)
+        return commands[args.command](args, runner)
     except ComposerError as exc:
         _print_problems(exc.problems, args)
         return Exit.ERROR

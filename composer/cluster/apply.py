@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from composer.cluster import reconcile
+from composer.cluster.planned import PlannedCluster
 from composer.cluster.runner import OnLine, Runner, TimedOut, ToolNotFound, signum_of
 from composer.core.errors import ComposerError
 from composer.core.model import DEFAULT_ESTATE
@@ -348,7 +349,7 @@ def reported_version(get_cluster_json: str) -> str | None:
 
 
 def upgrading(cluster_config: dict, state: ClusterState) -> bool:
-    planned = str(cluster_config["metadata"].get("version") or "")
+    planned = PlannedCluster.of(cluster_config).version
     return bool(state.version and planned and planned != state.version)
 
 
@@ -390,10 +391,8 @@ def _labels_cell(table: str, group: str) -> str:
 
 def wanted(cluster_config: dict) -> tuple[list[str], list[str]]:
     """Names of the Fargate profiles and managed node groups the ClusterConfig declares."""
-    return (
-        [p["name"] for p in cluster_config.get("fargateProfiles", [])],
-        [g["name"] for g in cluster_config.get("managedNodeGroups", [])],
-    )
+    cluster = PlannedCluster.of(cluster_config)
+    return cluster.profile_names, cluster.group_names
 
 
 def unwanted_groups(cluster_config: dict, state: ClusterState) -> list[str]:
@@ -456,7 +455,8 @@ def read_cluster(
     whose own profiles and groups are the only ones it may delete."""
     import dataclasses
 
-    name, region = cluster_config["metadata"]["name"], cluster_config["metadata"]["region"]
+    cluster = PlannedCluster.of(cluster_config)
+    name, region = cluster.name, cluster.region
     state = dataclasses.replace(probe(runner, name, region, timeout=options.probe_timeout), estate=estate)
     if not state.exists:
         return state
@@ -464,25 +464,24 @@ def read_cluster(
     if old_groups:  # whose are they? only this estate's own may ever be pruned
         owned = probe_owned_groups(runner, name, region, old_groups, timeout=options.probe_timeout, estate=estate)
         state = dataclasses.replace(state, owned_groups=owned)
-    if cluster_config.get("addons"):
+    if cluster.addons:
         argv = probe_commands(name, region)["addons"]
         code, out, err = _capture(runner, argv, None, options.probe_timeout)
         if code != 0:
             raise ApplyError(f"`{shlex.join(argv)}` exited {code}: {err.strip()[-300:]}")
         state = dataclasses.replace(state, addons=_items(out or "[]", argv))
     state = dataclasses.replace(state, releases=probe_releases(runner, name, region, options))
-    if cluster_config.get("fargateProfiles"):  # (after probe_releases, which writes the kubeconfig)
+    if cluster.profiles:  # (after probe_releases, which writes the kubeconfig)
         state = dataclasses.replace(state, pods=probe_pods(runner, cluster_config, options))
-        planned = {p["name"] for p in cluster_config.get("fargateProfiles") or []}
-        going = sorted(n for n in state.owned_profiles if n not in planned and _NAME.fullmatch(n))
+        going = sorted(n for n in state.owned_profiles if n not in cluster.profile_names and _NAME.fullmatch(n))
         state = dataclasses.replace(
             state, on_old_profiles={n: probe_profile_pods(runner, cluster_config, options, n) for n in going}
         )
         if upgrading(cluster_config, state):
             state = dataclasses.replace(state, fargate_pods=probe_pods(runner, cluster_config, options, ON_FARGATE))
-    if (cluster_config.get("iam") or {}).get("withOIDC"):
+    if cluster.with_oidc:
         state = dataclasses.replace(state, oidc_missing=probe_oidc_missing(runner, name, region, options))
-    if (cluster_config.get("iam") or {}).get("serviceAccounts"):
+    if cluster.accounts:
         state = dataclasses.replace(
             state,
             service_accounts=probe_service_accounts(runner, cluster_config, options),
@@ -496,7 +495,7 @@ def log_role_problems(
 ) -> list[str]:
     """With Fargate logging on: every pod execution role the Fargate profiles use (those that exist, and
     ``fargate.podExecutionRoleARN``) must allow the log router's CloudWatch Logs actions; read-only."""
-    region = cluster_config["metadata"]["region"]
+    region = PlannedCluster.of(cluster_config).region
     roles, problems = fargate_role.roles_to_check(state.exists, state.fargate, own_role)
     results = []
     for role in roles:
@@ -509,10 +508,8 @@ def log_role_problems(
 def probe_service_accounts(runner: Runner, cluster_config: dict, options: ApplyOptions) -> dict[str, dict]:
     """namespace/name → annotations of the planned service accounts that exist, read with kubectl in each
     of their namespaces (eksctl lists only the roles it made, not the accounts)."""
-    name = cluster_config["metadata"]["name"]
-    planned = {
-        f"{sa['metadata']['namespace']}/{sa['metadata']['name']}" for sa in cluster_config["iam"]["serviceAccounts"]
-    }
+    cluster = PlannedCluster.of(cluster_config)
+    name, planned = cluster.name, {a.key for a in cluster.accounts}
     found: dict[str, dict] = {}
     for namespace in sorted({key.split("/")[0] for key in planned}):
         if not _NAME.fullmatch(namespace):
@@ -590,8 +587,8 @@ def probe_pods(
     """Pods that are not on Fargate (``spec.schedulerName`` is not EKS's fargate-scheduler) and still run,
     in each namespace a planned Fargate profile selects, each with the workload that would recreate it
     (a ReplicaSet's pods belong to its Deployment). Read with kubectl, one namespace at a time."""
-    name = cluster_config["metadata"]["name"]
-    namespaces = sorted({s["namespace"] for p in cluster_config.get("fargateProfiles") or [] for s in p["selectors"]})
+    cluster = PlannedCluster.of(cluster_config)
+    name, namespaces = cluster.name, cluster.selected_namespaces
     pods = []
     for namespace in namespaces:
         if not _NAME.fullmatch(namespace):
@@ -629,7 +626,7 @@ def probe_profile_pods(
     argv = ("kubectl", "get", "pods", "--all-namespaces", "--selector", f"{PIN_LABEL}={profile}")
     argv += ("--field-selector", "status.phase=Running", "--output", "json")
     pods = []
-    for pod in _kubectl_items(runner, argv + _kubectl_args(options, cluster_config["metadata"]["name"]), options):
+    for pod in _kubectl_items(runner, argv + _kubectl_args(options, PlannedCluster.of(cluster_config).name), options):
         meta = pod.get("metadata") or {}
         if meta.get("deletionTimestamp"):
             continue
@@ -785,7 +782,8 @@ def plan_steps(
     """The commands still needed to reach the plan from ``state``, in order: new Fargate profiles before
     the ones they replace are deleted, node groups created and scaled before the releases move onto
     them, replaced node groups drained and deleted after."""
-    name, region = cluster_config["metadata"]["name"], cluster_config["metadata"]["region"]
+    cluster = PlannedCluster.of(cluster_config)
+    name, region = cluster.name, cluster.region
     for value in (name, region):
         if not _NAME.fullmatch(value):
             raise ApplyError(f"refusing to pass {value!r} to eksctl: not a valid name")
@@ -1104,11 +1102,11 @@ def account_steps(todo: list[reconcile.Action], state: ClusterState, options: Ap
 
 def access_check(cluster_config: dict) -> list[Step]:
     """After Fargate profiles are created: their pod execution role has its access entry (composer.emit.access)."""
+    cluster = PlannedCluster.of(cluster_config)
     mode = access.planned_mode(cluster_config) or "CONFIG_MAP"
-    if mode == "CONFIG_MAP" or not cluster_config.get("fargateProfiles"):
+    if mode == "CONFIG_MAP" or not cluster.profiles:
         return []
-    name, region = cluster_config["metadata"]["name"], cluster_config["metadata"]["region"]
-    role = str(cluster_config["fargateProfiles"][0].get("podExecutionRoleARN", ""))
+    name, region, role = cluster.name, cluster.region, cluster.profiles[0].pod_execution_role
     return [
         Step(
             f"check that the Fargate pod execution role has its access entry ({mode} mode)",
@@ -1126,7 +1124,8 @@ def dry_run_outline(
     log_router_planned: bool = False,
 ) -> list[tuple[str, list[tuple[str, str]]]]:
     """Every command apply may run, grouped by the condition that decides it; runs nothing."""
-    name, region = cluster_config["metadata"]["name"], cluster_config["metadata"]["region"]
+    cluster = PlannedCluster.of(cluster_config)
+    name, region = cluster.name, cluster.region
     commands = probe_commands(name, region)
     profiles, groups = wanted(cluster_config)
     join = shlex.join
@@ -1167,7 +1166,7 @@ def dry_run_outline(
                     [
                         (
                             join(("eksctl", "upgrade", "cluster", "--name", name, "--region", region, "--version"))
-                            + f" {cluster_config['metadata']['version']} --approve",
+                            + f" {cluster.version} --approve",
                             "when the cluster runs the minor before metadata.version (from `get cluster`); a skipped "
                             "minor, a downgrade or node groups too far behind stop the run before anything changes",
                         ),
@@ -1178,12 +1177,12 @@ def dry_run_outline(
                         ),
                         (
                             f"eksctl upgrade nodegroup --name <group> --cluster {name} --region {region} "
-                            f"--kubernetes-version {cluster_config['metadata']['version']} --wait",
+                            f"--kubernetes-version {cluster.version} --wait",
                             "after a control-plane upgrade: each planned node group behind it, node by node, "
                             "before the releases; Fargate pods are restarted after them",
                         ),
                     ]
-                    if cluster_config["metadata"].get("version")
+                    if cluster.version
                     else []
                 ),
                 (
@@ -1211,8 +1210,7 @@ def dry_run_outline(
                 (join(commands["addons"]), "existing add-ons (status, configuration)"),
                 (
                     join(("eksctl", "create", "addon", "-f", _path_arg(cluster_path))),
-                    f"when one of {', '.join(a['name'] for a in cluster_config.get('addons') or []) or '-'} is missing "
-                    "(eksctl skips those present)",
+                    f"when one of {', '.join(cluster.addon_names) or '-'} is missing (eksctl skips those present)",
                 ),
                 (
                     join(("eksctl", "update", "addon", "-f", _path_arg(cluster_path))),
@@ -1247,15 +1245,7 @@ def dry_run_outline(
                 (
                     join(("eksctl", "create", "iamserviceaccount", "-f", _path_arg(cluster_path), "--include"))
                     + " <missing,...> --override-existing-serviceaccounts --approve",
-                    "when one of "
-                    + (
-                        ", ".join(
-                            f"{sa['metadata']['namespace']}/{sa['metadata']['name']}"
-                            for sa in (cluster_config.get("iam") or {}).get("serviceAccounts") or []
-                        )
-                        or "-"
-                    )
-                    + " has no role yet",
+                    "when one of " + (", ".join(a.key for a in cluster.accounts) or "-") + " has no role yet",
                 ),
                 (
                     join(("eksctl", "get", "iamserviceaccount", "--cluster", name, "--region", region, "-o", "json")),

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from composer.cluster.planned import PlannedCluster
 from composer.emit.access import MODES, migrate_command, planned_mode
 from composer.emit.eksctl import DEFAULT_ADDONS
 from composer.place.nodegroups import slot
@@ -89,7 +90,7 @@ def fargate_actions(
 ) -> list[Action]:
     """``on_profile``: the running pods on each profile to go (read when there are any); ``pinned``: the
     releases whose pods follow their profile's name (they roll onto a successor, the rest are deleted)."""
-    planned = {p["name"]: p for p in config.get("fargateProfiles") or []}
+    planned = {p.name: {"selectors": list(p.selectors)} for p in PlannedCluster.of(config).profiles}
     actions, problems = [], []
     for name in planned:
         if name not in existing:
@@ -122,22 +123,22 @@ def fargate_actions(
 
 
 def nodegroup_actions(config: dict, existing: dict[str, dict], owned: frozenset[str], prune: bool) -> list[Action]:
-    planned = {g["name"]: g for g in config.get("managedNodeGroups") or []}
+    planned = {g.name: g for g in PlannedCluster.of(config).groups}
     actions, problems = [], []
     for name, g in planned.items():
         have = existing.get(name)
         if have is None:
-            types = g.get("instanceType") or "Spot " + "/".join(g.get("instanceTypes") or ())
-            actions.append(Action("create", "node group", name, f"{types} × {g['minSize']}–{g['maxSize']}"))
+            types = "Spot " + "/".join(g.instance_types) if g.spot else g.instance_types[0]
+            actions.append(Action("create", "node group", name, f"{types} × {g.min_size}–{g.max_size}"))
         elif have.get("Status") != "ACTIVE":
             problems.append(_status_problem("node group", name, str(have.get("Status", ""))))
-        elif (have.get("MinSize"), have.get("MaxSize")) != (g["minSize"], g["maxSize"]):
+        elif (have.get("MinSize"), have.get("MaxSize")) != (g.min_size, g.max_size):
             actions.append(
                 Action(
                     "resize",
                     "node group",
                     name,
-                    f"{have.get('MinSize')}–{have.get('MaxSize')} → {g['minSize']}–{g['maxSize']}",
+                    f"{have.get('MinSize')}–{have.get('MaxSize')} → {g.min_size}–{g.max_size}",
                 )
             )
         else:
@@ -167,8 +168,9 @@ def addon_actions(config: dict, existing: dict[str, dict] | None) -> list[Action
     if existing is None:
         return []
     actions, problems = [], []
-    for addon in config.get("addons") or []:
-        name, wanted = addon["name"], _json_object(addon.get("configurationValues", ""))
+    cluster = PlannedCluster.of(config)
+    for addon in cluster.addons:
+        name, wanted = addon.name, _json_object(addon.configuration)
         have = existing.get(name)
         status = str((have or {}).get("Status", ""))
         if have is None or status == "CREATE_FAILED":
@@ -177,7 +179,7 @@ def addon_actions(config: dict, existing: dict[str, dict] | None) -> list[Action
                     "create",
                     "add-on",
                     name,
-                    addon.get("configurationValues", "") + (" (its creation failed before)" if have else ""),
+                    addon.configuration + (" (its creation failed before)" if have else ""),
                 )
             )
         elif status in IN_FLIGHT:
@@ -188,20 +190,19 @@ def addon_actions(config: dict, existing: dict[str, dict] | None) -> list[Action
                     "update",
                     "add-on",
                     name,
-                    f"{have.get('ConfigurationValues') or 'default'} → {addon['configurationValues']}",
+                    f"{have.get('ConfigurationValues') or 'default'} → {addon.configuration}",
                 )
             )
         elif have.get("NewerVersion"):  # listed, not upgraded: an add-on upgrade is the cluster owner's call
             actions.append(Action("outdated", "add-on", name, f"{have.get('Version', '?')} → {have['NewerVersion']}"))
         else:  # (DEGRADED counts as present: e.g. CoreDNS before any node or profile can run it)
             actions.append(Action("unchanged", "add-on", name, status))
-    planned = {str(a["name"]) for a in config.get("addons") or []}
-    for name in sorted(set(DEFAULT_ADDONS) - planned):
+    for name in sorted(set(DEFAULT_ADDONS) - set(cluster.addon_names)):
         if name in existing:
             problems.append(
                 f"{name} runs as an EKS add-on, and the estate installs the {name} chart too (helm would refuse "
                 f"objects the add-on owns); keep one: delete the add-on (eksctl delete addon --cluster "
-                f"{config['metadata']['name']} --region {config['metadata']['region']} --name {name}) or remove "
+                f"{cluster.name} --region {cluster.region} --name {name}) or remove "
                 f"the estate's {name} profile"
             )
     if problems:
@@ -225,10 +226,11 @@ def version_actions(config: dict, current: str | None, nodegroups: dict[str, dic
     of the core add-ons and of each planned managed node group behind it; anything else is refused before
     anything runs (a downgrade, which EKS cannot do; a skipped minor; a version EKS does not offer; node
     groups so far behind that the upgrade would break the skew rule)."""
-    planned, have = config["metadata"].get("version"), current
+    cluster = PlannedCluster.of(config)
+    planned, have = cluster.version, current
     if not planned or not have or planned == have:
         return []
-    name = config["metadata"]["name"]
+    name = cluster.name
     want, now = _minor(planned), _minor(have)
     if want is None or now is None:
         raise NotReady(f"cannot compare Kubernetes versions {have!r} (cluster) and {planned!r} (composer.yaml)")
@@ -254,11 +256,10 @@ def version_actions(config: dict, current: str | None, nodegroups: dict[str, dic
             f"node group(s) {', '.join(behind)} would be more than {MAX_NODE_SKEW} minors behind a {planned} "
             f"control plane; upgrade them first (eksctl upgrade nodegroup --kubernetes-version)"
         )
-    planned_groups = {g["name"] for g in config.get("managedNodeGroups") or []}
+    planned_groups = set(cluster.group_names)
     actions = [Action("upgrade", "control plane", name, f"{have} → {planned}")]
     actions += [
-        Action("upgrade", "add-on", a["name"], f"to the newest version for {planned}")
-        for a in config.get("addons") or []
+        Action("upgrade", "add-on", name, f"to the newest version for {planned}") for name in cluster.addon_names
     ]
     actions += [
         Action("upgrade", "node group", g, f"{v.get('Version')} → {planned}, node by node (PodDisruptionBudgets hold)")
@@ -271,7 +272,8 @@ def version_actions(config: dict, current: str | None, nodegroups: dict[str, dic
 def authentication_actions(config: dict, current: str | None) -> list[Action]:
     """The planned ``accessConfig.authenticationMode`` against the cluster's (None: not reported)."""
     planned = planned_mode(config)
-    name, region = config["metadata"]["name"], config["metadata"]["region"]
+    cluster = PlannedCluster.of(config)
+    name, region = cluster.name, cluster.region
     if planned not in MODES or current not in MODES or planned == current:
         return []
     if MODES.index(planned) < MODES.index(current):
@@ -329,11 +331,8 @@ def service_account_actions(config: dict, present: dict[str, dict] | None, roles
     if present is None:
         return []
     actions = []
-    for sa in (config.get("iam") or {}).get("serviceAccounts") or []:
-        key = f"{sa['metadata']['namespace']}/{sa['metadata']['name']}"
-        role = sa.get("attachRoleARN") or ", ".join(
-            sa.get("attachPolicyARNs") or sorted(sa.get("wellKnownPolicies") or {})
-        )
+    for account in PlannedCluster.of(config).accounts:
+        key, role = account.key, account.role_arn or ", ".join(account.policies)
         notes = present.get(key)
         helm = (
             notes is not None and notes.get(HELM_RELEASE_ANNOTATION) and notes.get("helm.sh/resource-policy") != "keep"
@@ -391,9 +390,9 @@ def restart_actions(config: dict, pods: tuple[Pod, ...]) -> list[Action]:
     """Workloads with pods off Fargate that a planned Fargate profile selects: restarted (Deployments and
     StatefulSets), or listed (Jobs and bare pods, which a restart would kill mid-run)."""
     selectors = [
-        (p["name"], s["namespace"], (s.get("labels") or {}).items())
-        for p in config.get("fargateProfiles") or []
-        for s in p["selectors"]
+        (p.name, s["namespace"], (s.get("labels") or {}).items())
+        for p in PlannedCluster.of(config).profiles
+        for s in p.selectors
     ]
     found: dict[tuple[str, str], tuple[str, int]] = {}
     for pod in pods:
@@ -427,11 +426,11 @@ def restart_actions(config: dict, pods: tuple[Pod, ...]) -> list[Action]:
 def scale_target(config: dict, name: str, existing: dict) -> tuple[int, int, int]:
     """(desired, min, max) for ``eksctl scale nodegroup``: the planned bounds, and the current desired
     count kept when it lies within them (an autoscaler may have set it)."""
-    g = next(g for g in config["managedNodeGroups"] if g["name"] == name)
-    desired = existing.get("DesiredCapacity", g["desiredCapacity"])
-    if not isinstance(desired, int) or not g["minSize"] <= desired <= g["maxSize"]:
-        desired = g["desiredCapacity"]
-    return desired, g["minSize"], g["maxSize"]
+    g = PlannedCluster.of(config).group(name)
+    desired = existing.get("DesiredCapacity", g.desired)
+    if not isinstance(desired, int) or not g.min_size <= desired <= g.max_size:
+        desired = g.desired
+    return desired, g.min_size, g.max_size
 
 
 SYMBOLS = {
