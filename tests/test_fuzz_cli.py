@@ -173,3 +173,97 @@ def test_mutated_estates_never_crash_hang_or_disagree():
     assert not found, f"{len(found)} of {CASES} cases misbehaved (COMPOSE_FUZZ_SEED={SEED}):\n" + "\n".join(
         f"case {case}: {what}" for case, what in found[:20]
     )
+
+
+# ---------------------------------------------------------------- scan: mutated manifests written by others
+
+MANIFEST = ROOT / "examples" / "storefront-rendered.yaml"
+ODD_VALUES = ["x", 1, -1, 1.5, True, None, [], ["a"], [1, [2]], {}, {"a": "b"}, {"a": [1]}, "sh -c x", "1e999"]
+
+
+def retype(text: str, rng: random.Random) -> str:
+    """One field somewhere in the stream given a value of another type (what the API server would refuse,
+    and what a hand-edited or generated manifest holds now and then)."""
+    import json
+
+    from composer.files.yamlio import load_all
+
+    try:
+        docs = [d for d in load_all(text, "fuzz", max_nodes=200_000) if isinstance(d, dict)]
+    except Exception:
+        return text
+    if not docs:
+        return text
+    doc = json.loads(json.dumps(rng.choice(docs), default=str))
+    node, path = doc, []
+    while isinstance(node, (dict, list)) and node and rng.random() < 0.85:
+        key = rng.choice(list(node)) if isinstance(node, dict) else rng.randrange(len(node))
+        path.append(key)
+        parent, node = node, node[key]
+    if path:
+        parent[path[-1]] = rng.choice(ODD_VALUES)
+    return text + "\n---\n" + json.dumps(doc)
+
+
+def run_scan_cases(indices: list[int]) -> list[tuple[int, str]]:
+    from composer.cli.main import main
+
+    def timeout(signum, frame):
+        raise TimeoutError
+
+    signal.signal(signal.SIGALRM, timeout)
+    bad, home, source = [], os.getcwd(), MANIFEST.read_text()
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in indices:
+            rng = random.Random(SEED * 1_000_033 + case)
+            text = retype(source, rng) if rng.random() < 0.6 else mutate(source, rng)
+            root = Path(tmp) / str(case)
+            root.mkdir()
+            (root / "m.yaml").write_text(text)
+            os.chdir(root)
+            err = io.StringIO()
+            signal.alarm(20)
+            try:
+                with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+                    code = main(["scan", "m.yaml", "--format", "json"])
+            except TimeoutError:
+                code = "hang"
+            finally:
+                signal.alarm(0)
+                os.chdir(home)
+                shutil.rmtree(root, ignore_errors=True)
+            if code not in (0, 1):
+                bad.append((case, f"scan gave {code}: {err.getvalue()[-300:]}"))
+    return bad
+
+
+def test_mutated_manifests_never_crash_or_hang_scan():
+    """Scan reads other people's manifests: mutated text and fields of the wrong type are an error for that
+    document or are read, never an exit 3 or a hang (COMPOSE_FUZZ_CASES / 2 cases per run)."""
+    indices = list(range(max(1, CASES // 2)))
+    found = [
+        item
+        for chunk in parallel.map_chunks(run_scan_cases, indices, jobs=parallel.default_jobs(10_000))
+        for item in chunk
+    ]
+    assert not found, f"{len(found)} of {len(indices)} scans misbehaved (COMPOSE_FUZZ_SEED={SEED}):\n" + "\n".join(
+        f"case {case}: {what}" for case, what in found[:20]
+    )
+
+
+def test_odd_environment_values_are_input_errors_or_ignored_never_crashes(tmp_path, capsys, monkeypatch):
+    """COLUMNS, NO_COLOR, COMPOSE_HEARTBEAT_SECONDS, COMPOSE_LOCK_DIR, XDG_STATE_HOME with odd values."""
+    from composer.cli.main import main
+    from tests.conftest import profile_doc, write_estate
+
+    work = write_estate(tmp_path, [profile_doc("api", "shop")])
+    monkeypatch.chdir(work)
+    rng = random.Random(SEED)
+    odd = ["", "abc", "-1", "0", "1e999", "nan", "\x1b[2J", "/dev/null", "/nonexistent/x", "9" * 50, "ünï"]
+    for _ in range(12):
+        for name in ("COLUMNS", "NO_COLOR", "COMPOSE_HEARTBEAT_SECONDS", "COMPOSE_LOCK_DIR", "XDG_STATE_HOME"):
+            monkeypatch.setenv(name, rng.choice(odd))
+        for argv in (["plan", "--no-diff"], ["validate"], ["apply", "--dry-run"]):
+            code = main(argv)
+            err = capsys.readouterr().err
+            assert code in (0, 1) and "internal error" not in err, (argv, code, err[-300:])

@@ -103,6 +103,8 @@ def mismatch(value: Any, shape: Shape, path: tuple = ()) -> tuple[tuple, str, An
         if not isinstance(value, list):
             return path, "a list", value
         for i, item in enumerate(value):
+            if item is None:  # (an empty list entry is not an absent field: the API server refuses it)
+                return (*path, i), _expected(inner), None
             found = mismatch(item, inner, (*path, i))
             if found:
                 return found
@@ -123,11 +125,19 @@ def mismatch(value: Any, shape: Shape, path: tuple = ()) -> tuple[tuple, str, An
     return None
 
 
+def _expected(shape: Shape) -> str:
+    if isinstance(shape, str):
+        return _NAMES[shape]
+    return "a list" if shape[0] == "array" else "a mapping"
+
+
 def dotted(path: tuple) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(path))
 
 
 def describe(value: Any) -> str:
+    if value is None:
+        return "empty"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
