@@ -281,6 +281,18 @@ CASES = {
             dict(name="no-history", kind="CronJob", successfulJobsHistoryLimit=0, failedJobsHistoryLimit=0),
         ],
     ),
+    "FG027": (
+        [dict(name="secrets", volumes=[{"name": "s", "type": "csi", "driver": "secrets-store.csi.k8s.io"}])],
+        [dict(name="efs-inline", volumes=[{"name": "s", "type": "efs", "provisioning": "static"}])],
+    ),
+    "FG028": (
+        [dict(name="nfs-share", volumes=[{"name": "share", "type": "other", "source": "nfs"}])],
+        [dict(name="scratch", volumes=[{"name": "tmp", "type": "emptyDir"}])],
+    ),
+    "FG029": (
+        [dict(name="kube2iam", podAnnotations={"iam.amazonaws.com/role": "reports"})],
+        [dict(name="irsa", podAnnotations={"prometheus.io/scrape": "true"})],
+    ),
     "FA102": ([dict(name="pci", networkPolicy=True)], [dict(name="pci")]),
     "FA103": (
         [dict(name="spread", affinity={"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{}]}})],

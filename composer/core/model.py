@@ -93,6 +93,8 @@ class Volume:
     size_limit: Fraction | None = None
     claim_name: str = ""
     unresolved: str = ""  # claim-not-in-input | no-default-class: storage unknown (composer.load.claims)
+    driver: str = ""  # csi: the inline volume's CSI driver
+    source: str = ""  # other: the volume source compose does not model (nfs, iscsi, …)
 
 
 @dataclass(frozen=True)

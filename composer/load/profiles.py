@@ -183,6 +183,8 @@ def build_workload(doc: dict, source: Source, base_dir: Path) -> Workload:
                 size_limit=size_limit,
                 claim_name=str(v.get("claimName", "")),
                 unresolved=str(v.get("unresolved", "")),
+                driver=str(v.get("driver", "")),
+                source=str(v.get("source", "")),
             )
         )
     kind = str(spec["kind"])

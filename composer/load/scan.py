@@ -443,7 +443,12 @@ def _int(value: Any, default: int) -> int:
 ROLE_ARN = re.compile(r"arn:aws[-a-z]*:iam::\d{12}:role/.+")
 # The pod annotations a rule reads; other annotations (checksums, prometheus.io/…) stay out of profiles.
 RULE_ANNOTATIONS = frozenset(
-    {"eks.amazonaws.com/compute-type", "sidecar.istio.io/status", "k8s.v1.cni.cncf.io/networks"}
+    {
+        "eks.amazonaws.com/compute-type",
+        "sidecar.istio.io/status",
+        "k8s.v1.cni.cncf.io/networks",
+        "iam.amazonaws.com/role",  # kube2iam / kiam
+    }
 )
 # Flags that make a server listen on a port (--secure-port=10250, --port 10250, --metrics-port=…).
 _PORT_FLAG = re.compile(r"--(?:[a-z]+-)*port(?:=|$)")
@@ -514,7 +519,7 @@ def _volume(
             if driver == "efs.csi.aws.com":
                 out["provisioning"] = "static"  # an inline CSI volume names an existing file system
             return out
-        return None
+        return {"name": name, "type": "csi", "driver": driver[:253]}
     if "ephemeral" in v:  # generic ephemeral volume: a PVC per pod
         template = _get(v, "ephemeral", "volumeClaimTemplate", default={})
         fields, why = claims.storage_class(claims.claim_class(template), index, options)
@@ -523,6 +528,9 @@ def _volume(
         claim_name = str(_get(v, "persistentVolumeClaim", "claimName", default=""))
         fields, why = claims.claim(claim_name, namespace, index, options, where)
         return _claim_volume(name, fields, why, evidence)
+    sources = sorted(k for k in v if k != "name" and isinstance(k, str))
+    if sources:  # a source compose does not model (nfs, iscsi, cephfs, …): unknown is not safe on Fargate
+        return {"name": name, "type": "other", "source": sources[0][:63]}
     return None
 
 

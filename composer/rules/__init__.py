@@ -22,6 +22,7 @@ from composer.rules import (
     added_capabilities,
     affinity_ignored,
     arm64_only,
+    csi_inline,
     daemonset,
     default_size,
     ebs_volume,
@@ -33,6 +34,7 @@ from composer.rules import (
     host_network,
     host_path,
     host_ports,
+    iam_agent,
     ingress_instance_targets,
     instance_metadata,
     job_ttl,
@@ -47,6 +49,7 @@ from composer.rules import (
     runtime_class,
     slow_start,
     spot_capacity,
+    unknown_volume,
     unsupported_volume,
     windows,
 )
@@ -125,6 +128,9 @@ RULES: tuple[Rule, ...] = tuple(
                 runtime_class,
                 ec2_compute_annotation,
                 mesh_cni,
+                csi_inline,
+                unknown_volume,
+                iam_agent,
             )
         ),
         key=lambda r: r.id,

@@ -13,3 +13,4 @@ NETWORK_POLICY = "https://docs.aws.amazon.com/eks/latest/userguide/cni-network-p
 WINDOWS = "https://docs.aws.amazon.com/eks/latest/userguide/windows-support.html"
 METRICS_SERVER = "https://docs.aws.amazon.com/eks/latest/userguide/metrics-server.html"
 FARGATE_GETTING_STARTED = "https://docs.aws.amazon.com/eks/latest/userguide/fargate-getting-started.html"
+SECRETS_MANAGER = "https://docs.aws.amazon.com/eks/latest/userguide/manage-secrets.html"

@@ -24,6 +24,8 @@ UNKNOWN = {
 
 def check(w):
     for v in w.volumes:
+        if v.type in ("csi", "other"):  # (FG027, FG028)
+            continue
         backend = volume_backend(v)
         if backend == "fsx":
             yield f"{v.field}", f"volume '{v.name}' is FSx for Lustre, which Fargate does not support"
