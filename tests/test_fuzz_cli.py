@@ -267,3 +267,106 @@ def test_odd_environment_values_are_input_errors_or_ignored_never_crashes(tmp_pa
             code = main(argv)
             err = capsys.readouterr().err
             assert code in (0, 1) and "internal error" not in err, (argv, code, err[-300:])
+
+
+# ---------------------------------------------------------------- schema-valid edge estates
+
+
+UPSTREAM_FILES = (("eksctl-clusterconfig.schema.json", "cluster.yaml"), ("helmfile.schema.json", "helmfile.yaml"))
+
+
+def run_edge_cases(indices: list[int]) -> list[tuple[int, str]]:
+    """Estates of 2-4 profiles the profile schema accepts, values at its bounds (tests/schema_instances.py):
+    validate and plan agree, never exit 3 or hang, and a plan that succeeds writes a ClusterConfig and a
+    helmfile.yaml that eksctl's and helmfile's published schemas accept (when ../shared/reference is here)."""
+    import json
+
+    from jsonschema import Draft7Validator, Draft202012Validator
+
+    from composer.cli.main import main
+    from composer.files.yamlio import dump, load_file
+    from tests.conftest import REFERENCE
+    from tests.schema_instances import instance
+
+    schema = json.loads((ROOT / "schemas" / "profile.schema.json").read_text())
+    ours = Draft202012Validator(schema)
+    upstream = {
+        name: Draft7Validator(json.loads((REFERENCE / name).read_text()))
+        for name in ("eksctl-clusterconfig.schema.json", "helmfile.schema.json")
+        if (REFERENCE / name).is_file()
+    }
+
+    def timeout(signum, frame):
+        raise TimeoutError
+
+    signal.signal(signal.SIGALRM, timeout)
+    bad, home = [], os.getcwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in indices:
+            rng = random.Random(SEED * 1_000_037 + case)
+            root = Path(tmp) / str(case)
+            (root / "profiles").mkdir(parents=True)
+            (root / "composer.yaml").write_text((ROOT / "composer.yaml").read_text())
+            written = 0
+            for n in range(rng.randint(2, 4)):
+                doc = instance(schema, rng)
+                doc["metadata"] = {**doc.get("metadata", {}), "name": f"w{n}", "namespace": rng.choice(["a", "b"])}
+                doc.pop("release", None) if rng.random() < 0.5 else None
+                if isinstance(doc.get("release"), dict):
+                    doc["release"] = {"chart": "acme/app", "repository": "https://charts.example.com"}
+                doc.pop("provenance", None)
+                if not ours.is_valid(doc):
+                    continue
+                (root / "profiles" / f"w{n}.yaml").write_text(dump(doc, "edge case"))
+                written += 1
+            if not written:
+                continue
+            os.chdir(root)
+            codes = {}
+            try:
+                for command in (["validate"], ["plan", "--write", "-o", "json"]):
+                    err = io.StringIO()
+                    signal.alarm(30)
+                    try:
+                        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+                            codes[command[0]] = main(command)
+                    except TimeoutError:
+                        codes[command[0]] = "hang"
+                    finally:
+                        signal.alarm(0)
+                    if codes[command[0]] not in (0, 1):
+                        bad.append((case, f"{command[0]} gave {codes[command[0]]}: {err.getvalue()[-300:]}"))
+                if (
+                    codes.get("validate") in (0, 1)
+                    and codes.get("plan") in (0, 1)
+                    and codes["validate"] != codes["plan"]
+                ):
+                    bad.append((case, f"validate exit {codes['validate']} but plan exit {codes['plan']}"))
+                if codes.get("plan") == 0:
+                    for name, file in (
+                        ("eksctl-clusterconfig.schema.json", "cluster.yaml"),
+                        ("helmfile.schema.json", "helmfile.yaml"),
+                    ):
+                        if name in upstream:
+                            errors = [
+                                e.message for e in upstream[name].iter_errors(load_file(root / "generated" / file))
+                            ]
+                            if errors:
+                                bad.append((case, f"generated {file} fails {name}: {errors[:2]}"))
+            finally:
+                os.chdir(home)
+                shutil.rmtree(root, ignore_errors=True)
+    return bad
+
+
+def test_schema_valid_edge_estates_plan_or_fail_cleanly_and_emit_what_upstream_accepts():
+    indices = list(range(max(1, CASES // 4)))
+    found = [
+        item
+        for chunk in parallel.map_chunks(run_edge_cases, indices, jobs=parallel.default_jobs(10_000))
+        for item in chunk
+    ]
+    assert not found, (
+        f"{len(found)} of {len(indices)} edge estates misbehaved (COMPOSE_FUZZ_SEED={SEED}):\n"
+        + "\n".join(f"case {case}: {what}" for case, what in found[:20])
+    )
