@@ -354,10 +354,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _console(args):
+def _console(opts):
     from rich.console import Console
 
-    no_color = getattr(args, "no_color", False) or "NO_COLOR" in os.environ
+    no_color = getattr(opts, "no_color", False) or "NO_COLOR" in os.environ
     width = None if sys.stdout.isatty() else _columns()
     return Console(no_color=no_color, width=width, highlight=False, soft_wrap=False)
 
@@ -387,12 +387,12 @@ def _heartbeat_seconds() -> float:
     return seconds
 
 
-def _profile_paths(args) -> list[Path]:
-    return args.profiles or [Path("profiles")]
+def _profile_paths(opts) -> list[Path]:
+    return opts.profiles or [Path("profiles")]
 
 
-def _print_problems(problems, args) -> None:
-    if "json" in (getattr(args, "output", None), getattr(args, "format", None)):
+def _print_problems(problems, opts) -> None:
+    if "json" in (getattr(opts, "output", None), getattr(opts, "format", None)):
         print(
             json.dumps({"format_version": "1", "valid": False, "problems": [p.as_dict() for p in problems]}, indent=2)
         )
@@ -402,30 +402,30 @@ def _print_problems(problems, args) -> None:
         print(f"{len(problems)} problem{'s' * (len(problems) != 1)} found; nothing was written.", file=sys.stderr)
 
 
-def cmd_plan(args, runner) -> int:
+def cmd_plan(opts, runner) -> int:
     from composer.cli.render import as_json, print_plan
     from composer.emit.plan import build_plan, write
 
-    if args.out and not args.refresh:
+    if opts.out and not opts.refresh:
         print("error: --out saves what --refresh reads from the cluster; use it with --refresh", file=sys.stderr)
         return Exit.USAGE
-    plan = build_plan(args.config, _profile_paths(args), args.out_dir)
-    if args.refresh:
-        plan, cloud = _refresh(plan, args, runner)
+    plan = build_plan(opts.config, _profile_paths(opts), opts.out_dir)
+    if opts.refresh:
+        plan, cloud = _refresh(plan, opts, runner)
     else:
         cloud = None
     was_torn = plan.torn
-    written = write(plan) if args.write else []
+    written = write(plan) if opts.write else []
     if was_torn:
         print(
             f"note: {plan.out_dir} held a torn set of generated files (a write was stopped halfway); "
-            + ("this write completed it." if args.write else "`compose plan --write` completes it."),
+            + ("this write completed it." if opts.write else "`compose plan --write` completes it."),
             file=sys.stderr,
         )
     from composer.cluster import reconcile
 
     cloud_changes = bool(cloud and cloud[0] and any(a.kind in reconcile.OFF_PLAN for a in cloud[1]))
-    if args.output == "json":
+    if opts.output == "json":
         result = as_json(plan)
         result["written"] = [str(p) for p in written]
         result["cluster"] = (
@@ -449,8 +449,8 @@ def cmd_plan(args, runner) -> int:
         )
         print(json.dumps(result, indent=2))
     else:
-        console = _console(args)
-        print_plan(plan, console, show_diff=not args.no_diff, full=args.full)
+        console = _console(opts)
+        print_plan(plan, console, show_diff=not opts.no_diff, full=opts.full)
         if cloud is None:
             console.print(
                 "Cluster: not checked (offline plan); `compose plan --refresh` reads it and shows what "
@@ -463,78 +463,78 @@ def cmd_plan(args, runner) -> int:
             for line in reconcile.lines(cloud[1]):
                 console.print(line, markup=False, highlight=False)
             console.print(f"Cluster changes: {reconcile.summary(cloud[1])}.")
-        if args.write:
+        if opts.write:
             console.print(f"Wrote {len(written)} file(s)." if written else "Nothing to write.")
         elif plan.has_changes:
             console.print("Run `compose plan --write` to write these files.")
     if (
-        args.detailed_exitcode
-        and not args.write
+        opts.detailed_exitcode
+        and not opts.write
         and (plan.has_changes or cloud_changes or (cloud is not None and not cloud[0]))
     ):
         return Exit.CHANGES
     return Exit.OK
 
 
-def _refresh(plan, args, runner):
+def _refresh(plan, opts, runner):
     """The plan as apply would make it (on the cluster's own Fargate layout) and (cluster exists, actions)
     from the read-only probes, as apply would decide them."""
     from composer.cluster import apply as ap
     from composer.core.errors import ComposerError, Problem
     from composer.emit.helmfile import pinned_releases
 
-    options = ap.ApplyOptions(probe_timeout=args.probe_timeout)
+    options = ap.ApplyOptions(probe_timeout=opts.probe_timeout)
     try:
         options.check()
         planned = plan.release_keys
         state = ap.read_cluster(runner, plan.cluster, options, plan.settings.estate)
         plan = ap.onto_cluster(plan, state)
-        if args.out:
+        if opts.out:
             from composer.cluster import savedplan
             from composer.emit.plan import CLUSTER_FILE, HELMFILE_FILE
 
             steps = ap.plan_steps(
                 plan.cluster, state, plan.out_dir / CLUSTER_FILE, plan.out_dir / HELMFILE_FILE, options, None, planned
             )
-            savedplan.save(args.out, plan, state, steps)
+            savedplan.save(opts.out, plan, state, steps)
         pinned = pinned_releases(plan.helmfile)
         return plan, (state.exists, ap.actions(plan.cluster, state, options, planned, pinned))
     except ap.ApplyError as exc:
-        raise ComposerError(Problem(f"--refresh: {exc}", str(args.config), check="refresh")) from None
+        raise ComposerError(Problem(f"--refresh: {exc}", str(opts.config), check="refresh")) from None
 
 
-def cmd_cost(args, runner=None) -> int:
+def cmd_cost(opts, runner=None) -> int:
     from composer.cli.render import cost_json, print_advice, print_cost
     from composer.emit.plan import build_plan
 
-    plan = build_plan(args.config, _profile_paths(args))
-    if args.output == "json":
+    plan = build_plan(opts.config, _profile_paths(opts))
+    if opts.output == "json":
         print(json.dumps(cost_json(plan.cost), indent=2))
     else:
-        console = _console(args)
+        console = _console(opts)
         print_cost(plan.cost, console)
         print_advice(plan.advice, console)
     return Exit.OK
 
 
-def cmd_validate(args, runner) -> int:
+def cmd_validate(opts, runner) -> int:
     from composer.cli.validate import validate
 
     problems, count, plan = validate(
-        args.config, _profile_paths(args), need_plan=args.check_generated or args.render, out_dir=args.out_dir
+        opts.config, _profile_paths(opts), need_plan=opts.check_generated or opts.render, out_dir=opts.out_dir
     )
-    stale = [c for c in plan.changes if c.status != "unchanged"] if plan and args.check_generated else []
+    stale = [c for c in plan.changes if c.status != "unchanged"] if plan and opts.check_generated else []
     notes: list[str] = []
-    if plan and args.render:
+    if plan and opts.render:
         from composer.cluster import rendercheck
 
         problems, notes = rendercheck.check_plan(plan, runner)
         for note in notes:
             print(f"note: {note}", file=sys.stderr)
     if problems:
-        _print_problems(problems, args)
+        _print_problems(problems, opts)
         return Exit.ERROR
-    if args.output == "json":
+    if opts.output == "json":
         print(
             json.dumps(
                 {
@@ -557,7 +557,7 @@ def cmd_validate(args, runner) -> int:
             line = 1 if change.status == "new" else _first_changed_line(change.diff)
             print(f"{change.path}:{line}:1: {what} (run `compose plan --write`) [check-generated]", file=sys.stderr)
         if not stale:
-            print(f"{count} file(s) valid." + (" Generated files are up to date." if args.check_generated else ""))
+            print(f"{count} file(s) valid." + (" Generated files are up to date." if opts.check_generated else ""))
     return Exit.ERROR if stale else Exit.OK
 
 
@@ -577,93 +577,93 @@ def _first_changed_line(diff: str) -> int:
     return 1
 
 
-def cmd_apply(args, runner) -> int:
+def cmd_apply(opts, runner) -> int:
     from composer.cluster.apply import ApplyError, ApplyOptions
     from composer.cluster.apply_session import Session
     from composer.emit.plan import build_plan
 
     options = ApplyOptions(
-        kube_context=args.kube_context,
-        concurrency=args.concurrency,
-        selectors=tuple(args.selector),
-        diff=args.diff,
-        prune=args.prune,
-        allow_disruption=args.allow_disruption,
-        probe_timeout=args.probe_timeout,
+        kube_context=opts.kube_context,
+        concurrency=opts.concurrency,
+        selectors=tuple(opts.selector),
+        diff=opts.diff,
+        prune=opts.prune,
+        allow_disruption=opts.allow_disruption,
+        probe_timeout=opts.probe_timeout,
     )
     try:
         options.check()
-        _whole_estate(args)
-        plan = build_plan(args.config, _profile_paths(args), args.out_dir)
+        _whole_estate(opts)
+        plan = build_plan(opts.config, _profile_paths(opts), opts.out_dir)
         saved = None
-        if args.saved_plan is not None:
+        if opts.saved_plan is not None:
             from composer.cluster import savedplan
 
-            saved = savedplan.load(args.saved_plan)
+            saved = savedplan.load(opts.saved_plan)
         session = Session(
             plan,
             options,
             runner,
-            _console(args),
-            json_output=args.output == "json",
-            assume_yes=args.yes,
-            log_path=args.log_file,
+            _console(opts),
+            json_output=opts.output == "json",
+            assume_yes=opts.yes,
+            log_path=opts.log_file,
             heartbeat_seconds=_heartbeat_seconds(),
             saved_plan=saved,
         )
-        return session.dry_run() if args.dry_run else session.run()
+        return session.dry_run() if opts.dry_run else session.run()
     except ApplyError as exc:
         print(f"error: {exc}\nNothing was run or written.", file=sys.stderr)
         return Exit.ERROR
 
 
-def _whole_estate(args) -> None:
+def _whole_estate(opts) -> None:
     """apply plans the whole cluster, so it refuses PROFILES that leave part of the estate out: the plan of
     a part would delete the Fargate profiles, node groups and add-on settings the rest needs."""
     from composer.core.errors import fail
     from composer.load.profiles import left_out
 
-    if not args.profiles:
+    if not opts.profiles:
         return
-    missing = left_out(args.profiles, args.config.parent)
+    missing = left_out(opts.profiles, opts.config.parent)
     if missing:
         shown = ", ".join(str(m) for m in missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
         raise fail(
             f"apply works on the whole estate, and these profiles are left out: {shown}",
-            " ".join(str(p) for p in args.profiles),
+            " ".join(str(p) for p in opts.profiles),
             hint="run `compose apply` without PROFILES (plan and validate take a subset; apply must not: "
             "what the rest owns would be deleted)",
         )
 
 
-def cmd_scan(args, runner=None) -> int:
+def cmd_scan(opts, runner=None) -> int:
     from composer.core.parallel import gc_paused
 
     with gc_paused():  # many small acyclic trees: the cycle collector would only cost time (a third, at 10,000)
-        return _scan(args)
+        return _scan(opts)
 
 
-def _scan(args) -> int:
+def _scan(opts) -> int:
     from composer.cli.scan_report import classify_scanned, print_report, report_json, write_profiles
     from composer.core.errors import ComposerError
     from composer.load.claims import ClaimOptions
     from composer.load.manifests import read_objects
     from composer.load.scan import derive
 
-    objects, problems, files = read_objects(args.inputs)
-    options = ClaimOptions(args.assume_claims, args.kubernetes_version or _settings_version(Path("composer.yaml")))
-    result = derive(objects, args.namespace, options)
-    items, found = classify_scanned(result, args.out_dir)
-    out_dir = None if args.dry_run else args.out_dir
+    objects, problems, files = read_objects(opts.inputs)
+    options = ClaimOptions(opts.assume_claims, opts.kubernetes_version or _settings_version(Path("composer.yaml")))
+    result = derive(objects, opts.namespace, options)
+    items, found = classify_scanned(result, opts.out_dir)
+    out_dir = None if opts.dry_run else opts.out_dir
     problems += result.problems + found
     if problems:
         raise ComposerError(problems)
     if out_dir is not None:
-        write_profiles(items, args.force, out_dir)
-    if args.format == "json":
+        write_profiles(items, opts.force, out_dir)
+    if opts.format == "json":
         print(report_json(items, result, files, out_dir))
     else:
-        print_report(items, result, files, out_dir, _console(args), full=args.full)
+        print_report(items, result, files, out_dir, _console(opts), full=opts.full)
     return Exit.OK
 
 
@@ -687,10 +687,10 @@ def _settings_version(path: Path) -> str:
     return version if isinstance(version, str) and re.fullmatch(r"[0-9]+\.[0-9]+", version) else ""
 
 
-def cmd_schema(args, runner=None) -> int:
+def cmd_schema(opts, runner=None) -> int:
     from composer.files.schema import for_draft
 
-    print(json.dumps(for_draft(args.name, args.draft), indent=2))
+    print(json.dumps(for_draft(opts.name, opts.draft), indent=2))
     return Exit.OK
 
 
@@ -728,7 +728,9 @@ def main(argv: list[str] | None = None, runner: Runner | None = None) -> int:
             "scan": cmd_scan,
             "schema": cmd_schema,
         }
-        return commands[args.command](args, runner)
+        from composer.cli.options import BY_COMMAND
+
+        return commands[args.command](BY_COMMAND[args.command].of(args), runner)
     except ComposerError as exc:
         _print_problems(exc.problems, args)
         return Exit.ERROR
