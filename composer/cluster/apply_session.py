@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Callable, Iterator, TextIO
 
 from composer.cluster import apply as ap
+from composer.cluster.lock import LockHeld, cluster_lock, lock_dir
+from composer.cluster.outline import dry_run_outline
 from composer.cluster.runner import Runner, forwarded, signum_of, stop_signals
 from composer.cluster.tools import preflight, tools_for
 from composer.core.exits import Exit, for_signal
@@ -73,7 +75,7 @@ class Session:
     def dry_run(self) -> int:
         import shutil
 
-        outline = ap.dry_run_outline(
+        outline = dry_run_outline(
             self.plan.cluster, self.cluster_path, self.helmfile_path, self.options, self._checks_log_role
         )
         files = [{"file": str(c.path), "status": c.status} for c in self.plan.changes]
@@ -117,7 +119,13 @@ class Session:
         handled like Ctrl-C (passed on to the running tool, waited for, reported)."""
         with stop_signals():
             try:
-                with ap.cluster_lock(ap.lock_dir(), self.plan.settings.name, self.plan.settings.region, self.say):
+                with contextlib.ExitStack() as held:
+                    try:
+                        held.enter_context(
+                            cluster_lock(lock_dir(), self.plan.settings.name, self.plan.settings.region, self.say)
+                        )
+                    except LockHeld as exc:
+                        raise ap.ApplyError(str(exc)) from None
                     return self._run()
             except KeyboardInterrupt as interrupt:  # before any step ran: nothing to report but that
                 self.say(
