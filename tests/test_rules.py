@@ -50,7 +50,12 @@ CASES = {
     "FG005": ([dict(name="exporter", hostPorts=[9100])], [dict(name="exporter")]),
     "FG006": ([dict(name="profiler", hostPID=True), dict(name="shm", hostIPC=True)], [dict(name="web")]),
     "FG007": (
-        [dict(name="vllm", containers=[GPU]), dict(name="neuron", containers=[NEURON])],
+        [
+            dict(name="vllm", containers=[GPU]),
+            dict(name="neuron", containers=[NEURON]),
+            dict(name="dpdk", containers=[{"name": "a", "resources": {"limits": {"hugepages-2Mi": "512Mi"}}}]),
+            dict(name="mig", containers=[{"name": "a", "resources": {"limits": {"nvidia.com/mig-1g.12gb": 1}}}]),
+        ],
         [dict(name="cpu-infer")],
     ),
     "FG008": (

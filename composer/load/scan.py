@@ -127,7 +127,8 @@ def _quantities(spec: Any) -> dict:
     out = {}
     for key, value in (spec or {}).items():
         key = str(key)
-        if key in ("cpu", "memory", "ephemeral-storage") or "/" in key:
+        # (the standard resources, huge pages and any extended resource: FG007 sends the last two to nodes)
+        if key in ("cpu", "memory", "ephemeral-storage") or "/" in key or key.startswith("hugepages-"):
             out[key] = value if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
     return out
 

@@ -2,7 +2,8 @@
 
 Fargate offers vCPU and memory only. A container that requests an extended resource such as
 ``nvidia.com/gpu`` or ``aws.amazon.com/neuron`` needs a node with that device and its device
-plugin (a DaemonSet), i.e. a GPU or Neuron managed node group.
+plugin (a DaemonSet), i.e. a GPU or Neuron managed node group; so do huge pages (``hugepages-2Mi``),
+which a node must have reserved.
 """
 
 from composer.core.model import key_field
