@@ -610,3 +610,23 @@ def test_scan_writes_its_profiles_as_one_set_or_none(fault, tmp_path, capsys, mo
     assert ("No space left on device" in err and "none of the 20 was written" in err) or "a folder is where" in err
     written = [p for p in (tmp_path / "profiles").rglob("*") if p.is_file()]
     assert written == []  # (no profile, no temporary)
+
+
+def test_terminal_escapes_from_profiles_manifests_and_markup_never_reach_the_screen(tmp_path, capsys, monkeypatch):
+    """runtimeClassName / nodeSelector values in plan's reasons, and manifest kinds and names in scan, printed
+    escape sequences as they were (a kind like "[/bold]" even crashed rich after the profiles were written)."""
+    doc = profile_doc("api", "shop")
+    doc["workload"]["runtimeClassName"] = "gv\x1b[31misor"
+    doc["workload"]["nodeSelector"] = {"disk": "ss\x1b]0;pwned\x07d"}
+    work = write_estate(tmp_path / "estate", [doc])
+    code, out, err = run(["plan", "--no-diff"], work, capsys, monkeypatch)
+    assert code == 0 and "\x1b" not in out + err and "gvisor" in out
+    manifests = tmp_path / "m.yaml"
+    manifests.write_text(
+        'apiVersion: v1\nkind: "[/bold]"\nmetadata: {name: x}\n---\napiVersion: v1\nkind: "Evil\\e[31mRED"\n'
+        'metadata: {name: "y\\e]0;title\\a"}\n---\napiVersion: apps/v1\nkind: Deployment\n'
+        'metadata: {name: "web", namespace: shop}\nspec: {template: {spec: {containers: [{name: a, image: x}]}}}\n'
+    )
+    code, out, err = run(["scan", str(manifests), "--dry-run"], tmp_path, capsys, monkeypatch)
+    assert code == 0 and "internal error" not in err and "\x1b" not in out + err
+    assert "[/bold] 1" in out and "EvilRED 1" in out
