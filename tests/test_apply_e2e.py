@@ -1051,3 +1051,32 @@ def test_a_probe_that_ignores_sigterm_is_killed_with_its_children_at_the_timeout
     while Path(f"/proc/{child}").exists() and "Z" not in Path(f"/proc/{child}/stat").read_text().split()[2]:
         assert time.monotonic() < deadline, "the tool's child outlived it"
         time.sleep(0.05)
+
+
+def test_a_logging_namespace_made_with_kubectl_is_adopted_not_a_failed_install(cloud, capsys):
+    """The AWS logging guide makes aws-observability with kubectl; helm refused to install the log-router
+    release over it (invalid ownership metadata). Apply now annotates and labels it for the release first."""
+    first_apply(cloud)
+    releases = json.loads((cloud / "releases.json").read_text())
+    del releases["kube-system/aws-observability"]
+    (cloud / "releases.json").write_text(json.dumps(releases))
+    made = {"metadata": {"name": "aws-observability", "labels": {"aws-observability": "enabled"}}}
+    (cloud / "namespaces.json").write_text(json.dumps([made]))
+    capsys.readouterr()
+    assert main(["plan", "--refresh", "--no-diff"]) == 0
+    assert (
+        "~ namespace aws-observability: made outside Helm; the log-router release adopts it" in capsys.readouterr().out
+    )
+    mark = len(calls(cloud))
+    assert main(["apply", "--yes"]) == 0, capsys.readouterr()
+    ran = [
+        c[:3]
+        for c in calls(cloud)[mark:]
+        if c[0] in ("kubectl", "helmfile") and c[1] in ("annotate", "label", "--file")
+    ]
+    assert (
+        ran[:2] == [["kubectl", "annotate", "namespace"], ["kubectl", "label", "namespace"]] and ran[2][0] == "helmfile"
+    )
+    space = json.loads((cloud / "namespaces.json").read_text())[0]["metadata"]
+    assert space["annotations"]["meta.helm.sh/release-name"] == "aws-observability"
+    assert space["labels"]["app.kubernetes.io/managed-by"] == "Helm"

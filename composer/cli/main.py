@@ -487,7 +487,9 @@ def _refresh(plan, opts, runner):
     try:
         options.check()
         planned = plan.release_keys
-        state = ap.read_cluster(runner, plan.cluster, options, plan.settings.estate)
+        state = ap.read_cluster(
+            runner, plan.cluster, options, plan.settings.estate, log_router=bool(plan.settings.fargate_logging)
+        )
         plan = ap.onto_cluster(plan, state)
         if opts.out:
             from composer.cluster import savedplan

@@ -112,6 +112,8 @@ class ClusterState:
     # the running pods on each of this estate's profiles that the plan no longer has (EKS labels every
     # Fargate pod with its profile); None: not read
     on_old_profiles: dict[str, tuple[reconcile.Pod, ...]] | None = None
+    # annotations of the log router's namespace when it exists (None: absent, or not read: no log router)
+    log_namespace: dict | None = None
 
     @property
     def fargate_profiles(self) -> frozenset[str]:
@@ -389,7 +391,11 @@ def probe_releases(
 
 
 def read_cluster(
-    runner: Runner, cluster_config: dict, options: ApplyOptions, estate: str = DEFAULT_ESTATE
+    runner: Runner,
+    cluster_config: dict,
+    options: ApplyOptions,
+    estate: str = DEFAULT_ESTATE,
+    log_router: bool = False,
 ) -> ClusterState:
     """Everything apply decides from, read-only: the cluster, its Fargate profiles and node groups, whose
     the unwanted node groups are, and the Helm releases compose installed. ``estate``: the estate applying,
@@ -412,6 +418,12 @@ def read_cluster(
             raise ApplyError(f"`{shlex.join(argv)}` exited {code}: {err.strip()[-300:]}")
         state = dataclasses.replace(state, addons=_items(out or "[]", argv))
     state = dataclasses.replace(state, releases=probe_releases(runner, name, region, options))
+    if log_router:  # (after probe_releases, which writes the kubeconfig)
+        argv = ("kubectl", "get", "namespaces", "--field-selector", f"metadata.name={LOG_NAMESPACE}")
+        found = _kubectl_items(runner, (*argv, "--output", "json", *_kubectl_args(options, name)), options)
+        meta = (found[0].get("metadata") or {}) if found else None
+        notes = meta.get("annotations") if meta and isinstance(meta.get("annotations"), dict) else {}
+        state = dataclasses.replace(state, log_namespace=None if meta is None else notes)
     if cluster.profiles:  # (after probe_releases, which writes the kubeconfig)
         state = dataclasses.replace(state, pods=probe_pods(runner, cluster_config, options))
         going = sorted(n for n in state.owned_profiles if n not in cluster.profile_names and _NAME.fullmatch(n))
@@ -703,6 +715,7 @@ def actions(
             + reconcile.authentication_actions(cluster_config, state.authentication_mode)
             + reconcile.addon_actions(cluster_config, state.addons)
             + reconcile.service_account_actions(cluster_config, state.service_accounts, state.irsa_roles or {})
+            + reconcile.log_namespace_actions(state.log_namespace)
             + reconcile.release_actions(releases, state.releases, options.prune)
             + moved
             + (kept_old if upgrades else [])
@@ -831,6 +844,18 @@ def plan_steps(
                 ),
                 changed=(0,),
             )
+        )
+    for a in [a for a in todo if a.what == "namespace" and a.kind == "annotate"]:  # before the release owns it
+        kube = ("--overwrite", *_kubectl_args(options, name))
+        steps.append(
+            Step(
+                f"let the log-router release adopt namespace {a.name} (made outside Helm)",
+                ("kubectl", "annotate", "namespace", a.name, *ADOPT_ANNOTATIONS, *kube),
+                changed=(0,),
+            )
+        )
+        steps.append(
+            Step(f"label namespace {a.name} as Helm's", ("kubectl", "label", "namespace", a.name, ADOPT_LABEL, *kube))
         )
     steps += account_steps(
         [
@@ -961,6 +986,13 @@ def left_on_profile(out: str, profile: str) -> str | None:
         "release.podLabelsValue, let the Jobs finish, or accept the disruption with --allow-disruption; "
         "rerun apply either way"
     )
+
+
+# Helm adopts an object that carries its release's ownership marks (helm 3.2+): the namespace a kubectl
+# apply made, as the AWS logging guide does, instead of refusing the install ("invalid ownership metadata")
+LOG_NAMESPACE = "aws-observability"
+ADOPT_ANNOTATIONS = ("meta.helm.sh/release-name=aws-observability", "meta.helm.sh/release-namespace=kube-system")
+ADOPT_LABEL = "app.kubernetes.io/managed-by=Helm"
 
 
 def upgrade_steps(todo: list[reconcile.Action], cluster: str, region: str) -> list[Step]:

@@ -143,7 +143,13 @@ class Session:
         name, region = self.plan.settings.name, self.plan.settings.region
         self.say("Tools: " + printable(", ".join(f"{k} {v}" for k, v in versions.items())))
         self.say(f"Checking what exists in cluster {name} ({region}) …")
-        state = ap.read_cluster(self.runner, self.plan.cluster, self.options, self.plan.settings.estate)
+        state = ap.read_cluster(
+            self.runner,
+            self.plan.cluster,
+            self.options,
+            self.plan.settings.estate,
+            log_router=bool(self.plan.settings.fargate_logging),
+        )
         self.plan = ap.onto_cluster(self.plan, state)
         if self._checks_log_role:
             problems = ap.log_role_problems(

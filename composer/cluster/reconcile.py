@@ -360,6 +360,22 @@ def _json_object(text: str) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def log_namespace_actions(annotations: dict | None) -> list[Action]:
+    """The log router's namespace, when it exists but no Helm release made it (kubectl, as the AWS logging
+    guide shows): **annotate**d so that the log-router release adopts it instead of failing its install."""
+    if annotations is None or annotations.get(HELM_RELEASE_ANNOTATION) == "aws-observability":
+        return []
+    return [
+        Action(
+            "annotate",
+            "namespace",
+            "aws-observability",
+            "made outside Helm; the log-router release adopts it",
+            effect="no pods affected",
+        )
+    ]
+
+
 def release_actions(planned: frozenset[str], installed: frozenset[str] | None, prune: bool) -> list[Action]:
     """Releases compose installed (helm's stored label) whose profile is gone: uninstalled with --prune,
     else listed. A release is never touched on name alone: only with compose's label."""
