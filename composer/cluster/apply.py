@@ -281,13 +281,8 @@ def probe(
 
 
 def reported_version(get_cluster_json: str) -> str | None:
-    """The control plane's version in ``eksctl get cluster -o json`` (EKS Cluster objects: ``Version``)."""
-    try:
-        doc = json.loads(get_cluster_json or "null")
-    except (ValueError, RecursionError):
-        return None
-    first = doc[0] if isinstance(doc, list) and doc and isinstance(doc[0], dict) else {}
-    version = first.get("Version")
+    """The control plane's version in ``eksctl get cluster -o json`` (``Version``; access.described_cluster)."""
+    version = access.described_cluster(get_cluster_json).get("Version")
     return version if isinstance(version, str) and re.fullmatch(r"1\.[0-9]{1,3}", version) else None
 
 

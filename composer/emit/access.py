@@ -62,15 +62,20 @@ def planned_mode(cluster_config: dict) -> str | None:
     return (cluster_config.get("accessConfig") or {}).get("authenticationMode")
 
 
-def reported_mode(get_cluster_json: str) -> str | None:
-    """The cluster's mode in ``eksctl get cluster -o json`` (a list of EKS Cluster objects with Go field
-    names: ``AccessConfig.AuthenticationMode``); None when it is not reported."""
+def described_cluster(get_cluster_json: str) -> dict:
+    """The cluster in ``eksctl get cluster -o json`` (a list of EKS Cluster objects with Go field names);
+    {} when the answer is not that."""
     try:
         doc = json.loads(get_cluster_json or "null")
     except (ValueError, RecursionError):
-        return None
-    first = doc[0] if isinstance(doc, list) and doc and isinstance(doc[0], dict) else {}
-    config = first.get("AccessConfig")
+        return {}
+    return doc[0] if isinstance(doc, list) and doc and isinstance(doc[0], dict) else {}
+
+
+def reported_mode(get_cluster_json: str) -> str | None:
+    """The cluster's mode in ``eksctl get cluster -o json`` (``AccessConfig.AuthenticationMode``); None when
+    it is not reported."""
+    config = described_cluster(get_cluster_json).get("AccessConfig")
     mode = config.get("AuthenticationMode") if isinstance(config, dict) else None
     return mode if mode in MODES else None
 
