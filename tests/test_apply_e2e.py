@@ -233,9 +233,9 @@ def test_prune_after_a_profile_is_removed(cloud, capsys):
     assert gpu not in json.loads((cloud / "cluster.json").read_text())["nodegroups"]
 
 
-def test_ctrl_c_reaches_the_running_command_and_the_report_says_where(cloud, tmp_path):
-    env = {**os.environ, "FAKE_SLEEP": "30", "NO_COLOR": "1"}
-    process = subprocess.Popen(
+def _start_long_apply(env: dict) -> subprocess.Popen:
+    """``compose apply --yes`` in a process of its own (with FAKE_SLEEP its helmfile step runs long)."""
+    return subprocess.Popen(
         [sys.executable, "-m", "composer", "apply", "--yes"],
         env=env,
         stdout=subprocess.PIPE,
@@ -243,10 +243,20 @@ def test_ctrl_c_reaches_the_running_command_and_the_report_says_where(cloud, tmp
         text=True,
         preexec_fn=default_signals,
     )
+
+
+def _wait_for_helmfile(cloud: Path, process: subprocess.Popen) -> None:
+    """Until that apply's helmfile step has started (at most a minute)."""
     deadline = time.monotonic() + 60
     while not (cloud / "helmfile-started").exists():
         assert time.monotonic() < deadline and process.poll() is None, process.communicate()
         time.sleep(0.05)
+
+
+def test_ctrl_c_reaches_the_running_command_and_the_report_says_where(cloud, tmp_path):
+    env = {**os.environ, "FAKE_SLEEP": "30", "NO_COLOR": "1"}
+    process = _start_long_apply(env)
+    _wait_for_helmfile(cloud, process)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, out + err
@@ -269,18 +279,8 @@ def test_sigterm_and_sighup_are_passed_on_waited_for_and_reported(cloud, signum)
     """A cancelled CI job (SIGTERM) or a closed terminal (SIGHUP) no longer kills compose and orphans
     the tool it runs (which has its own session): compose passes the signal on, waits, reports."""
     env = {**os.environ, "FAKE_SLEEP": "30", "NO_COLOR": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "composer", "apply", "--yes"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=default_signals,
-    )
-    deadline = time.monotonic() + 60
-    while not (cloud / "helmfile-started").exists():
-        assert time.monotonic() < deadline and process.poll() is None, process.communicate()
-        time.sleep(0.05)
+    process = _start_long_apply(env)
+    _wait_for_helmfile(cloud, process)
     process.send_signal(signum)
     out, err = process.communicate(timeout=60)
     name = signal.Signals(signum).name
@@ -297,19 +297,9 @@ def test_sigterm_and_sighup_are_passed_on_waited_for_and_reported(cloud, signum)
 
 def test_a_second_apply_of_the_same_cluster_is_refused_while_one_runs(cloud):
     env = {**os.environ, "FAKE_SLEEP": "30", "NO_COLOR": "1"}
-    first = subprocess.Popen(
-        [sys.executable, "-m", "composer", "apply", "--yes"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=default_signals,
-    )
+    first = _start_long_apply(env)
     try:
-        deadline = time.monotonic() + 60
-        while not (cloud / "helmfile-started").exists():
-            assert time.monotonic() < deadline and first.poll() is None, first.communicate()
-            time.sleep(0.05)
+        _wait_for_helmfile(cloud, first)
         second = subprocess.run(
             [sys.executable, "-m", "composer", "apply", "--yes"], env=env, capture_output=True, text=True, timeout=60
         )
@@ -993,19 +983,9 @@ def test_the_lock_is_per_cluster_from_any_folder_and_outlives_a_killed_compose(c
     parent ran at once, and after a SIGKILL of compose a second apply ran `create cluster` beside the
     eksctl still running. Now one lock per cluster and region, held by every tool compose started."""
     env = {**os.environ, "FAKE_SLEEP": "30", "NO_COLOR": "1"}
-    first = subprocess.Popen(
-        [sys.executable, "-m", "composer", "apply", "--yes"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=default_signals,
-    )
+    first = _start_long_apply(env)
     try:
-        deadline = time.monotonic() + 60
-        while not (cloud / "helmfile-started").exists():
-            assert time.monotonic() < deadline and first.poll() is None, first.communicate()
-            time.sleep(0.05)
+        _wait_for_helmfile(cloud, first)
         here = Path.cwd()
         other = subprocess.run(  # the same estate, from its parent folder
             [sys.executable, "-m", "composer", "apply", "--yes", "-c", f"{here.name}/composer.yaml"]

@@ -114,14 +114,28 @@ def mutate(text: str, rng: random.Random) -> str:
     return text
 
 
-def run_cases(indices: list[int]) -> list[tuple[int, str]]:
-    """Each case in a temporary estate: [(case, what went wrong)] (empty when all behaved)."""
+def quietly(argv: list[str], seconds: int) -> tuple[int | str, str]:
+    """``compose ARGV`` in-process with its output captured: (exit code, or "hang" past ``seconds``; stderr)."""
     from composer.cli.main import main
 
     def timeout(signum, frame):
         raise TimeoutError
 
     signal.signal(signal.SIGALRM, timeout)
+    err = io.StringIO()
+    signal.alarm(seconds)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            return main(argv), err.getvalue()
+    except TimeoutError:
+        return "hang", err.getvalue()
+    finally:
+        signal.alarm(0)
+
+
+def run_cases(indices: list[int]) -> list[tuple[int, str]]:
+    """Each case in a temporary estate: [(case, what went wrong)] (empty when all behaved)."""
+
     bad = []
     home = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
@@ -142,17 +156,9 @@ def run_cases(indices: list[int]) -> list[tuple[int, str]]:
             codes = {}
             try:
                 for command in (["validate"], ["plan", "-o", "json"]):
-                    err = io.StringIO()
-                    signal.alarm(20)
-                    try:
-                        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-                            codes[command[0]] = main(command)
-                    except TimeoutError:
-                        codes[command[0]] = "hang"
-                    finally:
-                        signal.alarm(0)
+                    codes[command[0]], err = quietly(command, 20)
                     if codes[command[0]] not in (0, 1):
-                        bad.append((case, f"{target}: {command[0]} gave {codes[command[0]]}: {err.getvalue()[-300:]}"))
+                        bad.append((case, f"{target}: {command[0]} gave {codes[command[0]]}: {err[-300:]}"))
                 if (
                     codes.get("validate") in (0, 1)
                     and codes.get("plan") in (0, 1)
@@ -206,12 +212,7 @@ def retype(text: str, rng: random.Random) -> str:
 
 
 def run_scan_cases(indices: list[int]) -> list[tuple[int, str]]:
-    from composer.cli.main import main
 
-    def timeout(signum, frame):
-        raise TimeoutError
-
-    signal.signal(signal.SIGALRM, timeout)
     bad, home, source = [], os.getcwd(), MANIFEST.read_text()
     with tempfile.TemporaryDirectory() as tmp:
         for case in indices:
@@ -221,19 +222,13 @@ def run_scan_cases(indices: list[int]) -> list[tuple[int, str]]:
             root.mkdir()
             (root / "m.yaml").write_text(text)
             os.chdir(root)
-            err = io.StringIO()
-            signal.alarm(20)
             try:
-                with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-                    code = main(["scan", "m.yaml", "--format", "json"])
-            except TimeoutError:
-                code = "hang"
+                code, err = quietly(["scan", "m.yaml", "--format", "json"], 20)
             finally:
-                signal.alarm(0)
                 os.chdir(home)
                 shutil.rmtree(root, ignore_errors=True)
             if code not in (0, 1):
-                bad.append((case, f"scan gave {code}: {err.getvalue()[-300:]}"))
+                bad.append((case, f"scan gave {code}: {err[-300:]}"))
     return bad
 
 
@@ -283,7 +278,6 @@ def run_edge_cases(indices: list[int]) -> list[tuple[int, str]]:
 
     from jsonschema import Draft7Validator, Draft202012Validator
 
-    from composer.cli.main import main
     from composer.files.yamlio import dump, load_file
     from tests.conftest import REFERENCE
     from tests.schema_instances import instance
@@ -296,10 +290,6 @@ def run_edge_cases(indices: list[int]) -> list[tuple[int, str]]:
         if (REFERENCE / name).is_file()
     }
 
-    def timeout(signum, frame):
-        raise TimeoutError
-
-    signal.signal(signal.SIGALRM, timeout)
     bad, home = [], os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
         for case in indices:
@@ -325,17 +315,9 @@ def run_edge_cases(indices: list[int]) -> list[tuple[int, str]]:
             codes = {}
             try:
                 for command in (["validate"], ["plan", "--write", "-o", "json"]):
-                    err = io.StringIO()
-                    signal.alarm(30)
-                    try:
-                        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-                            codes[command[0]] = main(command)
-                    except TimeoutError:
-                        codes[command[0]] = "hang"
-                    finally:
-                        signal.alarm(0)
+                    codes[command[0]], err = quietly(command, 30)
                     if codes[command[0]] not in (0, 1):
-                        bad.append((case, f"{command[0]} gave {codes[command[0]]}: {err.getvalue()[-300:]}"))
+                        bad.append((case, f"{command[0]} gave {codes[command[0]]}: {err[-300:]}"))
                 if (
                     codes.get("validate") in (0, 1)
                     and codes.get("plan") in (0, 1)
