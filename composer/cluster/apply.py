@@ -135,13 +135,13 @@ def onto_cluster(plan, state: ClusterState):
     """The plan again, keeping the Fargate layout this estate has *in the cluster* when it is not the one
     the plan started from (the last written ClusterConfig: absent on this machine, or out of date), so
     that apply replaces no profile whose selectors still hold (composer.place.routing)."""
-    from composer.emit.plan import plan_for, prior_layout
+    from composer.emit.plan import plan_for
     from composer.place.routing import prior_groups
 
     if not state.exists:
         return plan
     have = prior_groups({"fargateProfiles": [state.fargate[n] for n in sorted(state.owned_profiles)]})
-    if not have or {frozenset(g) for g in have} == {frozenset(g) for g in prior_layout(plan.out_dir)}:
+    if not have or {frozenset(g) for g in have} == {frozenset(g) for g in plan.prior}:
         return plan
     return plan_for(plan.settings, plan.placements, plan.out_dir, prior=have)
 

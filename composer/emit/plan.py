@@ -46,6 +46,7 @@ class Plan:
     torn: bool = False  # an earlier write was killed halfway; the next write completes the set
     cost: CostReport | None = None
     advice: list[Advice] = field(default_factory=list)  # cluster-level advice (cost, subnets, logging)
+    prior: tuple = ()  # the Fargate layout routing kept (composer.place.routing.pack_onto)
 
     @property
     def has_changes(self) -> bool:
@@ -116,7 +117,7 @@ def plan_for(
         **log_router.chart_files(settings),
         **({fargate_role.POLICY_FILE: fargate_role.policy_document()} if settings.fargate_logging else {}),
     }
-    plan = Plan(settings, placements, routing, groups, config, releases, files, out)
+    plan = Plan(settings, placements, routing, groups, config, releases, files, out, prior=layout)
     plan.changes = compare(files, out)
     plan.torn = fileset.torn(out)
     plan.cost = costs(placements, groups, settings)
