@@ -888,6 +888,17 @@ def plan_steps(
         )
     steps += upgrade_steps([a for a in upgrades if a.what == "node group"], name, region)
     steps += helmfile_steps(helmfile_path, options, name, region)
+    # pruned releases go first: their pods are wanted gone, and may still run on a profile about to go
+    for a in [a for a in by["delete"] if a.what == "Helm release"]:
+        namespace, release = a.name.split("/", 1)
+        steps.append(
+            Step(
+                f"uninstall Helm release {a.name} (its profile is gone; --prune)",
+                ("helm", "uninstall", release, "--namespace", namespace, "--wait", *_kube_args(options, name)),
+                changed=(0,),
+                destructive=True,
+            )
+        )
     # (after the releases: pinned pods have rolled onto the successor by now; before the restarts, so that
     # pods moving from nodes onto Fargate cannot land on a profile about to go)
     for a in old_profiles:
@@ -934,16 +945,6 @@ def plan_steps(
                 "profile selects; EKS places a pod only when it is created)",
                 ("kubectl", "rollout", "restart", *workloads, "--namespace", namespace, *_kubectl_args(options, name)),
                 changed=(0,),
-            )
-        )
-    for a in [a for a in by["delete"] if a.what == "Helm release"]:
-        namespace, release = a.name.split("/", 1)
-        steps.append(
-            Step(
-                f"uninstall Helm release {a.name} (its profile is gone; --prune)",
-                ("helm", "uninstall", release, "--namespace", namespace, "--wait", *_kube_args(options, name)),
-                changed=(0,),
-                destructive=True,
             )
         )
     for a in [a for a in by["replace"] + by["delete"] if a.what == "node group"]:
