@@ -127,7 +127,8 @@ def test_helmfile_releases(tmp_path):
     )
     assert doc["helmDefaults"] == {"syncReleaseLabels": True}
     pg = next(r for r in doc["releases"] if r["name"] == "postgres")
-    assert pg["labels"] == {"placement": "nodegroup", "node-class": "general", **ours} and "wait" not in pg
+    assert pg["labels"] == {"placement": "nodegroup", "node-class": "general", **ours} and pg["wait"] is True
+    assert pg["timeout"] == 600  # (helm.nodeTimeout's default: apply removes old groups only after this wait)
     assert pg["values"] == [{"nodeSelector": {"composer.io/node-class": "general"}}]  # general: no taint to tolerate
     assert all(r["name"] != "vllm" for r in doc["releases"])  # no release section → not in helmfile
 

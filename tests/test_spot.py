@@ -90,7 +90,7 @@ def test_prefer_spot_for_moves_an_always_on_fargate_service_and_refuses_jobs_and
     placements, groups, releases, *_ = planned([api], prefer=("shop/api",))
     p = placements["shop/api"]
     assert (p.target, p.spot, [r.rule for r in p.reasons]) == ("nodegroup", True, ["PL002"])
-    assert "ng-general-spot" in groups and "wait" not in releases["shop/api"]
+    assert "ng-general-spot" in groups and releases["shop/api"]["timeout"] == 600  # (the node-group timeout)
     cron = workload("report", "batch", kind="CronJob", schedule="0 3 * * *")
     placed, _ = classify_all([cron])
     _, problems = spot.prefer_spot(placed, ("batch/report", "shop/nope"), lambda i: ("composer.yaml", 9 + i, 3))

@@ -270,6 +270,7 @@ class ClusterSettings:
     headroom_percent: int = 50
     node_classes: Mapping[str, NodeClassSettings] = field(default_factory=dict)
     fargate_timeout: int = 600
+    node_timeout: int = 600
     autoscaler: str = "cluster-autoscaler"  # | none
     authentication_mode: str = "API"  # | API_AND_CONFIG_MAP | CONFIG_MAP
     prefer_spot_for: tuple[str, ...] = ()  # namespace/name of Fargate-eligible services to run on Spot instead

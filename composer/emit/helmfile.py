@@ -164,11 +164,10 @@ def helmfile(
             needs.append(LOG_ROUTER)  # the log router's ConfigMap must exist before a Fargate pod starts
         if needs:
             release["needs"] = needs
-        if p.target == "fargate":
-            release["wait"] = True
-            release["timeout"] = r.timeout or settings.fargate_timeout
-        elif r.timeout:
-            release["timeout"] = r.timeout
+        # every release waits until its pods are ready: what apply removes after the releases (old Fargate
+        # profiles, drained node groups) must have no pods left on it by then
+        release["wait"] = True
+        release["timeout"] = r.timeout or (settings.fargate_timeout if p.target == "fargate" else settings.node_timeout)
         releases.append(release)
     # A chart that names a repository nobody declared.
     for p in placements:

@@ -239,6 +239,7 @@ def build_settings(doc: dict, source: Source, base_dir: Path) -> ClusterSettings
         headroom_percent=int(groups.get("headroomPercent", 50)),
         node_classes=classes,
         fargate_timeout=int((doc.get("helm") or {}).get("fargateTimeout", 600)),
+        node_timeout=int((doc.get("helm") or {}).get("nodeTimeout", 600)),
         autoscaler=str((doc.get("autoscaling") or {}).get("autoscaler", "cluster-autoscaler")),
         prefer_spot_for=tuple(str(k) for k in fargate.get("preferSpotFor") or ()),
         authentication_mode=str((doc.get("access") or {}).get("authenticationMode", "API")),
