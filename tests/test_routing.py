@@ -178,3 +178,22 @@ def test_routing_keeps_the_prior_layout_and_names():
     )
     assert {p.name for p in first.profiles} < {p.name for p in again.profiles}
     assert len(again.profiles) == len(first.profiles) + 1
+
+
+def test_a_labelled_namespace_stays_labelled_when_its_last_node_workload_leaves():
+    """Moving the node-group workload of a mixed namespace to Fargate keeps the label selector (the workload
+    gains the label, a rolling update) instead of a namespace-only selector, which would replace the profile
+    and delete every pod it placed; without a way to label a Fargate workload it falls back to the namespace."""
+    jobs = workload("build-jobs", "ci", release={**CHART, "podLabelsValue": "podLabels"})
+    runner = workload("runner", "ci", placement="nodegroup", release={**CHART, "podLabelsValue": "podLabels"})
+    first, _ = routed([jobs, runner])
+    prior = tuple(p.selectors for p in first.profiles)
+    moved = workload("runner", "ci", release={**CHART, "podLabelsValue": "podLabels"})
+    again, problems = route(classify_all([jobs, moved])[0], settings(), prior)
+    assert not problems and {p.name for p in first.profiles} <= {p.name for p in again.profiles}  # (+ CoreDNS's)
+    assert again.labelled == {"ci/build-jobs", "ci/runner"}
+    fresh, _ = route(classify_all([jobs, moved])[0], settings())  # (a first plan: the namespace alone)
+    assert Selector("ci") in selectors(fresh)
+    unlabelled = workload("runner", "ci", release=CHART)
+    fallback, problems = route(classify_all([jobs, unlabelled])[0], settings(), prior)
+    assert not problems and Selector("ci") in selectors(fallback)

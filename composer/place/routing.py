@@ -7,6 +7,10 @@ A Fargate profile matches a pod when it is scheduled, by namespace and (optional
 * a namespace whose workloads all need nodes gets no selector;
 * a mixed namespace gets a namespace + routing-label selector, and the Fargate releases' pods get
   that label through the chart value named by ``release.podLabelsValue``;
+* a namespace the estate already routes by label (``prior``) keeps its label selector when its last
+  node-group workload leaves, as long as every Fargate workload there can carry the label: workloads
+  then move between Fargate and nodes by a rolling update of their own pods (the label added or
+  dropped), never by replacing the profile, whose deletion would delete every pod it placed;
 * ``kube-system`` never gets a namespace-only selector (it would move CoreDNS and every add-on);
   CoreDNS moves to Fargate through the label ``eks.amazonaws.com/component: coredns`` only when
   the cluster has no general-purpose node group (or composer.yaml says ``coreDNS: fargate``).
@@ -71,6 +75,7 @@ def route(
     for p in placements:
         by_namespace[p.workload.namespace].append(p)
     key, value = settings.routing_label
+    before = {s for group in prior for s in group}
     selectors: set[Selector] = set()
     labelled: set[str] = set()
     problems: list[Problem] = []
@@ -79,7 +84,13 @@ def route(
         if not fargate:
             continue
         mixed = len(fargate) != len(members) or namespace == "kube-system"
-        if not mixed:
+        by_label = Selector(namespace, ((key, value),))
+        stays_labelled = (
+            by_label in before
+            and Selector(namespace) not in before
+            and all(_labellable(p, key, value) for p in fargate)
+        )
+        if not mixed and not stays_labelled:
             selectors.add(Selector(namespace))
             continue
         selectors.add(Selector(namespace, ((key, value),)))
@@ -156,6 +167,12 @@ def route(
             )
         )
     return Routing(profiles, frozenset(labelled), on_fargate, repacked), problems
+
+
+def _labellable(p: Placement, key: str, value: str) -> bool:
+    """Its pods carry the routing label, or compose can give it to them through the chart."""
+    w = p.workload
+    return w.pod_labels.get(key) == value or bool(w.release is not None and w.release.pod_labels_value)
 
 
 BUCKETS = 4
