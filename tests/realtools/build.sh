@@ -4,11 +4,11 @@
 # module proxy at the versions pinned in versions.env; nothing here is part of the product.
 #
 # Output: $COMPOSER_REALTOOLS (default ~/.cache/fargate-composer/realtools)
-#   bin/            helm helmfile eksctl eksctl-validate kube-apiserver etcd kubectl aws
+#   bin/            helm helmfile eksctl eksctl-validate kube-apiserver kube-controller-manager etcd kubectl aws
 #   helm-plugins/   diff/ (plugin.yaml + bin/diff), installed by hand so no network is needed
 #   go/             GOMODCACHE and GOCACHE, kept between runs so a warm run takes seconds
 # A tool is rebuilt only when its stamp (pinned version + hash of our own sources) changes.
-# Usage: tests/realtools/build.sh [tool ...]     (tools: helm helm-diff helmfile kube kubectl eksctl aws; default all)
+# Usage: tests/realtools/build.sh [tool ...]     (tools: helm helm-diff helmfile kube kcm kubectl eksctl aws; default all)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -139,6 +139,19 @@ build_kube() {
     mark kube "$stamp"
 }
 
+# kube-controller-manager: the real Deployment, ReplicaSet, PodDisruptionBudget and garbage-collection
+# controllers behind the simulated EKS the day-2 scenario tests run (tests/simeks.py).
+build_kcm() {
+    local stamp="kube-controller-manager $KUBERNETES_VERSION"
+    up_to_date kcm "$stamp" && [[ -x "$bin/kube-controller-manager" ]] && return 0
+    log "building kube-controller-manager $KUBERNETES_VERSION"
+    local w ld
+    kube_module
+    (cd "$w" && go build -trimpath -ldflags "$ld" -o "$bin/kube-controller-manager" \
+        k8s.io/kubernetes/cmd/kube-controller-manager)
+    mark kcm "$stamp"
+}
+
 # kubectl: `compose apply` reads pods and runs `kubectl rollout restart` with it; the tests run the real one.
 build_kubectl() {
     local stamp="kubectl $KUBERNETES_VERSION"
@@ -186,17 +199,18 @@ build_aws() {
 
 main() {
     local tools=("$@") start=$SECONDS
-    [[ ${#tools[@]} -gt 0 ]] || tools=(helm helm-diff helmfile kube kubectl eksctl aws)
+    [[ ${#tools[@]} -gt 0 ]] || tools=(helm helm-diff helmfile kube kcm kubectl eksctl aws)
     for t in "${tools[@]}"; do
         case "$t" in
             helm) build_helm ;;
             helm-diff) build_helm_diff ;;
             helmfile) build_helmfile ;;
             kube) build_kube ;;
+            kcm) build_kcm ;;
             kubectl) build_kubectl ;;
             eksctl) build_eksctl ;;
             aws) build_aws ;;
-            *) echo "build.sh: unknown tool '$t' (known: helm helm-diff helmfile kube kubectl eksctl aws)" >&2; return 2 ;;
+            *) echo "build.sh: unknown tool '$t' (known: helm helm-diff helmfile kube kcm kubectl eksctl aws)" >&2; return 2 ;;
         esac
     done
     log "ready in $((SECONDS - start))s: $bin (disk: $(du -sh "$root" | cut -f1))"
