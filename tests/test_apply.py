@@ -1192,3 +1192,21 @@ def test_plan_refresh_says_what_each_profile_change_does_to_running_pods():
         "deletes 1 pod(s) of shop/deployment/web at once (needs --allow-disruption)"
     )
     assert " · rolls 2 pod(s)" in reconcile.lines(found)[1]
+
+
+def test_a_profile_only_a_kept_release_still_needs_is_kept_with_it():
+    """Without --prune a release no longer wanted is kept, and so is the profile its pods run on (deleting it
+    would delete them); with --prune (nothing kept) it is deleted, after the release is uninstalled."""
+    from composer.cluster import reconcile
+
+    config = {"fargateProfiles": [{"name": "fp-shop", "selectors": [{"namespace": "shop"}]}]}
+    existing_profiles = {
+        name: {"name": name, "selectors": [{"namespace": ns}], "status": "ACTIVE"}
+        for name, ns in (("fp-shop", "shop"), ("fp-mail", "mail"))
+    }
+    owned = frozenset({"fp-shop", "fp-mail"})
+    kept = reconcile.fargate_actions(config, existing_profiles, owned, kept=frozenset({"mail"}))
+    assert [(a.kind, a.name) for a in kept if a.name == "fp-mail"] == [("keep", "fp-mail")]
+    assert "releases kept in mail still run there" in reconcile.lines(kept)[-1]
+    pruned = reconcile.fargate_actions(config, existing_profiles, owned)
+    assert [(a.kind, a.name) for a in pruned if a.name == "fp-mail"] == [("delete", "fp-mail")]

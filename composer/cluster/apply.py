@@ -413,29 +413,44 @@ def read_cluster(
             raise ApplyError(f"`{shlex.join(argv)}` exited {code}: {err.strip()[-300:]}")
         state = dataclasses.replace(state, addons=_items(out or "[]", argv))
     state = dataclasses.replace(state, releases=probe_releases(runner, name, region, options))
-    if log_router:  # (after probe_releases, which writes the kubeconfig)
-        argv = ("kubectl", "get", "namespaces", "--field-selector", f"metadata.name={LOG_NAMESPACE}")
-        found = _kubectl_items(runner, (*argv, "--output", "json", *_kubectl_args(options, name)), options)
-        meta = (found[0].get("metadata") or {}) if found else None
-        notes = meta.get("annotations") if meta and isinstance(meta.get("annotations"), dict) else {}
-        state = dataclasses.replace(state, log_namespace=None if meta is None else notes)
-    if cluster.profiles:  # (after probe_releases, which writes the kubeconfig)
-        state = dataclasses.replace(state, pods=probe_pods(runner, cluster_config, options))
+    # the remaining reads are independent of each other (and all after probe_releases, which writes the
+    # kubeconfig): they run side by side, each a field of the state
+    reads: dict[str, Callable[[], object]] = {}
+    if log_router:
+        reads["log_namespace"] = lambda: _log_namespace(runner, name, options)
+    if cluster.profiles:
         going = sorted(n for n in state.owned_profiles if n not in cluster.profile_names and _NAME.fullmatch(n))
-        state = dataclasses.replace(
-            state, on_old_profiles={n: probe_profile_pods(runner, cluster_config, options, n) for n in going}
-        )
+        reads["pods"] = lambda: probe_pods(runner, cluster_config, options)
+        reads["on_old_profiles"] = lambda: {n: probe_profile_pods(runner, cluster_config, options, n) for n in going}
         if upgrading(cluster_config, state):
-            state = dataclasses.replace(state, fargate_pods=probe_pods(runner, cluster_config, options, ON_FARGATE))
+            reads["fargate_pods"] = lambda: probe_pods(runner, cluster_config, options, ON_FARGATE)
     if cluster.with_oidc:
-        state = dataclasses.replace(state, oidc_missing=probe_oidc_missing(runner, name, region, options))
+        reads["oidc_missing"] = lambda: probe_oidc_missing(runner, name, region, options)
     if cluster.accounts:
-        state = dataclasses.replace(
-            state,
-            service_accounts=probe_service_accounts(runner, cluster_config, options),
-            irsa_roles=probe_irsa_roles(runner, name, region, options),
-        )
-    return state
+        reads["service_accounts"] = lambda: probe_service_accounts(runner, cluster_config, options)
+        reads["irsa_roles"] = lambda: probe_irsa_roles(runner, name, region, options)
+    return dataclasses.replace(state, **side_by_side(reads))
+
+
+def side_by_side(reads: dict[str, Callable[[], object]]) -> dict[str, object]:
+    """Run independent read-only probes at the same time (each waits on a tool, not the CPU); their results
+    by name. A failure is raised as the first failing read in ``reads`` order, after all have ended."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if len(reads) < 2:
+        return {key: read() for key, read in reads.items()}
+    with ThreadPoolExecutor(max_workers=min(len(reads), 6), thread_name_prefix="probe") as pool:
+        futures = {key: pool.submit(read) for key, read in reads.items()}
+    return {key: future.result() for key, future in futures.items()}
+
+
+def _log_namespace(runner: Runner, name: str, options: ApplyOptions) -> dict | None:
+    """The log router's namespace's annotations, or None when it does not exist."""
+    argv = ("kubectl", "get", "namespaces", "--field-selector", f"metadata.name={LOG_NAMESPACE}")
+    found = _kubectl_items(runner, (*argv, "--output", "json", *_kubectl_args(options, name)), options)
+    meta = (found[0].get("metadata") or {}) if found else None
+    notes = meta.get("annotations") if meta and isinstance(meta.get("annotations"), dict) else {}
+    return None if meta is None else notes
 
 
 def log_role_problems(
@@ -701,10 +716,15 @@ def actions(
             for a in reconcile.restart_actions(cluster_config, state.fargate_pods)
             if a.name not in known
         ]
+        kept = (
+            frozenset()
+            if options.prune
+            else frozenset(k.split("/", 1)[0] for k in (state.releases or frozenset()) - releases)
+        )
         return (
             upgrades
             + reconcile.fargate_actions(
-                cluster_config, state.fargate, state.owned_profiles, state.on_old_profiles, pinned
+                cluster_config, state.fargate, state.owned_profiles, state.on_old_profiles, pinned, kept
             )
             + reconcile.nodegroup_actions(cluster_config, state.nodegroups, state.owned_groups, options.prune)
             + reconcile.authentication_actions(cluster_config, state.authentication_mode)

@@ -9,7 +9,9 @@ json``, plus which node groups carry compose's label) in, actions out.
   sizes differ is **resize**, done in place with ``eksctl scale nodegroup``).
 * A Fargate profile compose created (tagged) that the plan no longer has is **replace**d when a new
   profile takes over one of its namespaces, else **delete**d, in both cases after the new profiles
-  exist and without ``--prune``: a stale profile keeps routing pods to Fargate. Deleting a profile
+  exist and without ``--prune``: a stale profile keeps routing pods to Fargate. (One whose namespaces
+  still hold a release that compose keeps without ``--prune`` is **keep**: deleting it would delete
+  that release's pods; ``--prune`` uninstalls the release, then deletes the profile.) Deleting a profile
   deletes its pods, and their controllers recreate them under the new profile (EKS
   DeleteFargateProfile), so the move needs no restart.
 * A node group compose created (labelled) whose slot (``ng-general``, …) has a new group is
@@ -87,9 +89,12 @@ def fargate_actions(
     owned: frozenset[str],
     on_profile: dict[str, tuple[Pod, ...]] | None = None,
     pinned: frozenset[str] = frozenset(),
+    kept: frozenset[str] = frozenset(),
 ) -> list[Action]:
     """``on_profile``: the running pods on each profile to go (read when there are any); ``pinned``: the
-    releases whose pods follow their profile's name (they roll onto a successor, the rest are deleted)."""
+    releases whose pods follow their profile's name (they roll onto a successor, the rest are deleted);
+    ``kept``: the namespaces of releases no longer wanted but kept (no --prune): a profile that only they
+    still need is kept with them, since deleting it would delete their pods."""
     planned = {p.name: {"selectors": list(p.selectors)} for p in PlannedCluster.of(config).profiles}
     actions, problems = [], []
     for name in planned:
@@ -115,6 +120,10 @@ def fargate_actions(
         heirs = [n for n, p in planned.items() if namespaces & {s["namespace"] for s in p["selectors"]}]
         detail = _selectors(old) + (f"; {_why_replaced(old, planned)}" if heirs else "")
         effect = _profile_effect((on_profile or {}).get(name), pinned if heirs else frozenset())
+        if not heirs and namespaces & kept:
+            why = f"{_selectors(old)}; releases kept in {', '.join(sorted(namespaces & kept))} still run there"
+            actions.append(Action("keep", "Fargate profile", name, why))
+            continue
         kind = "replace" if heirs else "delete"
         actions.append(Action(kind, "Fargate profile", name, detail, ", ".join(heirs), effect))
     if problems:
