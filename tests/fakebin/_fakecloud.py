@@ -10,11 +10,9 @@ what a Ctrl-C or a lost connection after the cloud acted looks like to compose.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 STATE = Path(os.environ["FAKE_CLOUD_DIR"])
@@ -80,7 +78,13 @@ def die(message: str, code: int = 1) -> None:
 # The fakes start without site-packages (``python3 -S``: a fake is called dozens of times per test, and
 # importing ruamel and jsonschema costs far more than what the fake does). A parsed file and a schema
 # check that passed are kept by content hash, so the libraries are imported only on a cache miss.
-CACHE = Path(os.environ.get("FAKE_CACHE_DIR") or Path(tempfile.gettempdir()) / f"compose-fake-cache-{os.getuid()}")
+# (hashlib and tempfile are imported only here: a fake that needs no cache starts without them)
+
+
+def _cache_dir() -> Path:
+    import tempfile
+
+    return Path(os.environ.get("FAKE_CACHE_DIR") or Path(tempfile.gettempdir()) / f"compose-fake-cache-{os.getuid()}")
 
 
 def _libraries() -> None:
@@ -91,8 +95,10 @@ def _libraries() -> None:
 
 
 def _cached(kind: str, *parts: bytes) -> Path:
+    import hashlib
+
     digest = hashlib.sha256(b"\0".join(parts)).hexdigest()
-    return CACHE / f"{kind}-{digest}.json"
+    return _cache_dir() / f"{kind}-{digest}.json"
 
 
 def read_yaml(path: str):
