@@ -24,8 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def _own_apply_locks(tmp_path, monkeypatch):
     """apply's cluster locks live in one place per user (composer.cluster.apply.lock_dir); each test gets
-    its own, so tests neither touch the real one nor see each other's."""
+    its own, so tests neither touch the real one nor see each other's. And every test starts without the
+    runner's COLUMNS (pytest-xdist's workers get 80), so output is as wide as compose's default unless
+    the test sets it."""
     monkeypatch.setenv("COMPOSE_LOCK_DIR", str(tmp_path / "locks"))
+    monkeypatch.delenv("COLUMNS", raising=False)
 
 
 REFERENCE = ROOT.parent / "shared" / "reference"
@@ -110,12 +113,18 @@ def run_cli(args, cwd, capsys, monkeypatch):
 
 
 # ---------------------------------------------------------------- every ClusterConfig the suite makes
-# Recorded so that tests/test_real_eksctl.py can hand each distinct one to eksctl's own loader at the
-# end of the run (a rejection is a composer bug, whichever test produced the config).
-GENERATED_CLUSTER_CONFIGS: dict[str, dict] = {}
+# Each distinct one is kept as a file in a folder all pytest-xdist workers share (the controller makes it
+# before they start, and they inherit the variable); when the session ends, the controller hands them all
+# to eksctl's own loader in one run (tests/test_real_eksctl.py's helpers): a rejection fails the run,
+# whichever test produced the config.
+GENERATED_CLUSTER_CONFIGS = Path(
+    os.environ.setdefault("COMPOSE_TEST_CONFIGS", tempfile.mkdtemp(prefix="compose-cfgs-"))
+)
 
 
 def _record_cluster_configs() -> None:
+    import hashlib
+
     import composer.emit.eksctl
     import composer.emit.plan
 
@@ -123,7 +132,12 @@ def _record_cluster_configs() -> None:
 
     def recording(*args, **kwargs):
         config = real(*args, **kwargs)
-        GENERATED_CLUSTER_CONFIGS.setdefault(dump(config), config)
+        text = dump(config)
+        path = GENERATED_CLUSTER_CONFIGS / f"{hashlib.sha256(text.encode()).hexdigest()[:24]}.yaml"
+        if not path.exists():
+            partial = path.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(text)
+            os.replace(partial, path)
         return config
 
     composer.emit.eksctl.cluster_config = composer.emit.plan.cluster_config = recording
@@ -132,9 +146,33 @@ def _record_cluster_configs() -> None:
 _record_cluster_configs()
 
 
-def pytest_collection_modifyitems(items):
-    """Tests marked ``after_all`` run last, in their own order (they read what the others produced)."""
-    items.sort(key=lambda item: item.get_closest_marker("after_all") is not None)
+def pytest_sessionfinish(session, exitstatus):
+    """In the controller (or a run without workers), after every test: eksctl's loader on every ClusterConfig
+    the tests generated. Skipped without eksctl-validate (a failure under COMPOSER_REQUIRE_REALTOOLS=1)."""
+    if hasattr(session.config, "workerinput") or exitstatus not in (0, 1):
+        return
+    from ruamel.yaml import YAML
+
+    from tests import real
+
+    files = sorted(GENERATED_CLUSTER_CONFIGS.glob("*.yaml"))
+    say = session.config.pluginmanager.get_plugin("terminalreporter").write_line
+    if not files:
+        return
+    if real.missing("eksctl-validate"):
+        say(f"eksctl-validate not built: the {len(files)} ClusterConfigs the tests generated were not checked")
+        if real.REQUIRED:
+            session.exitstatus = 1
+        return
+    from tests.test_real_eksctl import eksctl_verdicts, rejected
+
+    configs = [YAML(typ="safe").load(f.read_text()) for f in files]
+    folder = Path(tempfile.mkdtemp(prefix="compose-cfgs-checked-"))
+    bad = rejected(eksctl_verdicts(configs, folder), folder)
+    say(f"eksctl's loader on every ClusterConfig the tests generated: {len(configs)} checked, {len(bad)} rejected")
+    if bad:
+        say("\n".join(bad))
+        session.exitstatus = 1
 
 
 # The fuzz tests draw a new seed each run, so every run covers new ground; the header prints it, and
@@ -145,7 +183,3 @@ os.environ["COMPOSE_FUZZ_SEED"] = str(FUZZ_SEED)
 
 def pytest_report_header(config):
     return f"fuzz seed: {FUZZ_SEED} (COMPOSE_FUZZ_SEED={FUZZ_SEED} repeats this run)"
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "after_all: runs after every other test (reads what they produced)")

@@ -235,11 +235,12 @@ class ApiServer:
 
 
 class Scheduler:
-    """What kube-controller-manager, the scheduler and the kubelets would do for a Deployment, reduced to
-    what helm's --wait reads: while running, every Deployment in ``namespaces`` whose pod template
-    ``schedulable(namespace, template)`` accepts gets a ReplicaSet it controls, reported ready (so
-    ``helm --wait`` returns); one that is not schedulable never becomes ready, as on EKS, where a pod no
-    Fargate profile selects and no node accepts stays Pending and helm's wait times out."""
+    """What kube-controller-manager, the scheduler and the kubelets would do for a Deployment (and a
+    DaemonSet, on a cluster without Nodes), reduced to what helm's --wait reads: while running, every
+    Deployment in ``namespaces`` whose pod template ``schedulable(namespace, template)`` accepts gets a
+    ReplicaSet it controls, reported ready (so ``helm --wait`` returns); one that is not schedulable never
+    becomes ready, as on EKS, where a pod no Fargate profile selects and no node accepts stays Pending and
+    helm's wait times out. (tests/simeks.py runs the real controllers instead.)"""
 
     def __init__(self, server: ApiServer, namespaces: set[str], schedulable):
         import threading
@@ -268,6 +269,16 @@ class Scheduler:
 
     def _reconcile(self, ns: str) -> None:
         apps = f"/apis/apps/v1/namespaces/{ns}"
+        for ds in self.server.get(f"{apps}/daemonsets")["items"]:
+            # what the DaemonSet controller reports on an API server without Nodes: nothing to run, observed
+            # (helm's --wait reads observedGeneration first: helm v3.22.0 pkg/kube/ready.go daemonSetReady)
+            if (ds.get("status") or {}).get("observedGeneration") != ds["metadata"]["generation"]:
+                self.server.request(
+                    "PATCH",
+                    f"{apps}/daemonsets/{ds['metadata']['name']}/status",
+                    {"status": {"observedGeneration": ds["metadata"]["generation"], "desiredNumberScheduled": 0}},
+                    "application/merge-patch+json",
+                )
         owned = {
             ref["uid"]: rs
             for rs in self.server.get(f"{apps}/replicasets")["items"]

@@ -24,7 +24,7 @@ from composer.files.yamlio import dump
 from composer.place import autoscaler
 from composer.place.classify import classify, classify_all
 from tests import real
-from tests.conftest import GENERATED_CLUSTER_CONFIGS, REPO, ROOT, settings, workload
+from tests.conftest import REPO, ROOT, settings, workload
 
 COMMANDS = ("create-cluster", "create-nodegroup", "create-fargateprofile")
 
@@ -207,15 +207,6 @@ def test_a_property_based_sample_of_estates_passes_eksctl(tmp_path):
     for command in COMMANDS:
         verdicts = eksctl_verdicts(SAMPLE, tmp_path / command, command)
         assert not rejected(verdicts, tmp_path / command), command
-
-
-@real.needs("eksctl-validate")
-@pytest.mark.after_all
-def test_every_cluster_config_the_suite_generated_passes_eksctl(tmp_path):
-    configs = list(GENERATED_CLUSTER_CONFIGS.values())
-    assert configs, "no test generated a ClusterConfig"
-    verdicts = eksctl_verdicts(configs, tmp_path)
-    assert not rejected(verdicts, tmp_path), f"{len(configs)} configs checked"
 
 
 # ---------------------------------------------------------------- the command lines apply builds
