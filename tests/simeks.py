@@ -21,7 +21,8 @@ evictions behave as Kubernetes makes them behave. Modelled here, from the AWS do
   drains, managed node group updates) is the fake eksctl's part: ``tests/fakebin/eksctl`` with
   ``FAKE_EKS_SIM=1``.
 
-An availability monitor samples every ``interval`` seconds: for each Deployment with at least two
+An availability monitor samples every ``TICK`` seconds (as often as the kubelets act, so no pod can be
+deleted and replaced between two samples unseen): for each Deployment with at least two
 replicas (once it has been fully available), the ready pods it has, against the floor it promises:
 its PodDisruptionBudget's minAvailable, else replicas − maxUnavailable.
 """
@@ -45,6 +46,7 @@ from pathlib import Path
 from tests import real
 
 PIN = "eks.amazonaws.com/fargate-profile"
+TICK = 0.25  # seconds between two passes of the kubelets, and between two availability samples
 FARGATE_SCHEDULER = "fargate-scheduler"
 CONTROLLERS = (
     "deployment-controller",
@@ -332,7 +334,7 @@ class SimEks:
     # ------------------------------------------------------------ the loops
 
     def _loop(self, step) -> None:
-        while not self._stop.wait(0.1):
+        while not self._stop.wait(TICK):
             try:
                 step()
             except (urllib.error.URLError, OSError, KeyError, ValueError) as error:
@@ -415,6 +417,12 @@ class SimEks:
         deployments = s.get("/apis/apps/v1/deployments")["items"]
         pods = s.get("/api/v1/pods")["items"]
         budgets = s.get("/apis/policy/v1/poddisruptionbudgets")["items"]
+        # (a Deployment deleted meanwhile, e.g. by helm uninstall, is not an outage: only those still there
+        # after the pods were read, and not being deleted, are counted)
+        still = {d["metadata"]["uid"] for d in s.get("/apis/apps/v1/deployments")["items"]}
+        deployments = [
+            d for d in deployments if d["metadata"]["uid"] in still and not d["metadata"].get("deletionTimestamp")
+        ]
         now = time.monotonic()
         a = self.availability
         a.samples += 1

@@ -63,6 +63,8 @@ class Estate:
         self.took: dict[str, float] = {}
         self.outcomes: dict[str, str] = {}
         self.untouched: dict[str, bool] = {}
+        self.outputs: dict[str, str] = {}
+        self.upgraded: set[str] = set()
         self.composer = settings()
         write_estate(self.root, [release_profile(*r) for r in RELEASES], self.composer)
         shutil.copytree(real.CHARTS, self.root / "charts", ignore=shutil.ignore_patterns("README.md"))
@@ -112,24 +114,28 @@ class Estate:
         try:
             assert done.returncode == 0, f"{scenario}:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}"
             self.sim.settle()
-            self.assert_as_planned(scenario)
+            self.assert_as_planned(scenario, done.stdout)
             self.outcomes[scenario] = "as planned"
         except AssertionError as failed:
             if self.strict:
                 raise AssertionError(f"{failed}\n{self.sim.describe()}") from None
             self.outcomes[scenario] = f"exit {done.returncode}" if done.returncode else "not as planned"
         self.took[scenario] = time.monotonic() - started
+        self.outputs[scenario] = done.stdout
         return done.stdout
 
-    def assert_as_planned(self, scenario: str) -> None:
-        """The cluster equals the plan: its Fargate profiles, node groups and version, and every planned
-        Deployment's pods all ready, on Fargate (through a planned profile) or on a planned group's nodes."""
+    def assert_as_planned(self, scenario: str, report: str) -> None:
+        """The cluster equals the plan: its Fargate profiles, node groups and version (anything more only if
+        the apply's ``report`` lists it as kept), and every planned Deployment's pods all ready, on Fargate
+        (through a planned profile) or on a planned group's nodes."""
         plan = build_plan(self.root / "composer.yaml", sorted((self.root / "profiles").glob("*.yaml")))
         config, cloud = plan.cluster, json.loads((self.sim.cloud / "cluster.json").read_text())
+        kept = {line.split()[3].rstrip(":") for line in report.splitlines() if line.strip().startswith("! ")}
         profiles = {p["name"]: p["selectors"] for p in config.get("fargateProfiles", [])}
-        assert {n: p["selectors"] for n, p in cloud["fargate"].items()} == profiles, scenario
+        have = {n: p["selectors"] for n, p in cloud["fargate"].items() if n not in kept or n in profiles}
+        assert have == profiles, (scenario, report)
         groups = {g["name"] for g in config.get("managedNodeGroups", [])}
-        assert set(cloud["nodegroups"]) == groups, scenario
+        assert set(cloud["nodegroups"]) - kept == groups, scenario
         assert cloud["version"] == config["metadata"]["version"], scenario
         nodes = {n["metadata"]["name"]: n for n in self.sim.server.get("/api/v1/nodes")["items"]}
         for p in plan.placements:
@@ -150,6 +156,14 @@ class Estate:
                     group = nodes[where]["metadata"]["labels"]["eks.amazonaws.com/nodegroup"]
                     assert group in groups, (scenario, w.name, group)
 
+    def revisions(self) -> dict[str, int]:
+        """{namespace/release: latest revision}, from helm's release secrets."""
+        found: dict[str, int] = {}
+        for item in self.sim.server.get("/api/v1/secrets?labelSelector=owner%3Dhelm")["items"]:
+            key = f"{item['metadata']['namespace']}/{item['metadata']['labels']['name']}"
+            found[key] = max(found.get(key, 0), int(item["metadata"]["labels"]["version"]))
+        return found
+
     def pod_names(self, namespace: str) -> set[str]:
         return {p["metadata"]["name"] for p in self.sim.pods(namespace)}
 
@@ -157,17 +171,20 @@ class Estate:
 def run_scenarios(estate: Estate, sim: SimEks) -> None:
     """The day-2 changes, one apply each, then the old order by hand (see the module docstring)."""
     estate.apply("create the cluster")
+    estate.apply(AGAIN)
 
-    # a namespace arrives: one profile added, shop's running pods untouched
-    shop = estate.pod_names("shop")
+    # a namespace arrives: one profile added, shop's running pods untouched, no other release upgraded
+    shop, revisions = estate.pod_names("shop"), estate.revisions()
     mailer = profile_doc("mailer", "mail", release={**WEB, "values": ["../values/mailer.yaml"]})
     estate.values("mailer", 2, None)
     estate.profile("mail", "mailer").write_text(dump(mailer))
     estate.apply("add a namespace")
     estate.untouched["add a namespace"] = estate.pod_names("shop") == shop
+    estate.upgraded = {k for k, v in estate.revisions().items() if revisions.get(k) != v}
 
-    # and leaves again (its release uninstalled, its profile deleted)
+    # and leaves again: kept (its release, and the profile its pods run on) until --prune removes both
     estate.profile("mail", "mailer").unlink()
+    estate.apply(KEPT)
     estate.apply("remove a namespace", "--prune")
     estate.untouched["remove a namespace"] = estate.pod_names("shop") == shop
 
@@ -211,6 +228,8 @@ def figures(estate: Estate, sim: SimEks) -> list[str]:
 
 
 BY_HAND = "delete-then-hope (by hand)"
+AGAIN = "apply again, nothing changed"
+KEPT = "remove a namespace, without --prune"
 
 
 @real.needs("helmfile", "helm", "kubectl", "kube-apiserver", "kube-controller-manager", "etcd")
@@ -221,6 +240,14 @@ def test_day_two_changes_keep_every_deployment_available(tmp_path, capsys):
     with capsys.disabled():
         print("\n  " + "\n  ".join(figures(estate, sim)))
     assert estate.untouched == {"add a namespace": True, "remove a namespace": True}  # shop's pods, by name
+    assert estate.upgraded == {"mail/mailer"}  # helm upgraded no other release
+    assert "Tools: eksctl 0.230.0, helmfile 1.8.0, helm 3.22.0" in estate.outputs["create the cluster"]
+    again = estate.outputs[AGAIN]
+    assert "Cluster changes: 0 to create, 0 to replace, 0 to resize, 0 to delete." in again
+    assert "Apply complete: 2 step(s), 0 changed something" in again  # (helmfile: no changes)
+    kept = estate.outputs[KEPT]
+    assert "! Helm release mail/mailer — no longer wanted, kept (--prune deletes it)" in kept
+    assert "! Fargate profile" in kept and "releases kept in mail still run there" in kept
     outages = [d for d in sim.availability.dips if d.scenario != BY_HAND]
     assert outages == [], outages
     caught = {d.deployment for d in sim.availability.dips if d.scenario == BY_HAND}

@@ -366,56 +366,6 @@ def _applying(tmp_path: Path, apiserver: real.ApiServer):
     return root, plan, apply
 
 
-@real.needs("helmfile", "helm", "kube-apiserver", "etcd")
-def test_compose_apply_end_to_end_with_real_helmfile_into_a_real_api_server(tmp_path, apiserver):
-    """`compose apply` as a user runs it: eksctl is the fake (no AWS here), helmfile, helm and helm-diff are
-    real and install into a real kube-apiserver, where every pod lands as planned; a second apply finds
-    the cluster and the releases as planned and changes nothing."""
-    root, plan, apply = _applying(tmp_path, apiserver)
-    namespaces = {p.workload.namespace for p in plan.placements}
-
-    with real.Scheduler(apiserver, namespaces, schedulable(plan.cluster)):
-        first = apply()
-        installed = read_back(apiserver, namespaces)
-        second = apply()
-        before = revisions(apiserver, namespaces)
-        (root / "values" / "report.yaml").write_text('schedule: "0 4 * * *"\n')  # one workload's input changes
-        third = apply()
-        after = revisions(apiserver, namespaces)
-        (root / "profiles" / "ml-embed.yaml").unlink()  # a workload leaves the estate
-        fourth = apply()
-        fifth = apply("--prune")
-        gone = revisions(apiserver, namespaces)
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
-    assert "Tools: eksctl 0.230.0, helmfile 1.8.0, helm 3.22.0" in first.stdout
-    assert "Apply complete: 4 step(s)" in first.stdout
-    assert misplaced(plan, installed) == []
-    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-2000:]
-    assert "Cluster changes: 0 to create, 0 to replace, 0 to resize, 0 to delete." in second.stdout
-    assert "Apply complete: 2 step(s), 0 changed something" in second.stdout  # helmfile: no changes
-    assert third.returncode == 0, third.stdout[-3000:] + third.stderr[-2000:]
-    assert {k for k in after if after[k] != before.get(k)} == {"batch/report"}  # exactly that release changed
-    # helm stored compose's label with each release (helmfile's syncReleaseLabels), so the release of a removed
-    # profile is found: kept and listed without --prune, uninstalled with it
-    assert (
-        fourth.returncode == 0
-        and "! Helm release ml/embed — no longer wanted, kept (--prune deletes it)" in fourth.stdout
-    )
-    assert fifth.returncode == 0, fifth.stdout[-3000:] + fifth.stderr[-2000:]
-    assert "ml/embed" in after and "ml/embed" not in gone and set(gone) == set(after) - {"ml/embed"}
-
-
-def revisions(server: real.ApiServer, namespaces: set[str]) -> dict[str, int]:
-    """{namespace/release: latest revision} from helm's release secrets in the API server."""
-    found: dict[str, int] = {}
-    for namespace in namespaces:
-        for item in server.get(f"/api/v1/namespaces/{namespace}/secrets?labelSelector=owner%3Dhelm")["items"]:
-            labels = item["metadata"]["labels"]
-            key = f"{namespace}/{labels['name']}"
-            found[key] = max(found.get(key, 0), int(labels["version"]))
-    return found
-
-
 # ---------------------------------------------------------------- compose validate --render (real helm)
 
 
