@@ -169,6 +169,7 @@ def pytest_sessionfinish(session, exitstatus):
     configs = [YAML(typ="safe").load(f.read_text()) for f in files]
     folder = Path(tempfile.mkdtemp(prefix="compose-cfgs-checked-"))
     bad = rejected(eksctl_verdicts(configs, folder), folder)
+    say("")
     say(f"eksctl's loader on every ClusterConfig the tests generated: {len(configs)} checked, {len(bad)} rejected")
     if bad:
         say("\n".join(bad))
