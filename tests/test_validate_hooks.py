@@ -74,6 +74,55 @@ def test_schema_command_prints_a_schema_that_accepts_the_examples(draft, capsys,
     assert json.loads(out) == schema.schema("composer")
 
 
+def _patterns(doc):
+    if isinstance(doc, dict):
+        if isinstance(doc.get("pattern"), str):
+            yield doc["pattern"]
+        yield from (k for k in (doc.get("patternProperties") or {}))
+        for value in doc.values():
+            yield from _patterns(value)
+    elif isinstance(doc, list):
+        for value in doc:
+            yield from _patterns(value)
+
+
+# what ECMA-262 has and Go's RE2 (kubeconform, other validators) refuses: lookaround, backreferences,
+# named-group and flag syntax of one side only
+NOT_RE2 = re.compile(r"\(\?[=!<]|\\[1-9]|\\k<|\(\?P|\(\?[a-z]")
+
+
+def test_every_published_pattern_is_in_the_subset_ecma_262_and_re2_share():
+    """A lookahead (``^(?!-)…``) made ``compose schema profile`` unloadable in Go validators (RE2 has none)."""
+    found = [
+        (f.name, p) for f in sorted((ROOT / "schemas").glob("*.json")) for p in _patterns(json.loads(f.read_text()))
+    ]
+    assert len(found) > 30
+    assert [(name, p) for name, p in found if NOT_RE2.search(p)] == []
+    assert NOT_RE2.search("^(?!eks-)[a-z]+$") and NOT_RE2.search("(a)\\1")  # (the check can fail)
+
+
+@pytest.mark.parametrize(
+    "name, ok",
+    [
+        ("web", True),
+        ("e", True),
+        ("ek", True),
+        ("eks", True),
+        ("eksa", True),
+        ("e-ks", True),
+        ("eks-x", False),
+        ("EKS-x", True),
+        ("1a", False),
+        ("a-", True),
+    ],
+)
+def test_the_eks_prefix_pattern_without_lookahead_refuses_exactly_eks_dash(name, ok):
+    """eksctl refuses a Fargate profile named eks-… (case-sensitive); the RE2-safe pattern says the same."""
+    doc = json.loads((ROOT / "schemas" / "clusterconfig.schema.json").read_text())
+    pattern = next(p for p in _patterns(doc) if "eks" in p)
+    assert bool(re.fullmatch(pattern.rstrip("$").lstrip("^"), name)) is ok
+
+
 # ---------------------------------------------------------------- pre-commit, as users run it
 
 
