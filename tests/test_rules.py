@@ -69,7 +69,11 @@ CASES = {
         ],
     ),
     "FG009": (
-        [dict(name="iis", nodeSelector={"kubernetes.io/os": "windows"})],
+        [
+            dict(name="iis", nodeSelector={"kubernetes.io/os": "windows"}),
+            dict(name="old-iis", nodeSelector={"beta.kubernetes.io/os": "windows"}),
+            dict(name="ltsc", nodeSelector={"node.kubernetes.io/windows-build": "10.0.20348"}),
+        ],
         [dict(name="nginx", nodeSelector={"kubernetes.io/os": "linux"})],
     ),
     "FG010": (
@@ -375,6 +379,8 @@ def test_node_classes():
     assert node_class(workload(containers=[NEURON])) == "neuron"
     assert node_class(workload(nodeSelector={"kubernetes.io/arch": "arm64"})) == "arm64"
     assert node_class(workload(nodeSelector={"kubernetes.io/os": "windows"})) == "windows"
+    assert node_class(workload(nodeSelector={"node.kubernetes.io/windows-build": "10.0.17763"})) == "windows"
+    assert node_class(workload(nodeSelector={"beta.kubernetes.io/arch": "arm64"})) == "arm64"
     assert node_class(workload(kind="DaemonSet")) == "general"
 
 

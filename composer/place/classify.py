@@ -13,7 +13,7 @@ from composer.core.sizing import is_gpu, is_neuron
 from composer.files import schema
 from composer.files.yamlio import position
 from composer.load.profiles import find_profiles, load_all
-from composer.rules._selectors import allowed
+from composer.rules._selectors import allowed, os_allowed
 
 FORCED = Reason(
     "PL001", "forced-nodegroup", "block", "profile sets placement: nodegroup", "placement", "", 0, 0, "profile"
@@ -22,7 +22,7 @@ FORCED = Reason(
 
 def node_class(w: Workload) -> NodeClass:
     """Which kind of node a node-group workload needs."""
-    os_values, _ = allowed(w, "kubernetes.io/os", "beta.kubernetes.io/os")
+    os_values, _ = os_allowed(w)
     if os_values is not None and "linux" not in os_values:
         return "windows"
     extended = {r for c in w.all_containers for r in (*c.requests, *c.limits)}

@@ -30,6 +30,17 @@ def allowed(workload: Workload, *keys: str) -> tuple[set[str] | None, str]:
     return None, ""
 
 
+def os_allowed(workload: Workload) -> tuple[set[str] | None, str]:
+    """The operating systems the pod may run on (``kubernetes.io/os``, or its deprecated beta form); a pod
+    that selects ``node.kubernetes.io/windows-build`` (a label only Windows nodes carry) runs on Windows."""
+    values, field = allowed(workload, "kubernetes.io/os", "beta.kubernetes.io/os")
+    if values is None:
+        build, where = allowed(workload, "node.kubernetes.io/windows-build")
+        if build is not None:
+            return {"windows"}, where
+    return values, field
+
+
 def _mapping(value) -> dict:
     """``value`` if it is a mapping, else {} (a scanned manifest may hold any shape there)."""
     return value if isinstance(value, dict) else {}
