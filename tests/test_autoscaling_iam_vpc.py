@@ -179,9 +179,17 @@ def test_cluster_autoscaler_when_there_are_node_groups():
     assert not problems
     ca = releases["kube-system/cluster-autoscaler"]
     assert ca["chart"] == "autoscaler/cluster-autoscaler" and ca["version"] == "9.46.6"  # its last chart for 1.32
-    assert {"autoDiscovery": {"clusterName": "shop"}, "awsRegion": "eu-west-1", "image": {"tag": "v1.32.0"}} in ca[
-        "values"
-    ]
+    assert {
+        "autoDiscovery": {"clusterName": "shop"},
+        "awsRegion": "eu-west-1",
+        "image": {"tag": "v1.32.0"},
+        # the requests the plan sizes it by (0.25 vCPU / 1 GB on Fargate), set through the chart
+        "resources": {"requests": {"cpu": "100m", "memory": "600Mi"}},
+    } in ca["values"]
+    from composer.place.autoscaler import workload as autoscaler_workload
+
+    size = autoscaler_workload(settings(metadata={"name": "shop", "region": "eu-west-1"})).fargate_size
+    assert (size.vcpu, size.memory_gib, size.defaulted) == (0.25, 1, False)
     assert {"rbac": {"serviceAccount": {"create": False, "name": "cluster-autoscaler"}}} in ca["values"]
     assert ca["labels"]["placement"] == "fargate"  # region given, IRSA: nothing keeps it off Fargate
     assert {

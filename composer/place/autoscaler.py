@@ -67,7 +67,15 @@ def wanted(settings: ClusterSettings, placements: list[Placement]) -> bool:
 def workload(settings: ClusterSettings) -> Workload:
     """The autoscaler as a workload, placed by the same rules as the estate's."""
     chart_version, tag = chart_and_image(settings.version or "1.33")
-    values = {"autoDiscovery": {"clusterName": settings.name}, "awsRegion": settings.region, "image": {"tag": tag}}
+    requests = {"cpu": "100m", "memory": "600Mi"}
+    # the requests the plan sizes and prices it by are the ones the chart sets (its top-level ``resources``
+    # value): Fargate bills a pod by its requests (+256 MiB), 0.25 vCPU / 1 GB here, not its smallest size
+    values = {
+        "autoDiscovery": {"clusterName": settings.name},
+        "awsRegion": settings.region,
+        "image": {"tag": tag},
+        "resources": {"requests": dict(requests)},
+    }
     doc = {
         "metadata": {"name": RELEASE, "namespace": NAMESPACE},
         "release": {
@@ -81,7 +89,7 @@ def workload(settings: ClusterSettings) -> Workload:
             "kind": "Deployment",
             "replicas": 1,
             "containers": [
-                {"name": "cluster-autoscaler", "resources": {"requests": {"cpu": "100m", "memory": "600Mi"}}}
+                {"name": "cluster-autoscaler", "resources": {"requests": requests}}
             ],
             "awsCredentials": "irsa",
             "serviceAccount": {"name": SERVICE_ACCOUNT, "wellKnownPolicies": {"autoScaler": True}},
