@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"compose {__version__} (fargate-composer)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def common(p: argparse.ArgumentParser) -> None:
+    def common(p: argparse.ArgumentParser, formats: tuple[str, ...] = ("table", "json")) -> None:
         p.add_argument(
             "profiles", nargs="*", type=Path, metavar="PROFILES", help="profile files or folders (default: ./profiles)"
         )
@@ -105,9 +105,12 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument(
             "-o",
             "--output",
-            choices=("table", "json"),
+            "--format",
+            dest="output",
+            choices=formats,
             default="table",
-            help="table for people (default), json for machines",
+            help="table for people (default), json for machines"
+            + (", sarif (2.1.0) for code-scanning annotations in CI" if "sarif" in formats else ""),
         )
         p.add_argument("--no-color", action="store_true", help="plain output (also when NO_COLOR is set)")
 
@@ -182,7 +185,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    common(validate)
+    common(validate, ("table", "json", "sarif"))
     validate.add_argument(
         "--check-generated",
         action="store_true",
@@ -326,7 +329,10 @@ def _parser() -> argparse.ArgumentParser:
         "of ./composer.yaml, else taken as a cluster created now",
     )
     scan.add_argument(
-        "--format", choices=("table", "json"), default="table", help="table for people, json for machines"
+        "--format",
+        choices=("table", "json", "sarif"),
+        default="table",
+        help="table for people, json for machines, sarif (2.1.0) for code-scanning annotations in CI",
     )
     scan.add_argument("--no-color", action="store_true", help="plain output (also when NO_COLOR is set)")
 
@@ -392,7 +398,12 @@ def _profile_paths(opts) -> list[Path]:
 
 
 def _print_problems(problems, opts) -> None:
-    if "json" in (getattr(opts, "output", None), getattr(opts, "format", None)):
+    formats = (getattr(opts, "output", None), getattr(opts, "format", None))
+    if "sarif" in formats:
+        from composer.cli.sarif import from_problems
+
+        print(json.dumps(from_problems(problems), indent=2))
+    elif "json" in formats:
         print(
             json.dumps({"format_version": "1", "valid": False, "problems": [p.as_dict() for p in problems]}, indent=2)
         )
@@ -536,7 +547,28 @@ def cmd_validate(opts, runner) -> int:
     if problems:
         _print_problems(problems, opts)
         return Exit.ERROR
-    if opts.output == "json":
+    if opts.output == "sarif":
+        from composer.cli.sarif import from_problems
+        from composer.core.errors import Problem
+
+        what = {"new": "does not exist", "changed": "differs from what the profiles produce"}
+        print(
+            json.dumps(
+                from_problems(
+                    Problem(
+                        what.get(c.status, "differs from what the profiles produce"),
+                        str(c.path),
+                        1 if c.status == "new" else _first_changed_line(c.diff),
+                        1,
+                        "run `compose plan --write`",
+                        "check-generated",
+                    )
+                    for c in stale
+                ),
+                indent=2,
+            )
+        )
+    elif opts.output == "json":
         print(
             json.dumps(
                 {
@@ -662,7 +694,11 @@ def _scan(opts) -> int:
         raise ComposerError(problems)
     if out_dir is not None:
         write_profiles(items, opts.force, out_dir)
-    if opts.format == "json":
+    if opts.format == "sarif":
+        from composer.cli.sarif import from_scan
+
+        print(json.dumps(from_scan(items), indent=2))
+    elif opts.format == "json":
         print(report_json(items, result, files, out_dir))
     else:
         print_report(items, result, files, out_dir, _console(opts), full=opts.full)
