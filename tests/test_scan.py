@@ -15,6 +15,7 @@ from composer.load.claims import ClaimOptions
 from composer.load.manifests import read_objects
 from composer.load.scan import derive
 from composer.place.checks import check_workloads
+from tests import real
 from tests.conftest import SETTINGS
 
 
@@ -22,8 +23,8 @@ def scan(text: str, tmp_path, name: str = "m.yaml", options: ClaimOptions = Clai
     """Derive and classify ``text``; returns {namespace/name: (placement, rule ids, profile, workload)}."""
     path = tmp_path / name
     path.write_text(textwrap.dedent(text))
-    objects, problems, _ = read_objects([str(path)])
-    assert not problems
+    objects, problems, _, unread, _ = read_objects([str(path)])
+    assert not problems and not unread
     result = derive(objects, options=options)
     items, problems = classify_scanned(result, tmp_path / "profiles")
     assert not problems, problems
@@ -658,14 +659,17 @@ def test_cli_reads_standard_input_like_helm_template(tmp_path, capsys, monkeypat
     assert not (tmp_path / "profiles").exists()
 
 
-def test_cli_broken_yaml_is_located_and_nothing_is_written(tmp_path, capsys, monkeypatch):
+def test_cli_broken_yaml_is_located_and_the_rest_is_scanned_as_a_partial_result(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "good.yaml").write_text(deployment())
     (tmp_path / "bad.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata: {name: x\nspec: {}\n")
-    assert main(["scan", "good.yaml", "bad.yaml"]) == 1
+    assert main(["scan", "good.yaml", "bad.yaml"]) == 6
     err = capsys.readouterr().err
-    assert err.startswith("bad.yaml:4:5: invalid YAML: expected ',' or '}'") and "nothing was written" in err
-    assert not (tmp_path / "profiles").exists()
+    assert "bad.yaml:4:5: invalid YAML: expected ',' or '}'" in err and "partial: 1 YAML document(s)" in err
+    assert (tmp_path / "profiles").is_dir()  # good.yaml's workload, said to be a partial result
+    (tmp_path / "binary.yaml").write_bytes(b"kind: \x00")
+    assert main(["scan", "good.yaml", "binary.yaml", "-o", "other"]) == 1  # a file unread: nothing written
+    assert "nothing was written" in capsys.readouterr().err and not (tmp_path / "other").exists()
     assert main(["scan", "missing.yaml"]) == 1
     assert "missing.yaml: no such file or folder" in capsys.readouterr().err
 
@@ -913,3 +917,66 @@ def test_two_workloads_that_would_write_one_profile_are_an_error_never_an_overwr
     assert main(["scan", "m.yaml"]) == 1
     err = " ".join(capsys.readouterr().err.split())
     assert "would both be written as profile shop/web-cronjob" in err and not (tmp_path / "profiles").exists()
+
+
+# ---------------------------------------------------------------- manifests read as Kubernetes reads them
+
+LENIENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      hostNetwork: true
+      containers: [{name: web, image: nginx}]
+      hostNetwork: false
+"""
+BROKEN = "kind: ConfigMap\nmetadata: {name: x\n"
+
+
+def test_a_repeated_key_keeps_its_last_value_with_a_warning_and_a_broken_document_is_partial(
+    tmp_path, capsys, monkeypatch
+):
+    """One repeated key no longer drops the file; one document that cannot be parsed no longer drops the
+    stream: the rest is scanned, the unread document is printed, and the exit code (6) says partial."""
+    (tmp_path / "m.yaml").write_text(LENIENT + "---\n" + BROKEN + "---\n" + LENIENT.replace("web", "api"))
+    monkeypatch.chdir(tmp_path)
+    code = main(["scan", "m.yaml", "--format", "json", "-o", "out"])
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert code == 6 and report["partial"] is True
+    assert [(u["line"], u["path"]) for u in report["unread"]] == [(15, "m.yaml")]  # (where the parser stopped)
+    assert report["warnings"] == [
+        'm.yaml:11:7: duplicate key "hostNetwork" (first on line 9); Kubernetes keeps this one, the last',
+        'm.yaml:26:7: duplicate key "hostNetwork" (first on line 24); Kubernetes keeps this one, the last',
+    ]
+    assert {w["name"]: w["placement"] for w in report["workloads"]} == {"web": "fargate", "api": "fargate"}
+    assert (tmp_path / "out" / "default" / "api.yaml").is_file()  # written: the partial result is said, not hidden
+    assert "partial: 1 YAML document(s) could not be parsed" in err and "m.yaml:15:" in err
+    (tmp_path / "n.yaml").write_text(BROKEN)
+    assert main(["scan", "n.yaml", "--dry-run"]) == 6  # never a silent 0 workloads
+    assert "the other 0 workload(s)" in capsys.readouterr().err
+
+
+@real.needs("kubectl", "kube-apiserver", "etcd")
+def test_the_repeated_key_leniency_is_what_real_kubectl_and_the_api_server_do(tmp_path):
+    """kubectl apply of a Deployment with hostNetwork given twice: the API server stores the last value,
+    false, which is what scan read (Fargate, no FG004)."""
+    server = real.ApiServer(tmp_path / "kube")
+    (tmp_path / "kube").mkdir()
+    server.start()
+    try:
+        (tmp_path / "m.yaml").write_text(LENIENT)
+        env = {**real.tool_env(tmp_path / "home"), "KUBECONFIG": str(server.kubeconfig)}
+        done = real.run(["kubectl", "apply", "-f", str(tmp_path / "m.yaml")], env)
+        assert done.returncode == 0, done.stderr
+        stored = server.get("/apis/apps/v1/namespaces/default/deployments/web")
+    finally:
+        server.stop()
+    assert stored["spec"]["template"]["spec"].get("hostNetwork", False) is False
+    objects, problems, _, unread, notes = read_objects([str(tmp_path / "m.yaml")])
+    assert not problems and not unread and len(notes) == 1
+    assert objects[0].doc["spec"]["template"]["spec"]["hostNetwork"] is False

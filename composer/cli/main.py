@@ -30,6 +30,8 @@ exit codes:
   4    apply: a step failed (the report says what ran; re-run to continue)
   5    apply: every step succeeded, but the cluster still differs from the plan where apply does
        not act (the report lists what and how to settle it)
+  6    scan: some YAML documents could not be parsed (each printed as path:line:col); the rest
+       were scanned (and written)
   64   usage error: an unknown option or a missing argument (never 2, which means "changes")
   130  interrupted (Ctrl-C); apply: 143 SIGTERM, 129 SIGHUP
 
@@ -286,8 +288,13 @@ def _parser() -> argparse.ArgumentParser:
         "comes from. Services, Ingresses, PVCs, PersistentVolumes, StorageClasses, ServiceAccounts, "
         "NetworkPolicies and PodDisruptionBudgets in the input are linked to the workloads; other "
         "objects are skipped and listed by kind.",
-        epilog="exit codes: 0 scanned; 1 unreadable or broken input (path:line:col), nothing written; "
-        "3 internal error; 130 interrupted. See docs/scan.md.",
+        epilog="Manifests are read as Kubernetes reads them: a repeated key keeps its last value (a warning "
+        "with its line), and a YAML document that cannot be parsed is reported on its own while the rest "
+        "are scanned.\n\n"
+        "exit codes: 0 scanned; 1 unreadable input (a file missing, binary or too large, or objects "
+        "Kubernetes would refuse), nothing written; 6 partial: some documents could not be parsed "
+        "(each printed as path:line:col), the rest were scanned and written; 3 internal error; "
+        "130 interrupted. See docs/scan.md.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     scan.add_argument("inputs", nargs="+", metavar="PATH", help="manifest files or folders, or - for standard input")
@@ -680,11 +687,12 @@ def cmd_scan(opts, runner=None) -> int:
 def _scan(opts) -> int:
     from composer.cli.scan_report import classify_scanned, print_report, report_json, write_profiles
     from composer.core.errors import ComposerError
+    from composer.core.terminal import printable
     from composer.load.claims import ClaimOptions
     from composer.load.manifests import read_objects
     from composer.load.scan import derive
 
-    objects, problems, files = read_objects(opts.inputs)
+    objects, problems, files, unread, notes = read_objects(opts.inputs)
     options = ClaimOptions(opts.assume_claims, opts.kubernetes_version or _settings_version(Path("composer.yaml")))
     result = derive(objects, opts.namespace, options)
     items, found = classify_scanned(result, opts.out_dir)
@@ -697,12 +705,23 @@ def _scan(opts) -> int:
     if opts.format == "sarif":
         from composer.cli.sarif import from_scan
 
-        print(json.dumps(from_scan(items), indent=2))
+        print(json.dumps(from_scan(items, unread), indent=2))
     elif opts.format == "json":
-        print(report_json(items, result, files, out_dir))
+        print(report_json(items, result, files, out_dir, unread, notes))
     else:
         print_report(items, result, files, out_dir, _console(opts), full=opts.full)
-    return Exit.OK
+    for note in notes:
+        print(f"warning: {printable(note)}", file=sys.stderr)
+    if not unread:
+        return Exit.OK
+    for problem in unread:
+        print(problem, file=sys.stderr)
+    print(
+        f"partial: {len(unread)} YAML document(s) could not be parsed and were not scanned; the other "
+        f"{len(items)} workload(s) were" + (" (profiles written)" if out_dir is not None else ""),
+        file=sys.stderr,
+    )
+    return Exit.PARTIAL
 
 
 def _minor_version(text: str) -> str:

@@ -51,8 +51,9 @@ def from_problems(problems: Iterable[Problem]) -> dict:
     return log([rules[k] for k in sorted(rules)], results)
 
 
-def from_scan(items) -> dict:
-    """Scan's workloads: each placement reason at the manifest line it was read from."""
+def from_scan(items, unread: Iterable[Problem] = ()) -> dict:
+    """Scan's workloads: each placement reason at the manifest line it was read from; each document that
+    could not be parsed an ``error``."""
     from composer.rules import RULES
 
     known = {r.id: r for r in RULES}
@@ -81,4 +82,6 @@ def from_scan(items) -> dict:
                     "locations": [location(path, int(line) if line.isdigit() else 0)],
                 }
             )
-    return log([used[k] for k in sorted(used)], results)
+    unparsed = from_problems(unread)["runs"][0]
+    rules = [used[k] for k in sorted(used)] + unparsed["tool"]["driver"]["rules"]
+    return log(rules, results + unparsed["results"])

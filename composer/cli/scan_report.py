@@ -108,11 +108,14 @@ def write_profiles(items: list[Item], force: bool, out_dir: Path) -> None:
         ) from None
 
 
-def report_json(items: list[Item], result: ScanResult, files: int, out_dir: Path | None) -> str:
+def report_json(items: list[Item], result: ScanResult, files: int, out_dir: Path | None, unread=(), notes=()) -> str:
     return json.dumps(
         {
             "format_version": "1",
             "files": files,
+            "partial": bool(unread),
+            "unread": [p.as_dict() for p in unread],
+            "warnings": list(notes),
             "workloads": [
                 {
                     "name": i.placement.workload.name,

@@ -12,6 +12,7 @@ class Exit(IntEnum):
     INTERNAL = 3  # a bug in compose itself
     STEP_FAILED = 4  # apply: a step failed
     DIFFERS = 5  # apply: all steps succeeded, the cluster still differs where apply does not act
+    PARTIAL = 6  # scan: some YAML documents could not be parsed; the rest were scanned (and written)
     USAGE = 64  # sysexits' EX_USAGE: argparse's own 2 would read as "changes" under --detailed-exitcode
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 

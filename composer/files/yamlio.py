@@ -129,7 +129,36 @@ def load_all(text: str, where: str, *, max_nodes: int = MAX_NODES) -> list[Any]:
     return [doc for doc in _load(text, where, max_nodes, many=True) if doc is not None]
 
 
-def _load(text: str, where: str, max_nodes: int, many: bool = False) -> Any:
+# a line that starts a new document of a stream (``---``, alone or before content)
+_DOCUMENT_START = re.compile(r"^---(?=[ \t]|$)", re.M)
+
+
+def load_stream(text: str, where: str, *, max_nodes: int = MAX_NODES) -> tuple[list[Any], list, list]:
+    """Manifests as Kubernetes reads them: (documents, problems, duplicates). A repeated key keeps its
+    last value, as kubectl and the API server do, and is noted in ``duplicates`` (key, line, column, line
+    of the first). A document that cannot be read is a problem of its own; the others are still read.
+    Profiles and composer.yaml stay strict (``load``, ``load_all``)."""
+    duplicates: list = []
+    try:
+        docs = _load(text, where, max_nodes, many=True, duplicates=duplicates)
+        return [d for d in docs if d is not None], [], duplicates
+    except ComposerError:
+        pass
+    documents, problems, duplicates = [], [], []
+    starts = [0] + [m.start() for m in _DOCUMENT_START.finditer(text) if m.start() > 0]
+    for begin, end in zip(starts, starts[1:] + [len(text)]):
+        # (each document alone, after as many empty lines as precede it: positions stay those of the file)
+        chunk = "\n" * text.count("\n", 0, begin) + text[begin:end]
+        try:
+            found = _load(chunk, where, max_nodes, many=True, duplicates=duplicates)
+        except ComposerError as exc:
+            problems += exc.problems
+            continue
+        documents += [d for d in found if d is not None]
+    return documents, problems, duplicates
+
+
+def _load(text: str, where: str, max_nodes: int, many: bool = False, duplicates: list | None = None) -> Any:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     from composer.files import yamltree
@@ -153,8 +182,11 @@ def _load(text: str, where: str, max_nodes: int, many: bool = False) -> Any:
     yaml11 = re.search(r"^%YAML\s+1\.1", text, re.M) is not None
     try:
         if many:
-            return [yamltree.build(n, max_nodes=max_nodes, max_depth=MAX_DEPTH, yaml11=yaml11) for n in node]
-        return yamltree.build(node, max_nodes=max_nodes, max_depth=MAX_DEPTH, yaml11=yaml11)
+            return [
+                yamltree.build(n, max_nodes=max_nodes, max_depth=MAX_DEPTH, yaml11=yaml11, duplicates=duplicates)
+                for n in node
+            ]
+        return yamltree.build(node, max_nodes=max_nodes, max_depth=MAX_DEPTH, yaml11=yaml11, duplicates=duplicates)
     except yamltree.TreeError as exc:
         raise fail(exc.message, where, exc.line, exc.col, hint=exc.hint) from None
     except RecursionError:

@@ -164,8 +164,9 @@ def _tag_error(node: Any) -> TreeError:
 class Builder:
     """Builds one document; aliases (the same node object) are built once and shared."""
 
-    def __init__(self, max_nodes: int, max_depth: int, yaml11: bool = False) -> None:
+    def __init__(self, max_nodes: int, max_depth: int, yaml11: bool = False, duplicates: list | None = None) -> None:
         self.max_nodes, self.max_depth, self.yaml11 = max_nodes, max_depth, yaml11
+        self.duplicates = duplicates  # a list: a repeated key keeps its last value, noted here (manifests)
         self.done: dict[int, tuple[Any, int]] = {}  # id(node) -> (value, expanded size)
         self.active: set[int] = set()
 
@@ -222,7 +223,11 @@ class Builder:
             if _tag(key_node) == MERGE:
                 merges.append((value_node, value))
                 continue
-            if key in out:
+            if key in out and self.duplicates is not None:
+                mark = key_node.start_mark
+                self.duplicates.append((str(key), mark.line + 1, mark.column + 1, out.pos[key][0] + 1))
+                del out[key]  # (the last one wins, in the last one's place)
+            elif key in out:
                 mark = key_node.start_mark
                 first = out.pos[key][0] + 1
                 raise TreeError(
@@ -252,12 +257,14 @@ class Builder:
         return out, size
 
 
-def build(node: Any, *, max_nodes: int, max_depth: int, yaml11: bool = False) -> Any:
+def build(node: Any, *, max_nodes: int, max_depth: int, yaml11: bool = False, duplicates: list | None = None) -> Any:
     """The data of a composed YAML document (``None`` for an empty one).
 
     ``yaml11``: the document declared ``%YAML 1.1``, so ``010`` is octal (tags were resolved by then).
+    ``duplicates``: read a repeated key as Kubernetes does (the last value wins) and note each in this
+    list as (key, line, column, line of the first); without it a repeated key is an error.
     """
-    return None if node is None else Builder(max_nodes, max_depth, yaml11).build(node)[0]
+    return None if node is None else Builder(max_nodes, max_depth, yaml11, duplicates).build(node)[0]
 
 
 def plain(node: Any) -> Any:

@@ -1,10 +1,16 @@
-"""Read Kubernetes YAML for ``compose scan``: files, folders, multi-document streams, ``kind: List``, stdin."""
+"""Read Kubernetes YAML for ``compose scan``: files, folders, multi-document streams, ``kind: List``, stdin.
+
+Manifests are other people's, so they are read as Kubernetes reads them (``yamlio.load_stream``): a
+repeated key keeps its last value, with a note (kubectl and the API server take the last one too), and a
+document that cannot be parsed is reported on its own while the rest of the stream is read. A file that
+cannot be read at all (missing, binary, too large, not UTF-8) is still an error.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from composer.core.errors import ComposerError, Problem, fail
 from composer.files import yamlio
@@ -43,19 +49,34 @@ def _read_stdin() -> str:
         raise fail("standard input is not valid UTF-8", "<stdin>") from None
 
 
-def read_objects(paths: Iterable[str]) -> tuple[list[Obj], list[Problem], int]:
-    """(objects in input order, problems, files read). A broken file is a problem, never a crash."""
+class Read(NamedTuple):
+    objects: list[Obj]  # in input order
+    problems: list[Problem]  # files that could not be read at all
+    files: int
+    unread: list[Problem]  # documents that could not be parsed (the rest of their stream was read)
+    notes: list[str]  # repeated keys, each with the value Kubernetes keeps
+
+
+def read_objects(paths: Iterable[str]) -> Read:
+    """Every object of every file (see the module doc). A broken file is a problem, never a crash."""
     objects: list[Obj] = []
     problems: list[Problem] = []
+    unread: list[Problem] = []
+    notes: list[str] = []
     files = _files(paths)
     for file in files:
         where = "<stdin>" if file == "-" else file
         try:
             text = _read_stdin() if file == "-" else yamlio.read_text(Path(file), max_bytes=MAX_BYTES)
-            documents = yamlio.load_all(text, where, max_nodes=MAX_NODES)
         except ComposerError as exc:
             problems += exc.problems
             continue
+        documents, broken, repeated = yamlio.load_stream(text, where, max_nodes=MAX_NODES)
+        unread += broken
+        notes += [
+            f'{where}:{line}:{col}: duplicate key "{key}" (first on line {first}); Kubernetes keeps this one, the last'
+            for key, line, col, first in repeated
+        ]
         for doc in documents:
             if not isinstance(doc, dict):
                 continue
@@ -67,4 +88,4 @@ def read_objects(paths: Iterable[str]) -> tuple[list[Obj], list[Problem], int]:
                         objects.append(Obj(item, where, items.pos[i][0] + 1))
             else:
                 objects.append(Obj(doc, where, line))
-    return objects, problems, len(files)
+    return Read(objects, problems, len(files), unread, notes)
