@@ -88,9 +88,7 @@ def workload(settings: ClusterSettings) -> Workload:
         "workload": {
             "kind": "Deployment",
             "replicas": 1,
-            "containers": [
-                {"name": "cluster-autoscaler", "resources": {"requests": requests}}
-            ],
+            "containers": [{"name": "cluster-autoscaler", "resources": {"requests": requests}}],
             "awsCredentials": "irsa",
             "serviceAccount": {"name": SERVICE_ACCOUNT, "wellKnownPolicies": {"autoScaler": True}},
         },
