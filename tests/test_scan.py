@@ -413,6 +413,26 @@ def test_static_efs_from_the_persistent_volume_runs_on_fargate(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "handle,rules",
+    [
+        ("fs-4af69aab", []),
+        ("fs-0123456789abcdef0::fsap-0123456789abcdef0", []),  # an access point of the file system
+        ("fs-4af69aab:/exports/data", []),  # a subpath
+        ("fs-4af69aab:/data:fsap-0123456789abcdef0", []),
+        ("s3files-0123456789abcdef0", ["FG017"]),  # not an EFS file system, though through the EFS driver
+        ("arn:aws:s3:::bucket", ["FG017"]),
+    ],
+)
+def test_only_a_handle_that_names_an_efs_file_system_is_efs(handle, rules, tmp_path):
+    text = EFS_STATIC.replace("volumeHandle: fs-4af69aab", f"volumeHandle: '{handle}'")
+    found, _ = scan(EFS_POD + text, tmp_path)
+    assert found["shop/web"][1] == rules
+    if rules:
+        volume = found["shop/web"][2]["workload"]["volumes"][0]
+        assert volume["unresolved"] == "not-an-efs-file-system"
+
+
+@pytest.mark.parametrize(
     "change,rules,evidence",
     [
         # no PV in the input, and the class has no provisioningMode: it provisions nothing, so the claim is static

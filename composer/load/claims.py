@@ -6,7 +6,10 @@ provisioner create one (dynamic provisioning). Fargate mounts statically provisi
 difference decides placement:
 
 * a PV in the input says what backs the claim: its CSI driver (``efs.csi.aws.com`` with a
-  ``volumeHandle``: an existing file system, static) or its in-tree source;
+  ``volumeHandle``: an existing file system, static) or its in-tree source. Only a handle that names
+  an EFS file system (``fs-…``, optionally ``:/subpath`` and ``:fsap-…``, the driver's handle format) is
+  EFS; any other handle through the EFS driver (an S3-backed file system, say) is not, and is marked
+  ``unresolved: not-an-efs-file-system``;
 * an EFS StorageClass provisions dynamically only when it sets ``parameters.provisioningMode`` (``efs-ap``:
   an access point per claim; aws-efs-csi-driver's parameter table). A class without it provisions nothing:
   it is a name that pre-created PVs carry, so its claims are static;
@@ -23,11 +26,14 @@ one line of evidence that says so.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from composer.load.kobjects import Index, Obj, get
 
 EFS_DRIVER = "efs.csi.aws.com"
+# aws-efs-csi-driver's volumeHandle: [FileSystemId]:[Subpath]:[AccessPointId], the last two optional
+EFS_HANDLE = re.compile(r"fs-[0-9a-f]{8,40}(:(/[^:]*)?(:fsap-[0-9a-f]{8,40})?)?")
 NO_PROVISIONER = "kubernetes.io/no-provisioner"  # local volumes: a class for static PVs only
 LEGACY_DEFAULT_CLASS = "gp2"  # the default class of EKS clusters created before 1.30
 NO_DEFAULT_SINCE = (1, 30)
@@ -177,6 +183,9 @@ def _from_volume(pv: Obj) -> dict:
     driver = get(spec, "csi", "driver")
     if driver:
         out["provisioner"] = str(driver)
+        handle = get(spec, "csi", "volumeHandle")
+        if driver == EFS_DRIVER and not EFS_HANDLE.fullmatch(str(handle or "")):
+            out["unresolved"] = "not-an-efs-file-system"
     else:
         source = next((IN_TREE[key] for key in IN_TREE if key in spec), "")
         if source:
