@@ -302,6 +302,10 @@ CASES = {
         [dict(name="kube2iam", podAnnotations={"iam.amazonaws.com/role": "reports"})],
         [dict(name="irsa", podAnnotations={"prometheus.io/scrape": "true"})],
     ),
+    "FG030": (
+        [dict(name="inference", resourceClaims=["gpu"])],
+        [dict(name="web")],
+    ),
     "FA102": ([dict(name="pci", networkPolicy=True)], [dict(name="pci")]),
     "FA103": (
         [dict(name="spread", affinity={"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{}]}})],

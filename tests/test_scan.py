@@ -1000,3 +1000,11 @@ def test_the_repeated_key_leniency_is_what_real_kubectl_and_the_api_server_do(tm
     objects, problems, _, unread, notes = read_objects([str(tmp_path / "m.yaml")])
     assert not problems and not unread and len(notes) == 1
     assert objects[0].doc["spec"]["template"]["spec"]["hostNetwork"] is False
+
+
+def test_dynamic_resource_allocation_claims_keep_a_pod_off_fargate(tmp_path):
+    """A GPU asked for by device class (a ResourceClaimTemplate), not as an extended resource."""
+    text = deployment("resourceClaims: [{name: gpu, resourceClaimTemplateName: single-gpu}]")
+    found, _ = scan(text, tmp_path)
+    target, rules, profile, _ = found["shop/web"]
+    assert (target, rules) == ("nodegroup", ["FG030"]) and profile["workload"]["resourceClaims"] == ["gpu"]

@@ -161,6 +161,7 @@ class Workload:
     pod_labels: Mapping[str, str] = field(default_factory=dict)
     pod_annotations: Mapping[str, str] = field(default_factory=dict)
     runtime_class: str = ""
+    resource_claims: tuple[str, ...] = ()  # the pod's Dynamic Resource Allocation claims, by name
     affinity: Mapping[str, Any] = field(default_factory=dict)
     network_policy: bool = False
     ttl_seconds_after_finished: int | None = None

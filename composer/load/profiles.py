@@ -213,6 +213,7 @@ def build_workload(doc: dict, source: Source, base_dir: Path) -> Workload:
         pod_labels={str(k): str(v) for k, v in (spec.get("podLabels") or {}).items()},
         pod_annotations={str(k): str(v) for k, v in (spec.get("podAnnotations") or {}).items()},
         runtime_class=str(spec.get("runtimeClassName", "")),
+        resource_claims=tuple(str(c) for c in spec.get("resourceClaims") or ()),
         affinity=plain(spec.get("affinity") or {}),
         network_policy=bool(spec.get("networkPolicy", False)),
         ttl_seconds_after_finished=spec.get("ttlSecondsAfterFinished"),

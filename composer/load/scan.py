@@ -339,6 +339,11 @@ def _derive_workload(obj: Obj, index: Index, options: claims.ClaimOptions, notes
     if isinstance(spec.get("runtimeClassName"), str) and spec["runtimeClassName"]:
         w["runtimeClassName"] = spec["runtimeClassName"]
         mark("workload.runtimeClassName", "spec", "runtimeClassName")
+    dra = spec.get("resourceClaims")  # (Dynamic Resource Allocation; ``claims`` is the PVC module)
+    names = [str(c["name"]) for c in dra if isinstance(c, dict) and c.get("name")] if isinstance(dra, list) else []
+    if names:
+        w["resourceClaims"] = list(dict.fromkeys(names))[:64]
+        mark("workload.resourceClaims", "spec", "resourceClaims")
     if isinstance(spec.get("affinity"), dict) and spec["affinity"]:
         w["affinity"] = plain(spec["affinity"])
         mark("workload.affinity", "spec", "affinity")

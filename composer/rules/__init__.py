@@ -46,6 +46,7 @@ from composer.rules import (
     pod_size,
     privileged,
     reserved_port,
+    resource_claims,
     runtime_class,
     slow_start,
     spot_capacity,
@@ -131,6 +132,7 @@ RULES: tuple[Rule, ...] = tuple(
                 csi_inline,
                 unknown_volume,
                 iam_agent,
+                resource_claims,
             )
         ),
         key=lambda r: r.id,
