@@ -306,6 +306,15 @@ CASES = {
         [dict(name="inference", resourceClaims=["gpu"])],
         [dict(name="web")],
     ),
+    "FA106": ([dict(name="pinned-node", nodeName="ip-10-0-1-7.ec2.internal")], [dict(name="scheduled")]),
+    "FA107": (
+        [dict(name="gang", schedulerName="volcano")],
+        [dict(name="plain"), dict(name="explicit", schedulerName="default-scheduler")],
+    ),
+    "FA108": (
+        [dict(name="audited", localhostProfiles=["seccomp:profiles/audit.json"])],
+        [dict(name="default-seccomp")],
+    ),
     "FA102": ([dict(name="pci", networkPolicy=True)], [dict(name="pci")]),
     "FA103": (
         [dict(name="spread", affinity={"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{}]}})],

@@ -1008,3 +1008,22 @@ def test_dynamic_resource_allocation_claims_keep_a_pod_off_fargate(tmp_path):
     found, _ = scan(text, tmp_path)
     target, rules, profile, _ = found["shop/web"]
     assert (target, rules) == ("nodegroup", ["FG030"]) and profile["workload"]["resourceClaims"] == ["gpu"]
+
+
+def test_scheduling_intent_fargate_ignores_is_advice_with_its_manifest_line(tmp_path):
+    """nodeName, another scheduler and Localhost seccomp/AppArmor profiles: advice (inferred), no move."""
+    text = deployment(
+        """\
+        nodeName: ip-10-0-1-7.ec2.internal
+        schedulerName: volcano
+        securityContext: {seccompProfile: {type: Localhost, localhostProfile: profiles/audit.json}}"""
+    ).replace(
+        "metadata: {labels: {app: web, tier: front}}",
+        "metadata:\n      labels: {app: web, tier: front}\n      annotations: "
+        "{container.apparmor.security.beta.kubernetes.io/web: localhost/k8s-deny-write}",
+    )
+    found, _ = scan(text, tmp_path)
+    target, rules, profile, w = found["shop/web"]
+    assert (target, rules) == ("fargate", ["FA106", "FA107", "FA108"])
+    assert profile["workload"]["localhostProfiles"] == ["seccomp:profiles/audit.json", "apparmor:k8s-deny-write"]
+    assert w.manifest_line("workload.nodeName").endswith("m.yaml:12")

@@ -162,6 +162,9 @@ class Workload:
     pod_annotations: Mapping[str, str] = field(default_factory=dict)
     runtime_class: str = ""
     resource_claims: tuple[str, ...] = ()  # the pod's Dynamic Resource Allocation claims, by name
+    node_name: str = ""  # spec.nodeName: bound to that node by name
+    scheduler_name: str = ""  # spec.schedulerName
+    localhost_profiles: tuple[str, ...] = ()  # seccomp/AppArmor profiles of type Localhost (files on the node)
     affinity: Mapping[str, Any] = field(default_factory=dict)
     network_policy: bool = False
     ttl_seconds_after_finished: int | None = None

@@ -110,6 +110,30 @@ class ScanResult:
 
 # ---------------------------------------------------------------- small helpers
 
+APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
+
+
+def _localhost_profiles(spec: dict, annotations: dict) -> list[str]:
+    """The seccomp and AppArmor profiles of type Localhost the pod or its containers use (``seccomp:<file>``,
+    ``apparmor:<name>``), from securityContext fields and the older AppArmor annotation."""
+    found: list[str] = []
+    contexts = [spec.get("securityContext")] + [
+        c.get("securityContext")
+        for key in ("initContainers", "containers", "ephemeralContainers")
+        for c in (spec.get(key) if isinstance(spec.get(key), list) else [])
+        if isinstance(c, dict)
+    ]
+    for context in contexts:
+        for key, kind in (("seccompProfile", "seccomp"), ("appArmorProfile", "apparmor")):
+            profile = context.get(key) if isinstance(context, dict) else None
+            if isinstance(profile, dict) and profile.get("type") == "Localhost":
+                found.append(f"{kind}:{profile.get('localhostProfile') or '?'}")
+    for key, value in annotations.items():
+        if str(key).startswith(APPARMOR_ANNOTATION) and str(value).startswith("localhost/"):
+            found.append(f"apparmor:{str(value)[len('localhost/') :]}")
+    return [text[:300] for text in dict.fromkeys(found)][:64]
+
+
 _LABEL = re.compile(r"[^a-z0-9-]+")
 
 
@@ -339,6 +363,14 @@ def _derive_workload(obj: Obj, index: Index, options: claims.ClaimOptions, notes
     if isinstance(spec.get("runtimeClassName"), str) and spec["runtimeClassName"]:
         w["runtimeClassName"] = spec["runtimeClassName"]
         mark("workload.runtimeClassName", "spec", "runtimeClassName")
+    for key in ("nodeName", "schedulerName"):
+        if isinstance(spec.get(key), str) and spec[key]:
+            w[key] = spec[key][:253]
+            mark(f"workload.{key}", "spec", key)
+    local = _localhost_profiles(spec, annotations if isinstance(annotations, dict) else {})
+    if local:
+        w["localhostProfiles"] = local
+        mark("workload.localhostProfiles", "spec")
     dra = spec.get("resourceClaims")  # (Dynamic Resource Allocation; ``claims`` is the PVC module)
     names = [str(c["name"]) for c in dra if isinstance(c, dict) and c.get("name")] if isinstance(dra, list) else []
     if names:
