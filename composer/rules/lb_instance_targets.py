@@ -1,8 +1,10 @@
 """LoadBalancer Services with instance targets do not reach Fargate pods.
 
-Fargate pods can only be load-balancer targets by IP. The in-tree cloud provider creates a Classic
-Load Balancer (instance targets only) or an NLB in instance mode, neither of which can reach a
-Fargate pod. An NLB with IP targets through the AWS Load Balancer Controller works
+Fargate pods can only be load-balancer targets by IP. A ``LoadBalancer`` Service that asks for nothing
+more gets an NLB with instance targets from the AWS Load Balancer Controller (its Service webhook, on
+by default since v2.5, hands such Services to it; instance is its default target type), or a Classic
+Load Balancer (instance targets only) from the in-tree cloud provider where the controller is not
+installed; neither can reach a Fargate pod. An NLB with IP targets works
 (``service.beta.kubernetes.io/aws-load-balancer-type: external`` and
 ``aws-load-balancer-nlb-target-type: ip``).
 """
@@ -17,11 +19,14 @@ def check(w):
     for s in w.services:
         if s.type != "LoadBalancer":
             continue
-        if s.load_balancer in ("", "clb"):
+        if s.load_balancer == "clb":
+            yield f"{s.field}.loadBalancer", "a Classic Load Balancer uses instance targets only"
+        elif s.load_balancer == "":
             yield (
-                f"{s.field}.loadBalancer" if s.load_balancer else f"{s.field}.type",
-                "Service type LoadBalancer without an NLB in IP mode gets a Classic Load Balancer, "
-                "which uses instance targets only",
+                f"{s.field}.type",
+                "Service type LoadBalancer without IP targets gets an NLB with instance targets (AWS Load "
+                "Balancer Controller) or a Classic Load Balancer (in-tree provider): set loadBalancer: nlb, "
+                "targetType: ip",
             )
         elif s.target_type != "ip":
             yield (
