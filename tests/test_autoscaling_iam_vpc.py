@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from composer.core.errors import ComposerError
 from composer.emit.plan import compose
 from composer.place import autoscaler, vpc
 from composer.place.checks import check_workloads
@@ -286,3 +287,33 @@ def test_fargate_workloads_that_need_node_workloads_get_the_security_group_advic
     assert advice.rule == "FA205" and advice.key == "shop/api" and "cluster security group" in advice.message
     alone, _ = classify_all([workload("api", "shop", release=RELEASE), NODE_GROUP_ONLY])
     assert security_group_advice(alone) == []
+
+
+def test_nat_gateways_and_api_endpoints_are_settings_with_advice_on_the_defaults():
+    """eksctl's defaults, one NAT gateway and a public-only API endpoint, get advice (FA208, FA209); the
+    settings reach the ClusterConfig (which eksctl's loader checks at the end of the session); a brought VPC
+    takes no NAT setting."""
+    from composer.place.vpc import network_advice, section
+
+    defaults = settings()
+    assert [a.rule for a in network_advice(defaults, 3)] == ["FA208", "FA209"]
+    assert [a.rule for a in network_advice(defaults, 1)] == ["FA209"]  # (one zone: nothing to fail over to)
+    good = settings(
+        vpc={"cidr": "10.20.0.0/16", "nat": {"gateway": "HighlyAvailable"}, "clusterEndpoints": {"privateAccess": True}}
+    )
+    assert network_advice(good, 3) == []
+    assert section(good) == {
+        "cidr": "10.20.0.0/16",
+        "nat": {"gateway": "HighlyAvailable"},
+        "clusterEndpoints": {"privateAccess": True},
+    }
+    config, _, problems = composed([irsa()], vpc={"cidr": "10.20.0.0/16", "nat": {"gateway": "Single"}})
+    assert not problems and config["vpc"]["nat"] == {"gateway": "Single"}
+    with pytest.raises(ComposerError, match="vpc.nat is for the VPC eksctl creates"):
+        settings(
+            vpc={
+                "id": "vpc-0abc",
+                "subnets": {"private": {"us-east-1a": {"id": "subnet-1"}, "us-east-1b": {"id": "subnet-2"}}},
+                "nat": {"gateway": "HighlyAvailable"},
+            }
+        )

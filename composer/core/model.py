@@ -280,6 +280,8 @@ class ClusterSettings:
     prefer_spot_for: tuple[str, ...] = ()  # namespace/name of Fargate-eligible services to run on Spot instead
     vpc_cidr: str = ""  # the VPC eksctl creates ("": eksctl's default)
     vpc_id: str = ""  # a VPC the user brings, with vpc_subnets
+    nat_gateway: str = ""  # vpc.nat.gateway ("": eksctl's default, Single)
+    cluster_endpoints: Mapping[str, bool] = field(default_factory=dict)  # vpc.clusterEndpoints (publicAccess, …)
     vpc_subnets: Mapping[str, Mapping[str, Mapping[str, str]]] = field(
         default_factory=dict
     )  # private|public → zone → {id, cidr}

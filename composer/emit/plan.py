@@ -126,6 +126,7 @@ def plan_for(
         + log_router.advice(placements, settings)
         + access.advice(placements, settings)
         + vpc.security_group_advice(placements)
+        + vpc.network_advice(settings, len(config.get("availabilityZones") or ()) or 3)
         + spot.advice(placements)
     )
     return plan

@@ -142,6 +142,12 @@ def _network_problems(doc: dict, problem) -> None:
                     f"vpc.{present}",
                     "a VPC you bring needs both its id and its subnets by zone",
                 )
+        if vpc.get("nat") is not None:
+            problem(
+                "vpc.nat is for the VPC eksctl creates, not one you bring (its NAT gateways are yours)",
+                "vpc.nat",
+                "remove vpc.nat, or remove vpc.id and vpc.subnets to let eksctl create the VPC",
+            )
         if vpc.get("cidr") is not None:
             problem(
                 "vpc.cidr is for the VPC eksctl creates, not one you bring",
@@ -245,6 +251,8 @@ def build_settings(doc: dict, source: Source, base_dir: Path) -> ClusterSettings
         authentication_mode=str((doc.get("access") or {}).get("authenticationMode", "API")),
         vpc_cidr=str((doc.get("vpc") or {}).get("cidr", "")),
         vpc_id=str((doc.get("vpc") or {}).get("id", "")),
+        nat_gateway=str(((doc.get("vpc") or {}).get("nat") or {}).get("gateway", "")),
+        cluster_endpoints={str(k): bool(v) for k, v in ((doc.get("vpc") or {}).get("clusterEndpoints") or {}).items()},
         vpc_subnets=plain((doc.get("vpc") or {}).get("subnets") or {}),
         prices=plain(doc.get("prices") or {}),
         fargate_logging=plain(((doc.get("logging") or {}).get("fargate") or {}).get("cloudwatch") or {}),

@@ -64,13 +64,49 @@ def private_subnets(settings: ClusterSettings) -> tuple[tuple[Subnet, ...], str]
 
 def section(settings: ClusterSettings) -> dict:
     """The ClusterConfig's ``vpc``."""
+    endpoints = {"clusterEndpoints": dict(settings.cluster_endpoints)} if settings.cluster_endpoints else {}
     if not settings.vpc_subnets:
-        return {"cidr": settings.vpc_cidr or EKSCTL_DEFAULT_CIDR}
+        nat = {"nat": {"gateway": settings.nat_gateway}} if settings.nat_gateway else {}
+        return {"cidr": settings.vpc_cidr or EKSCTL_DEFAULT_CIDR, **nat, **endpoints}
     subnets = {
         kind: {zone: {"id": str(spec["id"])} for zone, spec in sorted(by_zone.items())}
         for kind, by_zone in sorted(settings.vpc_subnets.items())
     }
-    return {"id": settings.vpc_id, "subnets": subnets}
+    return {"id": settings.vpc_id, "subnets": subnets, **endpoints}
+
+
+DEFAULT_NAT = "eksctl's default, Single"
+
+
+def network_advice(settings: ClusterSettings, zones: int) -> list:
+    """FA208: the VPC eksctl creates gets one NAT gateway unless told otherwise (eksctl's VPC configuration
+    guide, https://eksctl.io/usage/vpc-configuration/), so one zone's outage cuts the egress of every
+    private subnet (image pulls and AWS APIs of Fargate pods and nodes). FA209: the API endpoint is public
+    only by default (eksctl; EKS user guide, "Cluster API server endpoint"), so nodes and Fargate pods
+    reach it over the internet."""
+    out = []
+    if not settings.vpc_subnets and settings.nat_gateway in ("", "Single") and zones > 1:
+        out.append(
+            Advice(
+                "FA208",
+                "vpc.nat",
+                f"one NAT gateway for {zones} zones ({settings.nat_gateway or DEFAULT_NAT}): if its "
+                "zone fails, pods and nodes in every private subnet lose egress (image pulls, AWS APIs); "
+                "production clusters set vpc.nat.gateway: HighlyAvailable (one per zone, each billed)",
+            )
+        )
+    endpoints = settings.cluster_endpoints
+    if endpoints.get("publicAccess", True) and not endpoints.get("privateAccess", False):
+        out.append(
+            Advice(
+                "FA209",
+                "vpc.clusterEndpoints",
+                "the Kubernetes API endpoint is public only (eksctl's default): nodes and Fargate pods reach it "
+                "through the NAT gateways and the internet; set vpc.clusterEndpoints.privateAccess: true (and "
+                "publicAccess: false where nobody outside the VPC needs it)",
+            )
+        )
+    return out
 
 
 SG_URL = "https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html"
