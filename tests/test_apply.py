@@ -1191,6 +1191,11 @@ def test_plan_refresh_says_what_each_profile_change_does_to_running_pods():
         "rolls 2 pod(s) of shop/deployment/api onto the new profile; "
         "deletes 1 pod(s) of shop/deployment/web at once (needs --allow-disruption)"
     )
+    strategies = {"shop/deployment/api": "maxUnavailable 1"}
+    again = reconcile.fargate_actions(
+        config, existing_profiles, frozenset({"fp-old"}), pods, frozenset({"shop/api"}), strategies=strategies
+    )
+    assert "rolls 2 pod(s) of shop/deployment/api onto the new profile (maxUnavailable 1)" in again[-1].effect
     assert " · rolls 2 pod(s)" in reconcile.lines(found)[1]
 
 
@@ -1210,3 +1215,19 @@ def test_a_profile_only_a_kept_release_still_needs_is_kept_with_it():
     assert "releases kept in mail still run there" in reconcile.lines(kept)[-1]
     pruned = reconcile.fargate_actions(config, existing_profiles, owned)
     assert [(a.kind, a.name) for a in pruned if a.name == "fp-mail"] == [("delete", "fp-mail")]
+
+
+@pytest.mark.parametrize(
+    "spec,text",
+    [
+        ({"replicas": 3}, "maxUnavailable 0"),  # 25% of 3 rounds down
+        ({"replicas": 8}, "maxUnavailable 2"),
+        ({"replicas": 3, "strategy": {"rollingUpdate": {"maxUnavailable": 1}}}, "maxUnavailable 1"),
+        ({"replicas": 2, "strategy": {"rollingUpdate": {"maxUnavailable": 0, "maxSurge": 0}}}, "maxUnavailable 1"),
+        ({"replicas": 4, "strategy": {"type": "Recreate"}}, "Recreate: all 4 at once"),
+    ],
+)
+def test_how_a_deployment_rolls_is_read_from_its_strategy_as_kubernetes_resolves_it(spec, text):
+    from composer.cluster import reconcile
+
+    assert reconcile.rollout_text({"spec": spec}) == text

@@ -245,6 +245,10 @@ def test_day_two_changes_keep_every_deployment_available(tmp_path, capsys):
     again = estate.outputs[AGAIN]
     assert "Cluster changes: 0 to create, 0 to replace, 0 to resize, 0 to delete." in again
     assert "Apply complete: 2 step(s), 0 changed something" in again  # (helmfile: no changes)
+    # what the replaced profile's line says it does to running pods, read by real kubectl from the API server
+    role = " ".join(estate.outputs["change the pod execution role"].split())
+    assert "rolls 3 pod(s) of shop/deployment/checkout onto the new profile (maxUnavailable 0)" in role
+    assert "rolls 2 pod(s) of shop/deployment/cart onto the new profile (maxUnavailable 0)" in role
     kept = estate.outputs[KEPT]
     assert "! Helm release mail/mailer — no longer wanted, kept (--prune deletes it)" in kept
     assert "! Fargate profile" in kept and "releases kept in mail still run there" in kept

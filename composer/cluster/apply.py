@@ -114,6 +114,9 @@ class ClusterState:
     on_old_profiles: dict[str, tuple[reconcile.Pod, ...]] | None = None
     # annotations of the log router's namespace when it exists (None: absent, or not read: no log router)
     log_namespace: dict | None = None
+    # namespace/deployment/name → how it rolls ("maxUnavailable 1", "Recreate: all 3 at once"), for the
+    # Deployments with pods on a profile to go (kubectl get deployments)
+    strategies: dict[str, str] = field(default_factory=dict)
 
     @property
     def fargate_profiles(self) -> frozenset[str]:
@@ -429,7 +432,24 @@ def read_cluster(
     if cluster.accounts:
         reads["service_accounts"] = lambda: probe_service_accounts(runner, cluster_config, options)
         reads["irsa_roles"] = lambda: probe_irsa_roles(runner, name, region, options)
-    return dataclasses.replace(state, **side_by_side(reads))
+    state = dataclasses.replace(state, **side_by_side(reads))
+    moving = {p.namespace for pods in (state.on_old_profiles or {}).values() for p in pods}
+    if any(p.owner.startswith("deployment/") for pods in (state.on_old_profiles or {}).values() for p in pods):
+        state = dataclasses.replace(state, strategies=probe_strategies(runner, name, options, sorted(moving)))
+    return state
+
+
+def probe_strategies(runner: Runner, name: str, options: ApplyOptions, namespaces: list[str]) -> dict[str, str]:
+    """How each Deployment in ``namespaces`` rolls its pods (reconcile.rollout_text), read with kubectl."""
+    found = {}
+    for namespace in namespaces:
+        if not _NAME.fullmatch(namespace):
+            continue
+        argv = ("kubectl", "get", "deployments", "--namespace", namespace, "--output", "json")
+        for dep in _kubectl_items(runner, argv + _kubectl_args(options, name), options):
+            meta = dep.get("metadata") or {}
+            found[f"{namespace}/deployment/{meta.get('name')}"] = reconcile.rollout_text(dep)
+    return found
 
 
 def side_by_side(reads: dict[str, Callable[[], object]]) -> dict[str, object]:
@@ -724,7 +744,13 @@ def actions(
         return (
             upgrades
             + reconcile.fargate_actions(
-                cluster_config, state.fargate, state.owned_profiles, state.on_old_profiles, pinned, kept
+                cluster_config,
+                state.fargate,
+                state.owned_profiles,
+                state.on_old_profiles,
+                pinned,
+                kept,
+                state.strategies,
             )
             + reconcile.nodegroup_actions(cluster_config, state.nodegroups, state.owned_groups, options.prune)
             + reconcile.authentication_actions(cluster_config, state.authentication_mode)

@@ -90,11 +90,13 @@ def fargate_actions(
     on_profile: dict[str, tuple[Pod, ...]] | None = None,
     pinned: frozenset[str] = frozenset(),
     kept: frozenset[str] = frozenset(),
+    strategies: dict[str, str] | None = None,
 ) -> list[Action]:
     """``on_profile``: the running pods on each profile to go (read when there are any); ``pinned``: the
     releases whose pods follow their profile's name (they roll onto a successor, the rest are deleted);
     ``kept``: the namespaces of releases no longer wanted but kept (no --prune): a profile that only they
-    still need is kept with them, since deleting it would delete their pods."""
+    still need is kept with them, since deleting it would delete their pods; ``strategies``: how each
+    Deployment rolls (``rollout_text``), by namespace/deployment/name."""
     planned = {p.name: {"selectors": list(p.selectors)} for p in PlannedCluster.of(config).profiles}
     actions, problems = [], []
     for name in planned:
@@ -119,7 +121,7 @@ def fargate_actions(
         namespaces = {s.get("namespace") for s in old.get("selectors") or []}
         heirs = [n for n, p in planned.items() if namespaces & {s["namespace"] for s in p["selectors"]}]
         detail = _selectors(old) + (f"; {_why_replaced(old, planned)}" if heirs else "")
-        effect = _profile_effect((on_profile or {}).get(name), pinned if heirs else frozenset())
+        effect = _profile_effect((on_profile or {}).get(name), pinned if heirs else frozenset(), strategies or {})
         if not heirs and namespaces & kept:
             why = f"{_selectors(old)}; releases kept in {', '.join(sorted(namespaces & kept))} still run there"
             actions.append(Action("keep", "Fargate profile", name, why))
@@ -514,9 +516,34 @@ def summary(actions: list[Action]) -> str:
     )
 
 
-def _profile_effect(pods: tuple[Pod, ...] | None, pinned: frozenset[str]) -> str:
+def rollout_text(deployment: dict) -> str:
+    """How a Deployment replaces its pods, from its spec as the API returns it: ``maxUnavailable N`` for a
+    rolling update (a percentage of replicas rounds down, and is 1 when maxSurge is 0 too, as Kubernetes
+    resolves them), or ``Recreate: all N at once``."""
+    import math
+
+    spec = deployment.get("spec") if isinstance(deployment.get("spec"), dict) else {}
+    replicas = spec.get("replicas", 1) if isinstance(spec.get("replicas", 1), int) else 1
+    strategy = spec.get("strategy") if isinstance(spec.get("strategy"), dict) else {}
+    if strategy.get("type") == "Recreate":
+        return f"Recreate: all {replicas} at once"
+    rolling = strategy.get("rollingUpdate") if isinstance(strategy.get("rollingUpdate"), dict) else {}
+
+    def resolve(value, up: bool) -> int:
+        if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
+            exact = replicas * int(value[:-1]) / 100
+            return math.ceil(exact) if up else math.floor(exact)
+        return value if isinstance(value, int) else 0
+
+    unavailable = resolve(rolling.get("maxUnavailable", "25%"), False)
+    surge = resolve(rolling.get("maxSurge", "25%"), True)
+    return f"maxUnavailable {1 if unavailable == surge == 0 else unavailable}"
+
+
+def _profile_effect(pods: tuple[Pod, ...] | None, pinned: frozenset[str], strategies: dict[str, str]) -> str:
     """What deleting a profile does to the pods on it: pinned releases' pods roll onto the successor
-    before the delete; the others are deleted at once by it (EKS DeleteFargateProfile)."""
+    before the delete (under their Deployment's strategy); the others are deleted at once by it (EKS
+    DeleteFargateProfile)."""
     if pods is None:
         return ""  # (not read)
     if not pods:
@@ -527,7 +554,10 @@ def _profile_effect(pods: tuple[Pod, ...] | None, pinned: frozenset[str]) -> str
         key = f"{pod.namespace}/{pod.owner}"
         bucket = rolls if pod.release in pinned and pod.owner.startswith(RESTARTABLE) else cut
         bucket[key] = bucket.get(key, 0) + 1
-    parts = [f"rolls {n} pod(s) of {k} onto the new profile" for k, n in sorted(rolls.items())]
+    parts = [
+        f"rolls {n} pod(s) of {k} onto the new profile" + (f" ({strategies[k]})" if k in strategies else "")
+        for k, n in sorted(rolls.items())
+    ]
     parts += [f"deletes {n} pod(s) of {k} at once (needs --allow-disruption)" for k, n in sorted(cut.items())]
     return "; ".join(parts)
 
