@@ -465,7 +465,7 @@ class SimEks:
     def pods(self, namespace: str) -> list[dict]:
         return self.server.get(f"/api/v1/namespaces/{namespace}/pods")["items"]
 
-    def settle(self, seconds: float = 30) -> None:
+    def settle(self, seconds: float = 60) -> None:
         """Wait until no pod is pending, starting or terminating (every Deployment's pods run)."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
