@@ -94,6 +94,12 @@ def test_a_chart_without_a_service_account_value_is_an_error_with_the_fix():
             "needs awsCredentials: irsa",
         ),
         ({"awsCredentials": "irsa", "serviceAccount": {"name": "a"}}, "has no permissions"),
+        # every well-known policy false grants nothing: eksctl's loader refuses the account (found by the fuzz
+        # run's end-of-session eksctl check)
+        (
+            {"awsCredentials": "irsa", "serviceAccount": {"name": "a", "wellKnownPolicies": {"autoScaler": False}}},
+            "has no permissions",
+        ),
         (
             {
                 "awsCredentials": "irsa",

@@ -117,13 +117,14 @@ def _service_accounts(workloads: list[Workload]) -> list[Problem]:
                     "iam",
                 )
             )
-        elif not (sa.policy_arns or sa.well_known or sa.role_arn):
+        elif not (sa.policy_arns or any(sa.well_known.values()) or sa.role_arn):
+            # (wellKnownPolicies that are all false grant nothing: eksctl refuses such an account)
             problems.append(
                 _at(
                     w,
                     "workload.serviceAccount",
                     f"service account {sa.name} has no permissions",
-                    "give attachPolicyARNs, wellKnownPolicies, or attachRoleARN (an existing role)",
+                    "give attachPolicyARNs, wellKnownPolicies (at least one true), or attachRoleARN (an existing role)",
                     "iam",
                 )
             )
