@@ -184,3 +184,8 @@ os.environ["COMPOSE_FUZZ_SEED"] = str(FUZZ_SEED)
 
 def pytest_report_header(config):
     return f"fuzz seed: {FUZZ_SEED} (COMPOSE_FUZZ_SEED={FUZZ_SEED} repeats this run)"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The seed again at the end, where -q (the default) still shows it, so a failed fuzz case can be rerun."""
+    terminalreporter.write_line(f"fuzz seed: {FUZZ_SEED} (COMPOSE_FUZZ_SEED={FUZZ_SEED} repeats this run)")
