@@ -46,7 +46,7 @@ def settings(**changes) -> dict:
         **SETTINGS,
         "metadata": {**SETTINGS["metadata"], "name": "sim"},
         "fargate": {"podExecutionRoleARN": ROLE},
-        "helm": {"fargateTimeout": 120},
+        "helm": {"fargateTimeout": 120, "nodeTimeout": 120},  # (a stuck rollout fails in 2 minutes)
     }
     doc.update(changes)
     return doc
