@@ -6,14 +6,14 @@ evictions behave as Kubernetes makes them behave. Modelled here, from the AWS do
 
 - **The Fargate admission webhook** (a real mutating webhook the API server calls for every new pod). A
   pod goes to Fargate only if, when it is created, a Fargate profile selects it: its namespace matches a
-  selector's and it has all of that selector's labels. "If a Pod matches multiple Fargate profiles,
-  Amazon EKS picks one of the matches at random"; the label ``eks.amazonaws.com/fargate-profile`` names
-  the one to use, "however, the pod must still match a selector in that profile in order to be scheduled
-  onto Fargate" (https://docs.aws.amazon.com/eks/latest/userguide/fargate-profile.html). The webhook
-  sets ``schedulerName: fargate-scheduler`` and the profile label, as EKS does; the decision is never
+  selector's and it has all of that selector's labels. Among several matching profiles EKS picks one at
+  random, unless the pod's ``eks.amazonaws.com/fargate-profile`` label names one, which must then select
+  the pod too (EKS user guide, "Define which Pods use AWS Fargate",
+  https://docs.aws.amazon.com/eks/latest/userguide/fargate-profile.html). The webhook sets
+  ``schedulerName: fargate-scheduler`` and the profile label, as EKS does; the decision is never
   revisited (a pod that started elsewhere stays there).
-- **Schedulers and kubelets**: a Fargate pod gets its own "node" and is Running and Ready after
-  ``fargate_start`` seconds (on EKS about a minute: "each pod runs in its own compute environment",
+- **Schedulers and kubelets**: a Fargate pod gets a node of its own and is Running and Ready after
+  ``fargate_start`` seconds (on EKS about a minute, since each pod gets its own compute environment:
   https://docs.aws.amazon.com/eks/latest/userguide/fargate.html); any other pod is bound to a schedulable
   Node whose labels satisfy its nodeSelector and whose taints it tolerates, and is Ready after
   ``node_start`` seconds, or stays Pending. A terminating pod's containers stop at once.

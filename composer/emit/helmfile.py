@@ -17,9 +17,9 @@ MANAGED_LABEL, MANAGED_VALUE = "composer.io/managed-by", "fargate-composer"
 LOG_ROUTER = "kube-system/aws-observability"  # log_router.release()
 
 
-# EKS: "If a Pod matches multiple Fargate profiles, you can specify which profile a Pod uses by adding the
-# following Kubernetes label to the Pod specification: eks.amazonaws.com/fargate-profile: my-fargate-profile"
-# (https://docs.aws.amazon.com/eks/latest/userguide/fargate-profile.html). Each Fargate release whose chart
+# EKS lets a pod that several Fargate profiles match choose one with the pod label
+# eks.amazonaws.com/fargate-profile: <profile> (https://docs.aws.amazon.com/eks/latest/userguide/fargate-profile.html).
+# Each Fargate release whose chart
 # takes pod labels names its profile, so when apply replaces a profile (created first, both matching), the
 # changed label rolls the workload's pods onto the new one under its own update strategy and
 # PodDisruptionBudget, and the old profile is deleted empty. Not for charts that copy pod labels into
