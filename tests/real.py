@@ -535,28 +535,25 @@ class MockEks:
         )
 
 
+def self_signed(folder: Path, common_name: str, *extensions: str) -> tuple[Path, Path]:
+    """A self-signed certificate for tests, valid one day: (cert.pem, key.pem) in ``folder``; ``extensions``
+    are openssl ``-addext`` values (e.g. subjectAltName=IP:127.0.0.1)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    added = [arg for ext in extensions for arg in ("-addext", ext)]
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", f"/CN={common_name}"]
+        + added
+        + ["-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
 def _self_signed_ca() -> bytes:
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            [
-                "openssl",
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                "/CN=moto-eks",
-                "-keyout",
-                f"{tmp}/k.pem",
-                "-out",
-                f"{tmp}/c.pem",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        return Path(f"{tmp}/c.pem").read_bytes()
+        cert, _ = self_signed(Path(tmp), "moto-eks")
+        return cert.read_bytes()

@@ -235,30 +235,7 @@ class SimEks:
         )
 
     def _start_webhook(self) -> None:
-        certs = self.home / "webhook"
-        certs.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                "openssl",
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                "/CN=127.0.0.1",
-                "-addext",
-                "subjectAltName=IP:127.0.0.1",
-                "-keyout",
-                str(certs / "key.pem"),
-                "-out",
-                str(certs / "cert.pem"),
-            ],
-            check=True,
-            capture_output=True,
-        )
+        cert, key = real.self_signed(self.home / "webhook", "127.0.0.1", "subjectAltName=IP:127.0.0.1")
         sim = self
 
         class Webhook(http.server.BaseHTTPRequestHandler):
@@ -276,7 +253,7 @@ class SimEks:
 
         self._webhook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Webhook)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(certs / "cert.pem", certs / "key.pem")
+        context.load_cert_chain(cert, key)
         self._webhook.socket = context.wrap_socket(self._webhook.socket, server_side=True)
         threading.Thread(target=self._webhook.serve_forever, daemon=True).start()
         port = self._webhook.server_address[1]
@@ -292,7 +269,7 @@ class SimEks:
                         "name": "fargate.sim-eks.test",
                         "clientConfig": {
                             "url": f"https://127.0.0.1:{port}/mutate",
-                            "caBundle": base64.b64encode((certs / "cert.pem").read_bytes()).decode(),
+                            "caBundle": base64.b64encode(cert.read_bytes()).decode(),
                         },
                         "rules": [
                             {"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}
