@@ -139,29 +139,24 @@ build_kube() {
     mark kube "$stamp"
 }
 
-# kube-controller-manager: the real Deployment, ReplicaSet, PodDisruptionBudget and garbage-collection
-# controllers behind the simulated EKS the day-2 scenario tests run (tests/simeks.py).
-build_kcm() {
-    local stamp="kube-controller-manager $KUBERNETES_VERSION"
-    up_to_date kcm "$stamp" && [[ -x "$bin/kube-controller-manager" ]] && return 0
-    log "building kube-controller-manager $KUBERNETES_VERSION"
+# kube_command STAMP COMMAND: one command of Kubernetes' own module (k8s.io/kubernetes/cmd/COMMAND) into
+# bin/COMMAND, stamped "COMMAND <version>" under STAMP.
+kube_command() {
+    local stamp="$2 $KUBERNETES_VERSION"
+    up_to_date "$1" "$stamp" && [[ -x "$bin/$2" ]] && return 0
+    log "building $2 $KUBERNETES_VERSION"
     local w ld
     kube_module
-    (cd "$w" && go build -trimpath -ldflags "$ld" -o "$bin/kube-controller-manager" \
-        k8s.io/kubernetes/cmd/kube-controller-manager)
-    mark kcm "$stamp"
+    (cd "$w" && go build -trimpath -ldflags "$ld" -o "$bin/$2" "k8s.io/kubernetes/cmd/$2")
+    mark "$1" "$stamp"
 }
 
+# kube-controller-manager: the real Deployment, ReplicaSet, PodDisruptionBudget and garbage-collection
+# controllers behind the simulated EKS the day-2 scenario tests run (tests/simeks.py).
+build_kcm() { kube_command kcm kube-controller-manager; }
+
 # kubectl: `compose apply` reads pods and runs `kubectl rollout restart` with it; the tests run the real one.
-build_kubectl() {
-    local stamp="kubectl $KUBERNETES_VERSION"
-    up_to_date kubectl "$stamp" && [[ -x "$bin/kubectl" ]] && return 0
-    log "building kubectl $KUBERNETES_VERSION"
-    local w ld
-    kube_module
-    (cd "$w" && go build -trimpath -ldflags "$ld" -o "$bin/kubectl" k8s.io/kubernetes/cmd/kubectl)
-    mark kubectl "$stamp"
-}
+build_kubectl() { kube_command kubectl kubectl; }
 
 # eksctl's go.mod pins the Kubernetes modules with replace lines, so both eksctl and our validator are
 # built inside a copy of eksctl's own module source (its go.mod and go.sum apply unchanged).
