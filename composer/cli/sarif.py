@@ -34,6 +34,11 @@ def location(path: str, line: int = 0, col: int = 0) -> dict:
 
 def from_problems(problems: Iterable[Problem]) -> dict:
     """Validate's problems (or any command's input errors): one ``error`` result each, its check as the rule."""
+    return log(*_errors(problems))
+
+
+def _errors(problems: Iterable[Problem]) -> tuple[list[dict], list[dict]]:
+    """(rules, results) for problems in the input: each an ``error``, its check as the rule."""
     rules: dict[str, dict] = {}
     results = []
     for p in problems:
@@ -48,7 +53,7 @@ def from_problems(problems: Iterable[Problem]) -> dict:
                 "locations": [location(p.path, p.line, p.col)],
             }
         )
-    return log([rules[k] for k in sorted(rules)], results)
+    return [rules[k] for k in sorted(rules)], results
 
 
 def from_scan(items, unread: Iterable[Problem] = ()) -> dict:
@@ -82,6 +87,5 @@ def from_scan(items, unread: Iterable[Problem] = ()) -> dict:
                     "locations": [location(path, int(line) if line.isdigit() else 0)],
                 }
             )
-    unparsed = from_problems(unread)["runs"][0]
-    rules = [used[k] for k in sorted(used)] + unparsed["tool"]["driver"]["rules"]
-    return log(rules, results + unparsed["results"])
+    error_rules, errors = _errors(unread)
+    return log([used[k] for k in sorted(used)] + error_rules, results + errors)
