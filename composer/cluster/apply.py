@@ -433,9 +433,15 @@ def read_cluster(
         reads["service_accounts"] = lambda: probe_service_accounts(runner, cluster_config, options)
         reads["irsa_roles"] = lambda: probe_irsa_roles(runner, name, region, options)
     state = dataclasses.replace(state, **side_by_side(reads))
-    moving = {p.namespace for pods in (state.on_old_profiles or {}).values() for p in pods}
-    if any(p.owner.startswith("deployment/") for pods in (state.on_old_profiles or {}).values() for p in pods):
-        state = dataclasses.replace(state, strategies=probe_strategies(runner, name, options, sorted(moving)))
+    # (Deployments' strategies only where their pods sit on a profile to go)
+    rolling = {
+        p.namespace
+        for pods in (state.on_old_profiles or {}).values()
+        for p in pods
+        if p.owner.startswith("deployment/")
+    }
+    if rolling:
+        state = dataclasses.replace(state, strategies=probe_strategies(runner, name, options, sorted(rolling)))
     return state
 
 
