@@ -361,8 +361,10 @@ class MockEks:
     versions EKS offers, and the add-on reads ``eksctl get addon`` makes (ListAddons, DescribeAddon,
     DescribeAddonVersions; shapes from the EKS API reference) over the add-ons a test puts in
     ``addons`` ({cluster: {name: {"status": …, "configurationValues": …}}}), and the
-    ``accessConfig`` that moto's DescribeCluster leaves out, from ``auth_modes`` ({cluster: mode});
-    everything else goes to moto unchanged. ``env`` points real eksctl at it."""
+    ``accessConfig`` that moto's DescribeCluster leaves out, from ``auth_modes`` ({cluster: mode}), and
+    SSM GetParameter for the AWS public parameters moto lacks, from ``parameters`` ({name: value}; shape
+    from the SSM API reference); everything else goes to moto unchanged. ``env`` points real eksctl (and
+    the real AWS CLI) at it."""
 
     VERSIONS = ("1.30", "1.31", "1.32", "1.33", "1.34")
 
@@ -385,6 +387,8 @@ class MockEks:
         addons = self.addons
         self.auth_modes: dict[str, str] = {}
         auth_modes = self.auth_modes
+        self.parameters: dict[str, str] = {}
+        parameters = self.parameters
 
         def addon_answer(path: str):
             """(code, body) for an add-on read, or None when the path is not one."""
@@ -473,6 +477,12 @@ class MockEks:
                     return self._answer(code, json.dumps(doc).encode(), headers)
                 length = int(self.headers.get("Content-Length") or 0)
                 data = self.rfile.read(length) if length else None
+                if self.headers.get("X-Amz-Target") == "AmazonSSM.GetParameter":
+                    name = json.loads(data or b"{}").get("Name")
+                    if name in parameters:
+                        found = {"Name": name, "Type": "String", "Value": parameters[name], "Version": 1}
+                        body = json.dumps({"Parameter": {**found, "DataType": "text"}}).encode()
+                        return self._answer(200, body, [("Content-Type", "application/x-amz-json-1.1")])
                 request = urllib.request.Request(
                     upstream + self.path,
                     data=data,

@@ -155,6 +155,7 @@ def existing(
     oidc="present",
     pods=None,
     addons=None,
+    amis=None,
 ):
     """An existing cluster as real eksctl shows it: profiles and groups with the planned content when
     the plan has them (``groups`` defaults to the planned general group); names in ``foreign`` were
@@ -195,6 +196,18 @@ def existing(
             }
         )
     fp.register(GET_NG, stdout=json.dumps(summaries))
+    for g in groups:  # the AWS CLI's answers for the planned groups' AMI releases: (release, newest)
+        if g in known_ng and amis == "absent":
+            fp.register(aws_describe_ng(g), callback=_aws_not_installed)
+        elif g in known_ng:
+            release, latest = (amis or {}).get(g, ("1.33.5-20261101", "1.33.5-20261101"))
+            fp.register(
+                aws_describe_ng(g),
+                stdout=json.dumps(
+                    {"nodegroup": {"version": "1.33", "releaseVersion": release, "amiType": "AL2023_x86_64_STANDARD"}}
+                ),
+            )
+            fp.register(AWS_SSM_LATEST, stdout=json.dumps({"Parameter": {"Value": latest}}))
     if addons is None:  # the planned add-ons, ACTIVE, configured as planned
         addons = [
             {
@@ -251,6 +264,20 @@ def existing(
         )
 
 
+def _aws_not_installed(process):
+    raise FileNotFoundError("aws")
+
+
+def aws_describe_ng(group):
+    where = ["--cluster-name", NAME, "--nodegroup-name", group, "--region", REGION, "--output", "json"]
+    return ["aws", "eks", "describe-nodegroup", *where]
+
+
+AWS_SSM_LATEST = ["aws", "ssm", "get-parameter", "--name"]
+AWS_SSM_LATEST += ["/aws/service/eks/optimized-ami/1.33/amazon-linux-2023/x86_64/standard/recommended/release_version"]
+AWS_SSM_LATEST += ["--region", REGION, "--output", "json"]
+
+
 def kubectl_get_pods(namespace, kube):
     return [
         "kubectl",
@@ -281,6 +308,7 @@ def commands(fp):
         and (list(call)[:3] != ["kubectl", "get", "pods"] or "--all-namespaces" in list(call))
         and list(call)[:3] != ["kubectl", "get", "replicasets"]
         and list(call) != GET_ADDON
+        and list(call)[:3] not in (["aws", "eks", "describe-nodegroup"], ["aws", "ssm", "get-parameter"])
     ]
 
 
@@ -1231,3 +1259,84 @@ def test_how_a_deployment_rolls_is_read_from_its_strategy_as_kubernetes_resolves
     from composer.cluster import reconcile
 
     assert reconcile.rollout_text({"spec": spec}) == text
+
+
+# ---------------------------------------------------------------- AMI releases
+
+
+def test_ami_release_parameters_and_order_are_eksctls():
+    """The parameter names of eksctl's MakeManagedSSMParameterName (pkg/ami/ssm_resolver.go lines 127-160)
+    and the order of its AMIReleaseVersion.Compare (pkg/actions/nodegroup/ami.go): version, then date."""
+    from composer.cluster.amirelease import behind, release_parameter
+
+    base = "/aws/service/eks/optimized-ami/1.34"
+    assert release_parameter("1.34", "AL2023_ARM_64_STANDARD") == (
+        f"{base}/amazon-linux-2023/arm64/standard/recommended/release_version"
+    )
+    assert release_parameter("1.34", "AL2023_x86_64_NVIDIA") == (
+        f"{base}/amazon-linux-2023/x86_64/nvidia/recommended/release_version"
+    )
+    assert release_parameter("1.34", "AL2_x86_64_GPU") == f"{base}/amazon-linux-2-gpu/recommended/release_version"
+    assert (
+        release_parameter("1.34", "BOTTLEROCKET_ARM_64")
+        == "/aws/service/bottlerocket/aws-k8s-1.34/arm64/latest/image_version"
+    )
+    assert release_parameter("1.34", "CUSTOM") is None and release_parameter("1.34", "WINDOWS_FULL_2022_x86_64") is None
+    assert release_parameter("1.34; rm -rf /", "AL2023_x86_64_STANDARD") is None
+    assert behind("1.33.5-20261101", "1.33.5-20261120") and behind("1.33.4-20261201", "1.33.5-20261101")
+    assert not behind("1.33.5-20261120", "1.33.5-20261101") and not behind("1.33.5-20261120", "1.33.5-20261120")
+    assert not behind("ami-0abc", "1.33.5-20261120") and not behind("1.33.5-20261101", "garbage")
+
+
+def test_a_node_group_behind_the_newest_ami_release_is_listed_and_rolled_only_with_upgrade_nodes(estate, fp, capsys):
+    tools(fp)
+    amis = {ng(): ("1.33.5-20261101", "1.33.5-20261120")}
+    existing(fp, amis=amis)
+    assert main(["plan", "--write"]) == 0
+    assert main(["plan", "--refresh", "--no-diff", "--detailed-exitcode"]) == 0  # as planned: AMIs are not pinned
+    out = " ".join(capsys.readouterr().out.split())
+    line = f"~ node group {ng()}: AMI release 1.33.5-20261101 → 1.33.5-20261120 — upgrade with --upgrade-nodes"
+    assert line in out and "1 node group(s) behind the newest AMI release (--upgrade-nodes)" in out
+    upgrade = ["eksctl", "upgrade", "nodegroup", "--name", ng(), "--cluster", NAME, "--region", REGION]
+    upgrade += ["--release-version", "1.33.5-20261120", "--wait"]
+    tools(fp)
+    existing(fp, amis=amis)
+    fp.register(HELMFILE_APPLY)
+    code, out, _ = run(["--yes"], capsys)
+    assert code == 0 and upgrade not in commands(fp)
+    tools(fp)
+    existing(fp, amis=amis)
+    fp.register(upgrade)
+    fp.register(HELMFILE_APPLY)
+    code, out, _ = run(["--yes", "--upgrade-nodes"], capsys)
+    out = " ".join(out.split())
+    assert code == 0 and commands(fp)[-2:] == [upgrade, HELMFILE_APPLY], commands(fp)[-3:]
+    assert f"~ node group {ng()}: AMI release 1.33.5-20261101 → 1.33.5-20261120, node by node" in out
+
+
+def test_without_the_aws_cli_the_ami_releases_are_said_to_be_unread(estate, fp, capsys):
+    tools(fp)
+    existing(fp, amis="absent")
+    assert main(["plan", "--refresh", "--no-diff"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "? AMI releases of the node groups: the AWS CLI (aws) is not on PATH — not read" in out
+
+
+def test_a_waiting_step_polls_until_its_check_passes_or_its_limit_is_up():
+    """execute reruns a step with ``poll`` while its check finds a problem, for at most ``limit`` seconds."""
+    answers = iter(['{"items": [1]}', '{"items": [1]}', '{"items": []}'])
+
+    def runner(argv, on_line, timeout=None):
+        on_line("out", next(answers, '{"items": [1]}'))
+        return 0
+
+    def check(out):
+        return "still there" if json.loads(out)["items"] else None
+
+    step = ap.Step("wait", ("kubectl", "get", "pods"), expect=check, poll=0.01, limit=5)
+    seen = []
+    results = ap.execute([step], runner, lambda: None, on_line=lambda s, stream, text: seen.append(text))
+    assert results[0].status == "done" and sum("still waiting" in t for t in seen) == 2
+    answers = iter([])
+    results = ap.execute([ap.Step("wait", ("kubectl",), expect=check, poll=0.01, limit=0.05)], runner, lambda: None)
+    assert results[0].status == "failed" and results[0].tail[-1] == "still there"

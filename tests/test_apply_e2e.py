@@ -954,6 +954,30 @@ def test_a_kubernetes_version_bump_is_shown_and_carried_out_in_the_documented_or
     assert not [c for c in calls(cloud)[mark:] if c[1] in ("upgrade", "update")]
 
 
+def test_a_newer_ami_release_is_listed_and_rolled_out_with_upgrade_nodes(cloud, capsys):
+    """EKS publishes a newer AMI release for 1.33: plan --refresh lists each Linux group behind it (the
+    Windows group has no published release to compare), apply leaves them, apply --upgrade-nodes rolls
+    each onto exactly the release the plan showed, before the releases; then nothing is left to do."""
+    first_apply(cloud)
+    (cloud / "amis.json").write_text(json.dumps({"1.33": "1.33.5-20261201"}))
+    assert main(["plan", "--refresh", "--no-diff"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    groups = sorted(g for g in json.loads((cloud / "cluster.json").read_text())["nodegroups"] if "windows" not in g)
+    for group in groups:
+        assert f"~ node group {group}: AMI release 1.33.0-20261101 → 1.33.5-20261201 — upgrade with" in out
+    mark = len(calls(cloud))
+    assert main(["apply", "--yes"]) == 0
+    assert not [c for c in calls(cloud)[mark:] if c[1] == "upgrade"]
+    mark = len(calls(cloud))
+    assert main(["apply", "--yes", "--upgrade-nodes"]) == 0
+    ran = [c for c in calls(cloud)[mark:] if c[1] == "upgrade" or "apply" in c]
+    assert sorted(c[4] for c in ran[:-1]) == groups and ran[-1][0] == "helmfile"
+    assert all(c[-3:] == ["--release-version", "1.33.5-20261201", "--wait"] for c in ran[:-1])
+    mark = len(calls(cloud))
+    assert main(["apply", "--yes", "--upgrade-nodes"]) == 0
+    assert not [c for c in calls(cloud)[mark:] if c[1] == "upgrade"]
+
+
 def test_a_replaced_profile_with_pods_that_cannot_roll_is_kept_until_the_disruption_is_accepted(cloud, capsys):
     """notifications/email-worker runs on the profile batch's removal replaces, and its chart takes no pod
     labels (so it cannot be pinned onto the successor): apply creates the successor, applies the releases,
@@ -976,6 +1000,39 @@ def test_a_replaced_profile_with_pods_that_cannot_roll_is_kept_until_the_disrupt
     assert old in _profiles(cloud) and len(_profiles(cloud)) == 4  # both: nothing was deleted
     assert main(["apply", "--yes", "--allow-disruption"]) == 0
     assert old not in _profiles(cloud) and len(_profiles(cloud)) == 3
+
+
+def test_a_job_on_a_replaced_profile_is_waited_for_with_wait_for_jobs(cloud, capsys, monkeypatch):
+    """A nightly Job's pod runs on the profile the removal of batch replaces: the plan says the delete
+    would cut it off unless apply waits; without --wait-for-jobs apply stops before the delete; with it,
+    apply polls until the Job's pod has finished, then deletes the old profile."""
+    from composer.cluster import apply as ap
+
+    monkeypatch.setattr(ap, "JOB_POLL_SECONDS", 0.05)
+    first_apply(cloud)
+    old = next(n for n, p in _profiles(cloud).items() if any(s["namespace"] == "batch" for s in p["selectors"]))
+    pod = _fargate_pod("notifications", "digest")
+    pod["metadata"]["labels"]["eks.amazonaws.com/fargate-profile"] = old
+    pod["metadata"]["ownerReferences"] = [{"kind": "Job", "name": "digest-29131", "controller": True}]
+    (cloud / "pods.json").write_text(json.dumps([pod]))
+    _replace_a_shared_profile()
+    capsys.readouterr()
+    assert main(["plan", "--refresh", "--no-diff", "-o", "json"]) == 0
+    effects = {a["name"]: a["effect"] for a in json.loads(capsys.readouterr().out)["cluster"]["actions"]}
+    assert effects[old] == (
+        "deletes 1 pod(s) of notifications/job/digest-29131 at once (needs --wait-for-jobs to let them finish, "
+        "or --allow-disruption)"
+    )
+    assert main(["apply", "--yes"]) == 4 and old in _profiles(cloud)
+    capsys.readouterr()
+    pod["_runs_for"] = 3  # still running at the next three reads
+    (cloud / "pods.json").write_text(json.dumps([pod]))
+    mark = len(calls(cloud))
+    assert main(["apply", "--yes", "--wait-for-jobs", "60"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "waits for 1 pod(s) of notifications/job/digest-29131 to finish (--wait-for-jobs)" in out
+    reads = [c for c in calls(cloud)[mark:] if c[:3] == ["kubectl", "get", "pods"] and old in " ".join(c)]
+    assert len(reads) >= 4 and old not in _profiles(cloud)  # polled until it finished, then deleted
 
 
 def test_the_lock_is_per_cluster_from_any_folder_and_outlives_a_killed_compose(cloud, capsys):

@@ -43,3 +43,37 @@ def test_the_real_aws_cli_parses_the_role_check_and_preflight_reads_its_version(
     assert "Could not connect to the endpoint URL" in done.stderr and "usage:" not in done.stderr, done.stderr
     bogus = _aws(argv + ["--bogus-flag"], tmp_path)  # the oracle can fail
     assert "Unknown options: --bogus-flag" in bogus.stderr and "Could not connect" not in bogus.stderr, bogus.stderr
+
+
+@real.needs("aws")
+def test_the_real_aws_cli_reads_a_node_groups_ami_release_and_the_newest_one(tmp_path, monkeypatch):
+    """moto's EKS holds a managed group on an older AL2023 release; the proxy publishes the newest one as
+    EKS does (an SSM public parameter, which moto lacks). compose's own probe, run through the real AWS
+    CLI, reads both, and the plan shows the group behind."""
+    from composer.cluster import amirelease
+    from composer.cluster import apply as ap
+    from composer.cluster.runner import sh_runner
+
+    with real.MockEks() as mock:
+        eks = mock.client()
+        eks.create_cluster(name="shop", roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={})
+        eks.create_nodegroup(
+            clusterName="shop",
+            nodegroupName="ng-general",
+            nodeRole="arn:aws:iam::123456789012:role/node",
+            subnets=["subnet-1"],
+            amiType="AL2023_x86_64_STANDARD",
+            releaseVersion="1.33.5-20261101",
+            version="1.33",
+        )
+        parameter = amirelease.release_parameter("1.33", "AL2023_x86_64_STANDARD")
+        mock.parameters[parameter] = "1.33.5-20261120"
+        for key, value in mock.env(tmp_path).items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+        options = ap.ApplyOptions(probe_timeout=120)
+        found = ap.probe_ami_releases(sh_runner, "shop", "us-east-1", ["ng-general", "ng-missing"], options)
+    assert found["ng-general"] == {"release": "1.33.5-20261101", "latest": "1.33.5-20261120"}
+    assert "ResourceNotFoundException" in found["ng-missing"]["error"]  # said, not fatal
+    assert amirelease.behind(found["ng-general"]["release"], found["ng-general"]["latest"])

@@ -159,6 +159,12 @@ def _parser() -> argparse.ArgumentParser:
         help="with --refresh: limit for each read-only eksctl call (default 120)",
     )
     plan.add_argument(
+        "--upgrade-nodes",
+        action="store_true",
+        help="with --refresh: plan node groups behind the newest AMI release for their version as upgrades, "
+        "as `compose apply --upgrade-nodes` does (and so save them with --out)",
+    )
+    plan.add_argument(
         "--out",
         type=Path,
         metavar="FILE",
@@ -247,6 +253,22 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="delete a replaced Fargate profile even when pods still run on it (EKS deletes them all at once); "
         "without it apply stops before that delete and says which pods are left",
+    )
+    apply.add_argument(
+        "--wait-for-jobs",
+        nargs="?",
+        type=float,
+        const=1800.0,
+        metavar="SECONDS",
+        help="before deleting a Fargate profile, wait (up to SECONDS, default 1800) for the Jobs and bare pods "
+        "still running on it to finish, checking every 10 s; without it they stop the run before the delete",
+    )
+    apply.add_argument(
+        "--upgrade-nodes",
+        action="store_true",
+        help="roll each managed node group whose AMI release is older than the newest EKS publishes for its "
+        "Kubernetes version onto that release (eksctl upgrade nodegroup: node by node, PodDisruptionBudgets "
+        "hold); without it such groups are only listed",
     )
     apply.add_argument(
         "--kube-context", help="kubeconfig context for helmfile (eksctl writes <user>@<cluster>.<region>.eksctl.io)"
@@ -501,12 +523,17 @@ def _refresh(plan, opts, runner):
     from composer.core.errors import ComposerError, Problem
     from composer.emit.helmfile import pinned_releases
 
-    options = ap.ApplyOptions(probe_timeout=opts.probe_timeout)
+    options = ap.ApplyOptions(probe_timeout=opts.probe_timeout, upgrade_nodes=opts.upgrade_nodes)
     try:
         options.check()
         planned = plan.release_keys
         state = ap.read_cluster(
-            runner, plan.cluster, options, plan.settings.estate, log_router=bool(plan.settings.fargate_logging)
+            runner,
+            plan.cluster,
+            options,
+            plan.settings.estate,
+            log_router=bool(plan.settings.fargate_logging),
+            ami_releases=True,
         )
         plan = ap.onto_cluster(plan, state)
         if opts.out:
@@ -630,6 +657,8 @@ def cmd_apply(opts, runner) -> int:
         diff=opts.diff,
         prune=opts.prune,
         allow_disruption=opts.allow_disruption,
+        upgrade_nodes=opts.upgrade_nodes,
+        wait_for_jobs=opts.wait_for_jobs,
         probe_timeout=opts.probe_timeout,
     )
     try:

@@ -34,6 +34,7 @@ class PlanOptions(Common):
     detailed_exitcode: bool = False
     out: Path | None = None
     probe_timeout: float = 120.0
+    upgrade_nodes: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class ApplyCommandOptions(Common):
     diff: bool = False
     prune: bool = False
     allow_disruption: bool = False
+    upgrade_nodes: bool = False
+    wait_for_jobs: float | None = None
     kube_context: str | None = None
     concurrency: int | None = None
     selector: tuple[str, ...] = ()

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from composer.cluster import reconcile
+from composer.cluster import amirelease, reconcile
 from composer.cluster.planned import PlannedCluster
 from composer.cluster.runner import OnLine, Runner, TimedOut, ToolNotFound, signum_of
 from composer.core.errors import ComposerError
@@ -44,6 +44,7 @@ _CONTEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,252}")
 _SELECTOR = re.compile(
     r"[A-Za-z0-9][A-Za-z0-9_./-]*!?=[A-Za-z0-9_./-]*(,[A-Za-z0-9][A-Za-z0-9_./-]*!?=[A-Za-z0-9_./-]*)*"
 )
+_MINOR = re.compile(r"1\.[0-9]{1,3}")
 _ABSENT = re.compile(r"ResourceNotFoundException|No cluster found")
 
 
@@ -57,6 +58,10 @@ class ApplyError(Exception):
     """Apply cannot start (bad option, failed probe); nothing has been run or written."""
 
 
+class ToolAbsent(ApplyError):
+    """A probe's tool is not on PATH (an optional read catches it)."""
+
+
 @dataclass(frozen=True)
 class ApplyOptions:
     kube_context: str | None = None
@@ -65,6 +70,9 @@ class ApplyOptions:
     diff: bool = False
     prune: bool = False
     allow_disruption: bool = False  # delete a Fargate profile although pods still run on it
+    upgrade_nodes: bool = False  # roll managed node groups onto the newest AMI release for their version
+    # seconds to wait for Jobs and bare pods on a Fargate profile to go to finish (None: do not wait)
+    wait_for_jobs: float | None = None
     probe_timeout: float = 120.0  # seconds for each version check and read-only probe
 
     def check(self) -> None:
@@ -77,6 +85,8 @@ class ApplyOptions:
             raise ApplyError("--concurrency must be 0 (unlimited) or more")
         if not 1 <= self.probe_timeout <= 3600:
             raise ApplyError("--probe-timeout must be between 1 and 3600 seconds")
+        if self.wait_for_jobs is not None and not 10 <= self.wait_for_jobs <= 86400:
+            raise ApplyError("--wait-for-jobs must be between 10 and 86400 seconds")
 
 
 @dataclass(frozen=True)
@@ -117,6 +127,9 @@ class ClusterState:
     # namespace/deployment/name → how it rolls ("maxUnavailable 1", "Recreate: all 3 at once"), for the
     # Deployments with pods on a profile to go (kubectl get deployments)
     strategies: dict[str, str] = field(default_factory=dict)
+    # planned managed node group → {"release": its AMI release, "latest": the newest for its version} (aws
+    # eks describe-nodegroup, aws ssm get-parameter; amirelease); None: the AWS CLI is not on PATH
+    ami_releases: dict[str, dict] | None = field(default_factory=dict)
 
     @property
     def fargate_profiles(self) -> frozenset[str]:
@@ -168,6 +181,8 @@ class Step:
     destructive: bool = False
     # a check of the step's stdout once it succeeded: a problem (the step then fails with it) or None
     expect: Callable[[str], str | None] | None = field(default=None, compare=False)
+    poll: float = 0.0  # > 0: rerun the command every poll seconds while the check finds a problem,
+    limit: float = 0.0  # for at most limit seconds (then the step fails with the problem)
 
     @property
     def command(self) -> str:
@@ -218,7 +233,7 @@ def _capture(
     try:
         code = runner(list(argv), collect, timeout=timeout)
     except ToolNotFound as exc:
-        raise ApplyError(f"{exc} is not installed (not found on PATH)") from None
+        raise ToolAbsent(f"{exc} is not installed (not found on PATH)") from None
     except TimedOut as exc:
         raise ApplyError(
             f"{exc}: `{shlex.join(argv)}` (a network or credentials problem? --probe-timeout sets the limit)"
@@ -394,10 +409,12 @@ def read_cluster(
     options: ApplyOptions,
     estate: str = DEFAULT_ESTATE,
     log_router: bool = False,
+    ami_releases: bool = False,
 ) -> ClusterState:
     """Everything apply decides from, read-only: the cluster, its Fargate profiles and node groups, whose
     the unwanted node groups are, and the Helm releases compose installed. ``estate``: the estate applying,
-    whose own profiles and groups are the only ones it may delete."""
+    whose own profiles and groups are the only ones it may delete; ``ami_releases``: also read the node
+    groups' AMI releases (plan --refresh, and apply --upgrade-nodes: AWS CLI calls per group)."""
     import dataclasses
 
     cluster = PlannedCluster.of(cluster_config)
@@ -427,6 +444,9 @@ def read_cluster(
         reads["on_old_profiles"] = lambda: {n: probe_profile_pods(runner, cluster_config, options, n) for n in going}
         if upgrading(cluster_config, state):
             reads["fargate_pods"] = lambda: probe_pods(runner, cluster_config, options, ON_FARGATE)
+    present = [g for g in cluster.group_names if g in state.nodegroups]
+    if present and ami_releases:
+        reads["ami_releases"] = lambda: probe_ami_releases(runner, name, region, present, options)
     if cluster.with_oidc:
         reads["oidc_missing"] = lambda: probe_oidc_missing(runner, name, region, options)
     if cluster.accounts:
@@ -443,6 +463,57 @@ def read_cluster(
     if rolling:
         state = dataclasses.replace(state, strategies=probe_strategies(runner, name, options, sorted(rolling)))
     return state
+
+
+def probe_ami_releases(
+    runner: Runner, name: str, region: str, groups: Sequence[str], options: ApplyOptions
+) -> dict[str, dict] | None:
+    """Each managed group's AMI release and the newest one EKS publishes for its version and AMI type
+    (composer.cluster.amirelease), with the AWS CLI; None when it is not on PATH. A group either read
+    cannot answer for gets ``error`` instead, so the plan says so (it never stops apply)."""
+
+    def ask(argv: tuple[str, ...]) -> Callable[[], tuple[str, object, str]]:
+        """A read of one AWS CLI command: (its command line, its JSON answer or None, why not)."""
+
+        def read() -> tuple[str, object, str]:
+            code, out, err = _capture(runner, argv, None, options.probe_timeout)
+            command = shlex.join(argv)
+            return command, (_json(out, command) if code == 0 else None), f"exited {code}: {err.strip()[-200:]}"
+
+        return read
+
+    def nodegroup(answer: object) -> dict:
+        found = answer.get("nodegroup") if isinstance(answer, dict) else None
+        return found if isinstance(found, dict) else {}
+
+    def parameter(group: dict) -> str | None:
+        return amirelease.release_parameter(str(group.get("version") or ""), str(group.get("amiType")))
+
+    where = ("--region", region, "--output", "json")
+    describe = ("aws", "eks", "describe-nodegroup", "--cluster-name", name, "--nodegroup-name")
+    try:  # (each command waits on the network, and the AWS CLI starts slowly: all groups at once)
+        described = side_by_side({g: ask((*describe, g, *where)) for g in groups if _NAME.fullmatch(g)})
+        wanted = sorted({p for _, answer, _ in described.values() if (p := parameter(nodegroup(answer)))})
+        newest = side_by_side({p: ask(("aws", "ssm", "get-parameter", "--name", p, *where)) for p in wanted})
+    except ToolAbsent:
+        return None
+    releases: dict[str, dict] = {}
+    for group, (command, answer, why) in described.items():
+        found = nodegroup(answer)
+        if not found:
+            releases[group] = {"error": f"`{command}` {why}"}
+            continue
+        release = str(found.get("releaseVersion") or "")
+        if parameter(found) is None or not amirelease.RELEASE_TEXT.fullmatch(release):
+            continue  # (a custom or Windows AMI: no published release to compare with)
+        command, answer, why = newest[parameter(found)]
+        value = answer.get("Parameter") if isinstance(answer, dict) else None
+        latest = str(value.get("Value") or "") if isinstance(value, dict) else ""
+        if not amirelease.RELEASE_TEXT.fullmatch(latest):
+            releases[group] = {"error": f"`{command}` {why}"}
+            continue
+        releases[group] = {"release": release, "latest": latest}
+    return releases
 
 
 def probe_strategies(runner: Runner, name: str, options: ApplyOptions, namespaces: list[str]) -> dict[str, str]:
@@ -757,8 +828,15 @@ def actions(
                 pinned,
                 kept,
                 state.strategies,
+                options.wait_for_jobs is not None,
             )
             + reconcile.nodegroup_actions(cluster_config, state.nodegroups, state.owned_groups, options.prune)
+            + amirelease.ami_actions(
+                cluster_config,
+                state.ami_releases,
+                options.upgrade_nodes,
+                frozenset(a.name for a in upgrades if a.what == "node group"),
+            )
             + reconcile.authentication_actions(cluster_config, state.authentication_mode)
             + reconcile.addon_actions(cluster_config, state.addons)
             + reconcile.service_account_actions(cluster_config, state.service_accounts, state.irsa_roles or {})
@@ -957,23 +1035,24 @@ def plan_steps(
         why = (
             f"replaced by {a.successor}" if a.kind == "replace" else "no Fargate workload uses its namespaces any more"
         )
+        running = ("kubectl", "get", "pods", "--all-namespaces", "--selector", f"{PIN_LABEL}={a.name}")
+        running += ("--field-selector", "status.phase=Running", "--output", "json", *_kubectl_args(options, name))
+        if options.wait_for_jobs is not None and not options.allow_disruption:
+            steps.append(
+                Step(
+                    f"wait (up to {options.wait_for_jobs:g} s) for the Jobs and bare pods on Fargate profile "
+                    f"{a.name} to finish",
+                    running,
+                    expect=lambda out, old=a.name: left_on_profile(out, old, RUN_TO_END),
+                    poll=JOB_POLL_SECONDS,
+                    limit=options.wait_for_jobs,
+                )
+            )
         if not options.allow_disruption:
             steps.append(
                 Step(
                     f"check that no running pod is left on Fargate profile {a.name}",
-                    (
-                        "kubectl",
-                        "get",
-                        "pods",
-                        "--all-namespaces",
-                        "--selector",
-                        f"{PIN_LABEL}={a.name}",
-                        "--field-selector",
-                        "status.phase=Running",
-                        "--output",
-                        "json",
-                        *_kubectl_args(options, name),
-                    ),
+                    running,
                     expect=lambda out, old=a.name: left_on_profile(out, old),
                 )
             )
@@ -1012,10 +1091,15 @@ def plan_steps(
     return steps
 
 
-def left_on_profile(out: str, profile: str) -> str | None:
+JOB_POLL_SECONDS = 10.0
+RUN_TO_END = ("Job", None)  # controllers whose pods finish by themselves (None: a bare pod)
+
+
+def left_on_profile(out: str, profile: str, only: tuple[str | None, ...] | None = None) -> str | None:
     """A problem when pods (not already terminating) still run on ``profile`` (EKS labels each pod it runs
     on Fargate with the profile that placed it: PIN_LABEL): deleting the profile would delete them
-    all at once (EKS DeleteFargateProfile), where a rolling move could have kept them."""
+    all at once (EKS DeleteFargateProfile), where a rolling move could have kept them. ``only``: count
+    just the pods whose controller is one of these kinds (None: a bare pod)."""
     try:
         items = json.loads(out).get("items") or []
     except (ValueError, AttributeError):
@@ -1023,15 +1107,24 @@ def left_on_profile(out: str, profile: str) -> str | None:
     live = sorted(
         f"{(i.get('metadata') or {}).get('namespace')}/{(i.get('metadata') or {}).get('name')}"
         for i in items
-        if isinstance(i, dict) and not (i.get("metadata") or {}).get("deletionTimestamp")
+        if isinstance(i, dict)
+        and not (i.get("metadata") or {}).get("deletionTimestamp")
+        and (only is None or (_controller(i) or (None,))[0] in only)
     )
     if not live:
         return None
+    if only is not None:
+        return (
+            f"{len(live)} Job or bare pod(s) still run on Fargate profile {profile} ({', '.join(live[:5])}"
+            f"{', …' if len(live) > 5 else ''}); deleting it would cut them off. Nothing was deleted: rerun apply "
+            "when they have finished (a longer --wait-for-jobs), or accept it with --allow-disruption"
+        )
     return (
         f"{len(live)} pod(s) still run on Fargate profile {profile} ({', '.join(live[:5])}"
         f"{', …' if len(live) > 5 else ''}); deleting it would delete them all at once. Their releases could not "
         "be rolled onto the new profile (no release.podLabelsValue, or a Job or bare pod). Give the charts "
-        "release.podLabelsValue, let the Jobs finish, or accept the disruption with --allow-disruption; "
+        "release.podLabelsValue, let the Jobs finish (--wait-for-jobs waits for them), or accept the disruption "
+        "with --allow-disruption; "
         "rerun apply either way"
     )
 
@@ -1052,7 +1145,7 @@ def upgrade_steps(todo: list[reconcile.Action], cluster: str, region: str) -> li
     steps = []
     for a in todo:
         if a.what == "control plane":
-            version = a.detail.split(" → ")[1]
+            version = a.target
             steps.append(
                 Step(
                     f"upgrade the control plane of {cluster} ({a.detail})",
@@ -1069,13 +1162,12 @@ def upgrade_steps(todo: list[reconcile.Action], cluster: str, region: str) -> li
                     changed=(0,),
                 )
             )
-        else:
-            version = a.detail.split(" → ")[1].split(",")[0]
+        else:  # (eksctl takes one of the two: pkg/actions/nodegroup/upgrade.go lines 177-179)
+            to = ("--kubernetes-version", a.target) if _MINOR.fullmatch(a.target) else ("--release-version", a.target)
             steps.append(
                 Step(
                     f"upgrade node group {a.name} ({a.detail})",
-                    ("eksctl", "upgrade", "nodegroup", "--name", a.name, *where, "--kubernetes-version", version)
-                    + ("--wait",),
+                    ("eksctl", "upgrade", "nodegroup", "--name", a.name, *where, *to, "--wait"),
                     changed=(0,),
                 )
             )
@@ -1184,6 +1276,15 @@ def execute(
                 code = 0
             else:
                 code = runner(list(step.argv), line)
+                # a waiting step: its check reruns every step.poll seconds until it passes or step.limit is up
+                while step.poll and code in step.ok and step.expect is not None:
+                    pending = step.expect("\n".join(stdout))
+                    if not pending or time.monotonic() - started + step.poll > step.limit:
+                        break
+                    on_line(step, "out", f"still waiting ({time.monotonic() - started:.0f} s): {pending}")
+                    time.sleep(step.poll)
+                    stdout.clear()
+                    code = runner(list(step.argv), line)
         except KeyboardInterrupt as interrupt:
             result.status, result.seconds, result.tail = "interrupted", time.monotonic() - started, tail
             result.signal = signum_of(interrupt)

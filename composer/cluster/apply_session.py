@@ -149,6 +149,7 @@ class Session:
             self.options,
             self.plan.settings.estate,
             log_router=bool(self.plan.settings.fargate_logging),
+            ami_releases=self.options.upgrade_nodes,
         )
         self.plan = ap.onto_cluster(self.plan, state)
         if self._checks_log_role:

@@ -93,6 +93,30 @@ def dry_run_outline(
                     if cluster.version
                     else []
                 ),
+                *(
+                    [
+                        (
+                            f"aws eks describe-nodegroup --cluster-name {name} --nodegroup-name <group> --region "
+                            f"{region} --output json",
+                            "with --upgrade-nodes (plan --refresh always): each planned node group's AMI release "
+                            "(read-only; without the AWS CLI the plan says it was not read)",
+                        ),
+                        (
+                            f"aws ssm get-parameter --name /aws/service/eks/optimized-ami/<version>/<ami>/recommended/"
+                            f"release_version --region {region} --output json",
+                            "the newest release EKS publishes for that version and AMI type",
+                        ),
+                        (
+                            f"eksctl upgrade nodegroup --name <group> --cluster {name} --region {region} "
+                            "--release-version <newest> --wait",
+                            "with --upgrade-nodes: each group behind the newest release, node by node under "
+                            "PodDisruptionBudgets, before the releases"
+                            + ("" if options.upgrade_nodes else " (not this run: listed only)"),
+                        ),
+                    ]
+                    if groups
+                    else []
+                ),
                 (
                     f"eksctl get labels --cluster {name} --region {region} --nodegroup <unwanted>",
                     "is an unwanted node group compose's? (its composer.io/node-class label)",

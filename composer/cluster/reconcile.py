@@ -59,12 +59,15 @@ class Action:
     # | restart (a workload's pods move to Fargate) | stays (a Job's or bare pod's, never restarted)
     # | outdated (an add-on with a newer version: listed only)
     # | differs (the cluster differs from the plan where apply does not act: listed, and reported at the end)
+    # | aging (a node group behind the newest AMI release for its version: upgraded with --upgrade-nodes)
+    # | unread (something apply would have shown could not be read: listed with why)
     kind: str
     what: str  # "Fargate profile" | "node group"
     name: str
     detail: str = ""
     successor: str = ""  # for replace: the new profile or group that takes over
     effect: str = ""  # what it does to running pods ("no pods affected", "rolls 2 pod(s) of …", …)
+    target: str = ""  # for upgrade: the Kubernetes version, or a node group's AMI release, to go to
 
 
 class NotReady(Exception):
@@ -91,12 +94,14 @@ def fargate_actions(
     pinned: frozenset[str] = frozenset(),
     kept: frozenset[str] = frozenset(),
     strategies: dict[str, str] | None = None,
+    wait_for_jobs: bool = False,
 ) -> list[Action]:
     """``on_profile``: the running pods on each profile to go (read when there are any); ``pinned``: the
     releases whose pods follow their profile's name (they roll onto a successor, the rest are deleted);
     ``kept``: the namespaces of releases no longer wanted but kept (no --prune): a profile that only they
     still need is kept with them, since deleting it would delete their pods; ``strategies``: how each
-    Deployment rolls (``rollout_text``), by namespace/deployment/name."""
+    Deployment rolls (``rollout_text``), by namespace/deployment/name; ``wait_for_jobs``: apply waits for
+    Jobs and bare pods on a profile to go to finish (--wait-for-jobs)."""
     planned = {p.name: {"selectors": list(p.selectors)} for p in PlannedCluster.of(config).profiles}
     actions, problems = [], []
     for name in planned:
@@ -121,7 +126,9 @@ def fargate_actions(
         namespaces = {s.get("namespace") for s in old.get("selectors") or []}
         heirs = [n for n, p in planned.items() if namespaces & {s["namespace"] for s in p["selectors"]}]
         detail = _selectors(old) + (f"; {_why_replaced(old, planned)}" if heirs else "")
-        effect = _profile_effect((on_profile or {}).get(name), pinned if heirs else frozenset(), strategies or {})
+        effect = _profile_effect(
+            (on_profile or {}).get(name), pinned if heirs else frozenset(), strategies or {}, wait_for_jobs
+        )
         if not heirs and namespaces & kept:
             why = f"{_selectors(old)}; releases kept in {', '.join(sorted(namespaces & kept))} still run there"
             actions.append(Action("keep", "Fargate profile", name, why))
@@ -268,12 +275,18 @@ def version_actions(config: dict, current: str | None, nodegroups: dict[str, dic
             f"control plane; upgrade them first (eksctl upgrade nodegroup --kubernetes-version)"
         )
     planned_groups = set(cluster.group_names)
-    actions = [Action("upgrade", "control plane", name, f"{have} → {planned}")]
+    actions = [Action("upgrade", "control plane", name, f"{have} → {planned}", target=planned)]
     actions += [
         Action("upgrade", "add-on", name, f"to the newest version for {planned}") for name in cluster.addon_names
     ]
     actions += [
-        Action("upgrade", "node group", g, f"{v.get('Version')} → {planned}, node by node (PodDisruptionBudgets hold)")
+        Action(
+            "upgrade",
+            "node group",
+            g,
+            f"{v.get('Version')} → {planned}, node by node (PodDisruptionBudgets hold)",
+            target=planned,
+        )
         for g, v in sorted(nodegroups.items())
         if g in planned_groups and v.get("Version") != planned
     ]
@@ -474,6 +487,8 @@ SYMBOLS = {
     "stays": "!",
     "outdated": "!",
     "differs": "!",
+    "aging": "~",
+    "unread": "?",
 }
 WORDS = {
     "create": "create",
@@ -488,6 +503,8 @@ WORDS = {
     "restart": "rollout restart, so its pods are recreated on Fargate",
     "stays": "left on EC2 until it is recreated (Jobs and bare pods are never restarted)",
     "differs": "differs from the plan; apply does not change it",
+    "aging": "upgrade with --upgrade-nodes (rolls its nodes node by node; PodDisruptionBudgets hold)",
+    "unread": "not read",
     "outdated": "a newer version exists; compose does not upgrade add-ons by itself "
     "(eksctl update addon --name NAME --version latest)",
 }
@@ -502,17 +519,20 @@ def lines(actions: list[Action]) -> list[str]:
         tail = f" (replaced by {a.successor})" if a.kind == "replace" and a.successor else ""
         detail = f": {a.detail}" if a.detail else ""
         effect = f" · {a.effect}" if a.effect else ""
-        out.append(f"  {SYMBOLS[a.kind]:>3} {a.what} {a.name}{detail} — {WORDS[a.kind]}{tail}{effect}")
+        name = f" {a.name}" if a.name else ""
+        out.append(f"  {SYMBOLS[a.kind]:>3} {a.what}{name}{detail} — {WORDS[a.kind]}{tail}{effect}")
     return out
 
 
 def summary(actions: list[Action]) -> str:
     count = {k: sum(a.kind == k for a in actions) for k in OFF_PLAN}
+    aging = sum(a.kind == "aging" for a in actions)
     return (
         f"{count['create']} to create, {count['replace']} to replace, {count['resize']} to resize, "
         f"{count['delete']} to delete"
         + "".join(f", {count[k]} to {k}" for k in ("upgrade", "update", "annotate", "restart") if count[k])
         + (f"; {count['differs']} difference(s) apply will not change" if count["differs"] else "")
+        + (f"; {aging} node group(s) behind the newest AMI release (--upgrade-nodes)" if aging else "")
     )
 
 
@@ -540,25 +560,40 @@ def rollout_text(deployment: dict) -> str:
     return f"maxUnavailable {1 if unavailable == surge == 0 else unavailable}"
 
 
-def _profile_effect(pods: tuple[Pod, ...] | None, pinned: frozenset[str], strategies: dict[str, str]) -> str:
+RUN_TO_END = ("job/", "pod/")  # pods that finish by themselves: waited for with --wait-for-jobs, never restarted
+
+
+def _profile_effect(
+    pods: tuple[Pod, ...] | None, pinned: frozenset[str], strategies: dict[str, str], wait_for_jobs: bool = False
+) -> str:
     """What deleting a profile does to the pods on it: pinned releases' pods roll onto the successor
-    before the delete (under their Deployment's strategy); the others are deleted at once by it (EKS
-    DeleteFargateProfile)."""
+    before the delete (under their Deployment's strategy); Jobs' and bare pods are waited for with
+    --wait-for-jobs; the others are deleted at once by it (EKS DeleteFargateProfile)."""
     if pods is None:
         return ""  # (not read)
     if not pods:
         return "no pods affected"
     rolls: dict[str, int] = {}
+    waits: dict[str, int] = {}
     cut: dict[str, int] = {}
     for pod in pods:
         key = f"{pod.namespace}/{pod.owner}"
-        bucket = rolls if pod.release in pinned and pod.owner.startswith(RESTARTABLE) else cut
+        if pod.release in pinned and pod.owner.startswith(RESTARTABLE):
+            bucket = rolls
+        else:
+            bucket = waits if wait_for_jobs and pod.owner.startswith(RUN_TO_END) else cut
         bucket[key] = bucket.get(key, 0) + 1
     parts = [
         f"rolls {n} pod(s) of {k} onto the new profile" + (f" ({strategies[k]})" if k in strategies else "")
         for k, n in sorted(rolls.items())
     ]
-    parts += [f"deletes {n} pod(s) of {k} at once (needs --allow-disruption)" for k, n in sorted(cut.items())]
+    parts += [f"waits for {n} pod(s) of {k} to finish (--wait-for-jobs)" for k, n in sorted(waits.items())]
+    parts += [
+        f"deletes {n} pod(s) of {k} at once (needs "
+        + ("--wait-for-jobs to let them finish, or " if k.split("/")[1] + "/" in RUN_TO_END else "")
+        + "--allow-disruption)"
+        for k, n in sorted(cut.items())
+    ]
     return "; ".join(parts)
 
 

@@ -147,3 +147,22 @@ def check_schema(env: str, doc, what: str) -> None:
         die(f"{what} is invalid: {errors[0].message} at {list(errors[0].absolute_path)}")
     if passed is not None:
         _store(passed, "true")
+
+
+def ami_type(group: dict) -> str:
+    """EKS's amiType for a fake managed group (what DescribeNodegroup reports), from its ImageID (eksctl's
+    amiFamily) and instance type: Graviton types are ARM, g/p types NVIDIA."""
+    import re
+
+    instance = group.get("InstanceType", "")
+    if str(group.get("ImageID", "")).startswith("Windows"):
+        return "WINDOWS_FULL_2022_x86_64"
+    arch = "ARM_64" if re.match(r"[a-z]+\d+g", instance) else "x86_64"
+    return f"AL2023_{arch}_{'NVIDIA' if instance[:1] in ('g', 'p') else 'STANDARD'}"
+
+
+def latest_release(version: str, amitype: str) -> str:
+    """The newest AMI release the fake EKS publishes for ``version`` (releases.json-like amis.json:
+    {"<version>/<amiType>" or "<version>": release}; by default <version>.0-20261101)."""
+    amis = load("amis.json", {})
+    return amis.get(f"{version}/{amitype}") or amis.get(version) or f"{version}.0-20261101"
