@@ -284,10 +284,16 @@ CASES = {
         ],
     ),
     "FA101": (
-        [dict(name="cleanup", kind="CronJob", schedule="0 * * * *"), dict(name="once", kind="Job")],
+        [
+            dict(name="cleanup", kind="CronJob", schedule="0 * * * *"),
+            dict(name="once", kind="Job"),
+            # (a hook Job Helm deletes only before the next one: its finished pod stays until then)
+            dict(name="migrate", kind="Job", hookDeletePolicy=["before-hook-creation"]),
+        ],
         [
             dict(name="cleanup", kind="CronJob", ttlSecondsAfterFinished=60),
             dict(name="no-history", kind="CronJob", successfulJobsHistoryLimit=0, failedJobsHistoryLimit=0),
+            dict(name="admission-patch", kind="Job", hookDeletePolicy=["before-hook-creation", "hook-succeeded"]),
         ],
     ),
     "FG027": (

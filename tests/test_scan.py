@@ -601,6 +601,42 @@ spec:
     assert report[2]["workload"]["schedule"] == "0 3 * * *" and report[1] == ["FA101"]
 
 
+def test_hook_jobs_keep_their_delete_policy_and_helm_test_pods_are_skipped(tmp_path):
+    """A chart's admission-patch hook Job, deleted by Helm once it succeeds, needs no TTL (no FA101); a
+    `helm.sh/hook: test` pod is run only by `helm test`, never by helmfile apply, so it is not a workload."""
+    text = """\
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: admission-patch
+  namespace: ingress
+  annotations:
+    helm.sh/hook: post-install,post-upgrade
+    helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+spec:
+  template:
+    spec:
+      restartPolicy: OnFailure
+      containers: [{name: patch, image: patch:1, resources: {requests: {cpu: 100m, memory: 128Mi}}}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-test-connection
+  namespace: ingress
+  annotations: {helm.sh/hook: test}
+spec:
+  restartPolicy: Never
+  containers: [{name: wget, image: busybox}]
+"""
+    found, _ = scan(text, tmp_path)
+    patch = found["ingress/admission-patch"]
+    assert patch[2]["workload"]["hookDeletePolicy"] == ["before-hook-creation", "hook-succeeded"] and patch[1] == []
+    assert list(found) == ["ingress/admission-patch"]
+    skipped = derive(read_objects([str(tmp_path / "m.yaml")])[0]).skipped
+    assert skipped == {"Pod (helm test hook: helmfile never runs it)": 1}
+
+
 def test_lists_owned_pods_skipped_kinds_and_name_collisions(tmp_path):
     text = """\
     apiVersion: v1

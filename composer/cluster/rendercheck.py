@@ -14,6 +14,7 @@ The checks are pure (``problems_of``); running helm is the edge (``render``).
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,15 +193,62 @@ def local_chart(release: dict, out_dir: Path) -> Path | None:
     return path if (path / "Chart.yaml").is_file() else None
 
 
-def render(runner, release: dict, chart: Path, out_dir: Path) -> tuple[int, str, str]:
-    """``helm template`` of one release as helmfile would install it: (exit code, stdout, stderr)."""
+def dropped_tolerations(placement: Placement, defaults: list, objects: list) -> list[Problem]:
+    """The chart's own tolerations (rendered without compose's values) that compose's tolerations value
+    replaced: Helm replaces a list value as a whole, so the pods stop tolerating them (a node exporter no
+    longer runs on nodes with other taints). Kept by listing them in workload.tolerations."""
+    mine = dict(pod_templates(objects))
+    out = []
+    for name, template in pod_templates(defaults):
+        own = [t for t in (template.get("spec") or {}).get("tolerations") or [] if isinstance(t, dict)]
+        have = {
+            _key(t) for t in ((mine.get(name) or {}).get("spec") or {}).get("tolerations") or [] if isinstance(t, dict)
+        }
+        lost = [t for t in own if _key(t) not in have]
+        if name in mine and lost:
+            shown = ", ".join("{" + ", ".join(f"{k}: {v}" for k, v in t.items()) + "}" for t in lost)
+            out.append(
+                _at(
+                    placement,
+                    "workload.tolerations",
+                    f"{name}: compose's tolerations replace the chart's own ({shown}), since Helm replaces a list "
+                    "value whole, so its pods no longer tolerate them",
+                    "list the chart's tolerations in workload.tolerations (compose then writes both; "
+                    "`compose scan` of the rendered chart fills it)",
+                )
+            )
+    return out
+
+
+# helm's message for a values.schema.json rejection names the properties: "additional properties 'labels'
+# not allowed" (helm 3.18+, santhosh-tekuri/jsonschema), "Additional property labels is not allowed" (older)
+_SCHEMA_REFUSAL = re.compile(r"[Aa]dditional propert(?:y|ies) (.{1,300}?) (?:is |are )?not allowed")
+
+
+def schema_blame(placement: Placement, err: str) -> str:
+    """The release field whose chart value a chart's values schema refused ("" when none of them)."""
+    release = placement.workload.release
+    named = {n.strip("'\"") for phrase in _SCHEMA_REFUSAL.findall(err) for n in re.split(r"[,\s]+", phrase) if n}
+    for field, attribute in _RELEASE_ATTRIBUTE.items():
+        path = getattr(release, attribute, "") if release else ""
+        if path and named & {path.split(".")[0], path.split(".")[-1]}:
+            return field
+    return ""
+
+
+def render(runner, release: dict, chart: Path, out_dir: Path, own_values_only: bool = False) -> tuple[int, str, str]:
+    """``helm template`` of one release as helmfile would install it: (exit code, stdout, stderr). With
+    ``own_values_only`` without compose's inline values (the chart's defaults and the user's files)."""
     from composer.files.yamlio import dump
 
     with tempfile.TemporaryDirectory(prefix="compose-render-") as tmp:
         argv = ["helm", "template", str(release["name"]), str(chart), "--namespace", str(release["namespace"])]
+        argv += ["--skip-tests"]
         for index, value in enumerate(release.get("values") or []):
             if isinstance(value, str):
                 argv += ["--values", str((out_dir / value).resolve())]
+            elif own_values_only:
+                continue
             else:
                 path = Path(tmp) / f"inline-{index}.yaml"
                 path.write_text(dump(value))
@@ -242,16 +290,25 @@ def check_plan(plan, runner) -> tuple[list[Problem], list[str]]:
             notes.append(f"{key}: {exc}")
             continue
         if code != 0:
+            blamed = schema_blame(placement, err)
             problems.append(
                 _at(
                     placement,
-                    "release.chart",
+                    f"release.{blamed}" if blamed else "release.chart",
                     f"helm template failed (exit {code}): {err.strip()[-300:]}",
-                    "fix the chart or its values",
+                    f"the chart's values schema refuses the value compose writes for release.{blamed}; set it to a "
+                    "key the chart has"
+                    if blamed
+                    else "fix the chart or its values",
                 )
             )
             continue
         objects = load_all(out, f"helm template {key}", max_nodes=1_000_000)
         want = expected(placement, plan.settings.routing_label, plan.routing.labelled)
         problems += problems_of(placement, want, objects)
+        if want.tolerations:  # compose writes a tolerations value: did it drop the chart's own?
+            code, out, _ = render(runner, release, chart, plan.out_dir, own_values_only=True)
+            if code == 0:
+                defaults = load_all(out, f"helm template {key}", max_nodes=1_000_000)
+                problems += dropped_tolerations(placement, defaults, objects)
     return problems, notes

@@ -168,6 +168,8 @@ class Workload:
     affinity: Mapping[str, Any] = field(default_factory=dict)
     network_policy: bool = False
     ttl_seconds_after_finished: int | None = None
+    hook_delete_policy: tuple[str, ...] = ()  # a Helm hook Job's helm.sh/hook-delete-policy
+    tolerations: tuple[Mapping[str, Any], ...] = ()  # the pods' own tolerations (kept beside a class's)
     schedule: str = ""
     placement: str = "auto"  # auto | fargate | nodegroup
     release: Release | None = None

@@ -62,6 +62,9 @@ def _node_class_values(p: Placement, r) -> tuple[list[dict], list[Problem]]:
     linux`` and the arm64 toleration instead."""
     w, node_class = p.workload, p.node_class or "general"
     selector, tolerate = pins(p)
+    if tolerate:  # (helm replaces a list value whole: the pods' own tolerations go with the class's)
+        own = [dict(t) for t in w.tolerations]
+        tolerate = own + [t for t in tolerate if t not in own]
     values: list[dict] = []
     if r.node_selector_value:
         values.append(_inline(r.node_selector_value, selector))

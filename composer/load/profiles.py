@@ -220,6 +220,8 @@ def build_workload(doc: dict, source: Source, base_dir: Path) -> Workload:
         affinity=plain(spec.get("affinity") or {}),
         network_policy=bool(spec.get("networkPolicy", False)),
         ttl_seconds_after_finished=spec.get("ttlSecondsAfterFinished"),
+        hook_delete_policy=tuple(str(p) for p in spec.get("hookDeletePolicy") or ()),
+        tolerations=tuple(plain(t) for t in spec.get("tolerations") or ()),
         schedule=str(spec.get("schedule", "")),
         placement=str(doc.get("placement", "auto")),
         provenance={str(k): str(v) for k, v in ((doc.get("provenance") or {}).get("fields") or {}).items()},

@@ -205,6 +205,10 @@ def derive(
             if obj.kind == "Pod" and _get(obj.doc, "metadata", "ownerReferences"):
                 skipped["Pod (owned by a controller)"] += 1
                 continue
+            hooks = str(_get(obj.doc, "metadata", "annotations", "helm.sh/hook") or "").split(",")
+            if {h.strip() for h in hooks} & {"test", "test-success", "test-failure"}:  # (helm test only)
+                skipped[f"{obj.kind} (helm test hook: helmfile never runs it)"] += 1
+                continue
             item = _derive_workload(obj, index, options, notes)
             if item is None:
                 skipped[f"{obj.kind} (no pod spec)"] += 1
@@ -313,6 +317,11 @@ def _derive_workload(obj: Obj, index: Index, options: claims.ClaimOptions, notes
         job = _get(doc, "spec") if kind == "Job" else _get(doc, "spec", "jobTemplate", "spec")
         if isinstance(job, dict) and job.get("ttlSecondsAfterFinished") is not None:
             w["ttlSecondsAfterFinished"] = _int(job["ttlSecondsAfterFinished"], 0)
+    policy = str(_get(doc, "metadata", "annotations", HOOK_DELETE_POLICY) or "")
+    policies = [p for p in dict.fromkeys(p.strip() for p in policy.split(",")) if p in HOOK_POLICIES]
+    if kind == "Job" and policies:
+        w["hookDeletePolicy"] = policies
+        mark("workload.hookDeletePolicy", "metadata", "annotations", HOOK_DELETE_POLICY)
 
     # containers, init containers (native sidecars), ports, security
     containers, init = _containers(spec.get("containers")), _containers(spec.get("initContainers"), init=True)
@@ -360,6 +369,10 @@ def _derive_workload(obj: Obj, index: Index, options: claims.ClaimOptions, notes
     if kept:
         w["podAnnotations"] = kept
         fields["workload.podAnnotations"] = obj.at(*tpath, "metadata", "annotations")
+    tolerations = [t for t in (_toleration(t) for t in spec.get("tolerations") or []) if t]
+    if tolerations:
+        w["tolerations"] = tolerations
+        mark("workload.tolerations", "spec", "tolerations")
     if isinstance(spec.get("runtimeClassName"), str) and spec["runtimeClassName"]:
         w["runtimeClassName"] = spec["runtimeClassName"]
         mark("workload.runtimeClassName", "spec", "runtimeClassName")
@@ -472,6 +485,39 @@ def _derive_workload(obj: Obj, index: Index, options: claims.ClaimOptions, notes
         },
     }
     return Scanned(profile, obj, evidence)
+
+
+HOOK_DELETE_POLICY = "helm.sh/hook-delete-policy"
+HOOK_POLICIES = ("before-hook-creation", "hook-succeeded", "hook-failed")
+_TOLERATION_KEY = re.compile(r"([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+_TOLERATION_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
+
+
+def _toleration(t: Any) -> dict | None:
+    """A pod toleration as the profile holds it (the fields Kubernetes defines, each well formed); None for
+    one that is not (the API server would refuse the pod)."""
+    if not isinstance(t, dict):
+        return None
+    out: dict[str, Any] = {}
+    if isinstance(t.get("key"), str) and t["key"]:
+        if len(t["key"]) > 316 or not _TOLERATION_KEY.fullmatch(t["key"]):
+            return None
+        out["key"] = t["key"]
+    if t.get("operator") is not None:
+        if t["operator"] not in ("Equal", "Exists"):
+            return None
+        out["operator"] = t["operator"]
+    if t.get("value") is not None and str(t["value"]) != "":
+        if len(str(t["value"])) > 63 or not _TOLERATION_VALUE.fullmatch(str(t["value"])):
+            return None
+        out["value"] = str(t["value"])
+    if t.get("effect"):
+        if t["effect"] not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+            return None
+        out["effect"] = t["effect"]
+    if isinstance(t.get("tolerationSeconds"), int) and not isinstance(t["tolerationSeconds"], bool):
+        out["tolerationSeconds"] = max(0, t["tolerationSeconds"])
+    return out
 
 
 def _int(value: Any, default: int) -> int:
