@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from composer.files import schema, yamlio
+from tests import real
 from tests.conftest import REPO, ROOT, profile_doc, write_estate
 from tests.conftest import run_cli as run
 
@@ -99,6 +100,55 @@ def test_every_published_pattern_is_in_the_subset_ecma_262_and_re2_share():
     assert len(found) > 30
     assert [(name, p) for name, p in found if NOT_RE2.search(p)] == []
     assert NOT_RE2.search("^(?!eks-)[a-z]+$") and NOT_RE2.search("(a)\\1")  # (the check can fail)
+
+
+def _mutants() -> list[tuple[str, dict]]:
+    """Invalid profiles, each wrong in one way our schema forbids (types, bounds, patterns, unknown keys)."""
+    import copy
+
+    base = json.loads(json.dumps(yamlio.load_file(ROOT / "profiles" / "shop" / "checkout-api.yaml")))
+    cases = []
+    for name, change in [
+        ("unknown key", lambda d: d["workload"].update(replicaz=1)),
+        ("negative replicas", lambda d: d["workload"].update(replicas=-1)),
+        ("bad container name", lambda d: d["workload"]["containers"][0].update(name="Not_A_Name")),
+        ("bad quantity", lambda d: d["workload"]["containers"][0].update(resources={"requests": {"cpu": "lots"}})),
+        ("bad toleration effect", lambda d: d["workload"].update(tolerations=[{"effect": "Sometimes"}])),
+        ("bad namespace", lambda d: d["metadata"].update(namespace="-shop")),
+        ("string replicas", lambda d: d["workload"].update(replicas="2")),
+    ]:
+        doc = copy.deepcopy(base)
+        change(doc)
+        cases.append((name, doc))
+    return cases
+
+
+@real.needs("kubeconform")
+@pytest.mark.parametrize("draft", ["2020-12", "7"])
+def test_a_second_validator_kubeconform_loads_the_schemas_and_agrees_on_the_estate(
+    draft, tmp_path, capsys, monkeypatch
+):
+    """kubeconform (Go, RE2 patterns, its own JSON Schema library) loads what `compose schema` prints and
+    agrees with compose: every example profile and composer.yaml valid, each mutant invalid."""
+    schemas = tmp_path / "schemas"
+    schemas.mkdir()
+    for which, kind in (("profile", "workloadprofile"), ("composer", "clustersettings")):
+        code, out, _ = run(["schema", which, "--draft", draft], tmp_path, capsys, monkeypatch)
+        assert code == 0
+        (schemas / f"{kind}.json").write_text(out)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for index, (_, doc) in enumerate(_mutants()):
+        assert schema.validate("profile", doc, "mutant"), doc  # (ours refuses each)
+        (bad / f"m{index}.yaml").write_text(yamlio.dump(doc))
+    argv = [real.BIN / "kubeconform", "-strict", "-summary", "-verbose", "-output", "json", "-schema-location"]
+    argv += [f"{schemas}/{{{{ .ResourceKind }}}}.json"]
+    done = real.run([*map(str, argv), str(ROOT / "composer.yaml"), str(ROOT / "profiles")], dict(os.environ))
+    summary = json.loads(done.stdout)["summary"]
+    assert done.returncode == 0 and summary["valid"] == 1 + len(list((ROOT / "profiles").rglob("*.yaml"))), done.stdout
+    done = real.run([*map(str, argv), str(bad)], dict(os.environ))
+    verdicts = {Path(r["filename"]).name: r["status"] for r in json.loads(done.stdout)["resources"]}
+    assert verdicts == {f"m{i}.yaml": "statusInvalid" for i in range(len(_mutants()))}, done.stdout
 
 
 @pytest.mark.parametrize(

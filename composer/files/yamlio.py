@@ -263,10 +263,10 @@ def locate(root: Any, path: tuple | list, *, key: bool = False) -> tuple[int, in
         pos = getattr(node, "pos", None)
         if pos is None:
             break
-        if isinstance(node, dict) and step in node:
+        if isinstance(node, dict) and step in node and step in pos:
             kl, kc, vl, vc = pos[step]
             best = (kl + 1, kc + 1) if key else (vl + 1, vc + 1)
-        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node) and step < len(pos):
             line, col = pos[step]
             best = (line + 1, col + 1)
         else:

@@ -5,10 +5,11 @@
 #
 # Output: $COMPOSER_REALTOOLS (default ~/.cache/fargate-composer/realtools)
 #   bin/            helm helmfile eksctl eksctl-validate kube-apiserver kube-controller-manager etcd kubectl aws
+#                   kubeconform
 #   helm-plugins/   diff/ (plugin.yaml + bin/diff), installed by hand so no network is needed
 #   go/             GOMODCACHE and GOCACHE, kept between runs so a warm run takes seconds
 # A tool is rebuilt only when its stamp (pinned version + hash of our own sources) changes.
-# Usage: tests/realtools/build.sh [tool ...]     (tools: helm helm-diff helmfile kube kcm kubectl eksctl aws; default all)
+# Usage: tests/realtools/build.sh [tool ...]     (tools: helm helm-diff helmfile kube kcm kubectl eksctl aws kubeconform; default all)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -192,9 +193,17 @@ build_aws() {
     mark aws "$stamp"
 }
 
+build_kubeconform() {
+    local stamp="kubeconform $KUBECONFORM_VERSION"
+    up_to_date kubeconform "$stamp" && [[ -x "$bin/kubeconform" ]] && return 0
+    log "building kubeconform $KUBECONFORM_VERSION"
+    go install -trimpath -ldflags "-s -w" "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
+    mark kubeconform "$stamp"
+}
+
 main() {
     local tools=("$@") start=$SECONDS
-    [[ ${#tools[@]} -gt 0 ]] || tools=(helm helm-diff helmfile kube kcm kubectl eksctl aws)
+    [[ ${#tools[@]} -gt 0 ]] || tools=(helm helm-diff helmfile kube kcm kubectl eksctl aws kubeconform)
     for t in "${tools[@]}"; do
         case "$t" in
             helm) build_helm ;;
@@ -205,7 +214,8 @@ main() {
             kubectl) build_kubectl ;;
             eksctl) build_eksctl ;;
             aws) build_aws ;;
-            *) echo "build.sh: unknown tool '$t' (known: helm helm-diff helmfile kube kcm kubectl eksctl aws)" >&2; return 2 ;;
+            kubeconform) build_kubeconform ;;
+            *) echo "build.sh: unknown tool '$t' (known: helm helm-diff helmfile kube kcm kubectl eksctl aws kubeconform)" >&2; return 2 ;;
         esac
     done
     log "ready in $((SECONDS - start))s: $bin (disk: $(du -sh "$root" | cut -f1))"
