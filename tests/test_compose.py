@@ -10,7 +10,7 @@ from composer.place.checks import check_workloads
 from composer.place.classify import classify_all
 from composer.place.nodegroups import plan_node_groups, slot
 from composer.place.routing import Selector, profile_name
-from tests.conftest import REFERENCE, REPO, needs_reference, settings, workload
+from tests.conftest import REFERENCE, REPO, needs_reference, profile_doc, settings, workload, write_estate
 
 
 def composed(workloads, out=Path("."), **overrides):
@@ -305,3 +305,41 @@ def test_pod_larger_than_any_instance_is_an_error():
     )
     _, problems = plan_node_groups(placements, settings(), True)
     assert len(problems) == 1 and "more than any" in problems[0].message
+
+
+def test_release_members_join_their_owners_release_and_bad_links_are_errors(tmp_path):
+    """release.partOf: one helmfile release with each workload's values at its own keys; a member that
+    cannot carry the routing label in a mixed namespace goes to the general nodes (PL003); a partOf that
+    names nobody, a member with a chart, and two workloads of one release on one value key are errors."""
+    import pytest
+
+    from composer.core.errors import ComposerError
+    from composer.emit.plan import build_plan
+
+    owner = profile_doc("web", "shop", release={"chart": "acme/web", "repository": REPO, "podLabelsValue": "podLabels"})
+    hook = profile_doc("web-migrate", "shop", kind="Job", release={"partOf": "web"})
+    worker = profile_doc("web-worker", "shop", release={"partOf": "web", "podLabelsValue": "worker.podLabels"})
+    db = profile_doc("db", "shop", placement="nodegroup")
+    root = write_estate(tmp_path / "ok", [owner, hook, worker, db])
+    plan = build_plan(root / "composer.yaml", [root / "profiles"], root / "generated")
+    placed = {p.workload.name: (p.target, [r.rule for r in p.reasons]) for p in plan.placements}
+    assert placed["web-migrate"] == ("nodegroup", ["PL003"]) and placed["web-worker"][0] == "fargate"
+    web = next(r for r in plan.helmfile["releases"] if r["name"] == "web")
+    labels = {"composer.io/compute": "fargate", "eks.amazonaws.com/fargate-profile": plan.routing.profiles[0].name}
+    assert {"worker": {"podLabels": labels}} in web["values"] and {"podLabels": labels} in web["values"]
+    assert not [r for r in plan.helmfile["releases"] if r["name"].startswith("web-")]  # members: no release
+    for docs, wanted in [
+        ([owner, profile_doc("x", "shop", release={"partOf": "nobody"})], "release.partOf: no profile shop/nobody"),
+        (
+            [owner, profile_doc("x", "shop", release={"partOf": "web", "chart": "acme/x"})],
+            "release.chart belongs there",
+        ),
+        (
+            [owner, db, profile_doc("x", "shop", release={"partOf": "web", "podLabelsValue": "podLabels"})],
+            "release.podLabelsValue 'podLabels' is also shop/web's",
+        ),
+    ]:
+        root = write_estate(tmp_path / str(len(wanted)), docs)
+        with pytest.raises(ComposerError) as caught:
+            build_plan(root / "composer.yaml", [root / "profiles"], root / "generated")
+        assert wanted in str(caught.value), str(caught.value)

@@ -53,6 +53,7 @@ def estate_profiles(web_labels: str = "podLabels") -> list[dict]:
             kind="DaemonSet",
             release={"chart": "../charts/agent"},
             volumes=[{"name": "logs", "type": "hostPath"}],
+            tolerations=[{"operator": "Exists"}],  # the chart's own (kept beside the node classes')
         ),  # nodes
         profile_doc("embed", "ml", release=web, nodeSelector={"kubernetes.io/arch": "arm64"}),  # arm64 nodes
         profile_doc("infer", "ml", release=web, containers=GPU),  # GPU nodes (agent too)
@@ -399,7 +400,7 @@ def test_validate_render_passes_charts_that_read_the_values_compose_writes(tmp_p
             "serviceAccountValue",
             "rbac.serviceAccount",
             "shop/checkout",
-            "renders with service account default, not checkout",
+            "render(s) with service account default, not checkout",
         ),
     ],
 )

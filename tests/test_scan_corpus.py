@@ -47,14 +47,18 @@ EXPECTED = {
     },
     "guestbook-redis-master-deployment.yaml": {"default/redis-master": ("fargate", [])},
     "ingress-nginx-aws.yaml": {
-        "ingress-nginx/ingress-nginx-controller": ("nodegroup", ["FG012"]),
-        "ingress-nginx/ingress-nginx-admission-create": ("fargate", ["FA104"]),
-        "ingress-nginx/ingress-nginx-admission-patch": ("fargate", ["FA104"]),
+        # one release: the controller owns it (named after the release), the admission Jobs join it and,
+        # with no pod-label value known in a namespace with node workloads, run on nodes (PL003)
+        "ingress-nginx/ingress-nginx": ("nodegroup", ["FG012"]),
+        "ingress-nginx/ingress-nginx-admission-create": ("nodegroup", ["PL003"]),
+        "ingress-nginx/ingress-nginx-admission-patch": ("nodegroup", ["PL003"]),
     },
     "ingress-nginx-baremetal.yaml": {
-        "ingress-nginx/ingress-nginx-controller": ("nodegroup", ["FG011"]),
-        "ingress-nginx/ingress-nginx-admission-create": ("fargate", ["FA104"]),
-        "ingress-nginx/ingress-nginx-admission-patch": ("fargate", ["FA104"]),
+        # one release: the controller owns it (named after the release), the admission Jobs join it and,
+        # with no pod-label value known in a namespace with node workloads, run on nodes (PL003)
+        "ingress-nginx/ingress-nginx": ("nodegroup", ["FG011"]),
+        "ingress-nginx/ingress-nginx-admission-create": ("nodegroup", ["PL003"]),
+        "ingress-nginx/ingress-nginx-admission-patch": ("nodegroup", ["PL003"]),
     },
     "karpenter-arm64.yaml": {"default/arm64": ("nodegroup", ["FG008"])},
     "karpenter-neuron.yaml": {"default/neuron": ("nodegroup", ["FG007"])},

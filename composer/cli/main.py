@@ -363,6 +363,13 @@ def _parser() -> argparse.ArgumentParser:
         default="table",
         help="table for people, json for machines, sarif (2.1.0) for code-scanning annotations in CI",
     )
+    scan.add_argument(
+        "--chart",
+        metavar="REF",
+        help="the chart the scanned release comes from (repo/chart, oci://…, or a local ./path): written as "
+        "release.chart of its profile, e.g. `helm template web ./charts/web | compose scan - --chart ./charts/web`",
+    )
+    scan.add_argument("--chart-version", metavar="VERSION", default="", help="with --chart: release.version")
     scan.add_argument("--no-color", action="store_true", help="plain output (also when NO_COLOR is set)")
 
     schema = sub.add_parser(
@@ -724,6 +731,13 @@ def _scan(opts) -> int:
     objects, problems, files, unread, notes = read_objects(opts.inputs)
     options = ClaimOptions(opts.assume_claims, opts.kubernetes_version or _settings_version(Path("composer.yaml")))
     result = derive(objects, opts.namespace, options)
+    if opts.chart:
+        from composer.core.errors import Problem
+        from composer.load.scan import attach_chart
+
+        why = attach_chart(result.scanned, opts.chart, opts.chart_version, opts.out_dir, opts.namespace)
+        if why:
+            raise ComposerError([Problem(why, "<command line>", check="scan")])
     items, found = classify_scanned(result, opts.out_dir)
     out_dir = None if opts.dry_run else opts.out_dir
     problems += result.problems + found

@@ -80,6 +80,8 @@ class ScanOptions(Common):
     namespace: str = "default"
     assume_claims: str | None = None
     kubernetes_version: str | None = None
+    chart: str | None = None
+    chart_version: str = ""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from composer.core.model import Placement, Source
 from composer.files import schema, yamlio
 from composer.load.profiles import build_workload
 from composer.load.scan import Scanned, ScanResult
+from composer.place import members
 from composer.place.classify import classify_all
 
 HEADER = (
@@ -60,6 +61,10 @@ def classify_scanned(result: ScanResult, out_dir: Path) -> tuple[list[Item], lis
         item.placement = placements[0]
         problems += found
         items.append(item)
+    # (as plan will place them: a release's other workloads that cannot be routed to Fargate go to nodes)
+    settled = members.settle([i.placement for i in items])
+    for item, placement in zip(items, settled):
+        item.placement = placement
     return items, problems
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from composer.core.errors import Problem
 from composer.core.model import Placement
 from composer.files.yamlio import position
-from composer.place.nodegroups import pins
+from composer.place.nodegroups import CLASS_LABEL, pins
 
 POD_TEMPLATE = {
     "Deployment": ("spec", "template"),
@@ -78,8 +78,9 @@ def pod_templates(objects: list) -> list[tuple[str, dict]]:
     return found
 
 
-def problems_of(placement: Placement, want: Expected, objects: list) -> list[Problem]:
-    """Each way the rendered pods miss what the plan needs, at the profile field that should have set it."""
+def problems_of(placement: Placement, want: Expected, objects: list, keys: tuple[str, ...] = ()) -> list[Problem]:
+    """Each way the rendered pods miss what the plan needs, at the profile field that should have set it;
+    ``keys``: the chart's value keys, for the hints."""
     templates = pod_templates(objects)
     if not templates:
         return [
@@ -104,11 +105,14 @@ def problems_of(placement: Placement, want: Expected, objects: list) -> list[Pro
                     "that sets pod labels",
                     f"{name} renders without the Fargate routing label {_pairs(missing)}, so no Fargate "
                     "profile selects its pods and they run on a node instead",
+                    keys,
                 )
             )
         selector = spec.get("nodeSelector") or {}
         absent = {k: v for k, v in want.node_selector.items() if selector.get(k) != v}
-        if absent:
+        # every node class but general, and every Spot group, is tainted: a general pod that tolerates no
+        # taint lands on general nodes with or without the class label
+        if absent and (want.node_selector != {CLASS_LABEL: "general"} or _tolerates_any_taint(spec)):
             out.append(
                 _unread(
                     placement,
@@ -116,6 +120,7 @@ def problems_of(placement: Placement, want: Expected, objects: list) -> list[Pro
                     "for the pods' nodeSelector",
                     f"{name} renders without nodeSelector {_pairs(absent)}, so its pods are not held to "
                     "their node class",
+                    keys,
                 )
             )
         have = {_key(t) for t in spec.get("tolerations") or [] if isinstance(t, dict)}
@@ -128,19 +133,26 @@ def problems_of(placement: Placement, want: Expected, objects: list) -> list[Pro
                     "for the pods' tolerations",
                     f"{name} renders without the toleration for {lacking[0][0]}={lacking[0][2]}, so its "
                     "pods cannot start on their node class",
+                    keys,
                 )
             )
-        account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
-        if want.service_account and account != want.service_account:
-            out.append(
-                _unread(
-                    placement,
-                    "serviceAccountValue",
-                    "for the pods' service account",
-                    f"{name} renders with service account {account}, not {want.service_account}, so its "
-                    "pods get no IAM role (IRSA)",
-                )
+    # IRSA: the account must be the one some pod of the workload runs as (a chart's other pods, e.g. a
+    # webhook's, run as accounts of their own and need no role)
+    accounts = {
+        (t.get("spec") or {}).get("serviceAccountName") or (t.get("spec") or {}).get("serviceAccount") or "default"
+        for _, t in templates
+    }
+    if want.service_account and want.service_account not in accounts:
+        out.append(
+            _unread(
+                placement,
+                "serviceAccountValue",
+                "for the pods' service account",
+                f"{', '.join(n for n, _ in templates)} render(s) with service account {', '.join(sorted(accounts))}, "
+                f"not {want.service_account}, so no pod gets the IAM role (IRSA)",
+                keys,
             )
+        )
     return out
 
 
@@ -152,15 +164,51 @@ _RELEASE_ATTRIBUTE = {
 }
 
 
-def _unread(placement: Placement, field: str, purpose: str, what: str) -> Problem:
-    """``what`` went wrong because the chart does not read the value key ``release.<field>`` names."""
+_LEAVES = {"podLabelsValue": ("podLabels", "labels"), "nodeSelectorValue": ("nodeSelector",)}
+_LEAVES |= {"tolerationsValue": ("tolerations",), "serviceAccountValue": ("serviceAccount",)}
+
+
+def _unread(placement: Placement, field: str, purpose: str, what: str, keys: tuple[str, ...] = ()) -> Problem:
+    """``what`` went wrong because the chart does not read the value key ``release.<field>`` names;
+    ``keys``: the chart's own value keys of that kind (from its values.yaml), offered in the hint."""
     release = placement.workload.release
     value = getattr(release, _RELEASE_ATTRIBUTE[field]) if release else ""
+    candidates = [k for k in keys if k.split(".")[-1] in _LEAVES[field] and k != value][:6]
     return _at(
         placement,
         f"release.{field}",
-        f"{what}: the chart does not read '{value}'",
-        f"set release.{field} to the chart value {purpose}",
+        f"{what}: the chart does not read '{value}'" if value else f"{what}: release.{field} names no chart value",
+        f"set release.{field} to the chart value {purpose}"
+        + (f"; the chart's values.yaml has {', '.join(candidates)}" if candidates else ""),
+    )
+
+
+def value_keys(chart: Path) -> tuple[str, ...]:
+    """Dotted paths of every mapping key in the chart's values.yaml (its defaults), in file order."""
+    from composer.core.errors import ComposerError
+    from composer.files.yamlio import load_file
+
+    try:
+        doc = load_file(chart / "values.yaml")
+    except (ComposerError, OSError):
+        return ()
+    found: list[str] = []
+
+    def walk(node, path: str) -> None:
+        if isinstance(node, dict) and len(found) < 20_000:
+            for key, value in node.items():
+                here = f"{path}.{key}" if path else str(key)
+                found.append(here)
+                walk(value, here)
+
+    walk(doc, "")
+    return tuple(found)
+
+
+def _tolerates_any_taint(spec: dict) -> bool:
+    return any(
+        isinstance(t, dict) and t.get("operator") == "Exists" and not t.get("key")
+        for t in spec.get("tolerations") or []
     )
 
 
@@ -225,15 +273,23 @@ def dropped_tolerations(placement: Placement, defaults: list, objects: list) -> 
 _SCHEMA_REFUSAL = re.compile(r"[Aa]dditional propert(?:y|ies) (.{1,300}?) (?:is |are )?not allowed")
 
 
-def schema_blame(placement: Placement, err: str) -> str:
-    """The release field whose chart value a chart's values schema refused ("" when none of them)."""
-    release = placement.workload.release
+# ... and (helm 3.18+) where: "at '/cainjector': additional properties 'labels' not allowed"
+_SCHEMA_AT = re.compile(r"at '(/[^']*)': [Aa]dditional propert(?:y|ies) '([^']+)'")
+
+
+def schema_blame(team: list[Placement], err: str) -> tuple[Placement, str] | None:
+    """The workload of a release, and its release field, whose chart value the chart's values schema
+    refused (None when no value compose wrote is named): the exact path when helm gives it, else a
+    key named in the message."""
+    exact = {f"{at.strip('/').replace('/', '.')}.{key}".lstrip(".") for at, key in _SCHEMA_AT.findall(err)}
     named = {n.strip("'\"") for phrase in _SCHEMA_REFUSAL.findall(err) for n in re.split(r"[,\s]+", phrase) if n}
-    for field, attribute in _RELEASE_ATTRIBUTE.items():
-        path = getattr(release, attribute, "") if release else ""
-        if path and named & {path.split(".")[0], path.split(".")[-1]}:
-            return field
-    return ""
+    for test in (lambda path: path in exact, lambda path: bool(named & {path.split(".")[0], path.split(".")[-1]})):
+        for member in team:
+            for field, attribute in _RELEASE_ATTRIBUTE.items():
+                path = getattr(member.workload.release, attribute, "") if member.workload.release else ""
+                if path and test(path):
+                    return member, field
+    return None
 
 
 def render(runner, release: dict, chart: Path, out_dir: Path, own_values_only: bool = False) -> tuple[int, str, str]:
@@ -265,6 +321,10 @@ def check_plan(plan, runner) -> tuple[list[Problem], list[str]]:
     from composer.files.yamlio import load_all
 
     placements = {p.workload.key: p for p in plan.placements}
+    team: dict[str, list[Placement]] = {}  # owner's namespace/name → the release's other workloads
+    for p in plan.placements:
+        if p.workload.release is not None and p.workload.release.part_of:
+            team.setdefault(f"{p.workload.namespace}/{p.workload.release.part_of}", []).append(p)
     problems, notes = [], []
     helm_missing = False
     for release in plan.helmfile.get("releases", []):
@@ -290,25 +350,54 @@ def check_plan(plan, runner) -> tuple[list[Problem], list[str]]:
             notes.append(f"{key}: {exc}")
             continue
         if code != 0:
-            blamed = schema_blame(placement, err)
+            blamed = schema_blame([placement, *team.get(key, [])], err)
+            who, field = blamed if blamed else (placement, "")
             problems.append(
                 _at(
-                    placement,
-                    f"release.{blamed}" if blamed else "release.chart",
+                    who,
+                    f"release.{field}" if field else "release.chart",
                     f"helm template failed (exit {code}): {err.strip()[-300:]}",
-                    f"the chart's values schema refuses the value compose writes for release.{blamed}; set it to a "
+                    f"the chart's values schema refuses the value compose writes for release.{field}; set it to a "
                     "key the chart has"
-                    if blamed
+                    if field
                     else "fix the chart or its values",
                 )
             )
             continue
         objects = load_all(out, f"helm template {key}", max_nodes=1_000_000)
-        want = expected(placement, plan.settings.routing_label, plan.routing.labelled)
-        problems += problems_of(placement, want, objects)
-        if want.tolerations:  # compose writes a tolerations value: did it drop the chart's own?
-            code, out, _ = render(runner, release, chart, plan.out_dir, own_values_only=True)
-            if code == 0:
-                defaults = load_all(out, f"helm template {key}", max_nodes=1_000_000)
-                problems += dropped_tolerations(placement, defaults, objects)
+        keys = value_keys(chart)
+        defaults = None
+        for member, own in by_workload(placement, team.get(key, []), objects):
+            if member is not placement and not pod_templates(own):
+                problems.append(
+                    _at(
+                        member,
+                        "release.partOf",
+                        f"the chart of {key} rendered no workload named {member.workload.name}",
+                        "name the profile after the workload the chart renders (its metadata.name)",
+                    )
+                )
+                continue
+            want = expected(member, plan.settings.routing_label, plan.routing.labelled)
+            problems += problems_of(member, want, own, keys)
+            if want.tolerations:  # compose writes a tolerations value: did it drop the chart's own?
+                if defaults is None:
+                    code, out, _ = render(runner, release, chart, plan.out_dir, own_values_only=True)
+                    defaults = load_all(out, f"helm template {key}", max_nodes=1_000_000) if code == 0 else []
+                problems += dropped_tolerations(member, defaults, own)
     return problems, notes
+
+
+def by_workload(owner: Placement, members: list[Placement], objects: list) -> list[tuple[Placement, list]]:
+    """Each workload of a release with the rendered objects that are its own: a member's are those named
+    as the member's workload; the owner's are all the rest (a chart's one profile stands for all its pods)."""
+    names = {m.workload.name: m for m in members}
+    claimed: dict[str, list] = {m.workload.name: [] for m in members}
+    rest = []
+    for obj in objects:
+        name = (obj.get("metadata") or {}).get("name") if isinstance(obj, dict) else None
+        if isinstance(obj, dict) and obj.get("kind") in POD_TEMPLATE and name in names:
+            claimed[name].append(obj)
+        else:
+            rest.append(obj)
+    return [(owner, rest)] + [(m, claimed[m.workload.name]) for m in members]

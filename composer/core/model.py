@@ -118,6 +118,9 @@ class ServiceAccount:
         return entry
 
 
+DEFAULT_ROUTING_LABEL = ("composer.io/compute", "fargate")  # fargate.routingLabel's default
+
+
 @dataclass(frozen=True)
 class Release:
     chart: str
@@ -133,6 +136,7 @@ class Release:
     service_account_value: str = "serviceAccount"
     inline_values: tuple[Mapping[str, Any], ...] = ()  # values compose itself sets (generated releases only)
     labels_in_selector: bool = False  # the chart copies pod labels into its (immutable) selector
+    part_of: str = ""  # one workload of another profile's release (its metadata.name, same namespace)
 
 
 @dataclass(frozen=True)

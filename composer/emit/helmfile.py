@@ -88,16 +88,91 @@ def _node_class_values(p: Placement, r) -> tuple[list[dict], list[Problem]]:
     return values, []
 
 
+def _placement_values(p: Placement, routing: Routing, settings: ClusterSettings) -> tuple[list[dict], list[Problem]]:
+    """The values that place one workload of a release, at its own value keys: its IRSA service account,
+    the Fargate routing label (and the profile pin) or its node class's nodeSelector and tolerations."""
+    w, r = p.workload, p.workload.release
+    key, value = settings.routing_label
+    values: list[dict] = []
+    problems: list[Problem] = []
+    if w.service_account is not None:
+        if r.service_account_value:
+            values.append(_inline(r.service_account_value, {"create": False, "name": w.service_account.name}))
+        else:
+            line, col = position(w.source, "release")
+            problems.append(
+                Problem(
+                    f"service account {w.service_account.name} gets its IAM role from eksctl, but "
+                    "release.serviceAccountValue is false, so nothing makes the pods use it",
+                    w.source.path,
+                    line,
+                    col,
+                    hint="name the chart value that sets the pods' service account (most charts: serviceAccount, "
+                    "with create and name)",
+                    check="iam",
+                )
+            )
+    if r.pod_labels_value:
+        labels = {key: value} if w.key in routing.labelled else {}
+        if p.target == "fargate" and not r.labels_in_selector:
+            home = profile_of(w, routing, labels)
+            if home:  # pinned: a replaced profile's pods roll onto its successor (see PIN_LABEL)
+                labels[PIN_LABEL] = home
+        if labels:
+            values.append(_inline(r.pod_labels_value, labels))
+    if p.target == "nodegroup":
+        pinned, problem = _node_class_values(p, r)
+        values += pinned
+        problems += problem
+    return values, problems
+
+
+VALUE_KEYS = {
+    "podLabelsValue": "pod_labels_value",
+    "nodeSelectorValue": "node_selector_value",
+    "tolerationsValue": "tolerations_value",
+    "serviceAccountValue": "service_account_value",
+}
+
+
+def _shared_keys(team: list[Placement]) -> list[Problem]:
+    """A value key two workloads of one release both name: the later one's values would overwrite the
+    earlier one's (its pods would be placed as the other's)."""
+    seen: dict[str, str] = {}
+    problems = []
+    for q in team:
+        for field, attribute in VALUE_KEYS.items():
+            path = getattr(q.workload.release, attribute)
+            if path and seen.setdefault(path, q.workload.key) != q.workload.key:
+                line, col = position(q.workload.source, f"release.{field}")
+                problems.append(
+                    Problem(
+                        f"release.{field} '{path}' is also {seen[path]}'s, in the same release: one would place "
+                        "the other's pods",
+                        q.workload.source.path,
+                        line,
+                        col,
+                        hint=f"name the chart value for this workload's own pods (for example "
+                        f"<component>.{path.split('.')[-1]}), or leave it out",
+                        check="release",
+                    )
+                )
+    return problems
+
+
 def helmfile(
     placements: list[Placement], routing: Routing, settings: ClusterSettings, out_dir: Path
 ) -> tuple[dict, list[Problem]]:
     problems: list[Problem] = []
     repositories: dict[str, tuple[str, Placement]] = {}
     releases = []
-    key, value = settings.routing_label
+    members: dict[str, list[Placement]] = {}  # the owner's namespace/name → the other workloads of its release
+    for p in sorted(placements, key=lambda p: p.workload.key):
+        if p.workload.release is not None and p.workload.release.part_of:
+            members.setdefault(f"{p.workload.namespace}/{p.workload.release.part_of}", []).append(p)
     for p in sorted(placements, key=lambda p: p.workload.key):
         w, r = p.workload, p.workload.release
-        if r is None:
+        if r is None or r.part_of:
             continue
         if not r.chart.startswith(LOCAL_PREFIXES) and "/" in r.chart:
             repo = r.chart.split("/", 1)[0]
@@ -131,46 +206,25 @@ def helmfile(
             MANAGED_LABEL: MANAGED_VALUE,
         }
         values: list = [os.path.relpath(v, out_dir.resolve()) for v in r.values] + [dict(v) for v in r.inline_values]
-        if w.service_account is not None:
-            if r.service_account_value:
-                values.append(_inline(r.service_account_value, {"create": False, "name": w.service_account.name}))
-            else:
-                line, col = position(w.source, "release")
-                problems.append(
-                    Problem(
-                        f"service account {w.service_account.name} gets its IAM role from eksctl, but "
-                        "release.serviceAccountValue is false, so nothing makes the pods use it",
-                        w.source.path,
-                        line,
-                        col,
-                        hint="name the chart value that sets the pods' service account (most charts: serviceAccount, "
-                        "with create and name)",
-                        check="iam",
-                    )
-                )
-        if r.pod_labels_value:
-            labels = {key: value} if w.key in routing.labelled else {}
-            if p.target == "fargate" and not r.labels_in_selector:
-                home = profile_of(w, routing, labels)
-                if home:  # pinned: a replaced profile's pods roll onto its successor (see PIN_LABEL)
-                    labels[PIN_LABEL] = home
-            if labels:
-                values.append(_inline(r.pod_labels_value, labels))
-        if p.target == "nodegroup":
-            pinned, problem = _node_class_values(p, r)
-            values += pinned
-            problems += problem
+        team = [p, *members.get(w.key, ())]  # (the release's own workload, then its other workloads)
+        problems += _shared_keys(team)
+        for q in team:
+            found_values, found = _placement_values(q, routing, settings)
+            values += found_values
+            problems += found
         if values:
             release["values"] = values
         needs = list(r.needs)
-        if p.target == "fargate" and settings.fargate_logging and LOG_ROUTER not in needs:
+        if any(q.target == "fargate" for q in team) and settings.fargate_logging and LOG_ROUTER not in needs:
             needs.append(LOG_ROUTER)  # the log router's ConfigMap must exist before a Fargate pod starts
         if needs:
             release["needs"] = needs
         # every release waits until its pods are ready: what apply removes after the releases (old Fargate
         # profiles, drained node groups) must have no pods left on it by then
         release["wait"] = True
-        release["timeout"] = r.timeout or (settings.fargate_timeout if p.target == "fargate" else settings.node_timeout)
+        release["timeout"] = r.timeout or max(
+            settings.fargate_timeout if q.target == "fargate" else settings.node_timeout for q in team
+        )
         releases.append(release)
     # A chart that names a repository nobody declared.
     for p in placements:

@@ -133,18 +133,38 @@ def build_workload(doc: dict, source: Source, base_dir: Path) -> Workload:
     if doc.get("release"):
         r = doc["release"]
         needs = tuple(str(n) if "/" in str(n) else f"{namespace}/{n}" for n in r.get("needs") or ())
+        member = bool(r.get("partOf"))
+        if member:
+            own = [k for k in ("chart", "version", "repository", "values", "needs", "valuesTemplates") if k in r]
+            if own:
+                line, col = yamlio.position(source, f"release.{own[0]}")
+                raise ComposerError(
+                    [
+                        Problem(
+                            f"release.partOf makes this workload part of {namespace}/{r['partOf']}'s release, "
+                            f"which has the chart; release.{own[0]} belongs there",
+                            where,
+                            line,
+                            col,
+                            hint=f"move release.{own[0]} to the profile {r['partOf']}, or drop release.partOf",
+                            check="release",
+                        )
+                    ]
+                )
         release = Release(
-            chart=str(r["chart"]),
+            chart=str(r.get("chart", "")),
+            part_of=str(r.get("partOf", "")),
             version=str(r.get("version", "")),
             repository=str(r.get("repository", "")),
             values=tuple((base_dir / str(v)).resolve() for v in r.get("values") or ()),
             needs=needs,
             pod_labels_value=str(r.get("podLabelsValue", "")),
             timeout=r.get("timeout"),
-            node_selector_value=str(r.get("nodeSelectorValue", "nodeSelector") or ""),
-            tolerations_value=str(r.get("tolerationsValue", "tolerations") or ""),
+            # (a release's other workloads have their own keys, if any: the chart's top-level ones are its owner's)
+            node_selector_value=str(r.get("nodeSelectorValue", "" if member else "nodeSelector") or ""),
+            tolerations_value=str(r.get("tolerationsValue", "" if member else "tolerations") or ""),
             values_templates=bool(r.get("valuesTemplates", False)),
-            service_account_value=str(r.get("serviceAccountValue", "serviceAccount") or ""),
+            service_account_value=str(r.get("serviceAccountValue", "" if member else "serviceAccount") or ""),
         )
     services = tuple(
         Service(

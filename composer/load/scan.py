@@ -22,9 +22,11 @@ set, the manifest line it came from.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterator
 
 from composer.core.errors import Problem
@@ -233,7 +235,112 @@ def derive(
             scanned.append(item)
         elif obj.kind not in USED_KINDS:
             skipped[obj.kind or "(no kind)"] += 1
+    group_releases(scanned, index.ns)
     return ScanResult(scanned, skipped, notes, problems)
+
+
+INSTANCE_LABELS = ("app.kubernetes.io/instance", "release")  # Helm's release name: the chart convention, older
+
+
+def release_of(obj: Obj) -> str:
+    """The Helm release an object belongs to, by the labels charts put on it ("" when none)."""
+    labels = _get(obj.doc, "metadata", "labels")
+    for key in INSTANCE_LABELS:
+        if isinstance(labels, dict) and isinstance(labels.get(key), str) and labels[key]:
+            return labels[key]
+    return ""
+
+
+def group_releases(scanned: list[Scanned], default_namespace: str) -> None:
+    """Workloads of one Helm release (same namespace and instance label) become one release: the owner's
+    profile is named after the release (so `helm template` of it names the others as they are named here)
+    and each other workload joins it with release.partOf, placed on its own. The owner is the workload
+    named as the release, else the first that is not a Job, else the first."""
+    groups: dict[tuple[str, str], list[Scanned]] = {}
+    for item in scanned:
+        name = release_of(item.obj)
+        if name:
+            groups.setdefault((item.obj.namespace(default_namespace), name), []).append(item)
+    taken = {(i.profile["metadata"]["namespace"], i.profile["metadata"]["name"]) for i in scanned}
+    for (namespace, release), items in groups.items():
+        if len(items) < 2:
+            continue
+        owner = next((i for i in items if i.obj.name == release), None) or next(
+            (i for i in items if i.obj.kind not in ("Job", "CronJob")), items[0]
+        )
+        wanted = profile_name(release)
+        meta = owner.profile["metadata"]
+        if meta["name"] != wanted and (namespace, wanted) not in taken:
+            taken.discard((namespace, meta["name"]))
+            taken.add((namespace, wanted))
+            meta["name"] = wanted
+        for item in items:
+            if item is not owner:
+                _set_release(item, {"partOf": meta["name"]})
+
+
+def _set_release(item: Scanned, release: dict) -> None:
+    """``release`` in the profile, after its metadata (where people look for it)."""
+    head = {k: v for k, v in item.profile.items() if k in ("apiVersion", "kind", "metadata")}
+    item.profile = {**head, "release": release, **{k: v for k, v in item.profile.items() if k not in head}}
+
+
+def attach_chart(scanned: list[Scanned], chart: str, version: str, out_dir: Path, default_namespace: str) -> str:
+    """The release's chart on the one release of the input (``scan --chart``): on its owner, as
+    ``release.chart`` (a local chart's path made relative to the profile's folder). "" or why it cannot."""
+    owners = [i for i in scanned if "release" not in i.profile]
+    releases = sorted({release_of(i.obj) or i.profile["metadata"]["name"] for i in owners})
+    if len(owners) != 1:
+        return (
+            f"--chart names the chart of one release, but the input holds {len(owners)} "
+            f"({', '.join(releases[:5])}{', …' if len(releases) > 5 else ''}); scan one release at a time"
+        )
+    owner = owners[0]
+    defaults = _chart_values(Path(chart)) if chart.startswith(".") else {}
+    if chart.startswith("."):
+        folder = out_dir / owner.profile["metadata"]["namespace"]
+        chart = os.path.relpath(Path(chart).resolve(), folder.resolve())
+        chart = chart if chart.startswith(".") else f"./{chart}"
+    _set_release(owner, {"chart": chart, **({"version": version} if version else {}), **_value_keys(defaults, "")})
+    release = release_of(owner.obj)
+    for item in scanned:
+        if item.profile.get("release", {}).get("partOf") == owner.profile["metadata"]["name"]:
+            component = item.profile["metadata"]["name"].removeprefix(f"{release}-")
+            item.profile["release"].update(_value_keys(defaults, component))
+    return ""
+
+
+# release field → the key charts conventionally give it, under the workload's own part of values.yaml
+VALUE_FIELDS = {
+    "podLabelsValue": "podLabels",
+    "nodeSelectorValue": "nodeSelector",
+    "tolerationsValue": "tolerations",
+    "serviceAccountValue": "serviceAccount",
+}
+
+
+def _value_keys(defaults: dict, component: str) -> dict:
+    """The release fields a local chart's values.yaml answers by convention: the top-level keys for the
+    release's own workload (only podLabelsValue, the one without a default), ``<component>.<key>`` for
+    another of its workloads (cert-manager's cainjector.podLabels). validate --render checks each guess."""
+    if not component:
+        return {"podLabelsValue": "podLabels"} if "podLabels" in defaults else {}
+    part = defaults.get(component)
+    if not isinstance(part, dict):
+        return {}
+    return {field: f"{component}.{key}" for field, key in VALUE_FIELDS.items() if key in part}
+
+
+def _chart_values(chart: Path) -> dict:
+    """A local chart's values.yaml as plain data ({} when it cannot be read)."""
+    from composer.core.errors import ComposerError
+    from composer.files.yamlio import load_file
+
+    try:
+        doc = load_file(chart / "values.yaml")
+    except (ComposerError, OSError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
 
 
 def _last_of_each(objects: list[Obj], default_namespace: str) -> tuple[list[Obj], list[str]]:

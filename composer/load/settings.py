@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from composer.core.errors import ComposerError, fail
-from composer.core.model import DEFAULT_ESTATE, KUBERNETES_VERSIONS, ClusterSettings, NodeClassSettings, Source
+from composer.core.model import (
+    DEFAULT_ESTATE,
+    DEFAULT_ROUTING_LABEL,
+    KUBERNETES_VERSIONS,
+    ClusterSettings,
+    NodeClassSettings,
+    Source,
+)
 from composer.files import schema, yamlio
 from composer.files.yamlio import position
 from composer.files.yamltree import plain
@@ -235,7 +242,10 @@ def build_settings(doc: dict, source: Source, base_dir: Path) -> ClusterSettings
         availability_zones=tuple(str(z) for z in doc.get("availabilityZones") or ()),
         output_dir=output,
         profile_prefix=prefix,
-        routing_label=(str(label.get("key", "composer.io/compute")), str(label.get("value", "fargate"))),
+        routing_label=(
+            str(label.get("key", DEFAULT_ROUTING_LABEL[0])),
+            str(label.get("value", DEFAULT_ROUTING_LABEL[1])),
+        ),
         core_dns=str(fargate.get("coreDNS", "auto")),
         pod_execution_role_arn=str(fargate.get("podExecutionRoleARN", "")),
         fargate_subnets=tuple(str(s) for s in fargate.get("subnets") or ()),

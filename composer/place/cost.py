@@ -143,7 +143,7 @@ def costs(placements: list[Placement], groups: list[NodeGroup], settings: Cluste
         if w.kind == "DaemonSet":  # one pod per node, on every node
             pods = nodes_total
         nodes_monthly = on_nodes * pods * HOURS_PER_MONTH if on_nodes is not None else None
-        blocked = any(r.severity == "block" and r.rule not in ("PL001", "PL002") for r in p.reasons)
+        blocked = any(r.severity == "block" and r.rule not in ("PL001", "PL002", "PL003") for r in p.reasons)
         break_even = 24 * on_nodes / on_fargate if w.kind in ("Job", "CronJob") and on_nodes and on_fargate else None
         on_spot = node_share_hourly(p, instance, prices, spot=True)
         spot_monthly = on_spot * pods * HOURS_PER_MONTH if on_spot is not None else None

@@ -8,7 +8,7 @@ from composer.core.errors import ComposerError, Problem
 from composer.core.model import ClusterSettings, Placement
 from composer.files.yamlio import position
 from composer.load.settings import load_settings
-from composer.place import autoscaler, spot
+from composer.place import autoscaler, members, spot
 from composer.place.checks import check_workloads
 from composer.place.classify import classify, place_profiles
 
@@ -29,6 +29,9 @@ def load_estate(
         where = lambda i: (settings.source.path, *position(settings.source, f"fargate.preferSpotFor[{i}]"))  # noqa: E731
         placements, found = spot.prefer_spot(placements, settings.prefer_spot_for, where)
         problems += found
+    if settings is not None:
+        placements = members.settle(placements, settings.routing_label)
+    problems += members.check(placements)
     if settings is not None and autoscaler.wanted(settings, placements):
         generated, found = classify(autoscaler.workload(settings))
         placements.append(generated)
