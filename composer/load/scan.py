@@ -290,6 +290,8 @@ def attach_chart(scanned: list[Scanned], chart: str, version: str, out_dir: Path
     ``release.chart`` (a local chart's path made relative to the profile's folder). "" or why it cannot."""
     owners = [i for i in scanned if "release" not in i.profile]
     releases = sorted({release_of(i.obj) or i.profile["metadata"]["name"] for i in owners})
+    if not owners:
+        return "--chart: the input holds no workload to give the chart to (did helm template fail?)"
     if len(owners) != 1:
         return (
             f"--chart names the chart of one release, but the input holds {len(owners)} "
