@@ -501,3 +501,38 @@ def test_pods_left_on_nodes_are_restarted_through_real_kubectl(tmp_path, apiserv
     assert "<> workload shop/deployment/checkout: 1 pod(s) on EC2 nodes" in second.stdout
     assert "$ kubectl rollout restart deployment/checkout --namespace shop --kubeconfig" in second.stdout
     assert restarted == (True, False)
+
+
+@real.needs("helm")
+def test_validate_render_catches_a_chart_that_copies_the_routing_labels_into_its_selector(
+    tmp_path, capsys, monkeypatch
+):
+    """A Deployment's selector never changes: a chart that puts podLabels there (as the cluster-autoscaler
+    chart does) would fail `helm upgrade` at the next move between Fargate and nodes or profile replace;
+    validate --render says so at release.podLabelsValue. The unchanged chart passes (the oracle can fail)."""
+    import os
+
+    from tests.conftest import run_cli
+
+    root = make_estate(tmp_path)
+    template = root / "charts" / "web" / "templates" / "deployment.yaml"
+    text = template.read_text()
+    copied = text.replace(
+        """    matchLabels:
+      {{- include "web.selectorLabels" . | nindent 6 }}
+""",
+        """    matchLabels:
+      {{- include "web.selectorLabels" . | nindent 6 }}
+      {{- with .Values.podLabels }}
+      {{- toYaml . | nindent 6 }}
+      {{- end }}
+""",
+    )
+    assert copied != text
+    template.write_text(copied)
+    monkeypatch.setenv("PATH", f"{real.BIN}{os.pathsep}{os.environ['PATH']}")
+    code, _, err = run_cli(["validate", "--render"], root, capsys, monkeypatch)
+    flagged = [line for line in err.splitlines() if "into its selector" in line]
+    assert code == 1 and flagged, err
+    assert all("release.podLabelsValue" not in line or "[render]" in line for line in flagged)
+    assert "composer.io/compute" in " ".join(flagged) and "field is immutable" in " ".join(flagged)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from composer.core.errors import Problem
 from composer.core.model import Placement
+from composer.emit.helmfile import PIN_LABEL
 from composer.files.yamlio import position
 from composer.place.nodegroups import CLASS_LABEL, pins
 
@@ -62,6 +63,9 @@ def _key(toleration: dict) -> tuple:
         toleration.get("value"),
         toleration.get("effect"),
     )
+
+
+SELECTED = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")  # controllers with an immutable selector
 
 
 def pod_templates(objects: list) -> list[tuple[str, dict]]:
@@ -134,6 +138,27 @@ def problems_of(placement: Placement, want: Expected, objects: list, keys: tuple
                     f"{name} renders without the toleration for {lacking[0][0]}={lacking[0][2]}, so its "
                     "pods cannot start on their node class",
                     keys,
+                )
+            )
+    # a chart that copies the pod labels compose writes into its controller's selector (which Kubernetes
+    # never changes): the next change of those labels makes `helm upgrade` fail ("field is immutable")
+    written = set(want.labels) | ({PIN_LABEL} if want.labels or placement.target == "fargate" else set())
+    for obj in objects:
+        spec = obj.get("spec") if isinstance(obj, dict) and obj.get("kind") in SELECTED else None
+        selector = ((spec or {}).get("selector") or {}).get("matchLabels") or {}
+        copied = sorted(written & set(selector))
+        if copied:
+            out.append(
+                _at(
+                    placement,
+                    "release.podLabelsValue",
+                    f"{obj['kind']}/{(obj.get('metadata') or {}).get('name')} copies the pod labels compose writes "
+                    f"into its selector ({', '.join(copied)}), which Kubernetes never changes: the next move "
+                    "between Fargate and nodes, a replaced Fargate profile or a new fargate.routingLabel makes "
+                    "`helm upgrade` fail (field is immutable)",
+                    "name a chart value for pod labels that the chart keeps out of its selector (many charts have "
+                    "podLabels for the pods and labels for the selector), or give the workload a namespace of its "
+                    "own so it needs no label",
                 )
             )
     # IRSA: the account must be the one some pod of the workload runs as (a chart's other pods, e.g. a
