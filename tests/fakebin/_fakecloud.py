@@ -58,7 +58,10 @@ def load(name: str, default):
 
 
 def save(name: str, value) -> None:
-    (STATE / name).write_text(json.dumps(value, indent=1, sort_keys=True))
+    """Atomically (compose runs its read-only probes side by side: a reader never sees half a file)."""
+    temporary = STATE / f".{name}.{os.getpid()}"
+    temporary.write_text(json.dumps(value, indent=1, sort_keys=True))
+    os.replace(temporary, STATE / name)
 
 
 def flag(argv: list[str], name: str) -> str | None:
