@@ -389,6 +389,39 @@ class MockEks:
         auth_modes = self.auth_modes
         self.parameters: dict[str, str] = {}
         parameters = self.parameters
+        # {cluster: {"namespace/account": role ARN}}: EKS Pod Identity associations (moto has none)
+        self.associations: dict[str, dict[str, str]] = {}
+        associations = self.associations
+
+        def association_answer(path: str):
+            """(code, body) for ListPodIdentityAssociations / DescribePodIdentityAssociation (shapes from the
+            EKS API reference; the association id is its index), or None when the path is not one."""
+            parts = path.partition("?")[0].strip("/").split("/")
+            if len(parts) not in (3, 4) or parts[0] != "clusters" or parts[2] != "pod-identity-associations":
+                return None
+            cluster = parts[1]
+            found = sorted(associations.get(cluster, {}).items())
+
+            def shape(index: int) -> dict:
+                key, role = found[index]
+                namespace, account = key.split("/", 1)
+                arn = f"arn:aws:eks:us-east-1:123456789012:podidentityassociation/{cluster}/a-{index}"
+                return {
+                    "clusterName": cluster,
+                    "namespace": namespace,
+                    "serviceAccount": account,
+                    "associationArn": arn,
+                    "associationId": f"a-{index}",
+                    "roleArn": role,
+                }
+
+            if len(parts) == 3:
+                listed = [{k: v for k, v in shape(i).items() if k != "roleArn"} for i in range(len(found))]
+                return 200, {"associations": listed, "nextToken": None}
+            index = int(parts[3].removeprefix("a-")) if parts[3].removeprefix("a-").isdigit() else -1
+            if not 0 <= index < len(found):
+                return 404, {"message": f"No association {parts[3]}"}
+            return 200, {"association": shape(index)}
 
         def addon_answer(path: str):
             """(code, body) for an add-on read, or None when the path is not one."""
@@ -468,7 +501,7 @@ class MockEks:
                         }
                     ).encode()
                     return self._answer(200, body, [("Content-Type", "application/json")])
-                answer = addon_answer(self.path) if self.command == "GET" else None
+                answer = (addon_answer(self.path) or association_answer(self.path)) if self.command == "GET" else None
                 if answer is not None:
                     code, doc = answer
                     headers = [("Content-Type", "application/json")]

@@ -799,6 +799,52 @@ def test_a_team_folder_linked_into_the_estate_is_applied_not_dropped(cloud, caps
     assert calls(cloud)[before:] == []
 
 
+def test_pod_identity_on_an_existing_cluster_gets_its_agent_then_its_association_before_the_releases(cloud, capsys):
+    """awsCredentials: podIdentity (the load balancer controller, on nodes): a cluster made before compose
+    planned it lacks the agent add-on and the association. plan --refresh says so; apply creates the add-on,
+    then the association by flags (eksctl with the config file would fail on associations that exist),
+    before the releases, whose chart makes the account; a second apply has nothing to do."""
+    first_apply(cloud)
+    cluster = json.loads((cloud / "cluster.json").read_text())
+    key = "kube-system/aws-load-balancer-controller"
+    assert key in cluster["podidentity"]  # create cluster made it
+    del cluster["addons"]["eks-pod-identity-agent"]
+    cluster["podidentity"] = {}
+    (cloud / "cluster.json").write_text(json.dumps(cluster))
+    capsys.readouterr()
+    assert main(["plan", "--refresh", "--no-diff"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"+ Pod Identity association {key}: awsLoadBalancerController — create" in out
+    assert "+ add-on eks-pod-identity-agent" in out
+    mark = len(calls(cloud))
+    assert main(["apply", "--yes"]) == 0
+    ran = [c for c in calls(cloud)[mark:] if c[1] == "create" or "apply" in c]
+    kinds = [c[2] if c[0] == "eksctl" else c[0] for c in ran]
+    assert kinds == ["addon", "podidentityassociation", "helmfile"], ran
+    assert ran[1][-2:] == ["--well-known-policies", "awsLoadBalancerController"]
+    assert key in json.loads((cloud / "cluster.json").read_text())["podidentity"]
+    mark = len(calls(cloud))
+    assert main(["apply", "--yes"]) == 0
+    assert not [c for c in calls(cloud)[mark:] if c[1] == "create"]
+
+
+def test_the_fake_eksctl_refuses_pod_identity_as_the_real_one_does(cloud, capsys):
+    """Without the agent add-on, and for an association that exists (eksctl v0.215.0
+    pkg/ctl/create/pod_identity_association.go lines 60-68, creator.go line 41)."""
+    first_apply(cloud)
+    argv = [str(FAKEBIN / "eksctl"), "create", "podidentityassociation", "--cluster", "shop-prod", "--region"]
+    argv += ["us-east-1", "--namespace", "kube-system", "--service-account-name", "aws-load-balancer-controller"]
+    argv += ["--well-known-policies", "awsLoadBalancerController"]
+    done = subprocess.run(argv, capture_output=True, text=True)
+    assert done.returncode == 1 and "ResourceInUseException" in done.stderr
+    cluster = json.loads((cloud / "cluster.json").read_text())
+    del cluster["addons"]["eks-pod-identity-agent"]
+    cluster["podidentity"] = {}
+    (cloud / "cluster.json").write_text(json.dumps(cluster))
+    done = subprocess.run(argv, capture_output=True, text=True)
+    assert done.returncode == 1 and '"eks-pod-identity-agent" addon must be installed' in done.stderr
+
+
 def test_metrics_server_has_one_owner_on_a_new_and_on_an_existing_cluster(cloud, capsys):
     """eksctl adds every default add-on a config does not list (metrics-server among them) unless
     addonsConfig.disableDefaultAddons; with the estate's metrics-server chart the add-on's APIService makes
@@ -806,7 +852,8 @@ def test_metrics_server_has_one_owner_on_a_new_and_on_an_existing_cluster(cloud,
     already runs the add-on beside the estate's chart is refused before anything changes, with the fix."""
     first_apply(cloud)
     cluster = json.loads((cloud / "cluster.json").read_text())
-    assert sorted(cluster["addons"]) == ["coredns", "kube-proxy", "vpc-cni"]  # the chart owns metrics-server
+    # the chart owns metrics-server (and the Pod Identity agent serves the load balancer controller)
+    assert sorted(cluster["addons"]) == ["coredns", "eks-pod-identity-agent", "kube-proxy", "vpc-cni"]
     capsys.readouterr()
     assert main(["plan", "--no-diff"]) == 0
     assert "metrics-server (chart kube-system/metrics-server)" in capsys.readouterr().out

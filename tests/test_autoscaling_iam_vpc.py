@@ -323,3 +323,44 @@ def test_nat_gateways_and_api_endpoints_are_settings_with_advice_on_the_defaults
                 "nat": {"gateway": "HighlyAvailable"},
             }
         )
+
+
+def test_pod_identity_needs_its_account_and_node_workloads_on_irsa_are_offered_it(tmp_path):
+    """awsCredentials: podIdentity without a serviceAccount is an error; with one, the ClusterConfig gets
+    the association and the agent add-on, the chart makes the account; FA210 names a node-group workload
+    still on IRSA, never a Fargate one."""
+    import pytest
+
+    from composer.core.errors import ComposerError
+    from composer.emit.plan import build_plan
+    from tests.conftest import profile_doc, write_estate
+
+    release = {"chart": "acme/web", "repository": "https://charts.acme.example"}
+    account = {"name": "web", "attachPolicyARNs": ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]}
+    bare = profile_doc("web", "shop", release=release, awsCredentials="podIdentity")
+    root = write_estate(tmp_path / "bare", [bare])
+    with pytest.raises(ComposerError) as caught:
+        build_plan(root / "composer.yaml", [root / "profiles"])
+    assert "awsCredentials: podIdentity, but no workload.serviceAccount" in str(caught.value)
+    web = profile_doc("web", "shop", release=release, awsCredentials="podIdentity", serviceAccount=account)
+    old = profile_doc(
+        "legacy",
+        "shop",
+        release=release,
+        awsCredentials="irsa",
+        serviceAccount={**account, "name": "legacy"},
+        placement="nodegroup",
+    )
+    lambda_like = profile_doc(
+        "fn", "fn", release=release, awsCredentials="irsa", serviceAccount={**account, "name": "fn"}
+    )
+    root = write_estate(tmp_path / "ok", [web, old, lambda_like])
+    plan = build_plan(root / "composer.yaml", [root / "profiles"])
+    assert plan.cluster["iam"]["podIdentityAssociations"] == [
+        {"namespace": "shop", "serviceAccountName": "web", "permissionPolicyARNs": account["attachPolicyARNs"]}
+    ]
+    assert {"name": "eks-pod-identity-agent"} in plan.cluster["addons"]
+    values = next(r for r in plan.helmfile["releases"] if r["name"] == "web")["values"]
+    assert {"serviceAccount": {"create": True, "name": "web"}} in values
+    advice = [a for a in plan.advice if a.rule == "FA210"]
+    assert len(advice) == 1 and "shop/legacy" in advice[0].message and "fn/fn" not in advice[0].message

@@ -391,6 +391,8 @@ def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypa
             "kube-proxy": {"status": "DEGRADED"},
         }
         mock.auth_modes[config["metadata"]["name"]] = "CONFIG_MAP"  # a cluster made before access entries
+        # one Pod Identity association the estate does not plan (left alone); the planned one is missing
+        mock.associations[config["metadata"]["name"]] = {"tools/builder": "arn:aws:iam::123456789012:role/builder"}
         for key, value in mock.env(tmp_path).items():
             monkeypatch.setenv(key, value)
         # helm and kubectl are fakes (moto's cluster has no Kubernetes API); eksctl is the real one
@@ -423,9 +425,13 @@ def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypa
     # the mode as the real eksctl prints it (AccessConfig.AuthenticationMode): one step, and API listed
     modes = [a for a in data["actions"] if a["what"] == "authentication mode"]
     assert [a["kind"] for a in modes] == ["update", "differs"], modes
+    # Pod Identity: the agent add-on and the association, read through the real eksctl's get
+    assert kinds[("add-on", "eks-pod-identity-agent")] == "create"
+    assert kinds[("Pod Identity association", "kube-system/aws-load-balancer-controller")] == "create"
+    assert not [name for what, name in kinds if name == "tools/builder"]
     # (and the IRSA accounts: the fake kubectl holds none yet)
     assert sum(k == "create" for k in kinds.values()) == (
-        len(config["fargateProfiles"]) - 1 + len(groups) - 2 + 1 + len(config["iam"]["serviceAccounts"])
+        len(config["fargateProfiles"]) - 1 + len(groups) - 2 + 2 + len(config["iam"]["serviceAccounts"]) + 1
     )
 
 
@@ -584,3 +590,17 @@ def test_the_real_eksctl_refuses_to_include_an_account_whose_role_exists_and_lis
     text = done.stdout + done.stderr
     assert done.returncode != 0
     assert 'existing iamserviceaccount "mail/mailer" should be excluded, but matches include filter' in text, text
+
+
+@real.needs("eksctl-validate")
+def test_pod_identity_associations_need_their_agent_add_on_in_eksctl_too(tmp_path):
+    """The example estate's Pod Identity association passes eksctl's create-cluster loader with the
+    eks-pod-identity-agent add-on compose lists, and the same config without it is refused by eksctl
+    (pkg/ctl/cmdutils/configfile.go lines 333-357): the oracle agrees with compose on why it is there."""
+    plan = build_plan(ROOT / "composer.yaml", sorted((ROOT / "profiles").rglob("*.yaml")), tmp_path)
+    config = plan.cluster
+    assert config["iam"]["podIdentityAssociations"] and {"name": "eks-pod-identity-agent"} in config["addons"]
+    without = {**config, "addons": [a for a in config["addons"] if a["name"] != "eks-pod-identity-agent"]}
+    verdicts = eksctl_verdicts([config, without], tmp_path)
+    assert verdicts["cluster-0000.yaml"] == "ok"
+    assert 'the "eks-pod-identity-agent" addon must be installed' in verdicts["cluster-0001.yaml"]

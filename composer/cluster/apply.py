@@ -110,6 +110,9 @@ class ClusterState:
     # namespace/name → role ARN of the IAM roles eksctl made for service accounts (eksctl get
     # iamserviceaccount: its CloudFormation stacks); None: not read
     irsa_roles: dict[str, str] | None = None
+    # namespace/name → role ARN of the cluster's EKS Pod Identity associations (eksctl get
+    # podidentityassociation); None: not read (the plan names none)
+    associations: dict[str, str] | None = None
     # accessConfig.authenticationMode as eksctl get cluster reports it; None: not reported
     authentication_mode: str | None = None
     # the estate this state was read for: only its own profiles and groups are ever deleted
@@ -449,6 +452,8 @@ def read_cluster(
         reads["ami_releases"] = lambda: probe_ami_releases(runner, name, region, present, options)
     if cluster.with_oidc:
         reads["oidc_missing"] = lambda: probe_oidc_missing(runner, name, region, options)
+    if cluster.associations:
+        reads["associations"] = lambda: probe_associations(runner, name, region, options)
     if cluster.accounts:
         reads["service_accounts"] = lambda: probe_service_accounts(runner, cluster_config, options)
         reads["irsa_roles"] = lambda: probe_irsa_roles(runner, name, region, options)
@@ -610,6 +615,56 @@ def probe_irsa_roles(runner: Runner, name: str, region: str, options: ApplyOptio
             raise ApplyError(f"`{shlex.join(argv)}` printed an entry without metadata and status: {str(item)[:200]}")
         roles[f"{meta.get('namespace')}/{meta.get('name')}"] = str(status.get("roleARN") or "")
     return roles
+
+
+def probe_associations(runner: Runner, name: str, region: str, options: ApplyOptions) -> dict[str, str]:
+    """namespace/name → role ARN of each EKS Pod Identity association of the cluster (eksctl v0.215.0
+    pkg/actions/podidentityassociation/getter.go Summary: AssociationARN, Namespace, ServiceAccountName,
+    RoleARN, OwnerARN)."""
+    argv = ("eksctl", "get", "podidentityassociation", "--cluster", name, "--region", region, "-o", "json")
+    code, out, err = _capture(runner, argv, None, options.probe_timeout)
+    if code != 0:
+        raise ApplyError(f"`{shlex.join(argv)}` exited {code}: {err.strip()[-300:]}")
+    found = _json(out or "null", shlex.join(argv)) or []  # (none: eksctl may print null)
+    if not isinstance(found, list):
+        raise ApplyError(f"`{shlex.join(argv)}` printed {type(found).__name__}, not a list; is this eksctl?")
+    present = {}
+    for item in found:
+        if not isinstance(item, dict) or not item.get("Namespace") or not item.get("ServiceAccountName"):
+            raise ApplyError(f"`{shlex.join(argv)}` printed an entry without Namespace and ServiceAccountName")
+        present[f"{item['Namespace']}/{item['ServiceAccountName']}"] = str(item.get("RoleARN") or "")
+    return present
+
+
+def association_steps(todo: list[reconcile.Action], cluster_config: dict, cluster: str, region: str) -> list[Step]:
+    """``eksctl create podidentityassociation`` by flags for each missing association: with the config
+    file eksctl would create every one it lists and fail on those that exist (CreatePodIdentityAssociation's
+    ResourceInUseException is not ignored there: pkg/actions/podidentityassociation/creator.go line 41)."""
+    planned = {a.key: a for a in PlannedCluster.of(cluster_config).associations}
+    wanted = {
+        a["namespace"] + "/" + a["serviceAccountName"]: a
+        for a in (cluster_config.get("iam") or {}).get("podIdentityAssociations") or ()
+    }
+    steps = []
+    for action in todo:
+        a, entry = planned[action.name], wanted[action.name]
+        argv = ("eksctl", "create", "podidentityassociation", "--cluster", cluster, "--region", region)
+        argv += ("--namespace", a.namespace, "--service-account-name", a.name)
+        if a.role_arn:
+            argv += ("--role-arn", a.role_arn)
+        if entry.get("permissionPolicyARNs"):
+            argv += ("--permission-policy-arns", ",".join(entry["permissionPolicyARNs"]))
+        well_known = sorted(k for k, v in (entry.get("wellKnownPolicies") or {}).items() if v)
+        if well_known:
+            argv += ("--well-known-policies", ",".join(well_known))
+        steps.append(
+            Step(
+                f"create the EKS Pod Identity association of {a.key} ({action.detail}; eksctl makes the role)",
+                argv,
+                changed=(0,),
+            )
+        )
+    return steps
 
 
 # Pods EKS's Fargate scheduler did not place, and that still run (what probe_pods reads); and those it did.
@@ -840,6 +895,7 @@ def actions(
             + reconcile.authentication_actions(cluster_config, state.authentication_mode)
             + reconcile.addon_actions(cluster_config, state.addons)
             + reconcile.service_account_actions(cluster_config, state.service_accounts, state.irsa_roles or {})
+            + reconcile.association_actions(cluster_config, state.associations)
             + reconcile.log_namespace_actions(state.log_namespace)
             + reconcile.release_actions(releases, state.releases, options.prune)
             + moved
@@ -879,7 +935,11 @@ def plan_steps(
         return steps + access_check(cluster_config) + helmfile_steps(helmfile_path, options, name, region)
     todo = actions(cluster_config, state, options, releases)
     for a in todo:
-        parts = a.name.split("/") if a.what in ("Helm release", "workload", "IAM service account") else [a.name]
+        parts = (
+            a.name.split("/")
+            if a.what in ("Helm release", "workload", "IAM service account", "Pod Identity association")
+            else [a.name]
+        )
         if a.kind in ("replace", "delete", "resize", "restart", "annotate", "upgrade") and not all(
             _NAME.fullmatch(p) for p in parts
         ):
@@ -950,6 +1010,10 @@ def plan_steps(
                 changed=(0,),
             )
         )
+    # (after the add-ons: eksctl refuses an association while the Pod Identity agent is not installed)
+    steps += association_steps(
+        [a for a in by["create"] if a.what == "Pod Identity association"], cluster_config, name, region
+    )
     new_accounts = [a.name for a in by["create"] if a.what == "IAM service account"]
     if new_accounts:  # before the releases whose pods use them
         steps.append(

@@ -148,6 +148,23 @@ def dry_run_outline(
                     join(("eksctl", "update", "addon", "-f", _path_arg(cluster_path))),
                     "when an add-on lacks the configuration the plan sets (CoreDNS's computeType: Fargate)",
                 ),
+                *(
+                    [
+                        (
+                            f"eksctl get podidentityassociation --cluster {name} --region {region} -o json",
+                            "existing EKS Pod Identity associations",
+                        ),
+                        (
+                            f"eksctl create podidentityassociation --cluster {name} --region {region} --namespace "
+                            "<namespace> --service-account-name <account> --well-known-policies|"
+                            "--permission-policy-arns|--role-arn …",
+                            f"for each of {', '.join(a.key for a in cluster.associations)} that is missing (eksctl "
+                            "makes its role), after the Pod Identity agent add-on",
+                        ),
+                    ]
+                    if cluster.associations
+                    else []
+                ),
                 (
                     join(("eksctl", "create", "nodegroup", "-f", _path_arg(cluster_path), "--include"))
                     + " <missing,...>",

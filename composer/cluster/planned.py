@@ -61,6 +61,8 @@ class PlannedCluster:
     accounts: tuple[PlannedAccount, ...]
     with_oidc: bool
     authentication_mode: str | None
+    # EKS Pod Identity associations (iam.podIdentityAssociations): same shape as an IRSA account
+    associations: tuple[PlannedAccount, ...] = ()
 
     @classmethod
     def of(cls, config: dict) -> PlannedCluster:
@@ -81,6 +83,7 @@ class PlannedCluster:
             accounts=tuple(_account(sa) for sa in iam.get("serviceAccounts") or ()),
             with_oidc=bool(iam.get("withOIDC")),
             authentication_mode=(config.get("accessConfig") or {}).get("authenticationMode"),
+            associations=tuple(_association(a) for a in iam.get("podIdentityAssociations") or ()),
         )
 
     @property
@@ -122,3 +125,9 @@ def _account(sa: dict[str, Any]) -> PlannedAccount:
     return PlannedAccount(
         str(sa["metadata"]["namespace"]), str(sa["metadata"]["name"]), str(sa.get("attachRoleARN", "")), policies
     )
+
+
+def _association(a: dict[str, Any]) -> PlannedAccount:
+    wanted = tuple(sorted(k for k, v in (a.get("wellKnownPolicies") or {}).items() if v))
+    policies = tuple(a.get("permissionPolicyARNs") or ()) or wanted
+    return PlannedAccount(str(a["namespace"]), str(a["serviceAccountName"]), str(a.get("roleARN", "")), policies)

@@ -374,6 +374,23 @@ def service_account_actions(config: dict, present: dict[str, dict] | None, roles
     return actions
 
 
+def association_actions(config: dict, present: dict[str, str] | None) -> list[Action]:
+    """The planned EKS Pod Identity associations against the cluster's (namespace/name → role ARN, as
+    ``eksctl get podidentityassociation`` lists them): a missing one is **create**d (eksctl makes its
+    role unless roleARN names one); one that exists is left as it is (compose does not compare its role's
+    policies)."""
+    if present is None:
+        return []
+    actions = []
+    for a in PlannedCluster.of(config).associations:
+        have = present.get(a.key)
+        if have is None:
+            actions.append(Action("create", "Pod Identity association", a.key, a.role_arn or ", ".join(a.policies)))
+        else:
+            actions.append(Action("unchanged", "Pod Identity association", a.key, have))
+    return actions
+
+
 def _json_object(text: str) -> dict:
     import json
 

@@ -106,6 +106,18 @@ class ServiceAccount:
     well_known: Mapping[str, bool] = field(default_factory=dict)
     role_arn: str = ""
 
+    def association(self, namespace: str) -> dict:
+        """The ClusterConfig entry for EKS Pod Identity (``iam.podIdentityAssociations``): eksctl makes the
+        role (or uses ``roleARN``); the chart makes the account, which the association names."""
+        entry: dict = {"namespace": namespace, "serviceAccountName": self.name}
+        if self.role_arn:
+            entry["roleARN"] = self.role_arn
+        if self.policy_arns:
+            entry["permissionPolicyARNs"] = list(self.policy_arns)
+        if self.well_known:
+            entry["wellKnownPolicies"] = dict(self.well_known)
+        return entry
+
     def config(self, namespace: str) -> dict:
         """The ClusterConfig entry."""
         entry: dict = {"metadata": {"name": self.name, "namespace": namespace}}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from composer.core.model import ClusterSettings, Placement
+from composer.core.model import Advice, ClusterSettings, Placement
 from composer.place import vpc
 from composer.place.nodegroups import AMI_FAMILY, CLASS_LABEL, NodeGroup, taints
 from composer.place.routing import Routing
@@ -48,15 +48,47 @@ def addons(coredns_on_fargate: bool, by_chart: frozenset[str] = frozenset()) -> 
     return listed + ([] if METRICS_SERVER in by_chart else [{"name": METRICS_SERVER}])
 
 
-def service_accounts(placements: list[Placement]) -> list[dict]:
-    """``iam.serviceAccounts``: one per IRSA service account the workloads name (checks.py keeps them
-    consistent), in namespace/name order."""
+def service_accounts(placements: list[Placement], credentials: str = "irsa") -> list[dict]:
+    """``iam.serviceAccounts`` (IRSA), or with ``credentials="podIdentity"`` ``iam.podIdentityAssociations``:
+    one per service account the workloads name (checks.py keeps them consistent), in namespace/name order."""
     found = {
         (p.workload.namespace, p.workload.service_account.name): p.workload.service_account
         for p in placements
-        if p.workload.service_account is not None
+        if p.workload.service_account is not None and p.workload.aws_credentials == credentials
     }
+    if credentials == "podIdentity":
+        return [found[key].association(key[0]) for key in sorted(found)]
     return [found[key].config(key[0]) for key in sorted(found)]
+
+
+# EKS Pod Identity needs its agent, an EKS add-on (a DaemonSet on the nodes: Fargate has none, so Pod
+# Identity is for node-group workloads); eksctl refuses associations without it in the config (eksctl
+# v0.215.0 pkg/ctl/cmdutils/configfile.go lines 333-357, ErrPodIdentityAgentNotInstalled)
+POD_IDENTITY_AGENT = "eks-pod-identity-agent"
+
+
+def pod_identity_advice(placements: list[Placement]) -> list[Advice]:
+    """FA210: node-group workloads on IRSA could use EKS Pod Identity, which AWS offers as the simpler way
+    for pods on nodes (no OIDC provider per cluster, the role's trust policy names no cluster, so one role
+    serves many clusters: EKS user guide, "Learn how EKS Pod Identity grants pods access to AWS
+    services"); IRSA stays for Fargate, which runs no Pod Identity agent (FG019). Said once, with examples."""
+    names = sorted(
+        p.workload.key
+        for p in placements
+        if p.target == "nodegroup" and p.workload.aws_credentials == "irsa" and p.workload.service_account
+    )
+    if not names:
+        return []
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return [
+        Advice(
+            "FA210",
+            names[0],
+            f"{shown} run on nodes with IRSA: EKS Pod Identity gives them the same role without the cluster's OIDC "
+            "provider in its trust policy (one role for many clusters); set awsCredentials: podIdentity (compose "
+            "then makes the association and the eks-pod-identity-agent add-on). Fargate workloads keep IRSA",
+        )
+    ]
 
 
 def cluster_config(
@@ -74,11 +106,16 @@ def cluster_config(
     accounts = service_accounts(list(placements))
     if accounts:
         config["iam"]["serviceAccounts"] = accounts
+    associations = service_accounts(list(placements), "podIdentity")
+    if associations:
+        config["iam"]["podIdentityAssociations"] = associations
     # Access entries (API): EKS grants the Fargate pod execution role and the node roles itself, where no
     # rewrite of the aws-auth ConfigMap can take them away (composer.emit.access)
     config["accessConfig"] = {"authenticationMode": settings.authentication_mode}
     config["addonsConfig"] = {"disableDefaultAddons": True}  # (see METRICS_SERVER above)
     config["addons"] = addons(routing.coredns_on_fargate, chart_owned(list(placements)))
+    if associations:
+        config["addons"].append({"name": POD_IDENTITY_AGENT})
     if routing.profiles:
         profiles = []
         for profile in routing.profiles:

@@ -96,8 +96,11 @@ def _placement_values(p: Placement, routing: Routing, settings: ClusterSettings)
     values: list[dict] = []
     problems: list[Problem] = []
     if w.service_account is not None:
+        # IRSA: eksctl makes the account (with its role annotation); Pod Identity: the chart makes it, and
+        # the association eksctl makes names it
         if r.service_account_value:
-            values.append(_inline(r.service_account_value, {"create": False, "name": w.service_account.name}))
+            made_here = w.aws_credentials == "podIdentity"
+            values.append(_inline(r.service_account_value, {"create": made_here, "name": w.service_account.name}))
         else:
             line, col = position(w.source, "release")
             problems.append(

@@ -10,7 +10,7 @@ from composer import __version__
 from composer.core import inert
 from composer.core.errors import ComposerError, Problem, fail
 from composer.core.model import ClusterSettings, Placement
-from composer.emit import access, fargate_role, log_router
+from composer.emit import access, eksctl, fargate_role, log_router
 from composer.emit.eksctl import DEFAULT_ADDONS, cluster_config
 from composer.emit.helmfile import helmfile
 from composer.files import fileset, schema
@@ -128,6 +128,7 @@ def plan_for(
         + vpc.security_group_advice(placements)
         + vpc.network_advice(settings, len(config.get("availabilityZones") or ()) or 3)
         + spot.advice(placements)
+        + eksctl.pod_identity_advice(placements)
     )
     return plan
 

@@ -86,18 +86,21 @@ def check_workloads(workloads: list[Workload], root: Path | None = None) -> list
     return problems
 
 
+ROLE_CREDENTIALS = ("irsa", "podIdentity")  # the pods get an IAM role through their service account
+
+
 def _service_accounts(workloads: list[Workload]) -> list[Problem]:
     """IRSA: a role only with ``awsCredentials: irsa``, an irsa workload says what its role may do, and one
     service account (namespace/name) has one role."""
     problems, seen = [], {}
     for w in workloads:
         sa = w.service_account
-        if w.aws_credentials == "irsa" and sa is None:
+        if w.aws_credentials in ROLE_CREDENTIALS and sa is None:
             problems.append(
                 _at(
                     w,
                     "workload.awsCredentials",
-                    "awsCredentials: irsa, but no workload.serviceAccount says which role the pods get",
+                    f"awsCredentials: {w.aws_credentials}, but no workload.serviceAccount says which role the pods get",
                     "add workload.serviceAccount with its name and "
                     "attachPolicyARNs, wellKnownPolicies or attachRoleARN (an existing role); eksctl then "
                     "creates the account and its role",
@@ -107,13 +110,13 @@ def _service_accounts(workloads: list[Workload]) -> list[Problem]:
             continue
         if sa is None:
             continue
-        if w.aws_credentials != "irsa":
+        if w.aws_credentials not in ROLE_CREDENTIALS:
             problems.append(
                 _at(
                     w,
                     "workload.serviceAccount",
-                    f"workload.serviceAccount needs awsCredentials: irsa (it is {w.aws_credentials})",
-                    "set awsCredentials: irsa, or remove serviceAccount",
+                    f"workload.serviceAccount needs awsCredentials: irsa or podIdentity (it is {w.aws_credentials})",
+                    "set awsCredentials: irsa (or podIdentity on node groups), or remove serviceAccount",
                     "iam",
                 )
             )
@@ -140,7 +143,7 @@ def _service_accounts(workloads: list[Workload]) -> list[Problem]:
             )
         key = f"{w.namespace}/{sa.name}"
         other = seen.setdefault(key, w)
-        if other is not w and other.service_account != sa:
+        if other is not w and (other.service_account != sa or other.aws_credentials != w.aws_credentials):
             problems.append(
                 _at(
                     w,
