@@ -845,6 +845,35 @@ def test_the_fake_eksctl_refuses_pod_identity_as_the_real_one_does(cloud, capsys
     assert done.returncode == 1 and '"eks-pod-identity-agent" addon must be installed' in done.stderr
 
 
+def test_the_first_windows_node_group_on_an_existing_cluster_gets_windows_ipam_first(cloud, capsys):
+    """eksctl turns the VPC CNI's Windows IPAM on only in create cluster (pkg/eks/tasks.go lines 281-288): a
+    cluster made without Windows nodes that gains a Windows group needs it before the group, else its pods
+    get no IP address. plan --refresh says so; apply patches the ConfigMap, then creates the group; a
+    cluster whose setting is on, or that has its Windows group, is left alone."""
+    first_apply(cloud)
+    cluster = json.loads((cloud / "cluster.json").read_text())
+    windows = next(g for g in cluster["nodegroups"] if "windows" in g)
+    del cluster["nodegroups"][windows]
+    (cloud / "cluster.json").write_text(json.dumps(cluster))
+    (cloud / "configmaps.json").write_text(json.dumps({"kube-system/amazon-vpc-cni": {"enable-windows-ipam": "false"}}))
+    capsys.readouterr()
+    assert main(["plan", "--refresh", "--no-diff"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "~ VPC CNI setting kube-system/amazon-vpc-cni: false → enable-windows-ipam: true" in out
+    mark = len(calls(cloud))
+    assert main(["apply", "--yes"]) == 0
+    ran = [c for c in calls(cloud)[mark:] if c[1] in ("patch", "create")]
+    assert [c[:3] for c in ran] == [["kubectl", "patch", "configmap"], ["eksctl", "create", "nodegroup"]], ran
+    assert (
+        json.loads((cloud / "configmaps.json").read_text())["kube-system/amazon-vpc-cni"]["enable-windows-ipam"]
+        == "true"
+    )
+    mark = len(calls(cloud))
+    assert main(["apply", "--yes"]) == 0
+    assert not [c for c in calls(cloud)[mark:] if c[1] in ("patch", "create")]
+    assert not [c for c in calls(cloud)[mark:] if c[:3] == ["kubectl", "get", "configmaps"]]  # (not even read)
+
+
 def test_metrics_server_has_one_owner_on_a_new_and_on_an_existing_cluster(cloud, capsys):
     """eksctl adds every default add-on a config does not list (metrics-server among them) unless
     addonsConfig.disableDefaultAddons; with the estate's metrics-server chart the add-on's APIService makes

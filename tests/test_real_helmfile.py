@@ -536,3 +536,59 @@ def test_validate_render_catches_a_chart_that_copies_the_routing_labels_into_its
     assert code == 1 and flagged, err
     assert all("release.podLabelsValue" not in line or "[render]" in line for line in flagged)
     assert "composer.io/compute" in " ".join(flagged) and "field is immutable" in " ".join(flagged)
+
+
+@real.needs("kubectl", "kube-apiserver", "etcd")
+def test_windows_ipam_is_read_and_turned_on_through_real_kubectl(tmp_path, apiserver, monkeypatch):
+    """The read and the two writes apply uses for the VPC CNI's Windows IPAM, run by the real kubectl
+    against a real API server: absent, created on; then off (as the VPC CNI's manifest ships it), patched
+    on, leaving the other keys."""
+    import os
+
+    from composer.cluster import apply as ap
+    from composer.cluster import reconcile
+    from composer.cluster.runner import sh_runner
+
+    monkeypatch.setenv("PATH", f"{real.BIN}{os.pathsep}{os.environ['PATH']}")
+    options = ap.ApplyOptions(kube_context=None)
+    monkeypatch.setattr(ap, "kubeconfig_path", lambda cluster: apiserver.kubeconfig)
+
+    def run(argv) -> None:
+        done = real.run(list(argv), dict(os.environ))
+        assert done.returncode == 0, done.stderr
+
+    assert ap.probe_windows_ipam(sh_runner, "sim", options) == "absent"
+    for step in ap.windows_ipam_steps(reconcile.windows_ipam_actions("absent"), options, "sim"):
+        run(step.argv)
+    assert ap.probe_windows_ipam(sh_runner, "sim", options) == "true"
+    run(
+        [
+            "kubectl",
+            "--kubeconfig",
+            str(apiserver.kubeconfig),
+            "delete",
+            "configmap",
+            "amazon-vpc-cni",
+            "-n",
+            "kube-system",
+        ]
+    )
+    literals = ["--from-literal=enable-windows-ipam=false", "--from-literal=warm-ip-target=1"]
+    run(
+        [
+            "kubectl",
+            "--kubeconfig",
+            str(apiserver.kubeconfig),
+            "create",
+            "configmap",
+            "amazon-vpc-cni",
+            "-n",
+            "kube-system",
+            *literals,
+        ]
+    )
+    assert ap.probe_windows_ipam(sh_runner, "sim", options) == "false"
+    for step in ap.windows_ipam_steps(reconcile.windows_ipam_actions("false"), options, "sim"):
+        run(step.argv)
+    data = apiserver.get("/api/v1/namespaces/kube-system/configmaps/amazon-vpc-cni")["data"]
+    assert data == {"enable-windows-ipam": "true", "warm-ip-target": "1"}

@@ -130,6 +130,9 @@ class ClusterState:
     # namespace/deployment/name → how it rolls ("maxUnavailable 1", "Recreate: all 3 at once"), for the
     # Deployments with pods on a profile to go (kubectl get deployments)
     strategies: dict[str, str] = field(default_factory=dict)
+    # the VPC CNI's enable-windows-ipam setting ("true", "false" or "absent": no amazon-vpc-cni ConfigMap),
+    # read when the plan creates the cluster's first Windows node group; None: not read
+    windows_ipam: str | None = None
     # planned managed node group → {"release": its AMI release, "latest": the newest for its version} (aws
     # eks describe-nodegroup, aws ssm get-parameter; amirelease); None: the AWS CLI is not on PATH
     ami_releases: dict[str, dict] | None = field(default_factory=dict)
@@ -447,6 +450,8 @@ def read_cluster(
         reads["on_old_profiles"] = lambda: {n: probe_profile_pods(runner, cluster_config, options, n) for n in going}
         if upgrading(cluster_config, state):
             reads["fargate_pods"] = lambda: probe_pods(runner, cluster_config, options, ON_FARGATE)
+    if any(g.ami_family.startswith("Windows") and g.name not in state.nodegroups for g in cluster.groups):
+        reads["windows_ipam"] = lambda: probe_windows_ipam(runner, name, options)
     present = [g for g in cluster.group_names if g in state.nodegroups]
     if present and ami_releases:
         reads["ami_releases"] = lambda: probe_ami_releases(runner, name, region, present, options)
@@ -544,6 +549,38 @@ def side_by_side(reads: dict[str, Callable[[], object]]) -> dict[str, object]:
     with ThreadPoolExecutor(max_workers=min(len(reads), 6), thread_name_prefix="probe") as pool:
         futures = {key: pool.submit(read) for key, read in reads.items()}
     return {key: future.result() for key, future in futures.items()}
+
+
+VPC_CNI_CONFIG = "amazon-vpc-cni"  # kube-system ConfigMap of the VPC CNI (eksctl v0.215.0 pkg/windows/ipam.go)
+WINDOWS_IPAM = "enable-windows-ipam"
+
+
+def probe_windows_ipam(runner: Runner, name: str, options: ApplyOptions) -> str:
+    """The VPC CNI's enable-windows-ipam: "true", "false", or "absent" (no amazon-vpc-cni ConfigMap)."""
+    argv = ("kubectl", "get", "configmaps", "--namespace", "kube-system", "--field-selector")
+    argv += (f"metadata.name={VPC_CNI_CONFIG}", "--output", "json", *_kubectl_args(options, name))
+    found = _kubectl_items(runner, argv, options)
+    if not found:
+        return "absent"
+    data = found[0].get("data") if isinstance(found[0].get("data"), dict) else {}
+    return "true" if data.get(WINDOWS_IPAM) == "true" else "false"
+
+
+def windows_ipam_steps(todo: list[reconcile.Action], options: ApplyOptions, cluster: str) -> list[Step]:
+    """What eksctl's create cluster does for a Windows node group and create nodegroup does not (eksctl
+    v0.215.0 pkg/eks/tasks.go lines 281-288, pkg/windows/ipam.go Enable): enable-windows-ipam: "true" in
+    the VPC CNI's ConfigMap, creating it when absent. Before the Windows group, whose pods need it."""
+    kube = _kubectl_args(options, cluster)
+    steps = []
+    for a in todo:
+        if a.detail.startswith("absent"):
+            argv = ("kubectl", "create", "configmap", VPC_CNI_CONFIG, "--namespace", "kube-system")
+            argv += (f"--from-literal={WINDOWS_IPAM}=true", *kube)
+        else:
+            argv = ("kubectl", "patch", "configmap", VPC_CNI_CONFIG, "--namespace", "kube-system", "--type", "merge")
+            argv += ("--patch", json.dumps({"data": {WINDOWS_IPAM: "true"}}, separators=(",", ":")), *kube)
+        steps.append(Step(f"enable Windows IP address management in kube-system/{VPC_CNI_CONFIG}", argv, changed=(0,)))
+    return steps
 
 
 def _log_namespace(runner: Runner, name: str, options: ApplyOptions) -> dict | None:
@@ -893,6 +930,7 @@ def actions(
                 frozenset(a.name for a in upgrades if a.what == "node group"),
             )
             + reconcile.authentication_actions(cluster_config, state.authentication_mode)
+            + reconcile.windows_ipam_actions(state.windows_ipam)
             + reconcile.addon_actions(cluster_config, state.addons)
             + reconcile.service_account_actions(cluster_config, state.service_accounts, state.irsa_roles or {})
             + reconcile.association_actions(cluster_config, state.associations)
@@ -1002,6 +1040,7 @@ def plan_steps(
             )
         )
     new_groups = [a.name for a in by["create"] if a.what == "node group"]
+    steps += windows_ipam_steps([a for a in by["update"] if a.what == "VPC CNI setting"], options, name)
     if new_groups:
         steps.append(
             Step(

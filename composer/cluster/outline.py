@@ -165,6 +165,18 @@ def dry_run_outline(
                     if cluster.associations
                     else []
                 ),
+                *(
+                    [
+                        (
+                            "kubectl patch configmap amazon-vpc-cni --namespace kube-system --type merge --patch "
+                            '\'{"data":{"enable-windows-ipam":"true"}}\' …',
+                            "before the cluster's first Windows node group, when the VPC CNI's Windows IPAM is off "
+                            "(read with kubectl get configmaps; eksctl turns it on only in create cluster)",
+                        )
+                    ]
+                    if any(g.ami_family.startswith("Windows") for g in cluster.groups)
+                    else []
+                ),
                 (
                     join(("eksctl", "create", "nodegroup", "-f", _path_arg(cluster_path), "--include"))
                     + " <missing,...>",

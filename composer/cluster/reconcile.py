@@ -374,6 +374,24 @@ def service_account_actions(config: dict, present: dict[str, dict] | None, roles
     return actions
 
 
+def windows_ipam_actions(setting: str | None) -> list[Action]:
+    """The cluster's first Windows node group needs the VPC CNI's Windows IPAM on (EKS user guide, "Deploy
+    Windows nodes on EKS clusters"), which eksctl turns on only in create cluster; ``setting`` is read
+    only when the plan creates one ("true", "false" or "absent")."""
+    if setting in (None, "true"):
+        return []
+    return [
+        Action(
+            "update",
+            "VPC CNI setting",
+            "kube-system/amazon-vpc-cni",
+            f"{setting} → enable-windows-ipam: true (the first Windows node group needs it; eksctl sets it only "
+            "in create cluster)",
+            effect="no pods affected",
+        )
+    ]
+
+
 def association_actions(config: dict, present: dict[str, str] | None) -> list[Action]:
     """The planned EKS Pod Identity associations against the cluster's (namespace/name → role ARN, as
     ``eksctl get podidentityassociation`` lists them): a missing one is **create**d (eksctl makes its
