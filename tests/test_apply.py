@@ -240,6 +240,11 @@ def existing(
         ),
     )
     kube = ["--context", kube_context] if kube_context else ["--kubeconfig", ".compose/kubeconfig-test"]
+    # (read only when a core add-on is missing: its workload, if it runs self-managed)
+    fp.register(
+        ["kubectl", "get", "daemonsets,deployments", "--namespace", "kube-system", "--output", "json", *kube],
+        stdout='{"items": []}',
+    )
     for namespace in sorted({s["namespace"] for p in config.get("fargateProfiles", []) for s in p["selectors"]}):
         found = (pods or {}).get(namespace, [])
         fp.register(

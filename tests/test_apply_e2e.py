@@ -874,6 +874,39 @@ def test_the_first_windows_node_group_on_an_existing_cluster_gets_windows_ipam_f
     assert not [c for c in calls(cloud)[mark:] if c[:3] == ["kubectl", "get", "configmaps"]]  # (not even read)
 
 
+def test_self_managed_core_add_ons_are_listed_and_migrated_only_when_asked(cloud, capsys):
+    """A cluster made before EKS add-ons runs vpc-cni and kube-proxy itself (aws-node and kube-proxy
+    DaemonSets, no EKS add-on). apply must not migrate them behind the user's back (eksctl create addon -f
+    would): they stay out of the ClusterConfig apply writes, plan --refresh lists them with the command that
+    migrates them, and apply says the cluster still differs (exit 5). --migrate-addons creates them with
+    --force."""
+    first_apply(cloud)
+    cluster = json.loads((cloud / "cluster.json").read_text())
+    for name in ("vpc-cni", "kube-proxy"):
+        del cluster["addons"][name]
+    (cloud / "cluster.json").write_text(json.dumps(cluster))
+    workloads = [
+        {"kind": kind, "metadata": {"namespace": "kube-system", "name": name}}
+        for kind, name in (("DaemonSet", "aws-node"), ("DaemonSet", "kube-proxy"), ("Deployment", "coredns"))
+    ]
+    (cloud / "workloads.json").write_text(json.dumps(workloads))
+    capsys.readouterr()
+    assert main(["plan", "--refresh", "--no-diff"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "! add-on vpc-cni: runs self-managed (daemonset/aws-node in kube-system)" in out
+    assert "eksctl create addon --name kube-proxy --cluster shop-prod --region us-east-1 --force" in out
+    mark = len(calls(cloud))
+    assert main(["apply", "--yes"]) == 5  # (ran every step; the cluster still differs where apply does not act)
+    assert not [c for c in calls(cloud)[mark:] if c[1:3] == ["create", "addon"]]
+    written = (Path("generated") / "cluster.yaml").read_text()
+    assert "name: vpc-cni" not in written and "name: coredns" in written
+    mark = len(calls(cloud))
+    assert main(["apply", "--yes", "--migrate-addons"]) == 0
+    created = [c for c in calls(cloud)[mark:] if c[1:3] == ["create", "addon"]]
+    assert len(created) == 1 and created[0][-1] == "--force"
+    assert {"vpc-cni", "kube-proxy"} <= set(json.loads((cloud / "cluster.json").read_text())["addons"])
+
+
 def test_metrics_server_has_one_owner_on_a_new_and_on_an_existing_cluster(cloud, capsys):
     """eksctl adds every default add-on a config does not list (metrics-server among them) unless
     addonsConfig.disableDefaultAddons; with the estate's metrics-server chart the add-on's APIService makes

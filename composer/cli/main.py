@@ -264,6 +264,13 @@ def _parser() -> argparse.ArgumentParser:
         "still running on it to finish, checking every 10 s; without it they stop the run before the delete",
     )
     apply.add_argument(
+        "--migrate-addons",
+        action="store_true",
+        help="make the vpc-cni, kube-proxy and CoreDNS the cluster runs self-managed EKS add-ons (eksctl create "
+        "addon --force: EKS's configuration replaces theirs, and their pods restart); without it they are "
+        "listed and left as they are",
+    )
+    apply.add_argument(
         "--upgrade-nodes",
         action="store_true",
         help="roll each managed node group whose AMI release is older than the newest EKS publishes for its "
@@ -666,6 +673,7 @@ def cmd_apply(opts, runner) -> int:
         allow_disruption=opts.allow_disruption,
         upgrade_nodes=opts.upgrade_nodes,
         wait_for_jobs=opts.wait_for_jobs,
+        migrate_addons=opts.migrate_addons,
         probe_timeout=opts.probe_timeout,
     )
     try:

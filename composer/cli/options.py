@@ -61,6 +61,7 @@ class ApplyCommandOptions(Common):
     allow_disruption: bool = False
     upgrade_nodes: bool = False
     wait_for_jobs: float | None = None
+    migrate_addons: bool = False
     kube_context: str | None = None
     concurrency: int | None = None
     selector: tuple[str, ...] = ()

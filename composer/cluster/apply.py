@@ -71,6 +71,7 @@ class ApplyOptions:
     prune: bool = False
     allow_disruption: bool = False  # delete a Fargate profile although pods still run on it
     upgrade_nodes: bool = False  # roll managed node groups onto the newest AMI release for their version
+    migrate_addons: bool = False  # make self-managed vpc-cni, kube-proxy, CoreDNS EKS add-ons (eksctl --force)
     # seconds to wait for Jobs and bare pods on a Fargate profile to go to finish (None: do not wait)
     wait_for_jobs: float | None = None
     probe_timeout: float = 120.0  # seconds for each version check and read-only probe
@@ -130,6 +131,11 @@ class ClusterState:
     # namespace/deployment/name → how it rolls ("maxUnavailable 1", "Recreate: all 3 at once"), for the
     # Deployments with pods on a profile to go (kubectl get deployments)
     strategies: dict[str, str] = field(default_factory=dict)
+    # core add-ons the cluster runs self-managed (no EKS add-on, their workload in kube-system), which
+    # apply leaves so (out of the ClusterConfig it writes) unless --migrate-addons
+    self_managed: frozenset[str] = frozenset()
+    # (all of them, migrated or not: what the plan lists as differing)
+    runs_self_managed: dict[str, str] = field(default_factory=dict)
     # the VPC CNI's enable-windows-ipam setting ("true", "false" or "absent": no amazon-vpc-cni ConfigMap),
     # read when the plan creates the cluster's first Windows node group; None: not read
     windows_ipam: str | None = None
@@ -163,9 +169,9 @@ def onto_cluster(plan, state: ClusterState):
     if not state.exists:
         return plan
     have = prior_groups({"fargateProfiles": [state.fargate[n] for n in sorted(state.owned_profiles)]})
-    if not have or {frozenset(g) for g in have} == {frozenset(g) for g in plan.prior}:
+    if (not have or {frozenset(g) for g in have} == {frozenset(g) for g in plan.prior}) and not state.self_managed:
         return plan
-    return plan_for(plan.settings, plan.placements, plan.out_dir, prior=have)
+    return plan_for(plan.settings, plan.placements, plan.out_dir, prior=have or None, self_managed=state.self_managed)
 
 
 def owns(estate: str, marks: dict) -> bool:
@@ -438,7 +444,12 @@ def read_cluster(
         if code != 0:
             raise ApplyError(f"`{shlex.join(argv)}` exited {code}: {err.strip()[-300:]}")
         state = dataclasses.replace(state, addons=_items(out or "[]", argv))
+    missing = [a for a in SELF_MANAGED if a in cluster.addon_names and a not in (state.addons or {})]
     state = dataclasses.replace(state, releases=probe_releases(runner, name, region, options))
+    if missing:  # (after probe_releases: kubectl needs the kubeconfig it writes)
+        found = probe_self_managed(runner, name, options, missing)
+        kept = frozenset() if options.migrate_addons else frozenset(found)
+        state = dataclasses.replace(state, runs_self_managed=found, self_managed=kept)
     # the remaining reads are independent of each other (and all after probe_releases, which writes the
     # kubeconfig): they run side by side, each a field of the state
     reads: dict[str, Callable[[], object]] = {}
@@ -549,6 +560,21 @@ def side_by_side(reads: dict[str, Callable[[], object]]) -> dict[str, object]:
     with ThreadPoolExecutor(max_workers=min(len(reads), 6), thread_name_prefix="probe") as pool:
         futures = {key: pool.submit(read) for key, read in reads.items()}
     return {key: future.result() for key, future in futures.items()}
+
+
+# the core add-ons and the workload each runs in kube-system when it is installed without EKS (the manifests
+# EKS clusters shipped with before EKS add-ons; eksctl v0.215.0 pkg/addons/default: aws-node, kube-proxy,
+# coredns)
+SELF_MANAGED = {"vpc-cni": "daemonset/aws-node", "kube-proxy": "daemonset/kube-proxy", "coredns": "deployment/coredns"}
+
+
+def probe_self_managed(runner: Runner, name: str, options: ApplyOptions, addons: list[str]) -> dict[str, str]:
+    """Of ``addons`` (planned, not EKS add-ons on the cluster): add-on → its workload, for each that runs
+    self-managed in kube-system (kubectl get daemonsets,deployments)."""
+    argv = ("kubectl", "get", "daemonsets,deployments", "--namespace", "kube-system", "--output", "json")
+    found = _kubectl_items(runner, (*argv, *_kubectl_args(options, name)), options)
+    present = {f"{str(i.get('kind', '')).lower()}/{(i.get('metadata') or {}).get('name')}" for i in found}
+    return {a: SELF_MANAGED[a] for a in addons if SELF_MANAGED[a] in present}
 
 
 VPC_CNI_CONFIG = "amazon-vpc-cni"  # kube-system ConfigMap of the VPC CNI (eksctl v0.215.0 pkg/windows/ipam.go)
@@ -931,7 +957,7 @@ def actions(
             )
             + reconcile.authentication_actions(cluster_config, state.authentication_mode)
             + reconcile.windows_ipam_actions(state.windows_ipam)
-            + reconcile.addon_actions(cluster_config, state.addons)
+            + reconcile.addon_actions(cluster_config, state.addons, state.runs_self_managed, options.migrate_addons)
             + reconcile.service_account_actions(cluster_config, state.service_accounts, state.irsa_roles or {})
             + reconcile.association_actions(cluster_config, state.associations)
             + reconcile.log_namespace_actions(state.log_namespace)
@@ -1023,10 +1049,12 @@ def plan_steps(
         steps += access_check(cluster_config)
     new_addons = [a.name for a in by["create"] if a.what == "add-on"]
     if new_addons:  # (after the profiles: CoreDNS on Fargate needs its profile to run)
+        migrating = [a for a in new_addons if a in state.runs_self_managed]
         steps.append(
             Step(
-                f"create add-on(s) {', '.join(new_addons)} (eksctl skips those present)",
-                ("eksctl", "create", "addon", "-f", _path_arg(cluster_path)),
+                f"create add-on(s) {', '.join(new_addons)} (eksctl skips those present)"
+                + (f"; --force makes the self-managed {', '.join(migrating)} EKS add-ons" if migrating else ""),
+                ("eksctl", "create", "addon", "-f", _path_arg(cluster_path)) + (("--force",) if migrating else ()),
                 changed=(0,),
             )
         )

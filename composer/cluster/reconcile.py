@@ -181,8 +181,13 @@ def nodegroup_actions(config: dict, existing: dict[str, dict], owned: frozenset[
     return actions
 
 
-def addon_actions(config: dict, existing: dict[str, dict] | None) -> list[Action]:
-    """The planned add-ons against ``eksctl get addon -o json`` (Name, Status, ConfigurationValues)."""
+def addon_actions(
+    config: dict, existing: dict[str, dict] | None, self_managed: dict[str, str] | None = None, migrate: bool = False
+) -> list[Action]:
+    """The planned add-ons against ``eksctl get addon -o json`` (Name, Status, ConfigurationValues).
+    ``self_managed``: core add-ons the cluster runs without EKS (add-on → its kube-system workload): apply
+    leaves them (they are out of the ClusterConfig it writes, which ``eksctl create addon -f`` reads), and
+    lists them with the command that migrates them; with ``migrate`` it creates them with --force."""
     if existing is None:
         return []
     actions, problems = [], []
@@ -191,7 +196,18 @@ def addon_actions(config: dict, existing: dict[str, dict] | None) -> list[Action
         name, wanted = addon.name, _json_object(addon.configuration)
         have = existing.get(name)
         status = str((have or {}).get("Status", ""))
-        if have is None or status == "CREATE_FAILED":
+        if have is None and name in (self_managed or {}):  # (only listed when migrating)
+            actions.append(
+                Action(
+                    "create",
+                    "add-on",
+                    name,
+                    f"migrates the self-managed {self_managed[name]} to the EKS add-on (--force: EKS's configuration "
+                    "replaces its own; --migrate-addons)",
+                    effect=f"restarts {self_managed[name]}",
+                )
+            )
+        elif have is None or status == "CREATE_FAILED":
             actions.append(
                 Action(
                     "create",
@@ -215,6 +231,18 @@ def addon_actions(config: dict, existing: dict[str, dict] | None) -> list[Action
             actions.append(Action("outdated", "add-on", name, f"{have.get('Version', '?')} → {have['NewerVersion']}"))
         else:  # (DEGRADED counts as present: e.g. CoreDNS before any node or profile can run it)
             actions.append(Action("unchanged", "add-on", name, status))
+    for name, workload in sorted((self_managed or {}).items()):
+        if not migrate:
+            actions.append(
+                Action(
+                    "differs",
+                    "add-on",
+                    name,
+                    f"runs self-managed ({workload} in kube-system), not as the EKS add-on the plan has; apply "
+                    f"leaves it. `compose apply --migrate-addons` (eksctl create addon --name {name} --cluster "
+                    f"{cluster.name} --region {cluster.region} --force) makes it one, with EKS's configuration",
+                )
+            )
     for name in sorted(set(DEFAULT_ADDONS) - set(cluster.addon_names)):
         if name in existing:
             problems.append(

@@ -92,7 +92,11 @@ def pod_identity_advice(placements: list[Placement]) -> list[Advice]:
 
 
 def cluster_config(
-    settings: ClusterSettings, routing: Routing, node_groups: list[NodeGroup], placements: list[Placement] = ()
+    settings: ClusterSettings,
+    routing: Routing,
+    node_groups: list[NodeGroup],
+    placements: list[Placement] = (),
+    self_managed: frozenset[str] = frozenset(),
 ) -> dict:
     metadata: dict = {"name": settings.name, "region": settings.region}
     if settings.version:
@@ -113,7 +117,9 @@ def cluster_config(
     # rewrite of the aws-auth ConfigMap can take them away (composer.emit.access)
     config["accessConfig"] = {"authenticationMode": settings.authentication_mode}
     config["addonsConfig"] = {"disableDefaultAddons": True}  # (see METRICS_SERVER above)
-    config["addons"] = addons(routing.coredns_on_fargate, chart_owned(list(placements)))
+    # (an add-on the cluster runs self-managed stays out: eksctl create addon -f would migrate it)
+    listed = addons(routing.coredns_on_fargate, chart_owned(list(placements)))
+    config["addons"] = [a for a in listed if a["name"] not in self_managed]
     if associations:
         config["addons"].append({"name": POD_IDENTITY_AGENT})
     if routing.profiles:

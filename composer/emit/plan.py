@@ -66,14 +66,18 @@ def header(kind: str, settings: ClusterSettings, count: int) -> str:
 
 
 def compose(
-    settings: ClusterSettings, placements: list[Placement], out_dir: Path, prior: tuple = ()
+    settings: ClusterSettings,
+    placements: list[Placement],
+    out_dir: Path,
+    prior: tuple = (),
+    self_managed: frozenset[str] = frozenset(),
 ) -> tuple[Routing, list[NodeGroup], dict, dict, list[Problem]]:
     """The pure middle of the pipeline: placements → routing, node groups, ClusterConfig, helmfile.
     ``prior``: the Fargate profiles' selector groups now (``prior_layout``), which routing keeps."""
     routing, problems = route(placements, settings, prior)
     groups, found = plan_node_groups(placements, settings, need_general=not routing.coredns_on_fargate)
     problems += found
-    config = cluster_config(settings, routing, groups, placements)
+    config = cluster_config(settings, routing, groups, placements, self_managed)
     emitted = schema.validate("clusterconfig", config, CLUSTER_FILE)
     if emitted:  # our own output broke our own contract: a bug, reported as such
         raise AssertionError(
@@ -99,14 +103,19 @@ def build_plan(config_path: Path, profile_paths: list[Path], out_dir: Path | Non
 
 
 def plan_for(
-    settings: ClusterSettings, placements: list[Placement], out_dir: Path | None = None, prior: tuple | None = None
+    settings: ClusterSettings,
+    placements: list[Placement],
+    out_dir: Path | None = None,
+    prior: tuple | None = None,
+    self_managed: frozenset[str] = frozenset(),
 ) -> Plan:
     """The plan for an estate that loaded cleanly; raises ComposerError when it cannot be composed.
-    ``prior``: the Fargate layout to keep (default: that of the ClusterConfig last written to ``out_dir``)."""
+    ``prior``: the Fargate layout to keep (default: that of the ClusterConfig last written to ``out_dir``);
+    ``self_managed``: core add-ons the cluster runs itself, left out of its ClusterConfig (apply)."""
     workloads = [p.workload for p in placements]
     out = out_dir if out_dir is not None else settings.output_dir
     layout = prior_layout(out) if prior is None else prior
-    routing, groups, config, releases, found = compose(settings, placements, out, layout)
+    routing, groups, config, releases, found = compose(settings, placements, out, layout, self_managed)
     if found:
         raise ComposerError(found)
     # (the workloads compose adds itself, such as the autoscaler, come from composer.yaml, not a profile)
