@@ -293,3 +293,16 @@ def test_the_cost_table_stays_readable_on_an_80_column_terminal(monkeypatch, cap
         "  analytics/spark-aggregate-32g: Fargate $355.57, on nodes $280.32, 24.0* h/day, break-even 18.9 h/day" in out
     )
     assert "  data/postgres: nodes $70.08, no other placement allowed, 24.0 h/day" in out
+
+
+def test_windows_nodes_are_priced_at_the_windows_rate_or_named_unpriced():
+    """The bundled table has Linux rates: a Windows group is priced from prices.windows only, never at the
+    Linux rate (which would understate its bill by the license)."""
+    iis = workload("iis", "web", nodeSelector={"kubernetes.io/os": "windows"})
+    report, _ = report_for([iis])
+    (group,) = [g for g in report.groups if "windows" in g.name]
+    assert group.monthly is None and any("with Windows in us-east-1" in m for m in report.missing)
+    report, _ = report_for([iis], prices={"windows": {"m6i.xlarge": 0.376}})
+    (group,) = [g for g in report.groups if "windows" in g.name]
+    assert group.monthly == pytest.approx(0.376 * group.desired * 730)
+    assert not [m for m in report.missing if "Windows" in m]

@@ -100,9 +100,9 @@ def fargate_hourly(placement: Placement, prices: PriceTable) -> float | None:
 
 def node_share_hourly(placement: Placement, instance_type: str, prices: PriceTable, spot: bool = False) -> float | None:
     """Per pod-hour on ``instance_type``: the larger of the pod's CPU and memory fractions × the price
-    (on-demand, or Spot with ``spot``)."""
+    (on-demand, or Spot with ``spot``; the Windows rate on Windows nodes)."""
     instance = CATALOGUE.get(instance_type)
-    price = prices.spot_price(instance_type) if spot else prices.ec2.get(instance_type)
+    price = prices.node_price(instance_type, placement.node_class == "windows", spot)
     if instance is None or price is None:
         return None
     w = placement.workload
@@ -136,8 +136,17 @@ def costs(placements: list[Placement], groups: list[NodeGroup], settings: Cluste
         on_fargate = fargate_hourly(p, prices)
         instance = group_of[w.key].instance_type if w.key in group_of else general
         on_nodes = node_share_hourly(p, instance, prices)
-        unpriced = f"EC2 {instance} in {settings.region} (add prices.ec2 to composer.yaml)"
-        if instance not in prices.ec2 and unpriced not in report.missing:
+        if p.node_class == "windows" and p.target == "nodegroup":
+            unpriced = (
+                f"EC2 {instance} with Windows in {settings.region}: the bundled table has Linux rates only, and a "
+                f"Windows node also pays for its Windows Server license (add prices.windows.{instance} to "
+                "composer.yaml, the on-demand Windows rate from the EC2 pricing page)"
+            )
+            known = instance in prices.windows
+        else:
+            unpriced = f"EC2 {instance} in {settings.region} (add prices.ec2 to composer.yaml)"
+            known = instance in prices.ec2
+        if not known and unpriced not in report.missing:
             report.missing.append(unpriced)
         fargate_monthly = on_fargate * pods * hours * DAYS_PER_MONTH if on_fargate is not None else None
         if w.kind == "DaemonSet":  # one pod per node, on every node
@@ -217,7 +226,7 @@ def group_cost(g: NodeGroup, members: list[Placement], prices: PriceTable, setti
     """A group's bill always on (desired nodes around the clock) and with the autoscaler. A group whose
     workloads are all Jobs or CronJobs needs its nodes above minSize only while they run (their hours a
     day, summed, at most 24); any other workload keeps the desired size busy all day."""
-    price = prices.spot_price(g.instance_type) if g.spot else prices.ec2.get(g.instance_type)
+    price = prices.node_price(g.instance_type, g.node_class == "windows", g.spot)
     if price is None:
         return GroupCost(g.name, g.instance_type, g.desired, None, spot=g.spot)
     always = price * g.desired * HOURS_PER_MONTH

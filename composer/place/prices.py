@@ -33,6 +33,16 @@ class PriceTable:
     spot_discount: float = 0.0  # Spot = on-demand × (1 − discount) where ``spot`` has no price
     spot: Mapping[str, float] = field(default_factory=dict)
     spot_source: str = ""
+    # instance type → on-demand price with the Windows Server license (composer.yaml prices.windows only:
+    # the bundled table has Linux rates, and no AWS page states Windows rates per type to bundle)
+    windows: Mapping[str, float] = field(default_factory=dict)
+
+    def node_price(self, instance_type: str, windows: bool = False, spot: bool = False) -> float | None:
+        """Per hour for a node: the Windows rate for Windows nodes (None until composer.yaml gives it),
+        else Spot or on-demand."""
+        if windows:
+            return self.windows.get(instance_type)
+        return self.spot_price(instance_type) if spot else self.ec2.get(instance_type)
 
     def spot_price(self, instance_type: str) -> float | None:
         if instance_type in self.spot:
@@ -125,4 +135,5 @@ def price_table(region: str, override: Mapping | None = None) -> PriceTable:
     )
     if spot:
         spot_source = "composer.yaml prices.spot, else " + spot_source
-    return PriceTable(region, fargate, ec2, source, discount, spot, spot_source)
+    windows = {str(k): float(v) for k, v in (override.get("windows") or {}).items()}
+    return PriceTable(region, fargate, ec2, source, discount, spot, spot_source, windows)
