@@ -154,6 +154,22 @@ def pytest_xdist_auto_num_workers(config):
     return min(4, cpus + 1)
 
 
+# The longest tests start first, so that none of them is the last to finish while the other workers idle
+# (worksteal hands out the rest around them): the simulated EKS alone takes 100-160 s.
+LONGEST_FIRST = (
+    "tests/test_day2_sim.py::",
+    "tests/test_real_helmfile.py::test_pods_left_on_nodes_are_restarted_through_real_kubectl",
+    "tests/test_real_helmfile.py::test_installed_pods_land_where_the_plan_says",
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item) -> int:
+        return next((i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)), len(LONGEST_FIRST))
+
+    items.sort(key=rank)  # (stable: the rest keep their order)
+
+
 def pytest_sessionfinish(session, exitstatus):
     """In the controller (or a run without workers), after every test: eksctl's loader on every ClusterConfig
     the tests generated. Skipped without eksctl-validate (a failure under COMPOSER_REQUIRE_REALTOOLS=1)."""
