@@ -104,12 +104,18 @@ def _free_port() -> int:
 class ApiServer:
     """etcd and kube-apiserver on 127.0.0.1 only, an admin token, and a kubeconfig for helm."""
 
-    def __init__(self, home: Path):
+    def __init__(self, home: Path, eks_tokens: bool = False):
         self.home = home
         self.token = os.urandom(16).hex()
         self.port = _free_port()
         self.kubeconfig = home / "kubeconfig"
         self.procs: list[subprocess.Popen] = []
+        # as an EKS control plane: a serving certificate for 127.0.0.1 (its CA is what DescribeCluster
+        # gives eksctl) and a token webhook that takes the tokens `aws eks get-token` makes (EKS checks them
+        # with STS; here any k8s-aws-v1. token is the cluster's admin)
+        self.eks_tokens = eks_tokens
+        self.ca = b""
+        self.webhook = None
 
     def start(self) -> "ApiServer":
         h = self.home
@@ -136,9 +142,17 @@ class ApiServer:
         subprocess.run(["openssl", "genrsa", "-out", str(h / "sa.key"), "2048"], check=True, capture_output=True)
         (h / "tokens.csv").write_text(f"{self.token},admin,admin,system:masters\n")
         (h / "tokens.csv").chmod(0o600)
+        extra: list[str] = []
+        if self.eks_tokens:
+            cert, key = self_signed(h / "serving", "kube-apiserver", "subjectAltName=IP:127.0.0.1")
+            self.ca = cert.read_bytes()
+            webhook = self._token_webhook(h / "webhook")
+            extra = ["--tls-cert-file", str(cert), "--tls-private-key-file", str(key)]
+            extra += ["--authentication-token-webhook-config-file", str(webhook)]
         self._spawn(
             "kube-apiserver",
             [
+                *extra,
                 "--etcd-servers",
                 f"http://127.0.0.1:{client}",
                 "--bind-address",
@@ -174,6 +188,51 @@ class ApiServer:
         self.kubeconfig.chmod(0o600)
         self._wait_ready()
         return self
+
+    def _token_webhook(self, folder: Path) -> Path:
+        """A TokenReview webhook on 127.0.0.1 (TLS): tokens of `aws eks get-token`'s form are the admin
+        (system:masters), anything else is refused; the kubeconfig-shaped file the API server reads."""
+        import http.server
+        import json
+        import ssl
+        import threading
+
+        cert, key = self_signed(folder, "token-webhook", "subjectAltName=IP:127.0.0.1")
+
+        class Review(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                review = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                token = str((review.get("spec") or {}).get("token", ""))
+                status = (
+                    {"authenticated": True, "user": {"username": "eks-admin", "groups": ["system:masters"]}}
+                    if token.startswith("k8s-aws-v1.")
+                    else {"authenticated": False}
+                )
+                body = json.dumps({**review, "status": status}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Review)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.webhook = server
+        config = folder / "webhook.kubeconfig"
+        config.write_text(
+            "apiVersion: v1\nkind: Config\ncurrent-context: webhook\n"
+            f"clusters: [{{name: webhook, cluster: {{server: 'https://127.0.0.1:{server.server_address[1]}', "
+            f"certificate-authority: '{cert}'}}}}]\n"
+            "users: [{name: apiserver, user: {}}]\n"
+            "contexts: [{name: webhook, context: {cluster: webhook, user: apiserver}}]\n"
+        )
+        return config
 
     def _spawn(self, name: str, args: list[str]) -> None:
         log = open(self.home / f"{name}.log", "wb")
@@ -224,6 +283,8 @@ class ApiServer:
     def stop(self) -> None:
         import signal
 
+        if self.webhook is not None:
+            self.webhook.shutdown()
         for proc in reversed(self.procs):
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -392,6 +453,7 @@ class MockEks:
         # {cluster: {"namespace/account": role ARN}}: EKS Pod Identity associations (moto has none)
         self.associations: dict[str, dict[str, str]] = {}
         associations = self.associations
+        mock = self  # (kube: set by a test to an ApiServer(eks_tokens=True) that is the clusters' endpoint)
 
         def association_answer(path: str):
             """(code, body) for ListPodIdentityAssociations / DescribePodIdentityAssociation (shapes from the
@@ -541,7 +603,10 @@ class MockEks:
 
             doc = json.loads(body)
             if isinstance(doc.get("cluster"), dict):
-                doc["cluster"]["certificateAuthority"] = {"data": base64.b64encode(ca).decode()}
+                kube = mock.kube
+                doc["cluster"]["certificateAuthority"] = {"data": base64.b64encode(kube.ca if kube else ca).decode()}
+                if kube is not None:
+                    doc["cluster"]["endpoint"] = f"https://127.0.0.1:{kube.port}"
                 if doc["cluster"].get("name") in auth_modes:  # (shape: EKS API reference, DescribeCluster)
                     doc["cluster"]["accessConfig"] = {"authenticationMode": auth_modes[doc["cluster"]["name"]]}
             return json.dumps(doc).encode()
@@ -550,6 +615,8 @@ class MockEks:
         threading.Thread(target=self.proxy.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.proxy.server_address[1]}"
         return self
+
+    kube: "ApiServer | None" = None
 
     def __exit__(self, *exc) -> None:
         self.proxy.shutdown()

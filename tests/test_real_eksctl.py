@@ -346,11 +346,13 @@ def _mock_cluster(eks, config: dict, *, groups: dict, profiles: dict, oidc: bool
         )
 
 
-@real.needs("eksctl")
+@real.needs("eksctl", "kubectl", "helm", "aws", "kube-apiserver", "etcd")
 def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypatch, capsys):
     """compose's probes parse what the real eksctl prints (get cluster / fargateprofile / nodegroup as JSON,
-    get labels as a table, utils write-kubeconfig), here from moto's EKS behind a proxy: the diff names
-    every kind of action. (helm is the fake: moto's cluster has no Kubernetes API.)"""
+    get labels as a table), here from moto's EKS behind a proxy whose clusters' endpoint is a real
+    kube-apiserver: the kubeconfig the real `eksctl utils write-kubeconfig` writes (authenticating with
+    the real `aws eks get-token`, which the API server's token webhook accepts as EKS would) is the one
+    compose's real helm and kubectl read the cluster through. The diff names every kind of action."""
     import json
     import os
 
@@ -364,7 +366,27 @@ def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypa
     gpu = next(n for n in groups if slot(n) == "ng-gpu")
     ours = {"composer.io/managed-by": "fargate-composer"}
     kept, *_ = config["fargateProfiles"]
+    (tmp_path / "kube").mkdir()
+    server = real.ApiServer(tmp_path / "kube", eks_tokens=True).start()
     with real.MockEks() as mock:
+        mock.kube = server
+        # one IRSA account exists, annotated with its role: read through eksctl's kubeconfig by the real kubectl
+        first = config["iam"]["serviceAccounts"][0]["metadata"]
+        role = "arn:aws:iam::123456789012:role/made-before"
+        server.request(
+            "POST",
+            "/api/v1/namespaces",
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": first["namespace"]}},
+        )
+        server.request(
+            "POST",
+            f"/api/v1/namespaces/{first['namespace']}/serviceaccounts",
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {"name": first["name"], "annotations": {"eks.amazonaws.com/role-arn": role}},
+            },
+        )
         _mock_cluster(
             mock.client(),
             config,
@@ -395,17 +417,17 @@ def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypa
         mock.associations[config["metadata"]["name"]] = {"tools/builder": "arn:aws:iam::123456789012:role/builder"}
         for key, value in mock.env(tmp_path).items():
             monkeypatch.setenv(key, value)
-        # helm and kubectl are fakes (moto's cluster has no Kubernetes API); eksctl is the real one
-        fakes = tmp_path / "fakebin"
-        fakes.mkdir()
-        for name in ("helm", "kubectl", "_fakecloud.py"):
-            shutil.copy(Path(__file__).parent / "fakebin" / name, fakes / name)
-        monkeypatch.setenv("PATH", os.pathsep.join([str(fakes), str(real.BIN), os.environ["PATH"]]))
-        monkeypatch.setenv("FAKE_CLOUD_DIR", str(tmp_path / "cloud"))
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))  # (the AWS CLI: no profile of yours)
+        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+        # eksctl, helm, kubectl and the AWS CLI are the real ones
+        monkeypatch.setenv("PATH", os.pathsep.join([str(real.BIN), os.environ["PATH"]]))
         for name in ("composer.yaml", "profiles", "values"):
             (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, tmp_path / name)
         monkeypatch.chdir(tmp_path)
-        code = main(["plan", "--refresh", "-o", "json"])
+        try:
+            code = main(["plan", "--refresh", "-o", "json"])
+        finally:
+            server.stop()
     captured = capsys.readouterr()
     assert code == 0, captured.err + captured.out
     data = json.loads(captured.out)["cluster"]
@@ -429,9 +451,10 @@ def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypa
     assert kinds[("add-on", "eks-pod-identity-agent")] == "create"
     assert kinds[("Pod Identity association", "kube-system/aws-load-balancer-controller")] == "create"
     assert not [name for what, name in kinds if name == "tools/builder"]
-    # (and the IRSA accounts: the fake kubectl holds none yet)
+    # (and the IRSA accounts: the API server holds one, annotated; the others are to create)
+    assert kinds[("IAM service account", f"{first['namespace']}/{first['name']}")] == "unchanged"
     assert sum(k == "create" for k in kinds.values()) == (
-        len(config["fargateProfiles"]) - 1 + len(groups) - 2 + 2 + len(config["iam"]["serviceAccounts"]) + 1
+        len(config["fargateProfiles"]) - 1 + len(groups) - 2 + 2 + len(config["iam"]["serviceAccounts"]) - 1 + 1
     )
 
 
@@ -604,3 +627,79 @@ def test_pod_identity_associations_need_their_agent_add_on_in_eksctl_too(tmp_pat
     verdicts = eksctl_verdicts([config, without], tmp_path)
     assert verdicts["cluster-0000.yaml"] == "ok"
     assert 'the "eks-pod-identity-agent" addon must be installed' in verdicts["cluster-0001.yaml"]
+
+
+@real.needs("eksctl", "kubectl", "aws", "kube-apiserver", "etcd")
+def test_the_real_and_the_fake_eksctl_drain_a_node_group_alike(tmp_path):
+    """`eksctl delete nodegroup --drain --wait`, the command apply runs for a replaced group, run by the real
+    eksctl against a mocked EKS whose cluster endpoint is a real API server (its ng-real), and by the fake in
+    its simulated-EKS mode against the same server (its ng-fake): both cordon the group's node, evict its
+    pod through the Eviction API, and, when the pod never goes (no kubelet here to stop it), fail without
+    deleting the group, so apply stops there instead of reporting a group gone that still runs pods.
+    (eksctl v0.215.0 pkg/drain/nodegroup.go; the fake drains with kubectl drain.)"""
+    import json
+    import os
+
+    from tests.test_apply_e2e import FAKEBIN
+
+    (tmp_path / "kube").mkdir()
+    server = real.ApiServer(tmp_path / "kube", eks_tokens=True).start()
+
+    def group_with_a_pod(group: str) -> None:
+        node = {"name": f"ip-{group}", "labels": {"eks.amazonaws.com/nodegroup": group}}
+        server.request("POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": node})
+        spec = {"nodeName": f"ip-{group}", "automountServiceAccountToken": False}
+        spec["containers"] = [{"name": "w", "image": "nginx"}]
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"web-{group}"}, "spec": spec}
+        server.request("POST", "/api/v1/namespaces/default/pods", pod)
+
+    def drained(group: str) -> tuple[bool, bool]:
+        node = server.get(f"/api/v1/nodes/ip-{group}")["spec"]
+        pod = server.get(f"/api/v1/namespaces/default/pods/web-{group}")["metadata"]
+        return node.get("unschedulable") is True, bool(pod.get("deletionTimestamp"))
+
+    def argv(group: str) -> list[str]:
+        return [
+            "delete",
+            "nodegroup",
+            "--cluster",
+            "shop",
+            "--region",
+            "us-east-1",
+            "--name",
+            group,
+            "--drain",
+            "--wait",
+        ]
+
+    try:
+        sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}}
+        server.request("POST", "/api/v1/namespaces/default/serviceaccounts", sa)
+        group_with_a_pod("ng-real")
+        group_with_a_pod("ng-fake")
+        with real.MockEks() as mock:
+            mock.kube = server
+            eks = mock.client()
+            eks.create_cluster(name="shop", roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={})
+            role = "arn:aws:iam::123456789012:role/node"
+            eks.create_nodegroup(clusterName="shop", nodegroupName="ng-real", nodeRole=role, subnets=["subnet-1"])
+            env = {**mock.env(tmp_path), "PATH": os.pathsep.join([str(real.BIN), os.environ["PATH"]])}
+            env |= {"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+            flags = ["--pod-eviction-wait-period", "1s", "--timeout", "3s"]
+            done = real.run(["eksctl", *argv("ng-real"), *flags], env, timeout=120)
+            kept = eks.list_nodegroups(clusterName="shop")["nodegroups"]
+        real_result = (done.returncode != 0, drained("ng-real"), kept == ["ng-real"])
+        assert real_result == (True, (True, True), True), done.stdout[-2000:] + done.stderr[-2000:]
+
+        cloud = tmp_path / "cloud"
+        cloud.mkdir()
+        group = {"Name": "ng-fake", "Status": "ACTIVE", "_labels": {}, "_taints": []}
+        (cloud / "cluster.json").write_text(json.dumps({"name": "shop", "nodegroups": {"ng-fake": group}}))
+        env = {"PATH": os.pathsep.join([str(real.BIN), os.environ["PATH"]]), "FAKE_CLOUD_DIR": str(cloud)}
+        env |= {"FAKE_EKS_SIM": "1", "FAKE_KUBECONFIG": str(server.kubeconfig), "FAKE_DRAIN_TIMEOUT": "3s"}
+        done = real.run([str(FAKEBIN / "eksctl"), *argv("ng-fake")], env, timeout=120)
+        kept = list(json.loads((cloud / "cluster.json").read_text())["nodegroups"])
+        fake_result = (done.returncode != 0, drained("ng-fake"), kept == ["ng-fake"])
+    finally:
+        server.stop()
+    assert fake_result == real_result, done.stderr[-2000:]
