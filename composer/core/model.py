@@ -109,22 +109,20 @@ class ServiceAccount:
     def association(self, namespace: str) -> dict:
         """The ClusterConfig entry for EKS Pod Identity (``iam.podIdentityAssociations``): eksctl makes the
         role (or uses ``roleARN``); the chart makes the account, which the association names."""
-        entry: dict = {"namespace": namespace, "serviceAccountName": self.name}
-        if self.role_arn:
-            entry["roleARN"] = self.role_arn
-        if self.policy_arns:
-            entry["permissionPolicyARNs"] = list(self.policy_arns)
-        if self.well_known:
-            entry["wellKnownPolicies"] = dict(self.well_known)
-        return entry
+        return self._grant({"namespace": namespace, "serviceAccountName": self.name}, "roleARN", "permissionPolicyARNs")
 
     def config(self, namespace: str) -> dict:
-        """The ClusterConfig entry."""
-        entry: dict = {"metadata": {"name": self.name, "namespace": namespace}}
+        """The ClusterConfig entry for IRSA (``iam.serviceAccounts``)."""
+        return self._grant(
+            {"metadata": {"name": self.name, "namespace": namespace}}, "attachRoleARN", "attachPolicyARNs"
+        )
+
+    def _grant(self, entry: dict, role_key: str, policies_key: str) -> dict:
+        """``entry`` with the role or the policies, under the names eksctl gives them there."""
         if self.role_arn:
-            entry["attachRoleARN"] = self.role_arn
+            entry[role_key] = self.role_arn
         if self.policy_arns:
-            entry["attachPolicyARNs"] = list(self.policy_arns)
+            entry[policies_key] = list(self.policy_arns)
         if self.well_known:
             entry["wellKnownPolicies"] = dict(self.well_known)
         return entry

@@ -9,6 +9,7 @@ from composer.core import inert
 from composer.core.errors import Problem
 from composer.core.model import ClusterSettings, Placement
 from composer.files.yamlio import position
+from composer.place.checks import problem_at
 from composer.place.nodegroups import pins
 from composer.place.routing import Routing
 
@@ -147,17 +148,15 @@ def _shared_keys(team: list[Placement]) -> list[Problem]:
         for field, attribute in VALUE_KEYS.items():
             path = getattr(q.workload.release, attribute)
             if path and seen.setdefault(path, q.workload.key) != q.workload.key:
-                line, col = position(q.workload.source, f"release.{field}")
                 problems.append(
-                    Problem(
+                    problem_at(
+                        q.workload,
+                        f"release.{field}",
                         f"release.{field} '{path}' is also {seen[path]}'s, in the same release: one would place "
                         "the other's pods",
-                        q.workload.source.path,
-                        line,
-                        col,
-                        hint=f"name the chart value for this workload's own pods (for example "
+                        f"name the chart value for this workload's own pods (for example "
                         f"<component>.{path.split('.')[-1]}), or leave it out",
-                        check="release",
+                        "release",
                     )
                 )
     return problems
@@ -238,13 +237,11 @@ def helmfile(
             and "/" in r.chart
             and r.chart.split("/", 1)[0] not in repositories
         ):
-            line, col = position(p.workload.source, "release.chart")
             problems.append(
-                Problem(
+                problem_at(
+                    p.workload,
+                    "release.chart",
                     f"chart '{r.chart}' names repository '{r.chart.split('/', 1)[0]}', but no profile gives its URL",
-                    p.workload.source.path,
-                    line,
-                    col,
                     "add release.repository with the chart repository URL",
                     "repository",
                 )

@@ -9,7 +9,8 @@ from composer.core.model import Workload
 from composer.files.yamlio import position
 
 
-def _at(w: Workload, field: str, message: str, hint: str, check: str) -> Problem:
+def problem_at(w: Workload, field: str, message: str, hint: str, check: str) -> Problem:
+    """A problem at ``field`` of ``w``'s profile (its file, line and column)."""
     line, col = position(w.source, field)
     return Problem(message, w.source.path, line, col, hint, check)
 
@@ -21,7 +22,7 @@ def check_workloads(workloads: list[Workload], root: Path | None = None) -> list
     for w in workloads:
         if w.key in seen:
             problems.append(
-                _at(
+                problem_at(
                     w,
                     "metadata.name",
                     f"release '{w.key}' is defined twice (also in {seen[w.key].source.path})",
@@ -44,11 +45,11 @@ def check_workloads(workloads: list[Workload], root: Path | None = None) -> list
                     else "check the name, or add its profile"
                 )
                 problems.append(
-                    _at(w, f"release.needs[{index}]", f"needs '{need}', which no profile defines", hint, "needs")
+                    problem_at(w, f"release.needs[{index}]", f"needs '{need}', which no profile defines", hint, "needs")
                 )
             elif target.release is None:
                 problems.append(
-                    _at(
+                    problem_at(
                         w,
                         f"release.needs[{index}]",
                         f"needs '{need}', which has no release section",
@@ -57,11 +58,13 @@ def check_workloads(workloads: list[Workload], root: Path | None = None) -> list
                     )
                 )
             elif need == w.key:
-                problems.append(_at(w, f"release.needs[{index}]", "a release cannot need itself", "remove it", "needs"))
+                problems.append(
+                    problem_at(w, f"release.needs[{index}]", "a release cannot need itself", "remove it", "needs")
+                )
         for index, values in enumerate(w.release.values):
             if not values.is_file():
                 problems.append(
-                    _at(
+                    problem_at(
                         w,
                         f"release.values[{index}]",
                         f"values file not found: {values}",
@@ -71,7 +74,7 @@ def check_workloads(workloads: list[Workload], root: Path | None = None) -> list
                 )
             elif values.name.endswith(".gotmpl") and not w.release.values_templates:
                 problems.append(
-                    _at(
+                    problem_at(
                         w,
                         f"release.values[{index}]",
                         f"'{values.name}' is a template: helmfile would run it with your credentials",
@@ -97,7 +100,7 @@ def _service_accounts(workloads: list[Workload]) -> list[Problem]:
         sa = w.service_account
         if w.aws_credentials in ROLE_CREDENTIALS and sa is None:
             problems.append(
-                _at(
+                problem_at(
                     w,
                     "workload.awsCredentials",
                     f"awsCredentials: {w.aws_credentials}, but no workload.serviceAccount says which role the pods get",
@@ -112,7 +115,7 @@ def _service_accounts(workloads: list[Workload]) -> list[Problem]:
             continue
         if w.aws_credentials not in ROLE_CREDENTIALS:
             problems.append(
-                _at(
+                problem_at(
                     w,
                     "workload.serviceAccount",
                     f"workload.serviceAccount needs awsCredentials: irsa or podIdentity (it is {w.aws_credentials})",
@@ -123,7 +126,7 @@ def _service_accounts(workloads: list[Workload]) -> list[Problem]:
         elif not (sa.policy_arns or any(sa.well_known.values()) or sa.role_arn):
             # (wellKnownPolicies that are all false grant nothing: eksctl refuses such an account)
             problems.append(
-                _at(
+                problem_at(
                     w,
                     "workload.serviceAccount",
                     f"service account {sa.name} has no permissions",
@@ -133,7 +136,7 @@ def _service_accounts(workloads: list[Workload]) -> list[Problem]:
             )
         elif sa.role_arn and (sa.policy_arns or sa.well_known):
             problems.append(
-                _at(
+                problem_at(
                     w,
                     "workload.serviceAccount.attachRoleARN",
                     "attachRoleARN uses an existing role, so policies cannot be attached here too",
@@ -145,7 +148,7 @@ def _service_accounts(workloads: list[Workload]) -> list[Problem]:
         other = seen.setdefault(key, w)
         if other is not w and (other.service_account != sa or other.aws_credentials != w.aws_credentials):
             problems.append(
-                _at(
+                problem_at(
                     w,
                     "workload.serviceAccount",
                     f"service account {key} is also defined, differently, in {other.source.path}",
@@ -167,7 +170,7 @@ def _outside(w: Workload, root: Path) -> list[Problem]:
     for field, path in paths:
         if not path.resolve().is_relative_to(root):
             found.append(
-                _at(
+                problem_at(
                     w,
                     field,
                     f"{field} '{path}' is outside the estate ({root})",
@@ -203,7 +206,7 @@ def _cycles(releases: dict[str, Workload]) -> list[Problem]:
                 w = releases[node]
                 index = list(w.release.needs).index(child)
                 problems.append(
-                    _at(
+                    problem_at(
                         w,
                         f"release.needs[{index}]",
                         f"needs form a cycle: {' -> '.join(cycle)}",

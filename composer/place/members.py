@@ -18,7 +18,8 @@ from collections import defaultdict
 from composer.core.errors import Problem
 from composer.core.model import DEFAULT_ROUTING_LABEL, Placement, Reason
 from composer.files.yamlio import position
-from composer.place.routing import _labellable
+from composer.place.checks import problem_at
+from composer.place.routing import labellable
 
 UNLABELLED = Reason(
     "PL003",
@@ -60,15 +61,13 @@ def check(placements: list[Placement]) -> list[Problem]:
             else ""
         )
         if why:
-            line, col = position(p.workload.source, "release.partOf")
             problems.append(
-                Problem(
+                problem_at(
+                    p.workload,
+                    "release.partOf",
                     f"release.partOf: {why}",
-                    p.workload.source.path,
-                    line,
-                    col,
-                    hint="name the metadata.name of the profile with the release's chart, in the same namespace",
-                    check="release",
+                    "name the metadata.name of the profile with the release's chart, in the same namespace",
+                    "release",
                 )
             )
     return problems
@@ -92,7 +91,7 @@ def settle(placements: list[Placement], routing_label: tuple[str, str] = DEFAULT
             if p.target == "fargate"
             and p.workload.release is not None
             and p.workload.release.part_of
-            and not _labellable(p, key, value)
+            and not labellable(p, key, value)
         }
         if not stranded:
             return placements

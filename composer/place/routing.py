@@ -86,9 +86,7 @@ def route(
         mixed = len(fargate) != len(members) or namespace == "kube-system"
         by_label = Selector(namespace, ((key, value),))
         stays_labelled = (
-            by_label in before
-            and Selector(namespace) not in before
-            and all(_labellable(p, key, value) for p in fargate)
+            by_label in before and Selector(namespace) not in before and all(labellable(p, key, value) for p in fargate)
         )
         if not mixed and not stays_labelled:
             selectors.add(Selector(namespace))
@@ -169,7 +167,7 @@ def route(
     return Routing(profiles, frozenset(labelled), on_fargate, repacked), problems
 
 
-def _labellable(p: Placement, key: str, value: str) -> bool:
+def labellable(p: Placement, key: str, value: str) -> bool:
     """Its pods carry the routing label, or compose can give it to them through the chart."""
     w = p.workload
     return w.pod_labels.get(key) == value or bool(w.release is not None and w.release.pod_labels_value)
