@@ -422,7 +422,8 @@ class MockEks:
     versions EKS offers, and the add-on reads ``eksctl get addon`` makes (ListAddons, DescribeAddon,
     DescribeAddonVersions; shapes from the EKS API reference) over the add-ons a test puts in
     ``addons`` ({cluster: {name: {"status": …, "configurationValues": …}}}), and the
-    ``accessConfig`` that moto's DescribeCluster leaves out, from ``auth_modes`` ({cluster: mode}), and
+    ``accessConfig`` that moto's DescribeCluster leaves out, from ``auth_modes`` ({cluster: mode}), the
+    add-on writes (CreateAddon, UpdateAddon: the add-on then reads as ACTIVE with that configuration), and
     SSM GetParameter for the AWS public parameters moto lacks, from ``parameters`` ({name: value}; shape
     from the SSM API reference); everything else goes to moto unchanged. ``env`` points real eksctl (and
     the real AWS CLI) at it."""
@@ -454,6 +455,33 @@ class MockEks:
         self.associations: dict[str, dict[str, str]] = {}
         associations = self.associations
         mock = self  # (kube: set by a test to an ApiServer(eks_tokens=True) that is the clusters' endpoint)
+
+        def addon_write(path: str, data: bytes | None):
+            """The answer to CreateAddon / UpdateAddon (shapes from the EKS API reference), kept in ``addons``
+            as EKS would have them once done (ACTIVE, the configuration given); None when not one."""
+            import json
+
+            parts = path.partition("?")[0].strip("/").split("/")
+            if parts[:1] != ["clusters"] or len(parts) < 3 or parts[2] != "addons":
+                return None
+            body = json.loads(data or b"{}")
+            if len(parts) == 3:
+                name = str(body.get("addonName", ""))
+                addons.setdefault(parts[1], {})[name] = {
+                    "status": "ACTIVE",
+                    "configurationValues": body.get("configurationValues") or "",
+                }
+                arn = f"arn:aws:eks:us-east-1:123456789012:addon/{parts[1]}/{name}/x"
+                created = {"addonName": name, "clusterName": parts[1], "status": "CREATING", "addonArn": arn}
+                return {"addon": {**created, "addonVersion": body.get("addonVersion") or "v1.0.0-eksbuild.1"}}
+            if len(parts) == 5 and parts[4] == "update":
+                have = addons.get(parts[1], {}).get(parts[3])
+                if have is not None and "configurationValues" in body:
+                    have["configurationValues"] = body["configurationValues"] or ""
+                return {
+                    "update": {"id": "u-1", "status": "Successful", "type": "AddonUpdate", "params": [], "errors": []}
+                }
+            return None
 
         def association_answer(path: str):
             """(code, body) for ListPodIdentityAssociations / DescribePodIdentityAssociation (shapes from the
@@ -572,6 +600,9 @@ class MockEks:
                     return self._answer(code, json.dumps(doc).encode(), headers)
                 length = int(self.headers.get("Content-Length") or 0)
                 data = self.rfile.read(length) if length else None
+                written = addon_write(self.path, data) if self.command == "POST" else None
+                if written is not None:
+                    return self._answer(200, json.dumps(written).encode(), [("Content-Type", "application/json")])
                 if self.headers.get("X-Amz-Target") == "AmazonSSM.GetParameter":
                     name = json.loads(data or b"{}").get("Name")
                     if name in parameters:

@@ -462,7 +462,8 @@ def test_plan_refresh_reads_a_cluster_through_the_real_eksctl(tmp_path, monkeypa
 def test_compose_apply_replaces_a_fargate_profile_through_the_real_eksctl(tmp_path, monkeypatch, capsys):
     """compose apply on an existing (mocked) EKS cluster with the real eksctl for every eksctl call: the
     changed profile's replacement is created before the old one is deleted, a profile compose did not
-    make is left alone, and a second apply finds nothing to change. helmfile and helm are the fakes
+    make is left alone, the missing kube-proxy add-on is created (`eksctl create addon -f`), and a second
+    apply finds nothing to change. helmfile and helm are the fakes
     (no Kubernetes API behind moto); the planned node group already exists in the mock, so no node group
     is created (that needs CloudFormation, which moto does not model for eksctl)."""
     import os
@@ -498,7 +499,8 @@ def test_compose_apply_replaces_a_fargate_profile_through_the_real_eksctl(tmp_pa
             groups={group["name"]: (group["instanceType"], group["minSize"], group["maxSize"], group["labels"])},
             profiles={"fp-0ld0ld00": ([{"namespace": "batch"}], ours), "fp-theirs": ([{"namespace": "theirs"}], {})},
         )
-        mock.addons["shop"] = {a: {"status": "ACTIVE"} for a in ("vpc-cni", "kube-proxy", "coredns", "metrics-server")}
+        # kube-proxy is missing (an interrupted create cluster): the real `eksctl create addon -f` creates it
+        mock.addons["shop"] = {a: {"status": "ACTIVE"} for a in ("vpc-cni", "coredns", "metrics-server")}
         for key, value in mock.env(tmp_path).items():
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("PATH", os.pathsep.join([str(fakes), str(real.BIN), os.environ["PATH"]]))
@@ -525,6 +527,7 @@ def test_compose_apply_replaces_a_fargate_profile_through_the_real_eksctl(tmp_pa
     assert out.index("$ eksctl create fargateprofile") < out.index("$ helmfile --file")
     assert out.index("$ helmfile --file") < out.index("$ eksctl delete fargateprofile --cluster shop")
     assert left == planned | {"fp-theirs"}
+    assert "+ add-on kube-proxy" in out and "$ eksctl create addon -f" in out
     assert second == 0 and "Cluster changes: 0 to create, 0 to replace, 0 to resize, 0 to delete." in again
 
 
