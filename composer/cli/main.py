@@ -316,7 +316,9 @@ def _parser() -> argparse.ArgumentParser:
         "or bare Pod, and show where each would run and why, each reason with the manifest line it "
         "comes from. Services, Ingresses, PVCs, PersistentVolumes, StorageClasses, ServiceAccounts, "
         "NetworkPolicies and PodDisruptionBudgets in the input are linked to the workloads; other "
-        "objects are skipped and listed by kind.",
+        "objects are skipped and listed by kind. The workloads of one Helm release (same namespace and "
+        "app.kubernetes.io/instance) become one release: the owner named after it, the others joining it "
+        "with release.partOf; --chart names its chart.",
         epilog="Manifests are read as Kubernetes reads them: a repeated key keeps its last value (a warning "
         "with its line), and a YAML document that cannot be parsed is reported on its own while the rest "
         "are scanned.\n\n"
