@@ -630,3 +630,14 @@ def test_terminal_escapes_from_profiles_manifests_and_markup_never_reach_the_scr
     code, out, err = run(["scan", str(manifests), "--dry-run"], tmp_path, capsys, monkeypatch)
     assert code == 0 and "internal error" not in err and "\x1b" not in out + err
     assert "[/bold] 1" in out and "EvilRED 1" in out
+
+
+@pytest.mark.parametrize("key", ["~", "1", "true", "&anchor"])
+def test_a_mapping_key_that_is_not_text_is_a_located_error_not_a_crash(key, tmp_path, capsys, monkeypatch):
+    """Found by the CLI fuzzer: `{cpu: "3", &memory: 12Gi}` makes a null key, which crashed the schema check
+    (exit 3). Any key YAML reads as something other than text is now a problem at its line and column."""
+    write_estate(tmp_path, [profile_doc("api", "shop")])
+    path = tmp_path / "profiles" / "shop-api.yaml"
+    path.write_text(path.read_text().replace("cpu: 500m", f"cpu: 500m\n          {key}: 1"))
+    code, _, err = run(["validate"], tmp_path, capsys, monkeypatch)
+    assert code == 1 and "is not text" in err and "shop-api.yaml:" in err, err

@@ -204,6 +204,8 @@ def accepts(name: str, data: Any) -> bool:
         compiled(name)(data)
     except JsonSchemaException:
         return False
+    except TypeError:  # (a key that is not text meets a key pattern: validate says which)
+        return False
     return True
 
 
@@ -214,11 +216,36 @@ def validate(name: str, data: Any, where: str) -> list[Problem]:
     """
     if accepts(name, data):
         return []
+    odd = list(_non_string_keys(data, ()))
+    if odd:  # (JSON Schema has string keys only: these would not even reach its checks)
+        return [
+            Problem(
+                f"the key {key!r} of '{'.'.join(map(str, path)) or '(top level)'}' is not text",
+                where,
+                *locate(data, (*path, key), key=True),
+                hint="write the key as text (quote it), or remove it",
+                check="schema",
+            )
+            for path, key in odd
+        ]
     problems: list[Problem] = []
     for error in validator(name).iter_errors(data):
         problems.extend(_explain(error, data, where))
     problems.sort(key=lambda p: (p.line, p.col, p.message))
     return problems
+
+
+def _non_string_keys(data: Any, path: tuple):
+    """(path, key) of every mapping key in ``data`` that is not a string (YAML allows ``1:``, ``~:``, …)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if not isinstance(key, str):
+                yield path, key
+            else:
+                yield from _non_string_keys(value, (*path, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _non_string_keys(value, (*path, index))
 
 
 def _short(value: Any) -> Any:
