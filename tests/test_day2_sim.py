@@ -73,7 +73,8 @@ class Estate:
             self.values(name, replicas, budget)
         fakes = tmp / "fakebin"
         fakes.mkdir()
-        for name in ("eksctl", "_fakecloud.py"):  # eksctl is the fake; helmfile, helm and kubectl are real
+        # eksctl and the AWS CLI (EKS's APIs) are the fakes; helmfile, helm and kubectl are real
+        for name in ("eksctl", "aws", "_fakecloud.py"):
             shutil.copy(Path(__file__).parent / "fakebin" / name, fakes / name)
         self.env = real.tool_env(tmp / "home")
         self.env.update(
@@ -202,6 +203,15 @@ def run_scenarios(estate: Estate, sim: SimEks) -> None:
     # a node group is replaced (another instance type): its pods move to the new group, then it is drained
     estate.settings(nodeGroups={"general": {"instanceType": "m6i.2xlarge"}})
     estate.apply("replace a node group")
+
+    # EKS publishes a newer AMI release for 1.33 x86_64: --upgrade-nodes rolls those groups onto it, node
+    # by node (the arm64 groups have none newer and stay)
+    (sim.cloud / "amis.json").write_text(json.dumps({"1.33/AL2023_x86_64_STANDARD": "1.33.5-20261201"}))
+    estate.apply("newer AMI release (--upgrade-nodes)", "--upgrade-nodes")
+    groups = json.loads((sim.cloud / "cluster.json").read_text())["nodegroups"].values()
+    rolled = {g["Name"] for g in groups if g["_release"] == "1.33.5-20261201"}
+    x86 = {g["Name"] for g in groups if g["_labels"].get("composer.io/node-class") != "arm64"}
+    assert rolled and rolled == x86, groups
 
     # Kubernetes 1.33 → 1.34: control plane, add-ons, node groups rolled, Fargate pods restarted
     estate.settings(metadata={**estate.composer["metadata"], "version": "1.34"})
