@@ -25,7 +25,7 @@ from pathlib import Path
 from composer.core import parallel
 from tests.conftest import ROOT
 
-CASES = int(os.environ.get("COMPOSE_FUZZ_CASES", "300"))  # (bench/fuzz.py runs many more)
+CASES = int(os.environ.get("COMPOSE_FUZZ_CASES", "200"))  # (bench/fuzz.py runs many more)
 SEED = int(os.environ["COMPOSE_FUZZ_SEED"])  # set by conftest (a new one each run unless given)
 # (profiles that name no other release in `needs`, so any three of them make a valid estate)
 PROFILES = sorted(p.relative_to(ROOT) for p in (ROOT / "profiles").rglob("*.yaml") if "needs:" not in p.read_text())
