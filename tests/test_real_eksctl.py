@@ -699,6 +699,7 @@ def test_the_real_and_the_fake_eksctl_drain_a_node_group_alike(tmp_path):
         group = {"Name": "ng-fake", "Status": "ACTIVE", "_labels": {}, "_taints": []}
         (cloud / "cluster.json").write_text(json.dumps({"name": "shop", "nodegroups": {"ng-fake": group}}))
         env = {"PATH": os.pathsep.join([str(real.BIN), os.environ["PATH"]]), "FAKE_CLOUD_DIR": str(cloud)}
+        env["HOME"] = str(tmp_path)  # (kubectl keeps its cache under $HOME: without it, in the working folder)
         env |= {"FAKE_EKS_SIM": "1", "FAKE_KUBECONFIG": str(server.kubeconfig), "FAKE_DRAIN_TIMEOUT": "3s"}
         done = real.run([str(FAKEBIN / "eksctl"), *argv("ng-fake")], env, timeout=120)
         kept = list(json.loads((cloud / "cluster.json").read_text())["nodegroups"])
