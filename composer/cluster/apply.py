@@ -660,18 +660,24 @@ def probe_service_accounts(runner: Runner, cluster_config: dict, options: ApplyO
     return found
 
 
+def _eksctl_list(runner: Runner, argv: tuple[str, ...], options: ApplyOptions) -> list:
+    """The list an ``eksctl get … -o json`` prints ([] for none: eksctl prints null for an empty one); a
+    failure or any other shape is an ``ApplyError``."""
+    code, out, err = _capture(runner, argv, None, options.probe_timeout)
+    if code != 0:
+        raise ApplyError(f"`{shlex.join(argv)}` exited {code}: {err.strip()[-300:]}")
+    found = _json(out or "null", shlex.join(argv)) or []
+    if not isinstance(found, list):
+        raise ApplyError(f"`{shlex.join(argv)}` printed {type(found).__name__}, not a list; is this eksctl?")
+    return found
+
+
 def probe_irsa_roles(runner: Runner, name: str, region: str, options: ApplyOptions) -> dict[str, str]:
     """namespace/name → role ARN of each IAM role eksctl made for a service account (its stacks): eksctl's
     create iamserviceaccount refuses to name one of those again (composer.cluster.reconcile)."""
     argv = ("eksctl", "get", "iamserviceaccount", "--cluster", name, "--region", region, "-o", "json")
-    code, out, err = _capture(runner, argv, None, options.probe_timeout)
-    if code != 0:
-        raise ApplyError(f"`{shlex.join(argv)}` exited {code}: {err.strip()[-300:]}")
-    found = _json(out or "null", shlex.join(argv)) or []  # (no stacks: eksctl prints null)
-    if not isinstance(found, list):
-        raise ApplyError(f"`{shlex.join(argv)}` printed {type(found).__name__}, not a list; is this eksctl?")
     roles = {}
-    for item in found:
+    for item in _eksctl_list(runner, argv, options):
         meta = item.get("metadata") if isinstance(item, dict) else None
         status = item.get("status") if isinstance(item, dict) else None
         if not isinstance(meta, dict) or not isinstance(status, dict):
@@ -685,14 +691,8 @@ def probe_associations(runner: Runner, name: str, region: str, options: ApplyOpt
     pkg/actions/podidentityassociation/getter.go Summary: AssociationARN, Namespace, ServiceAccountName,
     RoleARN, OwnerARN)."""
     argv = ("eksctl", "get", "podidentityassociation", "--cluster", name, "--region", region, "-o", "json")
-    code, out, err = _capture(runner, argv, None, options.probe_timeout)
-    if code != 0:
-        raise ApplyError(f"`{shlex.join(argv)}` exited {code}: {err.strip()[-300:]}")
-    found = _json(out or "null", shlex.join(argv)) or []  # (none: eksctl may print null)
-    if not isinstance(found, list):
-        raise ApplyError(f"`{shlex.join(argv)}` printed {type(found).__name__}, not a list; is this eksctl?")
     present = {}
-    for item in found:
+    for item in _eksctl_list(runner, argv, options):
         if not isinstance(item, dict) or not item.get("Namespace") or not item.get("ServiceAccountName"):
             raise ApplyError(f"`{shlex.join(argv)}` printed an entry without Namespace and ServiceAccountName")
         present[f"{item['Namespace']}/{item['ServiceAccountName']}"] = str(item.get("RoleARN") or "")
@@ -703,18 +703,17 @@ def association_steps(todo: list[reconcile.Action], cluster_config: dict, cluste
     """``eksctl create podidentityassociation`` by flags for each missing association: with the config
     file eksctl would create every one it lists and fail on those that exist (CreatePodIdentityAssociation's
     ResourceInUseException is not ignored there: pkg/actions/podidentityassociation/creator.go line 41)."""
-    planned = {a.key: a for a in PlannedCluster.of(cluster_config).associations}
     wanted = {
         a["namespace"] + "/" + a["serviceAccountName"]: a
         for a in (cluster_config.get("iam") or {}).get("podIdentityAssociations") or ()
     }
     steps = []
     for action in todo:
-        a, entry = planned[action.name], wanted[action.name]
+        entry = wanted[action.name]
         argv = ("eksctl", "create", "podidentityassociation", "--cluster", cluster, "--region", region)
-        argv += ("--namespace", a.namespace, "--service-account-name", a.name)
-        if a.role_arn:
-            argv += ("--role-arn", a.role_arn)
+        argv += ("--namespace", entry["namespace"], "--service-account-name", entry["serviceAccountName"])
+        if entry.get("roleARN"):
+            argv += ("--role-arn", entry["roleARN"])
         if entry.get("permissionPolicyARNs"):
             argv += ("--permission-policy-arns", ",".join(entry["permissionPolicyARNs"]))
         well_known = sorted(k for k, v in (entry.get("wellKnownPolicies") or {}).items() if v)
@@ -722,7 +721,7 @@ def association_steps(todo: list[reconcile.Action], cluster_config: dict, cluste
             argv += ("--well-known-policies", ",".join(well_known))
         steps.append(
             Step(
-                f"create the EKS Pod Identity association of {a.key} ({action.detail}; eksctl makes the role)",
+                f"create the EKS Pod Identity association of {action.name} ({action.detail}; eksctl makes the role)",
                 argv,
                 changed=(0,),
             )
