@@ -210,13 +210,9 @@ def _unread(placement: Placement, field: str, purpose: str, what: str, keys: tup
 
 def value_keys(chart: Path) -> tuple[str, ...]:
     """Dotted paths of every mapping key in the chart's values.yaml (its defaults), in file order."""
-    from composer.core.errors import ComposerError
-    from composer.files.yamlio import load_file
+    from composer.load.scan import chart_values
 
-    try:
-        doc = load_file(chart / "values.yaml")
-    except (ComposerError, OSError):
-        return ()
+    doc = chart_values(chart)
     found: list[str] = []
 
     def walk(node, path: str) -> None:

@@ -298,7 +298,7 @@ def attach_chart(scanned: list[Scanned], chart: str, version: str, out_dir: Path
             f"({', '.join(releases[:5])}{', …' if len(releases) > 5 else ''}); scan one release at a time"
         )
     owner = owners[0]
-    defaults = _chart_values(Path(chart)) if chart.startswith(".") else {}
+    defaults = chart_values(Path(chart)) if chart.startswith(".") else {}
     if chart.startswith("."):
         folder = out_dir / owner.profile["metadata"]["namespace"]
         chart = os.path.relpath(Path(chart).resolve(), folder.resolve())
@@ -333,7 +333,7 @@ def _value_keys(defaults: dict, component: str) -> dict:
     return {field: f"{component}.{key}" for field, key in VALUE_FIELDS.items() if key in part}
 
 
-def _chart_values(chart: Path) -> dict:
+def chart_values(chart: Path) -> dict:
     """A local chart's values.yaml as plain data ({} when it cannot be read)."""
     from composer.core.errors import ComposerError
     from composer.files.yamlio import load_file
