@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -57,9 +58,15 @@ ABSENT = (
 )
 
 
+# pytest-subprocess's registry has no lock, and apply starts its read-only probes side by side from threads:
+# one thread at a time picks its registered process (a lost pick was an internal error, seen once in CI)
+DISPATCH = threading.Lock()
+
+
 def popen_runner(argv, on_line, timeout=None):
     try:  # (a pytest-subprocess callback raises when the process runs, not when it starts)
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        with DISPATCH:
+            process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         out, err = process.communicate(timeout=timeout)
     except FileNotFoundError:
         raise ToolNotFound(argv[0]) from None
