@@ -234,6 +234,12 @@ class ApiServer:
         )
         return config
 
+    def start_controllers(self, *controllers: str, extra: tuple[str, ...] = ()) -> None:
+        """The real kube-controller-manager against this server, running only ``controllers`` (no leader
+        election, no serving port); stopped first when the server stops."""
+        args = ["--kubeconfig", str(self.kubeconfig), "--leader-elect=false", "--secure-port=0", *extra]
+        self._spawn("kube-controller-manager", [*args, "--controllers", ",".join(controllers)])
+
     def _spawn(self, name: str, args: list[str]) -> None:
         log = open(self.home / f"{name}.log", "wb")
         self.procs.append(

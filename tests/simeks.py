@@ -36,7 +36,6 @@ import json
 import math
 import random
 import ssl
-import subprocess
 import threading
 import time
 import urllib.error
@@ -180,7 +179,6 @@ class SimEks:
         self._bound: dict[str, float] = {}  # pod uid → when it was bound to a node
         self._established: set[str] = set()  # Deployments seen fully available
         self._fargate_nodes = 0
-        self._procs: list[subprocess.Popen] = []
         self.errors: list[str] = []
 
     # ------------------------------------------------------------ life cycle
@@ -188,7 +186,7 @@ class SimEks:
     def __enter__(self) -> "SimEks":
         (self.home / "kube").mkdir(parents=True, exist_ok=True)
         self.server.start()
-        self._start_controller_manager()
+        self.server.start_controllers(*CONTROLLERS, extra=("--concurrent-deployment-syncs=10",))
         self._start_webhook()
         for target in (self._kubelets, self._monitor):
             thread = threading.Thread(target=self._loop, args=(target,), daemon=True)
@@ -202,37 +200,11 @@ class SimEks:
             thread.join(timeout=10)
         if getattr(self, "_webhook", None):
             self._webhook.shutdown()
-        for proc in self._procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
         self.server.stop()
 
     def env(self) -> dict[str, str]:
         """What the fake eksctl needs to act on this cluster's Nodes and pods as EKS would."""
         return {"FAKE_KUBECONFIG": str(self.server.kubeconfig), "FAKE_EKS_SIM": "1"}
-
-    def _start_controller_manager(self) -> None:
-        log = open(self.home / "kube" / "kube-controller-manager.log", "wb")
-        self._procs.append(
-            subprocess.Popen(
-                [
-                    real.find("kube-controller-manager") or "kube-controller-manager",
-                    "--kubeconfig",
-                    str(self.server.kubeconfig),
-                    "--leader-elect=false",
-                    "--secure-port=0",
-                    "--controllers",
-                    ",".join(CONTROLLERS),
-                    "--concurrent-deployment-syncs=10",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        )
 
     def _start_webhook(self) -> None:
         cert, key = real.self_signed(self.home / "webhook", "127.0.0.1", "subjectAltName=IP:127.0.0.1")

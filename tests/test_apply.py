@@ -1352,3 +1352,39 @@ def test_a_waiting_step_polls_until_its_check_passes_or_its_limit_is_up():
     answers = iter([])
     results = ap.execute([ap.Step("wait", ("kubectl",), expect=check, poll=0.01, limit=0.05)], runner, lambda: None)
     assert results[0].status == "failed" and results[0].tail[-1] == "still there"
+
+
+def test_a_deployment_whose_immutable_selector_changes_is_orphaned_right_before_the_upgrade(tmp_path):
+    """The generated autoscaler's chart selector is known (Plan.fixed_selectors); one installed with
+    another selector (routing once in its podLabels) is deleted with --cascade=orphan just before helmfile
+    re-creates it, so its pods keep running; with helmfile --selector (the release may not be upgraded
+    this run) it is only listed; an equal or absent one is left alone."""
+    from composer.cluster import reconcile
+    from composer.cluster.apply import ApplyOptions, ClusterState, plan_steps
+    from composer.place import autoscaler
+
+    key, deployment = "kube-system/cluster-autoscaler", autoscaler.DEPLOYMENT
+    planned = {key: (deployment, dict(autoscaler.SELECTOR))}
+    old = {**dict(autoscaler.SELECTOR), "composer.io/compute": "fargate"}
+    [action] = reconcile.selector_actions(planned, {key: (deployment, old)})
+    assert (action.kind, action.what, action.name) == ("replace", "Deployment", f"kube-system/{deployment}")
+    assert "composer.io/compute=fargate" in action.detail and "its pods keep running" in action.effect
+    assert reconcile.selector_actions(planned, {key: (deployment, dict(autoscaler.SELECTOR))}) == []
+    assert reconcile.selector_actions(planned, {key: (deployment, None)}) == []  # (helm creates it)
+    [listed] = reconcile.selector_actions(planned, {key: (deployment, old)}, partial=True)
+    assert listed.kind == "differs" and "apply without --selector" in listed.detail
+
+    config = {"metadata": {"name": "shop", "region": "eu-west-1"}, "fargateProfiles": [], "managedNodeGroups": []}
+    state = ClusterState(True, releases=frozenset({key}), selectors={key: (deployment, old)})
+
+    def argvs(options: ApplyOptions) -> list[tuple[str, ...]]:
+        steps = plan_steps(
+            config, state, tmp_path / "c.yaml", tmp_path / "h.yaml", options, None, frozenset({key}), planned
+        )
+        return [s.argv for s in steps]
+
+    kube = ("--kubeconfig", str(ap.kubeconfig_path("shop")))
+    orphan = ("kubectl", "delete", "deployment", deployment, "--namespace", "kube-system", "--cascade=orphan", *kube)
+    steps = argvs(ApplyOptions())
+    assert steps[-2] == orphan and steps[-1][0] == "helmfile" and "apply" in steps[-1]
+    assert orphan not in argvs(ApplyOptions(selectors=("name=web",)))

@@ -205,6 +205,13 @@ def test_cluster_autoscaler_when_there_are_node_groups():
     } in config["iam"]["serviceAccounts"]
     assert all(g["propagateASGTags"] for g in config["managedNodeGroups"])  # scale-up from zero needs the tags
     assert any(s["namespace"] == "kube-system" for p in config["fargateProfiles"] for s in p["selectors"])
+    # routed and pinned through additionalLabels, which the chart keeps out of its (immutable) selector
+    [labels] = [v["additionalLabels"] for v in ca["values"] if "additionalLabels" in v]
+    home = next(
+        p["name"] for p in config["fargateProfiles"] if any(s["namespace"] == "kube-system" for s in p["selectors"])
+    )
+    assert labels == {"composer.io/compute": "fargate", "eks.amazonaws.com/fargate-profile": home}
+    assert not any("podLabels" in v for v in ca["values"])
 
 
 def test_the_autoscaler_chart_and_image_follow_the_kubernetes_minor():

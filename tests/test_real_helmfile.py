@@ -10,7 +10,11 @@ real kube-apiserver.
 from __future__ import annotations
 
 import fnmatch
+import json
+import os
 import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -592,3 +596,135 @@ def test_windows_ipam_is_read_and_turned_on_through_real_kubectl(tmp_path, apise
         run(step.argv)
     data = apiserver.get("/api/v1/namespaces/kube-system/configmaps/amazon-vpc-cni")["data"]
     assert data == {"enable-windows-ipam": "true", "warm-ip-target": "1"}
+
+
+# ---------------------------------------------------------------- the generated Cluster Autoscaler release
+
+# the kubernetes/autoscaler chart when a checkout of it is given, else the stand-in (tests/realtools/charts)
+AUTOSCALER_CHART = Path(os.environ.get("COMPOSE_AUTOSCALER_CHART") or real.CHARTS / "autoscaler")
+
+
+def autoscaler_values(plan: Plan) -> dict:
+    """The values compose gives the cluster-autoscaler release, merged as helm merges its values list."""
+    release = next(r for r in plan.helmfile["releases"] if r["name"] == "cluster-autoscaler")
+    merged: dict = {}
+    for layer in release["values"]:
+        for key, value in layer.items():
+            merged[key] = {**merged[key], **value} if isinstance(merged.get(key), dict) else value
+    return json.loads(json.dumps(merged))  # (plain data, for yaml and json)
+
+
+@real.needs("helm", "kubectl", "kube-apiserver", "kube-controller-manager", "etcd")
+def test_the_generated_autoscaler_upgrades_across_routing_changes_and_leaves_a_pod_labels_selector(
+    tmp_path, monkeypatch
+):
+    """Cluster Autoscaler's chart copies ``podLabels`` into its Deployment's selector, which is immutable.
+    compose routes it through ``additionalLabels`` (pods only), so a new ``fargate.routingLabel`` upgrades
+    cleanly with real helm against a real API server; one installed the old way (routing in
+    ``podLabels``, whose upgrade fails) is moved over as apply does it: its live selector read through real
+    kubectl, the Deployment deleted with --cascade=orphan, and the upgrade re-creates it, whose real
+    controllers adopt the running ReplicaSet and pod instead of replacing them at once."""
+    from composer.cluster import apply as ap
+    from composer.cluster import reconcile
+    from composer.cluster.runner import sh_runner
+    from composer.place import autoscaler
+
+    server = real.ApiServer(tmp_path / "kube")
+    (tmp_path / "kube").mkdir()
+    server.start()
+    try:
+        server.start_controllers(
+            "deployment-controller",
+            "replicaset-controller",
+            "garbage-collector-controller",
+            "serviceaccount-controller",
+        )
+        env = {**real.tool_env(tmp_path / "home"), "KUBECONFIG": str(server.kubeconfig)}
+        monkeypatch.setenv("PATH", env["PATH"])
+        monkeypatch.setenv("KUBECONFIG", env["KUBECONFIG"])
+
+        def tool(*argv: str, ok: bool = True) -> subprocess.CompletedProcess:
+            done = real.run(list(argv), env)
+            assert (done.returncode == 0) == ok, f"{argv}: {done.stdout[-800:]} {done.stderr[-800:]}"
+            return done
+
+        def upgrade(values: dict, ok: bool = True) -> subprocess.CompletedProcess:
+            path = tmp_path / "values.yaml"
+            path.write_text(json.dumps(values))
+            args = ("upgrade", "--install", "cluster-autoscaler", str(AUTOSCALER_CHART), "-n", "kube-system")
+            return tool("helm", *args, "-f", str(path), ok=ok)
+
+        def deployment() -> dict:
+            return server.get(f"/apis/apps/v1/namespaces/kube-system/deployments/{autoscaler.DEPLOYMENT}")
+
+        def wait_for(check, what: str) -> None:
+            deadline = time.monotonic() + 60
+            while not check():
+                assert time.monotonic() < deadline, f"not within 60 s: {what}"
+                time.sleep(0.2)
+
+        def replica_sets() -> list[dict]:
+            return server.get("/apis/apps/v1/namespaces/kube-system/replicasets")["items"]
+
+        def pods() -> list[dict]:
+            return server.get("/api/v1/namespaces/kube-system/pods")["items"]
+
+        root = make_estate(
+            tmp_path / "estate",
+            [profile_doc("admin", "shop", release={"chart": "../charts/web"}, services=[{"type": "NodePort"}])],
+            autoscaling={"autoscaler": "cluster-autoscaler"},
+        )
+        plan = planned(root)
+        values = autoscaler_values(plan)
+        key, value = plan.settings.routing_label
+        assert values["additionalLabels"][key] == value and "podLabels" not in values
+        tool("kubectl", "create", "serviceaccount", "cluster-autoscaler", "-n", "kube-system")  # (eksctl's)
+
+        # the old way: routing in podLabels, so in the selector; its next routing change cannot upgrade
+        old = {k: v for k, v in values.items() if k != "additionalLabels"} | {"podLabels": {key: value}}
+        upgrade(old)
+        wait_for(lambda: [p for p in pods() if p["metadata"]["name"].startswith(autoscaler.DEPLOYMENT)], "a pod")
+        [running] = pods()
+        [old_set] = replica_sets()
+        assert "field is immutable" in upgrade({**old, "podLabels": {"team/compute": "fargate"}}, ok=False).stderr
+        assert "field is immutable" in upgrade(values, ok=False).stderr  # (and so does today's release)
+
+        # apply: the live selector read as apply reads it, then its step, then the upgrade
+        options = ap.ApplyOptions(kube_context="test")
+        live = ap.probe_selectors(sh_runner, "real", options, plan.fixed_selectors)
+        todo = reconcile.selector_actions(plan.fixed_selectors, live)
+        assert [(a.kind, a.name) for a in todo] == [("replace", f"kube-system/{autoscaler.DEPLOYMENT}")]
+        assert reconcile.selector_actions(plan.fixed_selectors, live, partial=True)[0].kind == "differs"
+        [step] = ap.orphan_steps(todo, options, "real")
+        tool(*step.argv)
+        assert {p["metadata"]["uid"] for p in pods()} == {running["metadata"]["uid"]}  # still there
+        upgrade(values)
+        assert deployment()["spec"]["selector"]["matchLabels"] == dict(autoscaler.SELECTOR)
+        new_uid = deployment()["metadata"]["uid"]
+        adopted = lambda: any(  # noqa: E731
+            r["metadata"]["uid"] == old_set["metadata"]["uid"]
+            and [o["uid"] for o in r["metadata"].get("ownerReferences") or []] == [new_uid]
+            for r in replica_sets()
+        )
+        wait_for(adopted, "the running ReplicaSet adopted by the new Deployment")
+        # its pod is not deleted: the rollout (the profile pin is new in the template) waits for the new
+        # pod to be ready before it takes the old one away (maxUnavailable 0 for one replica)
+        time.sleep(2)
+        assert running["metadata"]["uid"] in {p["metadata"]["uid"] for p in pods()}
+        now = ap.probe_selectors(sh_runner, "real", options, plan.fixed_selectors)
+        assert now == {"kube-system/cluster-autoscaler": (autoscaler.DEPLOYMENT, dict(autoscaler.SELECTOR))}
+        assert reconcile.selector_actions(plan.fixed_selectors, now) == []
+
+        # routed by a new label now: the upgrade goes through, the selector stays, the pods carry the label
+        (root / "composer.yaml").write_text(
+            (root / "composer.yaml").read_text()
+            + "fargate:\n  routingLabel: {key: team.example.com/compute, value: fargate}\n"
+        )
+        moved = autoscaler_values(planned(root))
+        assert moved["additionalLabels"]["team.example.com/compute"] == "fargate"
+        upgrade(moved)
+        assert deployment()["spec"]["selector"]["matchLabels"] == dict(autoscaler.SELECTOR)
+        labels = deployment()["spec"]["template"]["metadata"]["labels"]
+        assert labels["team.example.com/compute"] == "fargate" and key not in labels
+    finally:
+        server.stop()

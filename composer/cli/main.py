@@ -550,6 +550,7 @@ def _refresh(plan, opts, runner):
             plan.settings.estate,
             log_router=bool(plan.settings.fargate_logging),
             ami_releases=True,
+            selectors=plan.fixed_selectors,
         )
         plan = ap.onto_cluster(plan, state)
         if opts.out:
@@ -557,11 +558,18 @@ def _refresh(plan, opts, runner):
             from composer.emit.plan import CLUSTER_FILE, HELMFILE_FILE
 
             steps = ap.plan_steps(
-                plan.cluster, state, plan.out_dir / CLUSTER_FILE, plan.out_dir / HELMFILE_FILE, options, None, planned
+                plan.cluster,
+                state,
+                plan.out_dir / CLUSTER_FILE,
+                plan.out_dir / HELMFILE_FILE,
+                options,
+                None,
+                planned,
+                plan.fixed_selectors,
             )
             savedplan.save(opts.out, plan, state, steps)
         pinned = pinned_releases(plan.helmfile)
-        return plan, (state.exists, ap.actions(plan.cluster, state, options, planned, pinned))
+        return plan, (state.exists, ap.actions(plan.cluster, state, options, planned, pinned, plan.fixed_selectors))
     except ap.ApplyError as exc:
         raise ComposerError(Problem(f"--refresh: {exc}", str(opts.config), check="refresh")) from None
 

@@ -142,6 +142,9 @@ class ClusterState:
     # planned managed node group → {"release": its AMI release, "latest": the newest for its version} (aws
     # eks describe-nodegroup, aws ssm get-parameter; amirelease); None: the AWS CLI is not on PATH
     ami_releases: dict[str, dict] | None = field(default_factory=dict)
+    # namespace/name of an installed release whose Deployment selector compose knows → (Deployment, the
+    # selector it has in the cluster; None: no such Deployment)
+    selectors: dict[str, tuple[str, dict | None]] = field(default_factory=dict)
 
     @property
     def fargate_profiles(self) -> frozenset[str]:
@@ -422,11 +425,14 @@ def read_cluster(
     estate: str = DEFAULT_ESTATE,
     log_router: bool = False,
     ami_releases: bool = False,
+    selectors: dict[str, tuple[str, dict]] | None = None,
 ) -> ClusterState:
     """Everything apply decides from, read-only: the cluster, its Fargate profiles and node groups, whose
     the unwanted node groups are, and the Helm releases compose installed. ``estate``: the estate applying,
     whose own profiles and groups are the only ones it may delete; ``ami_releases``: also read the node
-    groups' AMI releases (plan --refresh, and apply --upgrade-nodes: AWS CLI calls per group)."""
+    groups' AMI releases (plan --refresh, and apply --upgrade-nodes: AWS CLI calls per group);
+    ``selectors``: release → (Deployment, selector) the plan knows (Plan.fixed_selectors), whose live
+    selectors are read where the release is installed."""
     import dataclasses
 
     cluster = PlannedCluster.of(cluster_config)
@@ -470,6 +476,9 @@ def read_cluster(
         reads["oidc_missing"] = lambda: probe_oidc_missing(runner, name, region, options)
     if cluster.associations:
         reads["associations"] = lambda: probe_associations(runner, name, region, options)
+    installed = {k: v for k, v in (selectors or {}).items() if k in (state.releases or ())}
+    if installed:
+        reads["selectors"] = lambda: probe_selectors(runner, name, options, installed)
     if cluster.accounts:
         reads["service_accounts"] = lambda: probe_service_accounts(runner, cluster_config, options)
         reads["irsa_roles"] = lambda: probe_irsa_roles(runner, name, region, options)
@@ -535,6 +544,25 @@ def probe_ami_releases(
             continue
         releases[group] = {"release": release, "latest": latest}
     return releases
+
+
+def probe_selectors(
+    runner: Runner, name: str, options: ApplyOptions, releases: dict[str, tuple[str, dict]]
+) -> dict[str, tuple[str, dict | None]]:
+    """release → (its Deployment, that Deployment's selector in the cluster, or None when it has none)."""
+    found: dict[str, tuple[str, dict | None]] = {}
+    for key, (deployment, _) in releases.items():
+        namespace = key.split("/", 1)[0]
+        if not (_NAME.fullmatch(namespace) and _NAME.fullmatch(deployment)):
+            continue
+        argv = ("kubectl", "get", "deployments", "--namespace", namespace, "--field-selector")
+        argv += (f"metadata.name={deployment}", "--output", "json", *_kubectl_args(options, name))
+        items = _kubectl_items(runner, argv, options)
+        spec = items[0].get("spec") if items and isinstance(items[0].get("spec"), dict) else {}
+        selector = spec.get("selector") if isinstance(spec.get("selector"), dict) else {}
+        labels = selector.get("matchLabels")
+        found[key] = (deployment, dict(labels) if isinstance(labels, dict) and items else None)
+    return found
 
 
 def probe_strategies(runner: Runner, name: str, options: ApplyOptions, namespaces: list[str]) -> dict[str, str]:
@@ -909,9 +937,11 @@ def actions(
     options: ApplyOptions,
     releases: frozenset[str] = frozenset(),
     pinned: frozenset[str] = frozenset(),
+    selectors: dict[str, tuple[str, dict]] | None = None,
 ) -> list[reconcile.Action]:
     """Per Fargate profile, node group and (removed) Helm release, what apply will do
-    (``composer.cluster.reconcile``); [] for a new cluster. ``releases``: the planned namespace/name keys."""
+    (``composer.cluster.reconcile``); [] for a new cluster. ``releases``: the planned namespace/name keys;
+    ``selectors``: Plan.fixed_selectors."""
     if not state.exists:
         return []
     try:
@@ -961,6 +991,7 @@ def actions(
             + reconcile.association_actions(cluster_config, state.associations)
             + reconcile.log_namespace_actions(state.log_namespace)
             + reconcile.release_actions(releases, state.releases, options.prune)
+            + reconcile.selector_actions(selectors or {}, state.selectors, partial=bool(options.selectors))
             + moved
             + (kept_old if upgrades else [])
         )
@@ -976,6 +1007,7 @@ def plan_steps(
     options: ApplyOptions,
     write_title: str | None,
     releases: frozenset[str] = frozenset(),
+    selectors: dict[str, tuple[str, dict]] | None = None,
 ) -> list[Step]:
     """The commands still needed to reach the plan from ``state``, in order: new Fargate profiles before
     the ones they replace are deleted, node groups created and scaled before the releases move onto
@@ -996,11 +1028,11 @@ def plan_steps(
             )
         )
         return steps + access_check(cluster_config) + helmfile_steps(helmfile_path, options, name, region)
-    todo = actions(cluster_config, state, options, releases)
+    todo = actions(cluster_config, state, options, releases, selectors=selectors)
     for a in todo:
         parts = (
             a.name.split("/")
-            if a.what in ("Helm release", "workload", "IAM service account", "Pod Identity association")
+            if a.what in ("Helm release", "workload", "IAM service account", "Pod Identity association", "Deployment")
             else [a.name]
         )
         if a.kind in ("replace", "delete", "resize", "restart", "annotate", "upgrade") and not all(
@@ -1147,7 +1179,10 @@ def plan_steps(
             )
         )
     steps += upgrade_steps([a for a in upgrades if a.what == "node group"], name, region)
-    steps += helmfile_steps(helmfile_path, options, name, region)
+    helmfile = helmfile_steps(helmfile_path, options, name, region)
+    # (right before the upgrade that re-creates it: its ReplicaSet keeps the pods running meanwhile)
+    steps += helmfile[:-1] + orphan_steps([a for a in by["replace"] if a.what == "Deployment"], options, name)
+    steps += helmfile[-1:]
     # pruned releases go first: their pods are wanted gone, and may still run on a profile about to go
     for a in [a for a in by["delete"] if a.what == "Helm release"]:
         namespace, release = a.name.split("/", 1)
@@ -1216,6 +1251,25 @@ def plan_steps(
                 ("eksctl", "delete", "nodegroup", *where, "--name", a.name, "--drain", "--wait"),
                 changed=(0,),
                 destructive=True,
+            )
+        )
+    return steps
+
+
+def orphan_steps(todo: list[reconcile.Action], options: ApplyOptions, cluster: str) -> list[Step]:
+    """A Deployment whose selector the next upgrade changes (immutable: helm's patch would fail) is
+    deleted with --cascade=orphan: its ReplicaSets and pods stay and keep running, and the Deployment helm
+    then creates adopts them (the ReplicaSets match its selector) and rolls them under its strategy."""
+    steps = []
+    for a in todo:
+        namespace, deployment = a.name.split("/", 1)
+        argv = ("kubectl", "delete", "deployment", deployment, "--namespace", namespace, "--cascade=orphan")
+        steps.append(
+            Step(
+                f"delete Deployment {a.name} but not its pods (--cascade=orphan): its selector changes, and the "
+                "upgrade re-creates it around them",
+                (*argv, *_kubectl_args(options, cluster)),
+                changed=(0,),
             )
         )
     return steps

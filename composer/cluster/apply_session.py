@@ -76,7 +76,12 @@ class Session:
         import shutil
 
         outline = dry_run_outline(
-            self.plan.cluster, self.cluster_path, self.helmfile_path, self.options, self._checks_log_role
+            self.plan.cluster,
+            self.cluster_path,
+            self.helmfile_path,
+            self.options,
+            self._checks_log_role,
+            self.plan.fixed_selectors,
         )
         files = [{"file": str(c.path), "status": c.status} for c in self.plan.changes]
         missing = [t for t in ("eksctl", "helmfile", "helm") if shutil.which(t) is None]
@@ -150,6 +155,7 @@ class Session:
             self.plan.settings.estate,
             log_router=bool(self.plan.settings.fargate_logging),
             ami_releases=self.options.upgrade_nodes,
+            selectors=self.plan.fixed_selectors,
         )
         self.plan = ap.onto_cluster(self.plan, state)
         if self._checks_log_role:
@@ -171,6 +177,7 @@ class Session:
             self.options,
             self._write_title(),
             self.plan.release_keys,
+            self.plan.fixed_selectors,
         )
         if self.saved_plan is not None:
             from composer.cluster import savedplan
@@ -215,7 +222,12 @@ class Session:
             from composer.cluster import reconcile
 
             todo = ap.actions(
-                self.plan.cluster, state, self.options, self.plan.release_keys, pinned_releases(self.plan.helmfile)
+                self.plan.cluster,
+                state,
+                self.options,
+                self.plan.release_keys,
+                pinned_releases(self.plan.helmfile),
+                self.plan.fixed_selectors,
             )
             self.differs = [f"{a.what} {a.name}: {a.detail}" for a in todo if a.kind == "differs"]
             for line in reconcile.lines(todo):

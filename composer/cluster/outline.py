@@ -30,6 +30,7 @@ def dry_run_outline(
     helmfile_path: Path,
     options: ApplyOptions,
     log_router_planned: bool = False,
+    selectors: dict[str, tuple[str, dict]] | None = None,
 ) -> list[tuple[str, list[tuple[str, str]]]]:
     """Every command apply may run, grouped by the condition that decides it; runs nothing."""
     cluster = PlannedCluster.of(cluster_config)
@@ -37,6 +38,28 @@ def dry_run_outline(
     commands = probe_commands(name, region)
     profiles, groups = wanted(cluster_config)
     join = shlex.join
+    kube = _kubectl_args(options, name)
+    fixed = [(key.split("/", 1)[0], deployment) for key, (deployment, _) in sorted((selectors or {}).items())]
+    helmfile = [(step.command, step.title) for step in helmfile_steps(helmfile_path, options, name, region)]
+    read_selectors = [
+        (
+            Step(
+                "",
+                ("kubectl", "get", "deployments", "--namespace", ns, "--field-selector", f"metadata.name={d}")
+                + ("--output", "json", *kube),
+            ).command,
+            "when its release is installed: the Deployment's selector (the chart's is immutable)",
+        )
+        for ns, d in fixed
+    ]
+    orphan = [
+        (
+            Step("", ("kubectl", "delete", "deployment", d, "--namespace", ns, "--cascade=orphan", *kube)).command,
+            "when its live selector is not the one the chart now renders: its pods keep running, and the upgrade "
+            "re-creates it around them (not with --selector: listed only)",
+        )
+        for ns, d in fixed
+    ]
     outline = [
         (
             "first, read-only: does the cluster exist",
@@ -239,11 +262,14 @@ def dry_run_outline(
                     ).command,
                     "each namespace a Fargate profile selects: pods still on EC2 (and their ReplicaSets' owners)",
                 ),
+                *read_selectors,
             ],
         ),
         (
             "then",
-            [(step.command, step.title) for step in helmfile_steps(helmfile_path, options, name, region)]
+            helmfile[:-1]
+            + orphan
+            + helmfile[-1:]
             + [
                 (
                     Step(

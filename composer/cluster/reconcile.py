@@ -463,6 +463,35 @@ def log_namespace_actions(annotations: dict | None) -> list[Action]:
     ]
 
 
+def selector_actions(
+    planned: dict[str, tuple[str, dict]], live: dict[str, tuple[str, dict | None]], partial: bool = False
+) -> list[Action]:
+    """An installed release whose Deployment's selector is not the one its chart now renders (a selector is
+    immutable, so helm upgrade would fail): **replace**d, orphaning its pods, which the new one adopts.
+    ``partial`` (helmfile --selector: the release may not be upgraded in this run): listed, not acted on."""
+    out = []
+    for key, (deployment, have) in sorted(live.items()):
+        want = planned.get(key, ("", None))[1]
+        if have is None or want is None or have == want:
+            continue
+        text = lambda labels: ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "none"  # noqa: E731
+        name, change = f"{key.split('/', 1)[0]}/{deployment}", f"its selector ({text(have)}) becomes {text(want)}"
+        if partial:
+            out.append(Action("differs", "Deployment", name, f"{change}; apply without --selector replaces it"))
+            continue
+        out.append(
+            Action(
+                "replace",
+                "Deployment",
+                name,
+                f"{change}, which cannot change in place: deleted with --cascade=orphan before the upgrade "
+                "re-creates it",
+                effect="its pods keep running; the new Deployment adopts them and rolls them under its strategy",
+            )
+        )
+    return out
+
+
 def release_actions(planned: frozenset[str], installed: frozenset[str] | None, prune: bool) -> list[Action]:
     """Releases compose installed (helm's stored label) whose profile is gone: uninstalled with --prune,
     else listed. A release is never touched on name alone: only with compose's label."""

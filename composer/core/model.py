@@ -145,7 +145,10 @@ class Release:
     values_templates: bool = False  # .gotmpl values files allowed (helmfile renders them as templates)
     service_account_value: str = "serviceAccount"
     inline_values: tuple[Mapping[str, Any], ...] = ()  # values compose itself sets (generated releases only)
-    labels_in_selector: bool = False  # the chart copies pod labels into its (immutable) selector
+    # generated releases whose chart compose knows: the Deployment it makes and the labels of its (immutable)
+    # selector; apply re-creates a live one whose selector differs, keeping its pods (composer.place.autoscaler)
+    controller: str = ""
+    selector: tuple[tuple[str, str], ...] = ()
     part_of: str = ""  # one workload of another profile's release (its metadata.name, same namespace)
 
 

@@ -23,8 +23,9 @@ LOG_ROUTER = "kube-system/aws-observability"  # log_router.release()
 # Each Fargate release whose chart
 # takes pod labels names its profile, so when apply replaces a profile (created first, both matching), the
 # changed label rolls the workload's pods onto the new one under its own update strategy and
-# PodDisruptionBudget, and the old profile is deleted empty. Not for charts that copy pod labels into
-# their Deployment's selector (immutable: the upgrade would fail), such as cluster-autoscaler's.
+# PodDisruptionBudget, and the old profile is deleted empty. A chart that copies the value into its
+# Deployment's selector (immutable: the upgrade would fail) is named by `validate --render`; for
+# cluster-autoscaler's, compose writes the labels to a value that stays out of the selector.
 PIN_LABEL = "eks.amazonaws.com/fargate-profile"
 
 
@@ -118,7 +119,7 @@ def _placement_values(p: Placement, routing: Routing, settings: ClusterSettings)
             )
     if r.pod_labels_value:
         labels = {key: value} if w.key in routing.labelled else {}
-        if p.target == "fargate" and not r.labels_in_selector:
+        if p.target == "fargate":
             home = profile_of(w, routing, labels)
             if home:  # pinned: a replaced profile's pods roll onto its successor (see PIN_LABEL)
                 labels[PIN_LABEL] = home

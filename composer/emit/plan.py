@@ -57,6 +57,16 @@ class Plan:
         """namespace/name of every release helmfile.yaml installs."""
         return frozenset(f"{r['namespace']}/{r['name']}" for r in self.helmfile.get("releases", []))
 
+    @property
+    def fixed_selectors(self) -> dict[str, tuple[str, dict[str, str]]]:
+        """namespace/name of each release whose chart's Deployment selector compose knows → (that
+        Deployment's name, its selector): apply compares them with the live ones."""
+        return {
+            p.workload.key: (p.workload.release.controller, dict(p.workload.release.selector))
+            for p in self.placements
+            if p.workload.release is not None and p.workload.release.controller
+        }
+
 
 def header(kind: str, settings: ClusterSettings, count: int) -> str:
     return (

@@ -15,7 +15,15 @@ plan has node groups, compose adds a ``kube-system/cluster-autoscaler`` release:
 * node groups with ``propagateASGTags: true``: EKS tags managed node groups' Auto Scaling groups for
   auto-discovery, and eksctl then also copies their labels and taints to the groups as
   ``k8s.io/cluster-autoscaler/node-template/…`` tags, which Cluster Autoscaler needs to scale a group up
-  from zero nodes (it cannot read labels from a node that does not exist).
+  from zero nodes (it cannot read labels from a node that does not exist);
+* its routing labels (and the Fargate profile pin) in the chart's ``additionalLabels``, which the chart
+  puts on the pod template but not in the Deployment's selector, unlike ``podLabels``, which it copies into
+  both (``cluster-autoscaler/charts/cluster-autoscaler/templates/deployment.yaml``, the same in every chart
+  of the table): a selector cannot change, so routing through ``podLabels`` made every later change of
+  routing (a new ``fargate.routingLabel``, a move between Fargate and nodes) fail ``helm upgrade``. An
+  autoscaler installed that way is moved over by apply: its Deployment is deleted with
+  ``--cascade=orphan`` (its ReplicaSet and pod keep running) and the upgrade re-creates it with the
+  selector below, adopting them (composer.cluster.reconcile.selector_actions).
 
 Why Cluster Autoscaler rather than Karpenter as the default: compose already plans managed node groups
 per node class, with sizes; Cluster Autoscaler scales exactly those groups and needs nothing else.
@@ -34,6 +42,10 @@ from composer.load.profiles import build_workload
 RELEASE, NAMESPACE, SERVICE_ACCOUNT = "cluster-autoscaler", "kube-system", "cluster-autoscaler"
 CHART, REPOSITORY = "autoscaler/cluster-autoscaler", "https://kubernetes.github.io/autoscaler"
 URL = "https://docs.aws.amazon.com/eks/latest/best-practices/cas.html"
+# the Deployment the chart makes (its fullname: <release>-<cloudProvider>-cluster-autoscaler, cloudProvider
+# aws by default) and its selector when no podLabels are set (the "instance-name" labels of _helpers.tpl)
+DEPLOYMENT = f"{RELEASE}-aws-cluster-autoscaler"
+SELECTOR = (("app.kubernetes.io/instance", RELEASE), ("app.kubernetes.io/name", "aws-cluster-autoscaler"))
 
 # Kubernetes minor -> (last chart release for it, the Cluster Autoscaler image that chart ships)
 CHARTS = {
@@ -82,7 +94,7 @@ def workload(settings: ClusterSettings) -> Workload:
             "chart": CHART,
             "version": chart_version,
             "repository": REPOSITORY,
-            "podLabelsValue": "podLabels",
+            "podLabelsValue": "additionalLabels",  # (not podLabels: see the module's docstring)
             "serviceAccountValue": "rbac.serviceAccount",
         },
         "workload": {
@@ -95,5 +107,5 @@ def workload(settings: ClusterSettings) -> Workload:
     }
     source = Source(settings.source.path)  # problems point at composer.yaml
     built = build_workload(doc, source, settings.output_dir)
-    # (its chart copies podLabels into the Deployment's selector: never pinned to a Fargate profile)
-    return replace(built, release=replace(built.release, inline_values=(values,), labels_in_selector=True))
+    release = replace(built.release, inline_values=(values,), controller=DEPLOYMENT, selector=SELECTOR)
+    return replace(built, release=release)
