@@ -431,8 +431,9 @@ class MockEks:
     ``accessConfig`` that moto's DescribeCluster leaves out, from ``auth_modes`` ({cluster: mode}), the
     add-on writes (CreateAddon, UpdateAddon: the add-on then reads as ACTIVE with that configuration), and
     SSM GetParameter for the AWS public parameters moto lacks, from ``parameters`` ({name: value}; shape
-    from the SSM API reference); everything else goes to moto unchanged. ``env`` points real eksctl (and
-    the real AWS CLI) at it."""
+    from the SSM API reference); everything else goes to moto, CreateStack with its template's
+    ``Fn::GetAtt`` written in the list form moto reads (so eksctl's IAM role stacks deploy). ``env`` points
+    real eksctl (and the real AWS CLI) at it."""
 
     VERSIONS = ("1.30", "1.31", "1.32", "1.33", "1.34")
 
@@ -615,11 +616,12 @@ class MockEks:
                         found = {"Name": name, "Type": "String", "Value": parameters[name], "Version": 1}
                         body = json.dumps({"Parameter": {**found, "DataType": "text"}}).encode()
                         return self._answer(200, body, [("Content-Type", "application/x-amz-json-1.1")])
+                data = with_getatt_lists(data)
                 request = urllib.request.Request(
                     upstream + self.path,
                     data=data,
                     method=self.command,
-                    headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
+                    headers={k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")},
                 )
                 try:
                     with urllib.request.urlopen(request, timeout=30) as answer:
@@ -633,6 +635,28 @@ class MockEks:
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _forward
 
         ca = _self_signed_ca()
+
+        def with_getatt_lists(data: bytes | None) -> bytes | None:
+            """A CreateStack body with each ``Fn::GetAtt: "Resource.Attribute"`` of its template written as
+            ``[Resource, Attribute]``: CloudFormation takes both forms, eksctl's role templates use the first,
+            and moto's output check reads only the second (it fails with a 500 otherwise)."""
+            import json
+            import urllib.parse
+
+            if not data or b"Action=CreateStack" not in data:
+                return data
+            form = urllib.parse.parse_qsl(data.decode(), keep_blank_values=True)
+
+            def lists(node):
+                if isinstance(node, dict):
+                    return {
+                        k: v.split(".", 1) if k == "Fn::GetAtt" and isinstance(v, str) else lists(v)
+                        for k, v in node.items()
+                    }
+                return [lists(v) for v in node] if isinstance(node, list) else node
+
+            fixed = [(k, json.dumps(lists(json.loads(v))) if k == "TemplateBody" else v) for k, v in form]
+            return urllib.parse.urlencode(fixed).encode()
 
         def with_real_ca(body: bytes) -> bytes:
             import base64

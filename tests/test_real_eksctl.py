@@ -707,3 +707,104 @@ def test_the_real_and_the_fake_eksctl_drain_a_node_group_alike(tmp_path):
     finally:
         server.stop()
     assert fake_result == real_result, done.stderr[-2000:]
+
+
+@real.needs("eksctl", "kubectl", "aws", "kube-apiserver", "etcd")
+def test_compose_apply_gives_irsa_accounts_their_roles_through_the_real_eksctl(tmp_path, monkeypatch, capsys):
+    """The IRSA path of apply with the real eksctl, CloudFormation (moto's, behind the mock proxy) and a
+    real API server as the cluster's endpoint, read and written through the real kubectl: the first apply
+    runs `eksctl create iamserviceaccount --include`, which deploys the role's stack and makes the account
+    with its role annotation; once the account is gone (its role stack stays), the next apply does not
+    --include it again (the real eksctl refuses that: test above) but makes the account with kubectl,
+    annotated with the role eksctl reports; a third apply has nothing to do. On the way, CoreDNS's add-on
+    lacks the configuration that puts it on Fargate, and the real `eksctl update addon -f` sets it (EKS's
+    UpdateAddon, modelled by the proxy). helmfile and helm are the fakes (the releases' charts are not
+    here)."""
+    import json
+    import os
+
+    import boto3
+
+    from composer.cli.main import main
+    from tests.conftest import SETTINGS, profile_doc, write_estate
+
+    settings_doc = {
+        **SETTINGS,
+        "metadata": {**SETTINGS["metadata"], "name": "shop"},
+        "fargate": {"podExecutionRoleARN": "arn:aws:iam::123456789012:role/pods", "coreDNS": "fargate"},
+    }
+    account = {"name": "mailer", "attachPolicyARNs": ["arn:aws:iam::aws:policy/AmazonSESFullAccess"]}
+    release = {"chart": "acme/mailer", "repository": REPO}
+    write_estate(
+        tmp_path,
+        [
+            profile_doc("mailer", "mail", release=release, awsCredentials="irsa", serviceAccount=account),
+            profile_doc("admin", "shop", release=release, services=[{"type": "NodePort"}]),  # (a node group)
+        ],
+        settings_doc,
+    )
+    plan = build_plan(tmp_path / "composer.yaml", [tmp_path / "profiles"])
+    config = plan.cluster
+    (group,) = config["managedNodeGroups"]
+    ours = {"composer.io/managed-by": "fargate-composer"}
+    fakes = tmp_path / "fakebin"
+    fakes.mkdir()
+    for name in ("helmfile", "helm", "_fakecloud.py"):
+        shutil.copy(Path(__file__).parent / "fakebin" / name, fakes / name)
+    (tmp_path / "kube").mkdir()
+    server = real.ApiServer(tmp_path / "kube", eks_tokens=True).start()
+    try:
+        with real.MockEks() as mock:
+            mock.kube = server
+            _mock_cluster(
+                mock.client(),
+                config,
+                groups={group["name"]: (group["instanceType"], group["minSize"], group["maxSize"], group["labels"])},
+                profiles={p["name"]: (p["selectors"], ours) for p in config["fargateProfiles"]},
+            )
+            # CoreDNS not yet told to run on Fargate (computeType): eksctl update addon; the VPC CNI missing:
+            # eksctl create addon (the proxy's add-on versions ask for no IAM permissions, so no role stack)
+            mock.addons["shop"] = {a["name"]: {"status": "ACTIVE"} for a in config["addons"] if a["name"] != "vpc-cni"}
+            for key, value in mock.env(tmp_path).items():
+                monkeypatch.setenv(key, value)
+            monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+            monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+            monkeypatch.setenv("PATH", os.pathsep.join([str(fakes), str(real.BIN), os.environ["PATH"]]))
+            monkeypatch.setenv("FAKE_CLOUD_DIR", str(tmp_path / "cloud"))
+            monkeypatch.chdir(tmp_path)
+            path = "/api/v1/namespaces/mail/serviceaccounts/mailer"
+
+            first = main(["apply", "--yes"])
+            out = capsys.readouterr()
+            assert first == 0, out.out + out.err
+            assert "$ eksctl create iamserviceaccount -f generated/cluster.yaml --include mail/mailer" in out.out
+            assert "$ eksctl update addon -f generated/cluster.yaml" in out.out
+            assert "$ eksctl create addon -f generated/cluster.yaml" in out.out and "vpc-cni" in mock.addons["shop"]
+            assert json.loads(mock.addons["shop"]["coredns"]["configurationValues"])["computeType"] == "Fargate"
+            made = server.get(path)["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+            stacks = boto3.client(
+                "cloudformation",
+                region_name="us-east-1",
+                endpoint_url=mock.url,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            ).describe_stacks()["Stacks"]
+            [outputs] = [
+                s["Outputs"] for s in stacks if s["StackName"] == "eksctl-shop-addon-iamserviceaccount-mail-mailer"
+            ]
+            assert [o["OutputValue"] for o in outputs if o["OutputKey"] == "Role1"] == [made]
+
+            server.request("DELETE", path)  # (the role's stack stays)
+            second = main(["apply", "--yes"])
+            again = capsys.readouterr()
+            assert second == 0, again.out + again.err
+            assert "$ eksctl create iamserviceaccount" not in again.out
+            assert "$ kubectl create serviceaccount mailer --namespace mail" in again.out, again.out
+            assert server.get(path)["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == made
+
+            third = main(["apply", "--yes"])
+            last = capsys.readouterr().out
+            assert third == 0 and "Cluster changes: 0 to create, 0 to replace, 0 to resize, 0 to delete." in last
+            assert json.loads(json.dumps(server.get(path)["metadata"]["annotations"]))  # (still annotated)
+    finally:
+        server.stop()
