@@ -446,7 +446,8 @@ class MockEks:
     """moto's EKS (and STS) on 127.0.0.1 behind a small proxy that answers the calls moto lacks: the one
     every eksctl command makes first, DescribeClusterVersions (GET /cluster-versions), with the
     versions EKS offers, and the add-on reads ``eksctl get addon`` makes (ListAddons, DescribeAddon,
-    DescribeAddonVersions; shapes from the EKS API reference) over the add-ons a test puts in
+    DescribeAddonVersions, DescribeAddonConfiguration, with the VPC CNI as an add-on that needs IAM
+    permissions; shapes from the EKS API reference) over the add-ons a test puts in
     ``addons`` ({cluster: {name: {"status": …, "configurationValues": …}}}), and the
     ``accessConfig`` that moto's DescribeCluster leaves out, from ``auth_modes`` ({cluster: mode}), the
     add-on writes (CreateAddon, UpdateAddon: the add-on then reads as ACTIVE with that configuration), and
@@ -472,6 +473,9 @@ class MockEks:
         # moto keeps its state per process, across servers: each test starts from an empty AWS
         urllib.request.urlopen(urllib.request.Request(f"{upstream}/moto-api/reset", method="POST"), timeout=30).read()
         versions = self.VERSIONS
+        # add-ons that call AWS APIs, with their service account and the managed policy EKS recommends (EKS
+        # user guide, "IAM roles for Amazon EKS add-ons" and "Retrieve IAM information about an add-on")
+        iam_addons = {"vpc-cni": ("aws-node", "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy")}
         self.addons: dict[str, dict[str, dict]] = {}
         addons = self.addons
         self.auth_modes: dict[str, str] = {}
@@ -546,6 +550,16 @@ class MockEks:
 
             route, _, query = path.partition("?")
             parts = route.strip("/").split("/")
+            if parts == ["addons", "configuration-schemas"]:  # DescribeAddonConfiguration
+                asked = urllib.parse.parse_qs(query)
+                name = asked.get("addonName", [""])[0]
+                pods = [{"serviceAccount": iam_addons[name][0], "recommendedManagedPolicies": [iam_addons[name][1]]}]
+                return 200, {
+                    "addonName": name,
+                    "addonVersion": asked.get("addonVersion", [""])[0],
+                    "configurationSchema": "{}",
+                    "podIdentityConfiguration": pods if name in iam_addons else [],
+                }
             if parts == ["addons", "supported-versions"]:
                 name = urllib.parse.parse_qs(query).get("addonName", [""])[0]
                 return 200, {
@@ -561,6 +575,7 @@ class MockEks:
                                         {"clusterVersion": v, "defaultVersion": True} for v in versions
                                     ],
                                     "requiresConfiguration": False,
+                                    "requiresIamPermissions": name in iam_addons,
                                 }
                             ],
                         }

@@ -763,7 +763,7 @@ def test_compose_apply_gives_irsa_accounts_their_roles_through_the_real_eksctl(t
                 profiles={p["name"]: (p["selectors"], ours) for p in config["fargateProfiles"]},
             )
             # CoreDNS not yet told to run on Fargate (computeType): eksctl update addon; the VPC CNI missing:
-            # eksctl create addon (the proxy's add-on versions ask for no IAM permissions, so no role stack)
+            # eksctl create addon, which first deploys the stack of its IRSA role (it needs IAM permissions)
             mock.addons["shop"] = {a["name"]: {"status": "ACTIVE"} for a in config["addons"] if a["name"] != "vpc-cni"}
             for key, value in mock.env(tmp_path).items():
                 monkeypatch.setenv(key, value)
@@ -789,6 +789,7 @@ def test_compose_apply_gives_irsa_accounts_their_roles_through_the_real_eksctl(t
                 aws_access_key_id="testing",
                 aws_secret_access_key="testing",
             ).describe_stacks()["Stacks"]
+            assert "eksctl-shop-addon-vpc-cni" in {s["StackName"] for s in stacks}  # (the VPC CNI's role)
             [outputs] = [
                 s["Outputs"] for s in stacks if s["StackName"] == "eksctl-shop-addon-iamserviceaccount-mail-mailer"
             ]
