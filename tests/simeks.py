@@ -420,8 +420,11 @@ class SimEks:
         while time.monotonic() < deadline:
             pods = self.server.get("/api/v1/pods")["items"]
             deps = self.server.get("/apis/apps/v1/deployments")["items"]
+            # (as kubectl rollout status: a status is about the spec only once observedGeneration has
+            # caught up with it; a rollout restart just issued otherwise reads as done)
             done = all(ready(p) for p in pods) and all(
-                (d.get("status") or {}).get(kind, 0)
+                (d.get("status") or {}).get("observedGeneration") == d["metadata"].get("generation")
+                and (d.get("status") or {}).get(kind, 0)
                 == d["spec"].get("replicas", 1)
                 == (d.get("status") or {}).get("replicas")
                 for d in deps
