@@ -1354,11 +1354,14 @@ def test_a_waiting_step_polls_until_its_check_passes_or_its_limit_is_up():
     assert results[0].status == "failed" and results[0].tail[-1] == "still there"
 
 
-def test_a_deployment_whose_immutable_selector_changes_is_orphaned_right_before_the_upgrade(tmp_path):
+def test_a_deployment_whose_immutable_selector_changes_is_orphaned_and_its_release_synced_before_the_upgrade(
+    tmp_path,
+):
     """The generated autoscaler's chart selector is known (Plan.fixed_selectors); one installed with
-    another selector (routing once in its podLabels) is deleted with --cascade=orphan just before helmfile
-    re-creates it, so its pods keep running; with helmfile --selector (the release may not be upgraded
-    this run) it is only listed; an equal or absent one is left alone."""
+    another selector (routing once in its podLabels) is deleted with --cascade=orphan, so its pods keep
+    running, and its release alone is synced right away, before helmfile apply; a missing one (a run
+    stopped in between) is synced too, as helmfile apply would see no change to upgrade; with helmfile
+    --selector it is only listed; an equal one is left alone."""
     from composer.cluster import reconcile
     from composer.cluster.apply import ApplyOptions, ClusterState, plan_steps
     from composer.place import autoscaler
@@ -1368,16 +1371,18 @@ def test_a_deployment_whose_immutable_selector_changes_is_orphaned_right_before_
     old = {**dict(autoscaler.SELECTOR), "composer.io/compute": "fargate"}
     [action] = reconcile.selector_actions(planned, {key: (deployment, old)})
     assert (action.kind, action.what, action.name) == ("replace", "Deployment", f"kube-system/{deployment}")
-    assert "composer.io/compute=fargate" in action.detail and "its pods keep running" in action.effect
+    assert action.target == key and "its pods keep running" in action.effect
+    assert "composer.io/compute=fargate" in action.detail
     assert reconcile.selector_actions(planned, {key: (deployment, dict(autoscaler.SELECTOR))}) == []
-    assert reconcile.selector_actions(planned, {key: (deployment, None)}) == []  # (helm creates it)
+    [missing] = reconcile.selector_actions(planned, {key: (deployment, None)})
+    assert missing.kind == "create" and "release kube-system/cluster-autoscaler is installed" in missing.detail
     [listed] = reconcile.selector_actions(planned, {key: (deployment, old)}, partial=True)
     assert listed.kind == "differs" and "apply without --selector" in listed.detail
 
     config = {"metadata": {"name": "shop", "region": "eu-west-1"}, "fargateProfiles": [], "managedNodeGroups": []}
-    state = ClusterState(True, releases=frozenset({key}), selectors={key: (deployment, old)})
 
-    def argvs(options: ApplyOptions) -> list[tuple[str, ...]]:
+    def argvs(live, options: ApplyOptions) -> list[tuple[str, ...]]:
+        state = ClusterState(True, releases=frozenset({key}), selectors={key: (deployment, live)})
         steps = plan_steps(
             config, state, tmp_path / "c.yaml", tmp_path / "h.yaml", options, None, frozenset({key}), planned
         )
@@ -1385,6 +1390,11 @@ def test_a_deployment_whose_immutable_selector_changes_is_orphaned_right_before_
 
     kube = ("--kubeconfig", str(ap.kubeconfig_path("shop")))
     orphan = ("kubectl", "delete", "deployment", deployment, "--namespace", "kube-system", "--cascade=orphan", *kube)
-    steps = argvs(ApplyOptions())
-    assert steps[-2] == orphan and steps[-1][0] == "helmfile" and "apply" in steps[-1]
-    assert orphan not in argvs(ApplyOptions(selectors=("name=web",)))
+    sync = ("helmfile", "--file", str(tmp_path / "h.yaml"), *kube)
+    sync += ("--selector", "name=cluster-autoscaler,namespace=kube-system", "sync")
+    steps = argvs(old, ApplyOptions())
+    assert steps[-3:-1] == [orphan, sync] and steps[-1][0] == "helmfile" and "apply" in steps[-1]
+    assert argvs(None, ApplyOptions())[-2:-1] == [sync]  # (missing: synced, nothing to delete)
+    # (the user's own helmfile selectors are not added to the release's: they would widen the sync)
+    assert orphan not in argvs(old, ApplyOptions(selectors=("name=web",)))
+    assert sync not in argvs(old, ApplyOptions(selectors=("name=web",)))

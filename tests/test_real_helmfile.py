@@ -627,6 +627,7 @@ def test_the_generated_autoscaler_upgrades_across_routing_changes_and_leaves_a_p
     from composer.cluster import apply as ap
     from composer.cluster import reconcile
     from composer.cluster.runner import sh_runner
+    from composer.files.yamlio import dump
     from composer.place import autoscaler
 
     server = real.ApiServer(tmp_path / "kube")
@@ -689,16 +690,26 @@ def test_the_generated_autoscaler_upgrades_across_routing_changes_and_leaves_a_p
         assert "field is immutable" in upgrade({**old, "podLabels": {"team/compute": "fargate"}}, ok=False).stderr
         assert "field is immutable" in upgrade(values, ok=False).stderr  # (and so does today's release)
 
-        # apply: the live selector read as apply reads it, then its step, then the upgrade
+        # apply: the live selector read as apply reads it, then its steps
         options = ap.ApplyOptions(kube_context="test")
         live = ap.probe_selectors(sh_runner, "real", options, plan.fixed_selectors)
         todo = reconcile.selector_actions(plan.fixed_selectors, live)
         assert [(a.kind, a.name) for a in todo] == [("replace", f"kube-system/{autoscaler.DEPLOYMENT}")]
         assert reconcile.selector_actions(plan.fixed_selectors, live, partial=True)[0].kind == "differs"
-        [step] = ap.orphan_steps(todo, options, "real")
-        tool(*step.argv)
+        # (the generated release as helmfile gets it, but for the chart here and without --wait: no kubelet)
+        release = next(r for r in plan.helmfile["releases"] if r["name"] == "cluster-autoscaler")
+        release = {k: v for k, v in release.items() if k not in ("version", "needs", "wait", "timeout")}
+        helmfile_path = tmp_path / "helmfile.yaml"
+        helmfile_path.write_text(dump({"releases": [{**release, "chart": str(AUTOSCALER_CHART)}]}))
+        delete, sync = ap.orphan_steps(todo, options, "real", helmfile_path)
+        tool(*delete.argv)
         assert {p["metadata"]["uid"] for p in pods()} == {running["metadata"]["uid"]}  # still there
-        upgrade(values)
+        # (were the run stopped here, the next one finds the Deployment missing and syncs the release alone)
+        gone = reconcile.selector_actions(
+            plan.fixed_selectors, ap.probe_selectors(sh_runner, "real", options, plan.fixed_selectors)
+        )
+        assert [a.kind for a in gone] == ["create"] and ap.orphan_steps(gone, options, "real", helmfile_path) == [sync]
+        tool(*sync.argv)  # the real helmfile, selecting the release by its name and namespace labels
         assert deployment()["spec"]["selector"]["matchLabels"] == dict(autoscaler.SELECTOR)
         new_uid = deployment()["metadata"]["uid"]
         adopted = lambda: any(  # noqa: E731

@@ -22,7 +22,7 @@ import os
 import re
 import shlex
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -1181,7 +1181,8 @@ def plan_steps(
     steps += upgrade_steps([a for a in upgrades if a.what == "node group"], name, region)
     helmfile = helmfile_steps(helmfile_path, options, name, region)
     # (right before the upgrade that re-creates it: its ReplicaSet keeps the pods running meanwhile)
-    steps += helmfile[:-1] + orphan_steps([a for a in by["replace"] if a.what == "Deployment"], options, name)
+    moved = [a for a in by["create"] + by["replace"] if a.what == "Deployment"]
+    steps += helmfile[:-1] + orphan_steps(moved, options, name, helmfile_path)
     steps += helmfile[-1:]
     # pruned releases go first: their pods are wanted gone, and may still run on a profile about to go
     for a in [a for a in by["delete"] if a.what == "Helm release"]:
@@ -1256,19 +1257,33 @@ def plan_steps(
     return steps
 
 
-def orphan_steps(todo: list[reconcile.Action], options: ApplyOptions, cluster: str) -> list[Step]:
+def orphan_steps(todo: list[reconcile.Action], options: ApplyOptions, cluster: str, helmfile_path: Path) -> list[Step]:
     """A Deployment whose selector the next upgrade changes (immutable: helm's patch would fail) is
-    deleted with --cascade=orphan: its ReplicaSets and pods stay and keep running, and the Deployment helm
-    then creates adopts them (the ReplicaSets match its selector) and rolls them under its strategy."""
+    deleted with --cascade=orphan: its ReplicaSets and pods stay and keep running. Right after, a sync of
+    its release alone (helmfile's own name and namespace labels: helmfile v1.8.0 pkg/state/state.go lines
+    3529-3534) re-creates it, and it adopts them (the ReplicaSets match its selector) and rolls them under
+    its strategy. A sync, not apply: apply upgrades only releases whose manifest changed, and a missing
+    Deployment (an earlier run stopped in between) is not a change to it."""
     steps = []
     for a in todo:
         namespace, deployment = a.name.split("/", 1)
-        argv = ("kubectl", "delete", "deployment", deployment, "--namespace", namespace, "--cascade=orphan")
+        if a.kind == "replace":
+            argv = ("kubectl", "delete", "deployment", deployment, "--namespace", namespace, "--cascade=orphan")
+            steps.append(
+                Step(
+                    f"delete Deployment {a.name} but not its pods (--cascade=orphan): its selector changes",
+                    (*argv, *_kubectl_args(options, cluster)),
+                    changed=(0,),
+                )
+            )
+        ns, release = a.target.split("/", 1)
+        if not (_NAME.fullmatch(ns) and _NAME.fullmatch(release)):
+            raise ApplyError(f"refusing to pass {a.target!r} to a helmfile selector: not a valid release name")
+        base = helmfile_base(helmfile_path, replace(options, selectors=()), cluster)
         steps.append(
             Step(
-                f"delete Deployment {a.name} but not its pods (--cascade=orphan): its selector changes, and the "
-                "upgrade re-creates it around them",
-                (*argv, *_kubectl_args(options, cluster)),
+                f"re-create Deployment {a.name}: sync Helm release {a.target} alone",
+                (*base, "--selector", f"name={release},namespace={ns}", "sync"),
                 changed=(0,),
             )
         )

@@ -6,6 +6,7 @@ what apply does; runs nothing."""
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 from pathlib import Path
 
 from composer.cluster.apply import (
@@ -15,6 +16,7 @@ from composer.cluster.apply import (
     _kubectl_args,
     _path_arg,
     access_check,
+    helmfile_base,
     helmfile_steps,
     probe_commands,
     wanted,
@@ -39,7 +41,7 @@ def dry_run_outline(
     profiles, groups = wanted(cluster_config)
     join = shlex.join
     kube = _kubectl_args(options, name)
-    fixed = [(key.split("/", 1)[0], deployment) for key, (deployment, _) in sorted((selectors or {}).items())]
+    fixed = [(*key.split("/", 1), deployment) for key, (deployment, _) in sorted((selectors or {}).items())]
     helmfile = [(step.command, step.title) for step in helmfile_steps(helmfile_path, options, name, region)]
     read_selectors = [
         (
@@ -50,15 +52,23 @@ def dry_run_outline(
             ).command,
             "when its release is installed: the Deployment's selector (the chart's is immutable)",
         )
-        for ns, d in fixed
+        for ns, _, d in fixed
     ]
+    base = helmfile_base(helmfile_path, replace(options, selectors=()), name)
     orphan = [
-        (
-            Step("", ("kubectl", "delete", "deployment", d, "--namespace", ns, "--cascade=orphan", *kube)).command,
-            "when its live selector is not the one the chart now renders: its pods keep running, and the upgrade "
-            "re-creates it around them (not with --selector: listed only)",
+        line
+        for ns, release, d in fixed
+        for line in (
+            (
+                Step("", ("kubectl", "delete", "deployment", d, "--namespace", ns, "--cascade=orphan", *kube)).command,
+                "when its live selector is not the one the chart now renders: its pods keep running (not with "
+                "--selector: listed only)",
+            ),
+            (
+                Step("", (*base, "--selector", f"name={release},namespace={ns}", "sync")).command,
+                "right after, or when that Deployment is missing: re-creates it, and it adopts the running pods",
+            ),
         )
-        for ns, d in fixed
     ]
     outline = [
         (

@@ -67,7 +67,9 @@ class Action:
     detail: str = ""
     successor: str = ""  # for replace: the new profile or group that takes over
     effect: str = ""  # what it does to running pods ("no pods affected", "rolls 2 pod(s) of …", …)
-    target: str = ""  # for upgrade: the Kubernetes version, or a node group's AMI release, to go to
+    # for upgrade: the Kubernetes version, or a node group's AMI release, to go to; for a Deployment: its
+    # release (namespace/name)
+    target: str = ""
 
 
 class NotReady(Exception):
@@ -467,28 +469,32 @@ def selector_actions(
     planned: dict[str, tuple[str, dict]], live: dict[str, tuple[str, dict | None]], partial: bool = False
 ) -> list[Action]:
     """An installed release whose Deployment's selector is not the one its chart now renders (a selector is
-    immutable, so helm upgrade would fail): **replace**d, orphaning its pods, which the new one adopts.
-    ``partial`` (helmfile --selector: the release may not be upgraded in this run): listed, not acted on."""
+    immutable, so helm upgrade would fail): **replace**d, orphaning its pods, which the new one adopts; one
+    whose Deployment is missing (an apply stopped between that delete and the upgrade: helmfile's diff,
+    which compares releases, not the cluster, would then see nothing to do) is **create**d by a sync of
+    the release. ``partial`` (helmfile --selector: the release may not be upgraded in this run): listed,
+    not acted on. Each action's ``target`` is the release (namespace/name)."""
     out = []
     for key, (deployment, have) in sorted(live.items()):
         want = planned.get(key, ("", None))[1]
-        if have is None or want is None or have == want:
+        if want is None or have == want:
             continue
         text = lambda labels: ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "none"  # noqa: E731
-        name, change = f"{key.split('/', 1)[0]}/{deployment}", f"its selector ({text(have)}) becomes {text(want)}"
+        name = f"{key.split('/', 1)[0]}/{deployment}"
+        if have is None:
+            change = f"missing, though release {key} is installed"
+            kind, how = "create", f"{change}: a sync of the release re-creates it"
+        else:
+            change = f"its selector ({text(have)}) becomes {text(want)}"
+            kind, how = "replace", f"{change}, which cannot change in place: deleted with --cascade=orphan and "
+            how += "re-created at once by a sync of its release"
         if partial:
-            out.append(Action("differs", "Deployment", name, f"{change}; apply without --selector replaces it"))
-            continue
-        out.append(
-            Action(
-                "replace",
-                "Deployment",
-                name,
-                f"{change}, which cannot change in place: deleted with --cascade=orphan before the upgrade "
-                "re-creates it",
-                effect="its pods keep running; the new Deployment adopts them and rolls them under its strategy",
+            out.append(
+                Action("differs", "Deployment", name, f"{change}; apply without --selector fixes it", target=key)
             )
-        )
+            continue
+        effect = "its pods keep running; the new Deployment adopts them and rolls them under its strategy"
+        out.append(Action(kind, "Deployment", name, how, effect=effect, target=key))
     return out
 
 

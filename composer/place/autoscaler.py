@@ -22,8 +22,8 @@ plan has node groups, compose adds a ``kube-system/cluster-autoscaler`` release:
   of the table): a selector cannot change, so routing through ``podLabels`` made every later change of
   routing (a new ``fargate.routingLabel``, a move between Fargate and nodes) fail ``helm upgrade``. An
   autoscaler installed that way is moved over by apply: its Deployment is deleted with
-  ``--cascade=orphan`` (its ReplicaSet and pod keep running) and the upgrade re-creates it with the
-  selector below, adopting them (composer.cluster.reconcile.selector_actions).
+  ``--cascade=orphan`` (its ReplicaSet and pod keep running) and a sync of the release re-creates it
+  with the selector below, adopting them (composer.cluster.reconcile.selector_actions).
 
 Why Cluster Autoscaler rather than Karpenter as the default: compose already plans managed node groups
 per node class, with sizes; Cluster Autoscaler scales exactly those groups and needs nothing else.
