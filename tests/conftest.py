@@ -11,6 +11,11 @@ import pytest
 
 # compiled schema checks are cached per user; the tests keep theirs to themselves
 os.environ.setdefault("COMPOSE_CACHE_DIR", tempfile.mkdtemp(prefix="compose-test-cache-"))
+# The Python processes the tests start (the fake tools, thousands a run, and compose itself) compiled their
+# modules again at every start where PYTHONDONTWRITEBYTECODE is set: they keep bytecode outside the
+# checkout instead, compiled once
+if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
+    os.environ.setdefault("PYTHONPYCACHEPREFIX", os.path.join(tempfile.gettempdir(), f"compose-pycache-{os.getuid()}"))
 
 from composer.core.model import Source
 from composer.files import schema

@@ -10,17 +10,64 @@ what a Ctrl-C or a lost connection after the cloud acted looks like to compose.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from pathlib import Path
 
-STATE = Path(os.environ["FAKE_CLOUD_DIR"])
+STATE = os.environ["FAKE_CLOUD_DIR"]  # (plain os.path: pathlib's import, which brings re, is a fake's start-up again)
+
+
+def _read(path: str, mode: str = "r"):
+    with open(path, mode) as handle:
+        return handle.read()
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+class json:  # noqa: N801 (the fakes use it as they would the json module)
+    """json.loads / json.dumps without importing the json module, whose import (it brings re) was a third
+    of a fake's start-up, thousands of starts a test run. The work is done by CPython's own C scanner and
+    encoder, the ones json itself uses (the _json module); dumps with an indent falls back to json."""
+
+    class _Decoding:  # the settings json.JSONDecoder gives the C scanner
+        strict, object_hook, object_pairs_hook, parse_float, parse_int = True, None, None, float, int
+        parse_constant = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}.__getitem__
+
+    @staticmethod
+    def loads(text):
+        import _json
+
+        text = (text.decode() if isinstance(text, bytes) else text).strip()
+        try:
+            value, end = _json.make_scanner(json._Decoding)(text, 0)
+        except StopIteration:
+            raise ValueError(f"not JSON: {text[:60]!r}") from None
+        if end != len(text):
+            raise ValueError(f"not JSON: extra data at character {end}")
+        return value
+
+    @staticmethod
+    def dumps(value, indent=None, sort_keys=False) -> str:
+        if indent is not None:
+            import json as module
+
+            return module.dumps(value, indent=indent, sort_keys=sort_keys)
+        import _json
+
+        def refuse(o):
+            raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
+
+        encode = _json.make_encoder(
+            None, refuse, _json.encode_basestring_ascii, None, ": ", ", ", sort_keys, False, True
+        )
+        return "".join(encode(value, 0))
 
 
 def record(tool: str, argv: list[str]) -> None:
-    STATE.mkdir(parents=True, exist_ok=True)
-    with open(STATE / "calls.jsonl", "a") as handle:
+    os.makedirs(STATE, exist_ok=True)
+    with open(os.path.join(STATE, "calls.jsonl"), "a") as handle:
         handle.write(json.dumps([tool, *argv]) + "\n")
 
 
@@ -33,12 +80,12 @@ def maybe_fail(tool: str, argv: list[str]) -> None:
 
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         child = subprocess.Popen(["sleep", "300"])
-        (STATE / "hang-child-pid").write_text(str(child.pid))
+        _write(os.path.join(STATE, "hang-child-pid"), str(child.pid))
         time.sleep(300)
     wanted = os.environ.get("FAKE_FAIL", "").split()
-    marker = STATE / "failed-once"
-    if wanted and [tool, *argv][: len(wanted)] == wanted and not marker.exists():
-        marker.write_text("1")
+    marker = os.path.join(STATE, "failed-once")
+    if wanted and [tool, *argv][: len(wanted)] == wanted and not os.path.exists(marker):
+        _write(marker, "1")
         if os.environ.get("FAKE_FAIL_AFTER"):
             import atexit
 
@@ -53,15 +100,15 @@ def maybe_fail(tool: str, argv: list[str]) -> None:
 
 
 def load(name: str, default):
-    path = STATE / name
-    return json.loads(path.read_text()) if path.exists() else default
+    path = os.path.join(STATE, name)
+    return json.loads(_read(path)) if os.path.exists(path) else default
 
 
 def save(name: str, value) -> None:
     """Atomically (compose runs its read-only probes side by side: a reader never sees half a file)."""
-    temporary = STATE / f".{name}.{os.getpid()}"
-    temporary.write_text(json.dumps(value, indent=1, sort_keys=True))
-    os.replace(temporary, STATE / name)
+    temporary = os.path.join(STATE, f".{name}.{os.getpid()}")
+    _write(temporary, json.dumps(value, sort_keys=True))
+    os.replace(temporary, os.path.join(STATE, name))
 
 
 def flag(argv: list[str], name: str) -> str | None:
@@ -84,10 +131,10 @@ def die(message: str, code: int = 1) -> None:
 # (hashlib and tempfile are imported only here: a fake that needs no cache starts without them)
 
 
-def _cache_dir() -> Path:
+def _cache_dir() -> str:
     import tempfile
 
-    return Path(os.environ.get("FAKE_CACHE_DIR") or Path(tempfile.gettempdir()) / f"compose-fake-cache-{os.getuid()}")
+    return os.environ.get("FAKE_CACHE_DIR") or os.path.join(tempfile.gettempdir(), f"compose-fake-cache-{os.getuid()}")
 
 
 def _libraries() -> None:
@@ -97,20 +144,20 @@ def _libraries() -> None:
         site.main()
 
 
-def _cached(kind: str, *parts: bytes) -> Path:
+def _cached(kind: str, *parts: bytes) -> str:
     import hashlib
 
     digest = hashlib.sha256(b"\0".join(parts)).hexdigest()
-    return _cache_dir() / f"{kind}-{digest}.json"
+    return os.path.join(_cache_dir(), f"{kind}-{digest}.json")
 
 
 def read_yaml(path: str):
-    if not path or not Path(path).is_file():
+    if not path or not os.path.isfile(path):
         die(f"reading config file {path!r}: no such file")
-    text = Path(path).read_bytes()
+    text = _read(path, "rb")
     cached = _cached("yaml", text)
-    if cached.is_file():
-        return json.loads(cached.read_text())
+    if os.path.isfile(cached):
+        return json.loads(_read(cached))
     _libraries()
     from ruamel.yaml import YAML
 
@@ -122,10 +169,10 @@ def read_yaml(path: str):
     return doc
 
 
-def _store(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.tmp")
-    partial.write_text(text)
+def _store(path: str, text: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    partial = f"{os.path.splitext(path)[0]}.{os.getpid()}.tmp"
+    _write(partial, text)
     os.replace(partial, path)
 
 
@@ -133,12 +180,12 @@ def check_schema(env: str, doc, what: str) -> None:
     schema_file = os.environ.get(env)
     if not schema_file:
         return
-    schema_text = Path(schema_file).read_bytes()
+    schema_text = _read(schema_file, "rb")
     try:
         passed = _cached("valid", schema_text, json.dumps(doc, sort_keys=True).encode())
     except (TypeError, ValueError):
         passed = None
-    if passed is not None and passed.is_file():
+    if passed is not None and os.path.isfile(passed):
         return
     _libraries()
     from jsonschema import Draft7Validator, Draft202012Validator  # noqa: F401
