@@ -1237,3 +1237,58 @@ def test_a_logging_namespace_made_with_kubectl_is_adopted_not_a_failed_install(c
     space = json.loads((cloud / "namespaces.json").read_text())[0]["metadata"]
     assert space["annotations"]["meta.helm.sh/release-name"] == "aws-observability"
     assert space["labels"]["app.kubernetes.io/managed-by"] == "Helm"
+
+
+def test_an_autoscaler_installed_with_routing_in_its_selector_is_moved_over_without_losing_its_pods(cloud, capsys):
+    """An earlier compose routed the autoscaler through podLabels, which its chart copies into the
+    Deployment's immutable selector (the fake helmfile refuses that upgrade as the API server does). apply
+    reads the live selector, deletes the Deployment with --cascade=orphan (its ReplicaSet stays) and syncs
+    the release alone before helmfile apply; a Deployment found missing later (a run stopped in between)
+    is synced the same way, which helmfile apply would not do (the release itself is unchanged)."""
+    first_apply(cloud)
+    capsys.readouterr()
+    name = "cluster-autoscaler-aws-cluster-autoscaler"
+    deployments = json.loads((cloud / "deployments.json").read_text())
+    [mine] = [d for d in deployments if d["metadata"]["name"] == name]
+    planned = dict(mine["spec"]["selector"]["matchLabels"])
+    assert planned == {
+        "app.kubernetes.io/instance": "cluster-autoscaler",
+        "app.kubernetes.io/name": "aws-cluster-autoscaler",
+    }
+    mine["spec"]["selector"]["matchLabels"]["use-fargate"] = "true"  # (the old way)
+    (cloud / "deployments.json").write_text(json.dumps(deployments))
+    replicaset = {
+        "metadata": {
+            "name": f"{name}-5d4c",
+            "namespace": "kube-system",
+            "ownerReferences": [{"kind": "Deployment", "name": name, "controller": True}],
+        }
+    }
+    (cloud / "replicasets.json").write_text(json.dumps([replicaset]))
+    before = len(calls(cloud))
+
+    assert main(["apply", "--yes"]) == 0, capsys.readouterr()
+    out = capsys.readouterr().out
+    assert f"-/+ Deployment kube-system/{name}: its selector (" in out and "its pods keep running" in out
+    kube = ["--kubeconfig", str(Path.cwd() / ".compose/kubeconfig-shop-prod")]
+    sync = ["helmfile", "--file", "generated/helmfile.yaml", *kube]
+    sync += ["--selector", "name=cluster-autoscaler,namespace=kube-system", "sync"]
+    ran = calls(cloud)[before:]
+    orphan = ["kubectl", "delete", "deployment", name, "--namespace", "kube-system", "--cascade=orphan", *kube]
+    assert ran.index(orphan) + 1 == ran.index(sync) < next(i for i, c in enumerate(ran) if "apply" in c)
+    [now] = [d for d in json.loads((cloud / "deployments.json").read_text()) if d["metadata"]["name"] == name]
+    assert now["spec"]["selector"]["matchLabels"] == planned
+    assert json.loads((cloud / "replicasets.json").read_text())[0]["metadata"]["ownerReferences"] == []  # kept
+
+    # a run stopped after the delete: the Deployment is missing, and only a sync brings it back
+    (cloud / "deployments.json").write_text(
+        json.dumps([d for d in json.loads((cloud / "deployments.json").read_text()) if d["metadata"]["name"] != name])
+    )
+    before = len(calls(cloud))
+    assert main(["apply", "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"+ Deployment kube-system/{name}: missing, though release kube-system/cluster-autoscaler is installed" in out
+    )
+    assert sync in calls(cloud)[before:] and orphan not in calls(cloud)[before:]
+    assert [d for d in json.loads((cloud / "deployments.json").read_text()) if d["metadata"]["name"] == name]
