@@ -168,8 +168,9 @@ def pytest_xdist_auto_num_workers(config):
 # (worksteal hands out the rest around them): the simulated EKS alone takes 100-160 s.
 LONGEST_FIRST = (
     "tests/test_day2_sim.py::",
-    "tests/test_real_helmfile.py::test_pods_left_on_nodes_are_restarted_through_real_kubectl",
-    "tests/test_real_helmfile.py::test_installed_pods_land_where_the_plan_says",
+    "tests/test_real_helmfile.py::test_installed_pods_land_where_the_plan_says_and_those_left_on_nodes",
+    "tests/test_real_eksctl.py::test_compose_apply_gives_irsa_accounts_their_roles_through_the_real_eksctl",
+    "tests/test_real_eksctl.py::test_plan_refresh_reads_a_cluster_through_the_real_eksctl",
 )
 
 

@@ -280,16 +280,6 @@ def schedulable(cluster: dict):
     return check
 
 
-@real.needs("helmfile", "helm", "kube-apiserver", "etcd")
-def test_installed_pods_land_where_the_plan_says(tmp_path, apiserver):
-    """(That a second apply changes nothing is checked through compose, in tests/test_day2_sim.py.)"""
-    plan = planned(make_estate(tmp_path))
-    namespaces = {p.workload.namespace for p in plan.placements}
-    with real.Scheduler(apiserver, namespaces, schedulable(plan.cluster)):
-        helmfile(plan, tmp_path, "apply", "--skip-deps", kubeconfig=apiserver.kubeconfig)
-    assert misplaced(plan, read_back(apiserver, namespaces)) == []
-
-
 @real.needs("helm")
 def test_preflight_finds_the_real_helm_diff_plugin_and_misses_it_without(tmp_path):
     """compose's preflight reads real helm's `helm plugin list` as helm prints it."""
@@ -487,16 +477,20 @@ def _restarted(server: real.ApiServer, namespace: str, deployment: str) -> bool:
 
 
 @real.needs("helmfile", "helm", "kubectl", "kube-apiserver", "etcd")
-def test_pods_left_on_nodes_are_restarted_through_real_kubectl(tmp_path, apiserver):
-    """A Fargate workload whose pod runs on a node (it started before its profile existed) is found by real
-    kubectl's field selector and owner lookup and restarted with `kubectl rollout restart`, seen on the
-    server as the restartedAt annotation; a node-group workload in the same namespace is left alone."""
+def test_installed_pods_land_where_the_plan_says_and_those_left_on_nodes_are_restarted(tmp_path, apiserver):
+    """`compose apply` installs the estate with the real helmfile into a real API server, and every
+    workload's pods land where the plan says (EKS's rule, on what the server holds). Then a Fargate
+    workload whose pod runs on a node (it started before its profile existed) is found by real kubectl's
+    field selector and owner lookup and restarted with `kubectl rollout restart`, seen on the server as
+    the restartedAt annotation; a node-group workload in the same namespace is left alone. (That a second
+    apply changes nothing else is checked in tests/test_day2_sim.py.)"""
     root, plan, apply = _applying(tmp_path, apiserver)
     namespaces = {p.workload.namespace for p in plan.placements}
 
     with real.Scheduler(apiserver, namespaces, schedulable(plan.cluster)):
         first = apply()
         assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
+        assert misplaced(plan, read_back(apiserver, namespaces)) == []
         _pod_of(apiserver, "shop", "checkout", "default-scheduler")  # Fargate workload, on a node
         _pod_of(apiserver, "shop", "admin", "default-scheduler")  # node-group workload, rightly on a node
         second = apply()
