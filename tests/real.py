@@ -460,12 +460,15 @@ class MockEks:
 
     def __enter__(self) -> "MockEks":
         import http.server
+        import logging
         import threading
         import urllib.error
         import urllib.request
 
         from moto.server import ThreadedMotoServer
 
+        # (werkzeug logs every request at INFO; pytest's log capture formatted each of them: seconds a test)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.moto.start()
         host, port = self.moto.get_host_and_port()
