@@ -555,14 +555,18 @@ def probe_selectors(
         namespace = key.split("/", 1)[0]
         if not (_NAME.fullmatch(namespace) and _NAME.fullmatch(deployment)):
             continue
-        argv = ("kubectl", "get", "deployments", "--namespace", namespace, "--field-selector")
-        argv += (f"metadata.name={deployment}", "--output", "json", *_kubectl_args(options, name))
-        items = _kubectl_items(runner, argv, options)
+        items = _kubectl_items(runner, deployment_argv(namespace, deployment, options, name), options)
         spec = items[0].get("spec") if items and isinstance(items[0].get("spec"), dict) else {}
         selector = spec.get("selector") if isinstance(spec.get("selector"), dict) else {}
         labels = selector.get("matchLabels")
-        found[key] = (deployment, dict(labels) if isinstance(labels, dict) and items else None)
+        found[key] = (deployment, dict(labels) if isinstance(labels, dict) else None)
     return found
+
+
+def deployment_argv(namespace: str, deployment: str, options: ApplyOptions, cluster: str) -> tuple[str, ...]:
+    """kubectl's read of one Deployment (an empty list when there is none)."""
+    argv = ("kubectl", "get", "deployments", "--namespace", namespace, "--field-selector")
+    return argv + (f"metadata.name={deployment}", "--output", "json", *_kubectl_args(options, cluster))
 
 
 def probe_strategies(runner: Runner, name: str, options: ApplyOptions, namespaces: list[str]) -> dict[str, str]:

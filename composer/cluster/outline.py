@@ -6,7 +6,6 @@ what apply does; runs nothing."""
 from __future__ import annotations
 
 import shlex
-from dataclasses import replace
 from pathlib import Path
 
 from composer.cluster.apply import (
@@ -16,12 +15,14 @@ from composer.cluster.apply import (
     _kubectl_args,
     _path_arg,
     access_check,
-    helmfile_base,
+    deployment_argv,
     helmfile_steps,
+    orphan_steps,
     probe_commands,
     wanted,
 )
 from composer.cluster.planned import PlannedCluster
+from composer.cluster.reconcile import Action
 from composer.emit import access, fargate_role
 from composer.emit.helmfile import PIN_LABEL
 
@@ -40,34 +41,31 @@ def dry_run_outline(
     commands = probe_commands(name, region)
     profiles, groups = wanted(cluster_config)
     join = shlex.join
-    kube = _kubectl_args(options, name)
-    fixed = [(*key.split("/", 1), deployment) for key, (deployment, _) in sorted((selectors or {}).items())]
     helmfile = [(step.command, step.title) for step in helmfile_steps(helmfile_path, options, name, region)]
+    fixed = sorted((selectors or {}).items())
     read_selectors = [
         (
-            Step(
-                "",
-                ("kubectl", "get", "deployments", "--namespace", ns, "--field-selector", f"metadata.name={d}")
-                + ("--output", "json", *kube),
-            ).command,
+            Step("", deployment_argv(key.split("/", 1)[0], deployment, options, name)).command,
             "when its release is installed: the Deployment's selector (the chart's is immutable)",
         )
-        for ns, _, d in fixed
+        for key, (deployment, _) in fixed
     ]
-    base = helmfile_base(helmfile_path, replace(options, selectors=()), name)
+    notes = (
+        "when its live selector is not the one the chart now renders: its pods keep running (not with "
+        "--selector: listed only)",
+        "right after, or when that Deployment is missing: re-creates it, and it adopts the running pods",
+    )
     orphan = [
-        line
-        for ns, release, d in fixed
-        for line in (
-            (
-                Step("", ("kubectl", "delete", "deployment", d, "--namespace", ns, "--cascade=orphan", *kube)).command,
-                "when its live selector is not the one the chart now renders: its pods keep running (not with "
-                "--selector: listed only)",
+        (step.command, note)
+        for key, (deployment, _) in fixed
+        for step, note in zip(
+            orphan_steps(
+                [Action("replace", "Deployment", f"{key.split('/', 1)[0]}/{deployment}", target=key)],
+                options,
+                name,
+                helmfile_path,
             ),
-            (
-                Step("", (*base, "--selector", f"name={release},namespace={ns}", "sync")).command,
-                "right after, or when that Deployment is missing: re-creates it, and it adopts the running pods",
-            ),
+            notes,
         )
     ]
     outline = [

@@ -479,13 +479,12 @@ def selector_actions(
         want = planned.get(key, ("", None))[1]
         if want is None or have == want:
             continue
-        text = lambda labels: ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "none"  # noqa: E731
         name = f"{key.split('/', 1)[0]}/{deployment}"
         if have is None:
             change = f"missing, though release {key} is installed"
             kind, how = "create", f"{change}: a sync of the release re-creates it"
         else:
-            change = f"its selector ({text(have)}) becomes {text(want)}"
+            change = f"its selector ({_label_text(have)}) becomes {_label_text(want)}"
             kind, how = "replace", f"{change}, which cannot change in place: deleted with --cascade=orphan and "
             how += "re-created at once by a sync of its release"
         if partial:
@@ -496,6 +495,10 @@ def selector_actions(
         effect = "its pods keep running; the new Deployment adopts them and rolls them under its strategy"
         out.append(Action(kind, "Deployment", name, how, effect=effect, target=key))
     return out
+
+
+def _label_text(labels: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "none"
 
 
 def release_actions(planned: frozenset[str], installed: frozenset[str] | None, prune: bool) -> list[Action]:
